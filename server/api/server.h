@@ -1,0 +1,24 @@
+// Builds the gRPC server: the schema service, health checks, reflection, TLS, thread bounds.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server.h"
+#include "server/api/service.h"
+#include "server/config/config.h"
+
+namespace schemad::api {
+
+struct RunningServer {
+  std::unique_ptr<SchemaService> service;
+  std::unique_ptr<grpc::Server> server;
+  // host:port actually bound (the port chosen when the config says :0).
+  std::string address;
+};
+
+// Starts serving `engine` on config.listen. Returns UNAVAILABLE when the address cannot be
+// bound, INVALID_ARGUMENT when a TLS file cannot be read.
+absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* engine);
+
+}  // namespace schemad::api

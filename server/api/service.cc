@@ -1,0 +1,456 @@
+#include "server/api/service.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
+#include "spdlog/spdlog.h"
+
+namespace schemad::api {
+namespace {
+
+using google::protobuf::Timestamp;
+
+constexpr int kDefaultPageSize = 20;
+constexpr int kMaxPageSize = 500;
+
+Timestamp ToProto(absl::Time time) {
+  Timestamp out;
+  const int64_t micros = absl::ToUnixMicros(time);
+  out.set_seconds(micros / 1000000);
+  out.set_nanos(static_cast<int32_t>((micros % 1000000) * 1000));
+  return out;
+}
+
+v1::Environment ToProto(Environment environment) {
+  switch (environment) {
+    case Environment::kDev: return v1::ENVIRONMENT_DEV;
+    case Environment::kStaging: return v1::ENVIRONMENT_STAGING;
+    case Environment::kProd: return v1::ENVIRONMENT_PROD;
+  }
+  return v1::ENVIRONMENT_UNSPECIFIED;
+}
+
+v1::Direction ToProto(engine::Direction direction) {
+  return direction == engine::Direction::kUp ? v1::DIRECTION_UP : v1::DIRECTION_DOWN;
+}
+
+v1::RunState ToProto(db::RunState state) {
+  switch (state) {
+    case db::RunState::kRunning: return v1::RUN_STATE_RUNNING;
+    case db::RunState::kSucceeded: return v1::RUN_STATE_SUCCEEDED;
+    case db::RunState::kFailed: return v1::RUN_STATE_FAILED;
+    case db::RunState::kInterrupted: return v1::RUN_STATE_INTERRUPTED;
+    case db::RunState::kResolved: return v1::RUN_STATE_RESOLVED;
+  }
+  return v1::RUN_STATE_UNSPECIFIED;
+}
+
+v1::Outcome OutcomeToProto(const std::string& outcome) {
+  if (outcome == "APPLIED") return v1::OUTCOME_APPLIED;
+  if (outcome == "NO_CHANGE") return v1::OUTCOME_NO_CHANGE;
+  if (outcome == "FAILED") return v1::OUTCOME_FAILED;
+  if (outcome == "INTERRUPTED") return v1::OUTCOME_INTERRUPTED;
+  if (outcome == "ROLLED_BACK") return v1::OUTCOME_ROLLED_BACK;
+  if (outcome == "RESOLVED_RETRY") return v1::OUTCOME_APPLIED;
+  if (outcome == "RESOLVED_MARK_DONE") return v1::OUTCOME_APPLIED;
+  return v1::OUTCOME_UNSPECIFIED;
+}
+
+void ToProto(const db::RunRecord& run, v1::Run* out) {
+  out->set_run_id(run.run_id);
+  out->set_request_id(run.request_id);
+  out->set_principal(run.principal);
+  out->set_operation(run.operation);
+  out->set_target_version(run.target_version);
+  out->set_plan_hash(run.plan_hash);
+  out->set_state(run.orphaned ? v1::RUN_STATE_INTERRUPTED : ToProto(run.state));
+  *out->mutable_started_at() = ToProto(run.started_at);
+  if (run.finished_at) *out->mutable_finished_at() = ToProto(*run.finished_at);
+  out->set_server_instance(run.server_instance);
+  out->set_current_version(run.current_version);
+  out->set_statement_index(run.statement_index);
+  out->set_error(run.orphaned && run.error.empty()
+                     ? "the server running it stopped; its transaction was rolled back"
+                     : run.error);
+  out->set_sqlstate(run.sqlstate);
+  out->set_failing_statement(run.failing_statement);
+}
+
+void ToProto(const engine::VersionReport& report, const std::string& target, v1::VersionInfo* out) {
+  out->set_target(target);
+  out->set_current_version(report.current_version);
+  out->set_current_name(report.current_name);
+  if (report.applied_at) *out->mutable_applied_at() = ToProto(*report.applied_at);
+  out->set_applied_count(report.applied_count);
+  out->set_pending_count(report.pending_count);
+  out->set_latest_version(report.latest_version);
+  out->set_blocked(report.blocked);
+  out->set_checksum_drift(report.checksum_drift);
+}
+
+v1::RunEvent ToProto(const engine::RunEvent& event) {
+  using Kind = engine::RunEvent::Kind;
+  v1::RunEvent out;
+  switch (event.kind) {
+    case Kind::kRunStarted: {
+      auto* started = out.mutable_run_started();
+      started->set_run_id(event.run_id);
+      started->set_step_count(event.step_count);
+      started->set_plan_hash(event.plan_hash);
+      break;
+    }
+    case Kind::kStepStarted: {
+      auto* started = out.mutable_step_started();
+      started->set_version(event.version);
+      started->set_name(event.name);
+      started->set_direction(ToProto(event.direction));
+      started->set_transaction_mode(event.transactional
+                                        ? v1::TRANSACTION_MODE_TRANSACTIONAL
+                                        : v1::TRANSACTION_MODE_NON_TRANSACTIONAL);
+      started->set_statement_count(event.statement_count);
+      break;
+    }
+    case Kind::kStatementDone: {
+      auto* done = out.mutable_statement_done();
+      done->set_version(event.version);
+      done->set_statement_index(event.statement_index);
+      done->set_statement_count(event.statement_count);
+      done->set_duration_ms(event.duration_ms);
+      break;
+    }
+    case Kind::kStepFinished: {
+      auto* finished = out.mutable_step_finished();
+      finished->set_version(event.version);
+      finished->set_duration_ms(event.duration_ms);
+      break;
+    }
+    case Kind::kNotice: {
+      auto* notice = out.mutable_notice();
+      notice->set_version(event.version);
+      notice->set_message(event.message);
+      break;
+    }
+    case Kind::kRunFinished: {
+      auto* finished = out.mutable_run_finished();
+      finished->set_run_id(event.run_id);
+      finished->set_outcome(OutcomeToProto(event.outcome));
+      finished->set_version(event.version);
+      finished->set_steps_done(event.steps_done);
+      finished->set_duration_ms(event.duration_ms);
+      finished->set_error(event.message);
+      finished->set_sqlstate(event.sqlstate);
+      finished->set_statement_index(event.statement_index);
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContext* context,
+                                                           const std::string& target_name,
+                                                           Role needed, const std::string& action,
+                                                           Caller* caller) const {
+  absl::StatusOr<Caller> authenticated = authorizer_.Authenticate(*context);
+  if (!authenticated.ok()) return authenticated.status();
+  *caller = *authenticated;
+  absl::StatusOr<const engine::Target*> target = engine_->FindTarget(target_name);
+  if (!target.ok()) return target.status();
+  absl::Status allowed =
+      authorizer_.Require(*caller, (*target)->config.environment, needed, action);
+  if (!allowed.ok()) return allowed;
+  return target;
+}
+
+grpc::Status SchemaService::ListTargets(grpc::ServerContext* context,
+                                        const v1::ListTargetsRequest*,
+                                        v1::ListTargetsResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  for (const auto& target : engine_->targets()) {
+    if (authorizer_.RoleFor(*caller, target->config.environment) < Role::kViewer) continue;
+    v1::Target* out = response->add_targets();
+    out->set_name(target->config.name);
+    out->set_environment(ToProto(target->config.environment));
+    out->set_catalog_name(target->catalog.name);
+    out->set_catalog_path(target->catalog.path);
+    out->set_revision_count(static_cast<int>(target->catalog.revisions.size()));
+    out->set_latest_version(target->catalog.LatestVersion());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::GetVersion(grpc::ServerContext* context,
+                                       const v1::GetVersionRequest* request,
+                                       v1::VersionInfo* response) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kViewer, "GetVersion", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  absl::StatusOr<engine::VersionReport> report = engine_->GetVersion(**target);
+  if (!report.ok()) return ToGrpc(report.status());
+  ToProto(*report, request->target(), response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::WatchVersion(grpc::ServerContext* context,
+                                         const v1::WatchVersionRequest* request,
+                                         grpc::ServerWriter<v1::VersionInfo>* writer) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kViewer, "WatchVersion", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  std::string last_sent = "\x01";
+  while (!context->IsCancelled()) {
+    absl::StatusOr<engine::VersionReport> report = engine_->GetVersion(**target);
+    if (!report.ok()) return ToGrpc(report.status());
+    const std::string fingerprint =
+        absl::StrCat(report->current_version, "|", report->applied_count, "|", report->blocked);
+    if (fingerprint != last_sent) {
+      v1::VersionInfo info;
+      ToProto(*report, request->target(), &info);
+      if (!writer->Write(info)) return grpc::Status::OK;
+      last_sent = fingerprint;
+    }
+    if (!request->min_version().empty() && !report->current_version.empty() &&
+        CompareVersions(report->current_version, request->min_version()) >= 0) {
+      return grpc::Status::OK;
+    }
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
+                                      const v1::GetStatusRequest* request,
+                                      v1::GetStatusResponse* response) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kViewer, "GetStatus", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  absl::StatusOr<engine::TargetStatus> status = engine_->GetStatus(**target);
+  if (!status.ok()) return ToGrpc(status.status());
+  response->set_target(request->target());
+  response->set_current_version(status->current_version);
+  response->set_applied_count(status->applied_count);
+  response->set_pending_count(status->pending_count);
+  response->set_checksum_drift(status->checksum_drift);
+  response->set_out_of_order(status->out_of_order);
+  response->set_initialized(status->initialized);
+  if (status->blocking_run) ToProto(*status->blocking_run, response->mutable_blocking_run());
+  for (const engine::RevisionStatus& item : status->revisions) {
+    v1::RevisionStatus* out = response->add_revisions();
+    if (item.revision != nullptr) {
+      out->set_version(item.revision->version);
+      out->set_name(item.revision->name);
+      out->set_reversible(item.revision->down.has_value());
+      out->set_checksum(item.revision->up.checksum);
+    } else {
+      out->set_version(item.applied->version);
+      out->set_name(item.applied->name);
+    }
+    out->set_out_of_order(item.out_of_order);
+    if (item.applied) {
+      out->set_state(item.revision == nullptr ? v1::REVISION_STATE_MISSING_FROM_CATALOG
+                     : item.drift             ? v1::REVISION_STATE_CHECKSUM_DRIFT
+                                              : v1::REVISION_STATE_APPLIED);
+      *out->mutable_applied_at() = ToProto(item.applied->applied_at);
+      out->set_applied_by(item.applied->applied_by);
+      out->set_applied_checksum(item.applied->checksum);
+    } else {
+      out->set_state(v1::REVISION_STATE_PENDING);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanRequest* request,
+                                 v1::PlanResponse* response) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kViewer, "Plan", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  engine::PlanRequest plan_request;
+  if (request->direction() == v1::DIRECTION_DOWN) {
+    plan_request.direction = engine::Direction::kDown;
+  } else if (request->direction() != v1::DIRECTION_UP &&
+             request->direction() != v1::DIRECTION_UNSPECIFIED) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "direction: unknown value");
+  }
+  plan_request.to_version = request->to_version();
+  plan_request.steps = request->steps();
+  plan_request.allow_out_of_order = request->allow_out_of_order();
+  plan_request.accept_checksum_drift = request->accept_checksum_drift();
+  absl::StatusOr<engine::Plan> plan = engine_->MakePlan(**target, plan_request);
+  if (!plan.ok()) return ToGrpc(plan.status());
+  response->set_target(plan->target);
+  response->set_direction(ToProto(plan->direction));
+  response->set_from_version(plan->from_version);
+  response->set_to_version(plan->to_version);
+  response->set_plan_hash(plan->plan_hash);
+  for (const std::string& warning : plan->warnings) response->add_warnings(warning);
+  for (const engine::PlanStep& step : plan->steps) {
+    v1::PlanStep* out = response->add_steps();
+    out->set_version(step.revision->version);
+    out->set_name(step.revision->name);
+    out->set_direction(ToProto(step.direction));
+    out->set_file(step.file->path);
+    std::string sql;
+    for (const sql::Statement& statement : step.file->script.statements) {
+      absl::StrAppend(&sql, statement.text, ";\n");
+    }
+    out->set_sql(sql);
+    out->set_checksum(step.file->checksum);
+    out->set_transaction_mode(step.transactional ? v1::TRANSACTION_MODE_TRANSACTIONAL
+                                                 : v1::TRANSACTION_MODE_NON_TRANSACTIONAL);
+    out->set_transaction_reason(step.transaction_reason);
+    out->set_statement_count(static_cast<int>(step.file->script.statements.size()));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine::Target& target,
+                                      const engine::RunRequest& request,
+                                      grpc::ServerWriter<v1::RunEvent>* writer) {
+  std::string outcome;
+  absl::Status status = engine_->Run(
+      target, request,
+      [&](const engine::RunEvent& event) {
+        if (event.kind == engine::RunEvent::Kind::kRunFinished) {
+          outcome = absl::StrCat(event.outcome, event.message.empty() ? "" : ": ", event.message);
+        }
+        writer->Write(ToProto(event));
+      },
+      [context] { return context->IsCancelled(); });
+  const std::string operation =
+      request.plan.direction == engine::Direction::kUp ? "apply" : "rollback";
+  if (status.ok()) {
+    spdlog::info("{} target={} principal={} outcome={}", operation, target.config.name,
+                 request.principal, outcome);
+  } else {
+    spdlog::warn("{} target={} principal={} refused: {}", operation, target.config.name,
+                 request.principal, std::string(status.message()));
+  }
+  return ToGrpc(status);
+}
+
+grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
+                                  grpc::ServerWriter<v1::RunEvent>* writer) {
+  Caller caller;
+  const bool overrides = request->allow_out_of_order() || request->accept_checksum_drift();
+  auto target = Admit(context, request->target(), overrides ? Role::kAdmin : Role::kDeployer,
+                      overrides ? "Apply with overrides" : "Apply", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  if (request->lock_wait_seconds() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lock_wait_seconds: must be >= 0");
+  }
+  engine::RunRequest run;
+  run.plan.direction = engine::Direction::kUp;
+  run.plan.to_version = request->to_version();
+  run.plan.allow_out_of_order = request->allow_out_of_order();
+  run.plan.accept_checksum_drift = request->accept_checksum_drift();
+  run.expected_plan_hash = request->expected_plan_hash();
+  run.request_id = request->request_id();
+  run.principal = caller.principal;
+  run.lock_wait = absl::Seconds(request->lock_wait_seconds());
+  return RunStream(context, **target, run, writer);
+}
+
+grpc::Status SchemaService::Rollback(grpc::ServerContext* context,
+                                     const v1::RollbackRequest* request,
+                                     grpc::ServerWriter<v1::RunEvent>* writer) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kAdmin, "Rollback", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  if (request->lock_wait_seconds() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lock_wait_seconds: must be >= 0");
+  }
+  engine::RunRequest run;
+  run.plan.direction = engine::Direction::kDown;
+  run.plan.to_version = request->to_version();
+  run.plan.steps = request->steps();
+  run.expected_plan_hash = request->expected_plan_hash();
+  run.request_id = request->request_id();
+  run.principal = caller.principal;
+  run.lock_wait = absl::Seconds(request->lock_wait_seconds());
+  return RunStream(context, **target, run, writer);
+}
+
+grpc::Status SchemaService::ResolveRun(grpc::ServerContext* context,
+                                       const v1::ResolveRunRequest* request,
+                                       v1::ResolveRunResponse* response) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kAdmin, "ResolveRun", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  if (request->action() != v1::ResolveRunRequest::ACTION_RETRY &&
+      request->action() != v1::ResolveRunRequest::ACTION_MARK_DONE) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "action: must be ACTION_RETRY or ACTION_MARK_DONE");
+  }
+  absl::StatusOr<db::RunRecord> run = engine_->Resolve(
+      **target, request->run_id(), request->action() == v1::ResolveRunRequest::ACTION_RETRY,
+      caller.principal, [](const engine::RunEvent&) {},
+      [context] { return context->IsCancelled(); });
+  if (!run.ok()) return ToGrpc(run.status());
+  spdlog::info("resolve target={} principal={} run={} outcome={}", request->target(),
+               caller.principal, run->run_id, run->outcome);
+  ToProto(*run, response->mutable_run());
+  response->set_outcome(run->state == db::RunState::kResolved ? v1::OUTCOME_APPLIED
+                                                              : v1::OUTCOME_FAILED);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::ValidateCoverage(grpc::ServerContext* context,
+                                             const v1::ValidateCoverageRequest* request,
+                                             v1::ValidateCoverageResponse*) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kViewer, "ValidateCoverage", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      "ValidateCoverage is not implemented in this release yet");
+}
+
+grpc::Status SchemaService::GetHistory(grpc::ServerContext* context,
+                                       const v1::GetHistoryRequest* request,
+                                       v1::GetHistoryResponse* response) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kViewer, "GetHistory", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  if (request->page_size() < 0 || request->page_size() > kMaxPageSize) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("page_size: must be between 0 and ", kMaxPageSize));
+  }
+  const int page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
+  int offset = 0;
+  if (!request->page_token().empty() &&
+      (!absl::SimpleAtoi(request->page_token(), &offset) || offset < 0)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_token: not one we issued");
+  }
+  auto runs = engine_->ReadRuns(**target, page_size + 1, offset);
+  if (!runs.ok()) return ToGrpc(runs.status());
+  auto events = engine_->ReadEvents(**target, page_size + 1, offset);
+  if (!events.ok()) return ToGrpc(events.status());
+  const bool more = static_cast<int>(runs->size()) > page_size ||
+                    static_cast<int>(events->size()) > page_size;
+  for (int i = 0; i < std::min<int>(page_size, runs->size()); ++i) {
+    ToProto((*runs)[i], response->add_runs());
+  }
+  for (int i = 0; i < std::min<int>(page_size, events->size()); ++i) {
+    const db::EventRecord& event = (*events)[i];
+    v1::Event* out = response->add_events();
+    out->set_id(event.id);
+    *out->mutable_at() = ToProto(event.at);
+    out->set_principal(event.principal);
+    out->set_action(event.action);
+    out->set_run_id(event.run_id);
+    out->set_outcome(event.outcome);
+    out->set_detail(event.detail);
+  }
+  if (more) response->set_next_page_token(std::to_string(offset + page_size));
+  return grpc::Status::OK;
+}
+
+}  // namespace schemad::api

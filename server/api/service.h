@@ -1,0 +1,55 @@
+// SchemaService: converts proto to domain types, calls one engine method, converts back.
+#pragma once
+
+#include <memory>
+
+#include "schemad/v1/schemad.grpc.pb.h"
+#include "server/api/auth.h"
+#include "server/engine/engine.h"
+
+namespace schemad::api {
+
+class SchemaService final : public schemad::v1::SchemaService::Service {
+ public:
+  SchemaService(engine::Engine* engine, Authorizer authorizer)
+      : engine_(engine), authorizer_(std::move(authorizer)) {}
+
+  grpc::Status ListTargets(grpc::ServerContext* context, const v1::ListTargetsRequest* request,
+                           v1::ListTargetsResponse* response) override;
+  grpc::Status GetVersion(grpc::ServerContext* context, const v1::GetVersionRequest* request,
+                          v1::VersionInfo* response) override;
+  grpc::Status WatchVersion(grpc::ServerContext* context, const v1::WatchVersionRequest* request,
+                            grpc::ServerWriter<v1::VersionInfo>* writer) override;
+  grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
+                         v1::GetStatusResponse* response) override;
+  grpc::Status Plan(grpc::ServerContext* context, const v1::PlanRequest* request,
+                    v1::PlanResponse* response) override;
+  grpc::Status Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
+                     grpc::ServerWriter<v1::RunEvent>* writer) override;
+  grpc::Status Rollback(grpc::ServerContext* context, const v1::RollbackRequest* request,
+                        grpc::ServerWriter<v1::RunEvent>* writer) override;
+  grpc::Status ResolveRun(grpc::ServerContext* context, const v1::ResolveRunRequest* request,
+                          v1::ResolveRunResponse* response) override;
+  grpc::Status ValidateCoverage(grpc::ServerContext* context,
+                                const v1::ValidateCoverageRequest* request,
+                                v1::ValidateCoverageResponse* response) override;
+  grpc::Status GetHistory(grpc::ServerContext* context, const v1::GetHistoryRequest* request,
+                          v1::GetHistoryResponse* response) override;
+
+ private:
+  // Authenticates the caller, finds the target and checks the role; returns the target.
+  absl::StatusOr<const engine::Target*> Admit(grpc::ServerContext* context,
+                                              const std::string& target, Role needed,
+                                              const std::string& action, Caller* caller) const;
+  grpc::Status RunStream(grpc::ServerContext* context, const engine::Target& target,
+                         const engine::RunRequest& request,
+                         grpc::ServerWriter<v1::RunEvent>* writer);
+
+  engine::Engine* engine_;
+  Authorizer authorizer_;
+};
+
+// absl::Status -> grpc::Status (the codes are the same numbers).
+grpc::Status ToGrpc(const absl::Status& status);
+
+}  // namespace schemad::api

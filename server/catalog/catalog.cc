@@ -1,0 +1,250 @@
+#include "absl/strings/string_view.h"
+#include "server/catalog/catalog.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "server/common/sha256.h"
+#include "server/common/status_macros.h"
+#include "yaml-cpp/yaml.h"
+
+namespace schemad {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr absl::string_view kUpSuffix = ".up.sql";
+constexpr absl::string_view kDownSuffix = ".down.sql";
+
+absl::StatusOr<std::string> ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": cannot read file"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": read error"));
+  return buffer.str();
+}
+
+absl::StatusOr<MigrationFile> LoadMigrationFile(const fs::path& path) {
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  MigrationFile file;
+  file.path = path.string();
+  file.checksum = Checksum(text);
+  absl::StatusOr<sql::Script> script = sql::ParseScript(text);
+  if (!script.ok()) return Annotate(script.status(), path.string());
+  file.script = *std::move(script);
+  return file;
+}
+
+absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  const std::string source = path.string();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
+  }
+  if (root.IsNull()) return absl::OkStatus();
+  if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(source, ": must be a mapping"));
+  try {
+    for (const auto& entry : root) {
+      const std::string key = entry.first.as<std::string>();
+      if (key == "name") {
+        catalog->name = entry.second.as<std::string>();
+      } else if (key == "description") {
+        catalog->description = std::string(absl::StripAsciiWhitespace(entry.second.as<std::string>()));
+      } else if (key == "coverage") {
+        for (const auto& item : entry.second) {
+          const std::string sub = item.first.as<std::string>();
+          if (sub == "schema") {
+            catalog->coverage_schema = item.second.as<std::string>();
+          } else if (sub == "required") {
+            for (const YAML::Node& required : item.second) {
+              CoverageRequirement requirement;
+              if (required.IsScalar()) {
+                requirement.table = required.as<std::string>();
+              } else {
+                for (const auto& field : required) {
+                  const std::string name = field.first.as<std::string>();
+                  if (name == "table") {
+                    requirement.table = field.second.as<std::string>();
+                  } else if (name == "columns") {
+                    requirement.columns = field.second.as<std::vector<std::string>>();
+                  } else if (name == "indexes") {
+                    requirement.indexes = field.second.as<std::vector<std::string>>();
+                  } else {
+                    return absl::InvalidArgumentError(
+                        absl::StrCat(source, ": coverage.required: unknown key ", name));
+                  }
+                }
+              }
+              if (requirement.table.empty()) {
+                return absl::InvalidArgumentError(
+                    absl::StrCat(source, ": coverage.required: an entry has no table"));
+              }
+              catalog->coverage.push_back(std::move(requirement));
+            }
+          } else {
+            return absl::InvalidArgumentError(
+                absl::StrCat(source, ": coverage: unknown key ", sub));
+          }
+        }
+      } else if (key != "lint") {
+        return absl::InvalidArgumentError(absl::StrCat(source, ": unknown key ", key));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string VersionKey(absl::string_view version) {
+  std::string digits;
+  for (char c : version) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+  }
+  const size_t first = digits.find_first_not_of('0');
+  return first == std::string::npos ? "0" : digits.substr(first);
+}
+
+int CompareVersions(absl::string_view a, absl::string_view b) {
+  const std::string ka = VersionKey(a);
+  const std::string kb = VersionKey(b);
+  if (ka.size() != kb.size()) return ka.size() < kb.size() ? -1 : 1;
+  return ka.compare(kb);
+}
+
+std::string Checksum(absl::string_view text) {
+  std::string normalised;
+  normalised.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r') {
+      normalised.push_back('\n');
+      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    } else {
+      normalised.push_back(text[i]);
+    }
+  }
+  return "v1:" + Sha256Hex(normalised);
+}
+
+absl::StatusOr<FileName> ParseFileName(absl::string_view file_name) {
+  FileName parsed;
+  absl::string_view stem;
+  if (absl::EndsWith(file_name, kUpSuffix)) {
+    stem = file_name.substr(0, file_name.size() - kUpSuffix.size());
+  } else if (absl::EndsWith(file_name, kDownSuffix)) {
+    stem = file_name.substr(0, file_name.size() - kDownSuffix.size());
+    parsed.up = false;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name, ": bad name: expected <version>_<name>.up.sql or .down.sql"));
+  }
+  std::vector<absl::string_view> parts = absl::StrSplit(stem, '_');
+  size_t digit_parts = 0;
+  while (digit_parts < parts.size() && !parts[digit_parts].empty() &&
+         std::all_of(parts[digit_parts].begin(), parts[digit_parts].end(),
+                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); })) {
+    ++digit_parts;
+  }
+  if (digit_parts == 0 || digit_parts == parts.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file_name, ": bad name: expected <version>_<name>, the version being leading digits"));
+  }
+  parsed.version = absl::StrJoin(parts.begin(), parts.begin() + digit_parts, "_");
+  parsed.name = absl::StrJoin(parts.begin() + digit_parts, parts.end(), "_");
+  if (parsed.name.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(file_name, ": bad name: the name is empty"));
+  }
+  return parsed;
+}
+
+int Catalog::IndexOf(absl::string_view version) const {
+  const std::string key = VersionKey(version);
+  auto it = std::lower_bound(revisions.begin(), revisions.end(), version,
+                             [](const Revision& r, absl::string_view v) {
+                               return CompareVersions(r.version, v) < 0;
+                             });
+  if (it != revisions.end() && VersionKey(it->version) == key) {
+    return static_cast<int>(it - revisions.begin());
+  }
+  return -1;
+}
+
+absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) {
+    return absl::NotFoundError(absl::StrCat("catalog folder ", dir, " not found"));
+  }
+  Catalog catalog;
+  catalog.path = dir;
+  catalog.name = fs::path(dir).lexically_normal().filename().string();
+  if (catalog.name.empty()) catalog.name = fs::path(dir).parent_path().filename().string();
+
+  struct Pair {
+    FileName name;
+    std::optional<fs::path> up;
+    std::optional<fs::path> down;
+  };
+  std::map<std::string, Pair> by_key;  // VersionKey -> files
+  std::vector<fs::path> entries;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
+    entries.push_back(entry.path());
+  }
+  if (error) return absl::InvalidArgumentError(absl::StrCat(dir, ": ", error.message()));
+  std::sort(entries.begin(), entries.end());
+  for (const fs::path& path : entries) {
+    const std::string file_name = path.filename().string();
+    if (file_name == "catalog.yaml") {
+      SCHEMAD_RETURN_IF_ERROR(LoadManifest(path, &catalog));
+      continue;
+    }
+    if (!absl::EndsWith(file_name, ".sql") || fs::is_directory(path)) continue;
+    absl::StatusOr<FileName> parsed = ParseFileName(file_name);
+    if (!parsed.ok()) return Annotate(parsed.status(), dir);
+    Pair& pair = by_key[VersionKey(parsed->version)];
+    std::optional<fs::path>& slot = parsed->up ? pair.up : pair.down;
+    const std::optional<fs::path>& other = parsed->up ? pair.down : pair.up;
+    if (slot || (other && pair.name.name != parsed->name)) {
+      const fs::path& first = slot ? *slot : *other;
+      return absl::InvalidArgumentError(absl::StrCat(
+          path.string(), ": duplicate version ", parsed->version, " (also ",
+          first.filename().string(), ")"));
+    }
+    pair.name = *parsed;
+    slot = path;
+  }
+  for (auto& [key, pair] : by_key) {
+    if (!pair.up) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(pair.down->string(), ": down file without an up file"));
+    }
+    Revision revision;
+    revision.version = pair.name.version;
+    revision.name = pair.name.name;
+    SCHEMAD_ASSIGN_OR_RETURN(revision.up, LoadMigrationFile(*pair.up));
+    if (pair.down) {
+      SCHEMAD_ASSIGN_OR_RETURN(revision.down, LoadMigrationFile(*pair.down));
+    }
+    catalog.revisions.push_back(std::move(revision));
+  }
+  std::sort(catalog.revisions.begin(), catalog.revisions.end(),
+            [](const Revision& a, const Revision& b) {
+              return CompareVersions(a.version, b.version) < 0;
+            });
+  return catalog;
+}
+
+}  // namespace schemad

@@ -1,0 +1,74 @@
+// A catalog: a folder of <version>_<name>.up.sql / .down.sql files plus catalog.yaml, read into
+// ordered revisions with their checksums and parsed statements.
+#pragma once
+
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/sql/script.h"
+
+namespace schemad {
+
+// One direction of a revision: a file, its text, checksum and statements.
+struct MigrationFile {
+  std::string path;
+  std::string checksum;  // "v1:" + sha256 of the text with CRLF/CR normalised to LF
+  sql::Script script;
+};
+
+struct Revision {
+  std::string version;  // as written in the file name, e.g. "20251123_153004"
+  std::string name;     // e.g. "add_fraud_prevention_tables"
+  MigrationFile up;
+  std::optional<MigrationFile> down;  // absent: the revision is irreversible
+
+  std::string Id() const { return version + "_" + name; }
+};
+
+struct CoverageRequirement {
+  std::string table;
+  std::vector<std::string> columns;
+  std::vector<std::string> indexes;
+};
+
+struct Catalog {
+  std::string name;
+  std::string description;
+  std::string path;
+  std::string coverage_schema = "public";
+  std::vector<CoverageRequirement> coverage;
+  std::vector<Revision> revisions;  // ascending by version
+
+  // Returns the index of `version` in `revisions`, or -1. Accepts any spelling with the same
+  // numeric value ("000042" == "42", "20251123_153004" == "20251123153004").
+  int IndexOf(absl::string_view version) const;
+  std::string LatestVersion() const { return revisions.empty() ? "" : revisions.back().version; }
+};
+
+// The numeric value of a version as a canonical string: digits only, no leading zeros.
+std::string VersionKey(absl::string_view version);
+
+// Orders versions numerically: negative, zero or positive like strcmp.
+int CompareVersions(absl::string_view a, absl::string_view b);
+
+// "v1:" + sha256 of `text` with CRLF and CR normalised to LF.
+std::string Checksum(absl::string_view text);
+
+// Splits "<version>_<name>.(up|down).sql" into its parts. Returns INVALID_ARGUMENT naming the
+// file when it does not have that shape.
+struct FileName {
+  std::string version;
+  std::string name;
+  bool up = true;
+};
+absl::StatusOr<FileName> ParseFileName(absl::string_view file_name);
+
+// Reads every revision of the catalog folder `dir` and parses its SQL. Returns INVALID_ARGUMENT
+// naming the file for a bad name, a duplicate version, a down without an up, an unreadable
+// file, a syntax error (with line), or a bad catalog.yaml; NOT_FOUND if `dir` does not exist.
+absl::StatusOr<Catalog> LoadCatalog(const std::string& dir);
+
+}  // namespace schemad

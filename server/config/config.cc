@@ -1,0 +1,308 @@
+#include "server/config/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/common/status_macros.h"
+#include "yaml-cpp/yaml.h"
+
+namespace schemad {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Where a key sits in the file, for messages: "schemad.yaml: targets[1].dsn_env".
+struct Path {
+  std::string source;
+  std::string key;
+  Path Child(const std::string& name) const {
+    return {source, key.empty() ? name : absl::StrCat(key, ".", name)};
+  }
+  Path Index(size_t i) const { return {source, absl::StrCat(key, "[", i, "]")}; }
+  absl::Status Error(const std::string& what) const {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", key, ": ", what));
+  }
+};
+
+absl::Status CheckKeys(const YAML::Node& node, const Path& path,
+                       const std::set<std::string>& allowed) {
+  if (!node.IsMap()) return path.Error("must be a mapping");
+  for (const auto& entry : node) {
+    const std::string key = entry.first.as<std::string>();
+    if (allowed.count(key) == 0) {
+      std::string hint;
+      if (key == "dsn") hint = " (give the DSN as dsn_env: VAR or dsn_file: PATH, never inline)";
+      return path.Child(key).Error(absl::StrCat("unknown key", hint, "; allowed: ",
+                                                absl::StrJoin(allowed, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> GetString(const YAML::Node& node, const Path& path) {
+  if (!node.IsScalar()) return path.Error("must be a string");
+  return node.as<std::string>();
+}
+
+absl::StatusOr<int> GetInt(const YAML::Node& node, const Path& path) {
+  try {
+    return node.as<int>();
+  } catch (const YAML::Exception&) {
+    return path.Error("must be an integer");
+  }
+}
+
+absl::StatusOr<absl::Duration> GetDuration(const YAML::Node& node, const Path& path) {
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text, GetString(node, path));
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration) || duration < absl::ZeroDuration()) {
+    return path.Error(absl::StrCat("\"", text, "\" is not a duration like 5s or 500ms"));
+  }
+  return duration;
+}
+
+absl::StatusOr<Environment> ParseEnvironment(const std::string& text, const Path& path) {
+  if (text == "dev") return Environment::kDev;
+  if (text == "staging") return Environment::kStaging;
+  if (text == "prod") return Environment::kProd;
+  return path.Error(absl::StrCat("\"", text, "\" is not one of dev, staging, prod"));
+}
+
+absl::StatusOr<Role> ParseRole(const std::string& text, const Path& path) {
+  if (text == "viewer") return Role::kViewer;
+  if (text == "deployer") return Role::kDeployer;
+  if (text == "admin") return Role::kAdmin;
+  return path.Error(absl::StrCat("\"", text, "\" is not one of viewer, deployer, admin"));
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& file, const Path& path) {
+  std::ifstream in(file);
+  if (!in) return path.Error(absl::StrCat("cannot read ", file));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string text(absl::StripAsciiWhitespace(buffer.str()));
+  if (text.empty()) return path.Error(absl::StrCat(file, " is empty"));
+  return text;
+}
+
+absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& path,
+                                         const fs::path& base_dir, const EnvLookup& env) {
+  SCHEMAD_RETURN_IF_ERROR(CheckKeys(node, path,
+                                    {"name", "environment", "catalog", "dsn_env", "dsn_file",
+                                     "lock_timeout", "lock_retries", "lock_wait"}));
+  TargetConfig target;
+  for (const char* required : {"name", "environment", "catalog"}) {
+    if (!node[required]) return path.Child(required).Error("is required");
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(target.name, GetString(node["name"], path.Child("name")));
+  if (target.name.empty()) return path.Child("name").Error("must not be empty");
+  SCHEMAD_ASSIGN_OR_RETURN(std::string environment,
+                           GetString(node["environment"], path.Child("environment")));
+  SCHEMAD_ASSIGN_OR_RETURN(target.environment,
+                           ParseEnvironment(environment, path.Child("environment")));
+  SCHEMAD_ASSIGN_OR_RETURN(std::string catalog, GetString(node["catalog"], path.Child("catalog")));
+  fs::path catalog_path(catalog);
+  if (catalog_path.is_relative()) catalog_path = base_dir / catalog_path;
+  if (!fs::is_directory(catalog_path)) {
+    return path.Child("catalog").Error(
+        absl::StrCat("catalog folder ", catalog_path.lexically_normal().string(), " not found"));
+  }
+  target.catalog_path = catalog_path.lexically_normal().string();
+
+  if (node["dsn_env"] && node["dsn_file"]) {
+    return path.Error("give one of dsn_env and dsn_file, not both");
+  }
+  if (node["dsn_env"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(std::string var, GetString(node["dsn_env"], path.Child("dsn_env")));
+    std::optional<std::string> value = env(var);
+    if (!value || value->empty()) {
+      return path.Child("dsn_env").Error(absl::StrCat("environment variable ", var, " is not set"));
+    }
+    target.dsn = *value;
+    target.dsn_source = absl::StrCat("env ", var);
+  } else if (node["dsn_file"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(std::string file,
+                             GetString(node["dsn_file"], path.Child("dsn_file")));
+    fs::path file_path(file);
+    if (file_path.is_relative()) file_path = base_dir / file_path;
+    SCHEMAD_ASSIGN_OR_RETURN(target.dsn,
+                             ReadSecretFile(file_path.string(), path.Child("dsn_file")));
+    target.dsn_source = absl::StrCat("file ", file_path.string());
+  } else {
+    return path.Error("one of dsn_env or dsn_file is required");
+  }
+  if (node["lock_timeout"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(target.lock_timeout,
+                             GetDuration(node["lock_timeout"], path.Child("lock_timeout")));
+  }
+  if (node["lock_wait"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(target.lock_wait,
+                             GetDuration(node["lock_wait"], path.Child("lock_wait")));
+  }
+  if (node["lock_retries"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(target.lock_retries,
+                             GetInt(node["lock_retries"], path.Child("lock_retries")));
+    if (target.lock_retries < 0) return path.Child("lock_retries").Error("must be >= 0");
+  }
+  return target;
+}
+
+absl::StatusOr<TokenConfig> ParseToken(const YAML::Node& node, const Path& path) {
+  SCHEMAD_RETURN_IF_ERROR(CheckKeys(node, path, {"principal", "sha256", "roles"}));
+  TokenConfig token;
+  for (const char* required : {"principal", "sha256", "roles"}) {
+    if (!node[required]) return path.Child(required).Error("is required");
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(token.principal, GetString(node["principal"], path.Child("principal")));
+  SCHEMAD_ASSIGN_OR_RETURN(token.sha256, GetString(node["sha256"], path.Child("sha256")));
+  token.sha256 = absl::AsciiStrToLower(token.sha256);
+  if (token.sha256.size() != 64 ||
+      token.sha256.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return path.Child("sha256").Error(
+        "must be the 64-hex-digit SHA-256 of the token (schemactl hash-token prints it)");
+  }
+  const YAML::Node roles = node["roles"];
+  if (!roles.IsMap()) return path.Child("roles").Error("must map environment to role");
+  for (const auto& entry : roles) {
+    const std::string environment = entry.first.as<std::string>();
+    const Path role_path = path.Child("roles").Child(environment);
+    if (environment != "*") {
+      SCHEMAD_RETURN_IF_ERROR(ParseEnvironment(environment, role_path).status());
+    }
+    SCHEMAD_ASSIGN_OR_RETURN(std::string role, GetString(entry.second, role_path));
+    SCHEMAD_ASSIGN_OR_RETURN(token.roles[environment], ParseRole(role, role_path));
+  }
+  return token;
+}
+
+}  // namespace
+
+std::string EnvironmentName(Environment environment) {
+  switch (environment) {
+    case Environment::kDev: return "dev";
+    case Environment::kStaging: return "staging";
+    case Environment::kProd: return "prod";
+  }
+  return "unknown";
+}
+
+std::string RoleName(Role role) {
+  switch (role) {
+    case Role::kNone: return "none";
+    case Role::kViewer: return "viewer";
+    case Role::kDeployer: return "deployer";
+    case Role::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& source,
+                                   const EnvLookup& env) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
+  }
+  const Path top{source, ""};
+  Config config;
+  if (root.IsNull()) return top.Error("is empty");
+  SCHEMAD_RETURN_IF_ERROR(CheckKeys(root, {source, "(top level)"},
+                                    {"listen", "targets", "tokens", "tls", "max_threads"}));
+  const fs::path base_dir = fs::path(source).parent_path();
+  if (root["listen"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
+  }
+  if (root["max_threads"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(config.max_threads,
+                             GetInt(root["max_threads"], top.Child("max_threads")));
+    if (config.max_threads < 2) return top.Child("max_threads").Error("must be at least 2");
+  }
+  const YAML::Node targets = root["targets"];
+  if (!targets || !targets.IsSequence() || targets.size() == 0) {
+    return top.Child("targets").Error("must list at least one target");
+  }
+  std::set<std::string> names;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    SCHEMAD_ASSIGN_OR_RETURN(TargetConfig target,
+                             ParseTarget(targets[i], top.Child("targets").Index(i), base_dir, env));
+    if (!names.insert(target.name).second) {
+      return top.Child("targets").Index(i).Child("name").Error(
+          absl::StrCat("duplicate target name \"", target.name, "\""));
+    }
+    config.targets.push_back(std::move(target));
+  }
+  if (const YAML::Node tokens = root["tokens"]) {
+    if (!tokens.IsSequence()) return top.Child("tokens").Error("must be a list");
+    std::set<std::string> hashes;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      SCHEMAD_ASSIGN_OR_RETURN(TokenConfig token,
+                               ParseToken(tokens[i], top.Child("tokens").Index(i)));
+      if (!hashes.insert(token.sha256).second) {
+        return top.Child("tokens").Index(i).Child("sha256").Error("duplicate token");
+      }
+      config.tokens.push_back(std::move(token));
+    }
+  }
+  if (const YAML::Node tls = root["tls"]) {
+    const Path tls_path = top.Child("tls");
+    SCHEMAD_RETURN_IF_ERROR(CheckKeys(tls, tls_path, {"cert_file", "key_file", "client_ca_file"}));
+    auto file = [&](const char* key, std::string* out) -> absl::Status {
+      if (!tls[key]) return absl::OkStatus();
+      SCHEMAD_ASSIGN_OR_RETURN(std::string value, GetString(tls[key], tls_path.Child(key)));
+      fs::path file_path(value);
+      if (file_path.is_relative()) file_path = base_dir / file_path;
+      if (!fs::exists(file_path)) {
+        return tls_path.Child(key).Error(absl::StrCat(file_path.string(), " not found"));
+      }
+      *out = file_path.string();
+      return absl::OkStatus();
+    };
+    SCHEMAD_RETURN_IF_ERROR(file("cert_file", &config.tls.cert_file));
+    SCHEMAD_RETURN_IF_ERROR(file("key_file", &config.tls.key_file));
+    SCHEMAD_RETURN_IF_ERROR(file("client_ca_file", &config.tls.client_ca_file));
+    if (config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+      return tls_path.Error("cert_file and key_file go together");
+    }
+    if (!config.tls.client_ca_file.empty() && config.tls.cert_file.empty()) {
+      return tls_path.Error("client_ca_file needs cert_file and key_file");
+    }
+  }
+  return config;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return ParseConfig(buffer.str(), path, env);
+}
+
+bool IsLoopbackAddress(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) return true;
+  std::string host = listen;
+  if (absl::StartsWith(host, "[")) {
+    host = host.substr(1, host.find(']') - 1);
+  } else if (const size_t colon = host.rfind(':'); colon != std::string::npos) {
+    host = host.substr(0, colon);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+absl::Status ValidateConfig(const Config& config) {
+  if (!IsLoopbackAddress(config.listen) && config.tokens.empty() && !config.tls.enabled()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: ", config.listen,
+        " is not a loopback address; configure tokens or tls before serving beyond localhost"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace schemad

@@ -1,0 +1,81 @@
+// The server's configuration as one typed struct, read from YAML and validated at start-up.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace schemad {
+
+enum class Environment { kDev, kStaging, kProd };
+enum class Role { kNone = 0, kViewer = 1, kDeployer = 2, kAdmin = 3 };
+
+std::string EnvironmentName(Environment environment);
+std::string RoleName(Role role);
+
+struct TargetConfig {
+  std::string name;
+  Environment environment = Environment::kDev;
+  std::string catalog_path;
+  // The resolved connection string. Secret: never logged or returned.
+  std::string dsn;
+  // Where the DSN came from, safe to show ("env SCHEMAD_DEV_DSN", "file /run/secrets/dev").
+  std::string dsn_source;
+  // lock_timeout set on the session that runs DDL.
+  absl::Duration lock_timeout = absl::Seconds(5);
+  // How many times a statement that hit lock_timeout (55P03) is retried.
+  int lock_retries = 5;
+  // How long Apply waits for another run's lock before ABORTED.
+  absl::Duration lock_wait = absl::Seconds(30);
+};
+
+struct TokenConfig {
+  std::string principal;
+  // Lower-case hex SHA-256 of the bearer token.
+  std::string sha256;
+  // Role per environment name ("dev", "staging", "prod"), or "*" for every environment.
+  std::map<std::string, Role> roles;
+};
+
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+  // When set, clients must present a certificate signed by this CA (mTLS).
+  std::string client_ca_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:50051";
+  std::vector<TargetConfig> targets;
+  std::vector<TokenConfig> tokens;
+  TlsConfig tls;
+  // Upper bound of the threads the gRPC sync server may use.
+  int max_threads = 16;
+};
+
+// Looks up an environment variable; injected so library code never calls getenv.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Parses YAML text into a Config and resolves DSN secrets. `source` names the file in messages.
+// Returns INVALID_ARGUMENT naming the key for unknown keys, wrong types, duplicates, a literal
+// `dsn`, a missing secret, a missing catalog folder.
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& source,
+                                   const EnvLookup& env);
+
+// Reads and parses a config file. Returns NOT_FOUND if it cannot be read.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
+
+// Checks rules that span fields (also after command-line overrides): a non-loopback listen
+// address needs tokens or TLS. Returns INVALID_ARGUMENT.
+absl::Status ValidateConfig(const Config& config);
+
+// True for 127.0.0.0/8, ::1, localhost and unix sockets.
+bool IsLoopbackAddress(const std::string& listen);
+
+}  // namespace schemad

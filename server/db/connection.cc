@@ -1,0 +1,107 @@
+#include "server/db/connection.h"
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+
+namespace schemad::db {
+
+absl::Status StatusFromException(const std::exception& e) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+    return absl::UnavailableError(absl::StrCat("database connection lost: ", e.what()));
+  }
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    return absl::UnknownError(absl::StrCat("commit outcome unknown: ", e.what()));
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    std::string message = sql->what();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+      message.pop_back();
+    }
+    message = absl::StrCat(message, " (SQLSTATE ", sql->sqlstate(), ")");
+    if (sql->sqlstate() == "40001" || sql->sqlstate() == "40P01") {
+      return absl::AbortedError(message);
+    }
+    return absl::InternalError(message);
+  }
+  return absl::InternalError(e.what());
+}
+
+namespace {
+
+// Collects server NOTICEs instead of printing them to stderr.
+class NoticeCollector : public pqxx::errorhandler {
+ public:
+  explicit NoticeCollector(pqxx::connection_base& conn) : pqxx::errorhandler(conn) {}
+  bool operator()(const char msg[]) noexcept override {
+    std::string text(msg);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    notices_.push_back(std::move(text));
+    return false;
+  }
+  std::vector<std::string> Take() { return std::exchange(notices_, {}); }
+
+ private:
+  std::vector<std::string> notices_;
+};
+
+}  // namespace
+
+struct Connection::Impl {
+  explicit Impl(const std::string& dsn) : conn(dsn), notices(conn) {}
+  pqxx::connection conn;
+  NoticeCollector notices;
+};
+
+Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::~Connection() = default;
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn) {
+  try {
+    return std::unique_ptr<Connection>(new Connection(std::make_unique<Impl>(dsn)));
+  } catch (const std::exception& e) {
+    // libpq's message names host and port, never the password.
+    std::string message = e.what();
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    return absl::UnavailableError(absl::StrCat("cannot connect to the target database: ", message));
+  }
+}
+
+pqxx::connection_base& Connection::raw() { return impl_->conn; }
+int Connection::backend_pid() const { return impl_->conn.backendpid(); }
+bool Connection::is_open() const { return impl_->conn.is_open(); }
+void Connection::Cancel() {
+  try {
+    impl_->conn.cancel_query();
+  } catch (const std::exception&) {
+    // Best effort: the statement ends anyway when the connection closes.
+  }
+}
+std::vector<std::string> Connection::TakeNotices() { return impl_->notices.Take(); }
+
+ConnectionPool::Lease::~Lease() {
+  if (conn_ != nullptr && pool_ != nullptr) pool_->Release(std::move(conn_));
+}
+
+absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    while (!idle_.empty()) {
+      std::unique_ptr<Connection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      if (conn->is_open()) return Lease(this, std::move(conn));
+    }
+  }
+  absl::StatusOr<std::unique_ptr<Connection>> conn = Connection::Open(dsn_);
+  if (!conn.ok()) return conn.status();
+  return Lease(this, *std::move(conn));
+}
+
+void ConnectionPool::Release(std::unique_ptr<Connection> conn) {
+  if (!conn->is_open()) return;
+  conn->TakeNotices();
+  absl::MutexLock lock(&mu_);
+  if (static_cast<int>(idle_.size()) < max_idle_) idle_.push_back(std::move(conn));
+}
+
+}  // namespace schemad::db

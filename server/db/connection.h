@@ -1,0 +1,84 @@
+// Connections to a target database: a small pool of leases, and statement execution that turns
+// libpqxx exceptions into absl::Status with SQLSTATE.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace schemad::db {
+
+// A failed statement, with what PostgreSQL said.
+struct SqlFailure {
+  std::string sqlstate;  // empty when the connection broke
+  std::string message;
+};
+
+// Maps a libpqxx/std exception to a Status: broken connection -> UNAVAILABLE, serialization
+// failure -> ABORTED, in-doubt -> UNKNOWN, other SQL errors -> INTERNAL with SQLSTATE.
+absl::Status StatusFromException(const std::exception& e);
+
+// One open connection, owned by one thread at a time.
+class Connection {
+ public:
+  // Opens a connection. Returns UNAVAILABLE (without the DSN) when it cannot.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(const std::string& dsn);
+  ~Connection();
+
+  pqxx::connection_base& raw();
+  int backend_pid() const;
+  bool is_open() const;
+  // Asks the server to cancel the statement running on this connection; callable from any
+  // thread.
+  void Cancel();
+  // Server NOTICE messages received since the last call.
+  std::vector<std::string> TakeNotices();
+
+ private:
+  struct Impl;
+  explicit Connection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Lends connections to one database; returns them on release and drops broken ones.
+// Thread-safe.
+class ConnectionPool {
+ public:
+  class Lease {
+   public:
+    Lease(ConnectionPool* pool, std::unique_ptr<Connection> conn)
+        : pool_(pool), conn_(std::move(conn)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = default;
+    ~Lease();
+    Connection& operator*() { return *conn_; }
+    Connection* operator->() { return conn_.get(); }
+
+   private:
+    ConnectionPool* pool_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  ConnectionPool(std::string dsn, int max_idle) : dsn_(std::move(dsn)), max_idle_(max_idle) {}
+  // Returns an idle connection or opens one. Returns UNAVAILABLE if the database is unreachable.
+  absl::StatusOr<Lease> Acquire();
+
+ private:
+  void Release(std::unique_ptr<Connection> conn);
+  const std::string dsn_;
+  const int max_idle_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace schemad::db

@@ -1,0 +1,177 @@
+#include "server/engine/planner.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "server/common/sha256.h"
+
+namespace schemad::engine {
+namespace {
+
+std::string HashPlan(const std::string& target, const Catalog& catalog,
+                     const std::vector<db::AppliedRevision>& applied,
+                     const std::optional<db::RunRecord>& blocking_run, const Plan& plan) {
+  std::string material = absl::StrCat("schemad-plan-v1\ntarget=", target, "\ncatalog=",
+                                      catalog.name, "\ndirection=",
+                                      plan.direction == Direction::kUp ? "up" : "down", "\n");
+  for (const db::AppliedRevision& revision : applied) {
+    absl::StrAppend(&material, "applied ", revision.version, " ", revision.checksum, "\n");
+  }
+  if (blocking_run) absl::StrAppend(&material, "blocking ", blocking_run->run_id, "\n");
+  for (const PlanStep& step : plan.steps) {
+    absl::StrAppend(&material, "step ", step.revision->version, " ", step.file->checksum, " ",
+                    step.transactional ? "tx" : "no-tx", "\n");
+  }
+  return Sha256Hex(material);
+}
+
+PlanStep MakeStep(const Revision& revision, Direction direction) {
+  PlanStep step;
+  step.revision = &revision;
+  step.direction = direction;
+  step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
+  step.transactional = step.file->script.mode == sql::TransactionMode::kTransactional;
+  step.transaction_reason = step.file->script.mode_reason;
+  return step;
+}
+
+}  // namespace
+
+std::vector<std::string> DriftedVersions(const Catalog& catalog,
+                                         const std::vector<db::AppliedRevision>& applied) {
+  std::vector<std::string> drifted;
+  for (const db::AppliedRevision& revision : applied) {
+    const int index = catalog.IndexOf(revision.version);
+    if (index >= 0 && catalog.revisions[index].up.checksum != revision.checksum) {
+      drifted.push_back(revision.version);
+    }
+  }
+  return drifted;
+}
+
+std::string DescribeBlockingRun(const db::RunRecord& run) {
+  std::string state = run.orphaned ? "interrupted (its server stopped)" : RunStateName(run.state);
+  std::string text = absl::StrCat("run ", run.run_id, " (", run.operation, " by ", run.principal,
+                                  ", started ", absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
+                                                                 run.started_at,
+                                                                 absl::UTCTimeZone()),
+                                  ") is ", state);
+  if (!run.current_version.empty()) {
+    absl::StrAppend(&text, " at ", run.current_version);
+    if (run.statement_index > 0) absl::StrAppend(&text, " statement ", run.statement_index);
+  }
+  if (!run.error.empty()) absl::StrAppend(&text, ": ", run.error);
+  return text;
+}
+
+absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
+                              const std::vector<db::AppliedRevision>& applied,
+                              const std::optional<db::RunRecord>& blocking_run,
+                              const PlanRequest& request) {
+  Plan plan;
+  plan.target = target;
+  plan.direction = request.direction;
+  plan.from_version = applied.empty() ? "" : applied.back().version;
+  std::set<std::string> applied_keys;
+  for (const db::AppliedRevision& revision : applied) applied_keys.insert(VersionKey(revision.version));
+
+  if (request.steps < 0) return absl::InvalidArgumentError("steps must not be negative");
+  if (request.direction == Direction::kUp) {
+    if (request.steps != 0) return absl::InvalidArgumentError("steps is for rollback only");
+    int last = static_cast<int>(catalog.revisions.size()) - 1;
+    if (!request.to_version.empty()) {
+      last = catalog.IndexOf(request.to_version);
+      if (last < 0) {
+        return absl::NotFoundError(absl::StrCat("version ", request.to_version,
+                                                " is not in catalog ", catalog.name));
+      }
+    }
+    std::vector<std::string> out_of_order;
+    for (int i = 0; i <= last; ++i) {
+      const Revision& revision = catalog.revisions[i];
+      if (applied_keys.count(VersionKey(revision.version)) != 0) continue;
+      if (!plan.from_version.empty() && CompareVersions(revision.version, plan.from_version) < 0) {
+        out_of_order.push_back(revision.version);
+      }
+      plan.steps.push_back(MakeStep(revision, Direction::kUp));
+    }
+    plan.to_version = plan.steps.empty() ? plan.from_version : plan.steps.back().revision->version;
+    if (!out_of_order.empty()) {
+      const std::string text =
+          absl::StrCat("out of order: pending ", absl::StrJoin(out_of_order, ", "),
+                       " older than the newest applied revision ", plan.from_version);
+      plan.warnings.push_back(text);
+      if (!request.allow_out_of_order) {
+        plan.refusal = absl::StrCat(text, " (allow it explicitly to apply)");
+      }
+    }
+  } else {
+    if (!request.to_version.empty() && request.steps != 0) {
+      return absl::InvalidArgumentError("give either to_version or steps for a rollback, not both");
+    }
+    if (request.to_version.empty() && request.steps == 0) {
+      return absl::InvalidArgumentError("a rollback needs to_version (\"0\" for everything) or steps");
+    }
+    if (!request.to_version.empty() && VersionKey(request.to_version) != "0" &&
+        catalog.IndexOf(request.to_version) < 0 &&
+        applied_keys.count(VersionKey(request.to_version)) == 0) {
+      return absl::NotFoundError(absl::StrCat("version ", request.to_version,
+                                              " is not in catalog ", catalog.name));
+    }
+    int taken = 0;
+    for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
+      if (request.steps != 0 && taken == request.steps) break;
+      if (!request.to_version.empty() && CompareVersions(it->version, request.to_version) <= 0) {
+        break;
+      }
+      const int index = catalog.IndexOf(it->version);
+      if (index < 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot roll back ", it->version, "_", it->name,
+            ": it is applied but no longer in the catalog"));
+      }
+      const Revision& revision = catalog.revisions[index];
+      if (!revision.down) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "cannot roll back ", revision.Id(), ": it is irreversible (no .down.sql)"));
+      }
+      plan.steps.push_back(MakeStep(revision, Direction::kDown));
+      ++taken;
+    }
+    const size_t remaining = applied.size() - plan.steps.size();
+    plan.to_version = remaining == 0 ? "" : applied[remaining - 1].version;
+  }
+
+  const std::vector<std::string> drifted = DriftedVersions(catalog, applied);
+  if (!drifted.empty()) {
+    const std::string text = absl::StrCat("checksum drift: applied ", absl::StrJoin(drifted, ", "),
+                                          " changed since applied");
+    plan.warnings.push_back(text);
+    if (request.direction == Direction::kUp && !request.accept_checksum_drift &&
+        plan.refusal.empty()) {
+      plan.refusal = absl::StrCat(text, " (accept the drift explicitly to go on)");
+    }
+  }
+  if (blocking_run) {
+    const std::string text = absl::StrCat(DescribeBlockingRun(*blocking_run),
+                                          "; resolve it first (schemactl resolve)");
+    plan.warnings.push_back(text);
+    plan.refusal = text;
+  }
+  for (const PlanStep& step : plan.steps) {
+    if (step.direction == Direction::kUp && !step.revision->down) {
+      plan.warnings.push_back(absl::StrCat(step.revision->Id(),
+                                           " is irreversible (no .down.sql)"));
+    }
+    if (!step.transactional) {
+      plan.warnings.push_back(absl::StrCat(step.revision->Id(), " runs outside a transaction (",
+                                           step.transaction_reason, ")"));
+    }
+  }
+  plan.plan_hash = HashPlan(target, catalog, applied, blocking_run, plan);
+  return plan;
+}
+
+}  // namespace schemad::engine

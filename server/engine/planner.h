@@ -1,0 +1,62 @@
+// The planner: a pure function of (catalog, recorded history, request) -> ordered steps, the
+// warnings that go with them, and a plan hash that pins all of it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/catalog/catalog.h"
+#include "server/db/history_store.h"
+
+namespace schemad::engine {
+
+enum class Direction { kUp, kDown };
+
+struct PlanRequest {
+  Direction direction = Direction::kUp;
+  // Up: target version (empty: latest). Down: version to roll back to ("0": everything).
+  std::string to_version;
+  // Down: roll back this many applied revisions instead.
+  int steps = 0;
+  bool allow_out_of_order = false;
+  bool accept_checksum_drift = false;
+};
+
+struct PlanStep {
+  const Revision* revision = nullptr;
+  Direction direction = Direction::kUp;
+  const MigrationFile* file = nullptr;
+  bool transactional = true;
+  std::string transaction_reason;
+};
+
+struct Plan {
+  std::string target;
+  Direction direction = Direction::kUp;
+  std::string from_version;
+  std::string to_version;
+  std::vector<PlanStep> steps;
+  std::vector<std::string> warnings;
+  // Why Apply would refuse this plan (FAILED_PRECONDITION), empty when it may run.
+  std::string refusal;
+  std::string plan_hash;
+};
+
+// Computes the plan. Writes nothing. Returns NOT_FOUND for a version not in the catalog,
+// INVALID_ARGUMENT for contradictory fields, FAILED_PRECONDITION when rolling back across a
+// revision without a down file or one missing from the catalog.
+absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
+                              const std::vector<db::AppliedRevision>& applied,
+                              const std::optional<db::RunRecord>& blocking_run,
+                              const PlanRequest& request);
+
+// Applied revisions whose file changed since (version -> catalog checksum).
+std::vector<std::string> DriftedVersions(const Catalog& catalog,
+                                         const std::vector<db::AppliedRevision>& applied);
+
+// Human summary of a blocking run, for refusals and warnings.
+std::string DescribeBlockingRun(const db::RunRecord& run);
+
+}  // namespace schemad::engine

@@ -1,0 +1,161 @@
+// schemad: composition root only: flags -> config -> logging -> wiring -> serve.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "server/api/server.h"
+#include "server/common/logging.h"
+#include "server/config/config.h"
+#include "server/embedded/local_cluster.h"
+#include "server/engine/engine.h"
+#include "spdlog/spdlog.h"
+
+#ifndef SCHEMAD_SOURCE_DIR
+#define SCHEMAD_SOURCE_DIR "."
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kDefaultDatabase[] = "schemad";
+
+std::optional<std::string> GetEnv(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+// The bundled catalog: ./migrations/nabavkidata, else the one in the source tree we were
+// built from.
+std::string DefaultCatalog() {
+  for (const fs::path& candidate :
+       {fs::path("migrations/nabavkidata"), fs::path(SCHEMAD_SOURCE_DIR) / "migrations/nabavkidata"}) {
+    if (fs::is_directory(candidate)) return fs::absolute(candidate).lexically_normal().string();
+  }
+  return "migrations/nabavkidata";
+}
+
+int Fail(const std::string& message) {
+  spdlog::critical("{}", message);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "schemad: the PostgreSQL schema-management service.\n"
+      "Without --config it starts a private PostgreSQL in --state-dir and serves target `dev`\n"
+      "with the bundled nabavkidata catalog on 127.0.0.1:50051."};
+  std::string config_path, listen, state_dir = ".schemad", catalog, log_format = "text";
+  std::string log_level = "info", ready_file, pg_bin_dir;
+  app.add_option("--config", config_path, "YAML config file (targets, tokens, tls)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--listen", listen, "address to serve on, overrides the config (host:port)");
+  app.add_option("--state-dir", state_dir, "zero-config: folder of the private PostgreSQL")
+      ->capture_default_str();
+  app.add_option("--catalog", catalog, "zero-config: catalog folder of target dev");
+  app.add_option("--pg-bin-dir", pg_bin_dir, "zero-config: folder of initdb/pg_ctl");
+  app.add_option("--log-format", log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--ready-file", ready_file,
+                 "write the bound address to this file once serving (for scripts and tests)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (absl::Status logging = schemad::SetUpLogging(
+          log_format == "json" ? schemad::LogFormat::kJson : schemad::LogFormat::kText, log_level);
+      !logging.ok()) {
+    std::cerr << "schemad: " << logging.message() << "\n";
+    return 2;
+  }
+  // Signals are taken by one thread with sigwait; block them before any other thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  schemad::Config config;
+  std::unique_ptr<schemad::LocalCluster> cluster;
+  if (!config_path.empty()) {
+    absl::StatusOr<schemad::Config> loaded = schemad::LoadConfigFile(config_path, GetEnv);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    config = *std::move(loaded);
+  } else {
+    schemad::LocalCluster::Options options;
+    options.state_dir = state_dir;
+    options.bin_dir = pg_bin_dir;
+    spdlog::info("zero-config: starting a private PostgreSQL in {}", state_dir);
+    absl::StatusOr<std::unique_ptr<schemad::LocalCluster>> started =
+        schemad::LocalCluster::Start(options);
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    cluster = *std::move(started);
+    if (absl::Status created = cluster->EnsureDatabase(kDefaultDatabase); !created.ok()) {
+      return Fail(std::string(created.message()));
+    }
+    schemad::TargetConfig dev;
+    dev.name = "dev";
+    dev.environment = schemad::Environment::kDev;
+    dev.catalog_path = catalog.empty() ? DefaultCatalog() : catalog;
+    dev.dsn = cluster->Dsn(kDefaultDatabase);
+    dev.dsn_source = "embedded cluster";
+    config.targets.push_back(dev);
+    spdlog::info("zero-config: target dev = database {} over socket {}, catalog {}",
+                 kDefaultDatabase, cluster->socket_dir(), dev.catalog_path);
+  }
+  if (!listen.empty()) config.listen = listen;
+  if (absl::Status valid = schemad::ValidateConfig(config); !valid.ok()) {
+    return Fail(std::string(valid.message()));
+  }
+
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  absl::StatusOr<std::unique_ptr<schemad::engine::Engine>> engine =
+      schemad::engine::Engine::Create(config.targets, absl::StrCat(host, ":", getpid()));
+  if (!engine.ok()) return Fail(std::string(engine.status().message()));
+  for (const auto& target : (*engine)->targets()) {
+    spdlog::info("target {} ({}): catalog {} with {} revisions, dsn from {}", target->config.name,
+                 schemad::EnvironmentName(target->config.environment), target->catalog.name,
+                 target->catalog.revisions.size(), target->config.dsn_source);
+  }
+  absl::StatusOr<schemad::api::RunningServer> server =
+      schemad::api::StartServer(config, engine->get());
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+  if (config.tokens.empty()) {
+    spdlog::warn("no tokens configured: every caller is admin (allowed on loopback only)");
+  }
+  spdlog::info("schemad serving on {}{}", server->address,
+               config.tls.enabled() ? " (TLS)" : "");
+  if (!ready_file.empty()) {
+    std::ofstream(ready_file + ".tmp") << server->address << "\n";
+    fs::rename(ready_file + ".tmp", ready_file);
+  }
+
+  std::thread signal_waiter([&] {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    spdlog::info("received {}, shutting down", strsignal(signal_number));
+    // Calls in flight get a few seconds; runs see the cancellation between statements.
+    server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  });
+  server->server->Wait();
+  signal_waiter.join();
+  if (cluster != nullptr) {
+    spdlog::info("stopping the private PostgreSQL");
+    if (absl::Status stopped = cluster->Stop(); !stopped.ok()) {
+      return Fail(std::string(stopped.message()));
+    }
+  }
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,5 +1,6 @@
 #include "server/db/connection.h"
 
+#include <cstring>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -36,6 +37,9 @@ class NoticeCollector : public pqxx::errorhandler {
   bool operator()(const char msg[]) noexcept override {
     std::string text(msg);
     while (!text.empty() && text.back() == '\n') text.pop_back();
+    for (const char* prefix : {"NOTICE:  ", "WARNING:  ", "INFO:  "}) {
+      if (text.rfind(prefix, 0) == 0) text = text.substr(std::strlen(prefix));
+    }
     notices_.push_back(std::move(text));
     return false;
   }

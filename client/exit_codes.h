@@ -1,0 +1,31 @@
+// schemactl's exit codes: stable, documented in --help and the README.
+#pragma once
+
+namespace schemad::cli {
+
+enum ExitCode : int {
+  kExitOk = 0,                  // done, or nothing to do (NO_CHANGE)
+  kExitError = 1,               // the operation failed (FAILED outcome, bad request, not found)
+  kExitUsage = 2,               // bad flags, or a confirmation needed and not given
+  kExitPending = 3,             // status --exit-code: revisions are pending
+  kExitCoverage = 4,            // validate: a required table missing or an error-level check
+  kExitLockHeld = 5,            // another run holds the target's lock (ABORTED)
+  kExitFailedPrecondition = 6,  // failed run to resolve, drift, stale plan hash, irreversible
+  kExitUnreachable = 7,         // schemad (or the target database) cannot be reached
+  kExitAuth = 8,                // missing/invalid token, or role not allowed
+};
+
+inline constexpr char kExitCodesHelp[] =
+    "Exit codes:\n"
+    "  0  ok (applied, or no change)\n"
+    "  1  error (failed migration, bad request, unknown target or version)\n"
+    "  2  usage (bad flags; confirmation needed: use --yes)\n"
+    "  3  pending revisions (status --exit-code)\n"
+    "  4  coverage: a required table is missing (validate)\n"
+    "  5  lock held by another run\n"
+    "  6  failed precondition (failed run to resolve, checksum drift, stale plan hash,\n"
+    "     out-of-order revision, irreversible step)\n"
+    "  7  unreachable (schemad or the target database)\n"
+    "  8  not authenticated or not allowed\n";
+
+}  // namespace schemad::cli

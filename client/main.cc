@@ -1,0 +1,401 @@
+// schemactl: the command-line client of schemad.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "client/exit_codes.h"
+#include "client/render.h"
+#include "grpcpp/grpcpp.h"
+#include "openssl/evp.h"
+#include "schemad/v1/schemad.grpc.pb.h"
+
+namespace schemad::cli {
+namespace {
+
+struct GlobalOptions {
+  std::string server = "127.0.0.1:50051";
+  std::string token;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  bool json = false;
+  double timeout_seconds = 0;  // 0: the command's default
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "schemactl: cannot read " << path << "\n";
+    std::exit(kExitUsage);
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class Client {
+ public:
+  explicit Client(const GlobalOptions& options) : options_(options) {
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    if (!options.tls_ca.empty() || !options.tls_cert.empty()) {
+      grpc::SslCredentialsOptions ssl;
+      if (!options.tls_ca.empty()) ssl.pem_root_certs = ReadFile(options.tls_ca);
+      if (!options.tls_cert.empty()) {
+        ssl.pem_cert_chain = ReadFile(options.tls_cert);
+        ssl.pem_private_key = ReadFile(options.tls_key);
+      }
+      credentials = grpc::SslCredentials(ssl);
+    } else {
+      credentials = grpc::InsecureChannelCredentials();
+    }
+    channel_ = grpc::CreateChannel(options.server, credentials);
+    stub_ = v1::SchemaService::NewStub(channel_);
+  }
+
+  // A context with the bearer token and a deadline (`default_seconds` unless --timeout).
+  std::unique_ptr<grpc::ClientContext> Context(double default_seconds) const {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!options_.token.empty()) context->AddMetadata("authorization", "Bearer " + options_.token);
+    const double seconds = options_.timeout_seconds > 0 ? options_.timeout_seconds : default_seconds;
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
+    return context;
+  }
+
+  // Prints one clear line for a failed call and returns the exit code for it.
+  int Fail(const grpc::Status& status) const {
+    switch (status.error_code()) {
+      case grpc::StatusCode::UNAVAILABLE:
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        if (channel_->GetState(false) != GRPC_CHANNEL_READY) {
+          std::cerr << "schemactl: cannot reach schemad at " << options_.server
+                    << " (is it running? set --server or SCHEMAD_SERVER)\n";
+        } else {
+          std::cerr << "schemactl: " << status.error_message() << "\n";
+        }
+        return kExitUnreachable;
+      case grpc::StatusCode::UNAUTHENTICATED:
+        std::cerr << "schemactl: not authenticated: " << status.error_message()
+                  << " (set --token or SCHEMAD_TOKEN)\n";
+        return kExitAuth;
+      case grpc::StatusCode::PERMISSION_DENIED:
+        std::cerr << "schemactl: not allowed: " << status.error_message() << "\n";
+        return kExitAuth;
+      case grpc::StatusCode::ABORTED:
+        std::cerr << "schemactl: " << status.error_message() << "\n";
+        return kExitLockHeld;
+      case grpc::StatusCode::FAILED_PRECONDITION:
+        std::cerr << "schemactl: " << status.error_message() << "\n";
+        return kExitFailedPrecondition;
+      default:
+        std::cerr << "schemactl: " << status.error_message() << "\n";
+        return kExitError;
+    }
+  }
+
+  v1::SchemaService::Stub& stub() { return *stub_; }
+  const GlobalOptions& options() const { return options_; }
+
+ private:
+  GlobalOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::SchemaService::Stub> stub_;
+};
+
+constexpr double kReadTimeout = 30;
+constexpr double kRunTimeout = 6 * 3600;
+
+void Print(const GlobalOptions& options, const google::protobuf::Message& message,
+           const std::string& human) {
+  std::cout << (options.json ? ToJson(message) + "\n" : human);
+}
+
+// Asks on a terminal; without one, --yes is required. Returns true to go on.
+bool Confirm(const std::string& question, bool yes) {
+  if (yes) return true;
+  if (!isatty(STDIN_FILENO)) {
+    std::cerr << "schemactl: " << question << " needs confirmation: pass --yes\n";
+    return false;
+  }
+  std::cerr << question << " [y/N] " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  answer = absl::AsciiStrToLower(absl::StripAsciiWhitespace(answer));
+  return answer == "y" || answer == "yes";
+}
+
+// The environment of `target`, from ListTargets; UNSPECIFIED when it cannot be told.
+v1::Environment TargetEnvironment(Client& client, const std::string& target, int* exit_code) {
+  auto context = client.Context(kReadTimeout);
+  v1::ListTargetsResponse targets;
+  grpc::Status status = client.stub().ListTargets(context.get(), {}, &targets);
+  if (!status.ok()) {
+    *exit_code = client.Fail(status);
+    return v1::ENVIRONMENT_UNSPECIFIED;
+  }
+  for (const v1::Target& t : targets.targets()) {
+    if (t.name() == target) return t.environment();
+  }
+  std::cerr << "schemactl: unknown target \"" << target << "\"\n";
+  *exit_code = kExitError;
+  return v1::ENVIRONMENT_UNSPECIFIED;
+}
+
+// Streams a run's events; returns the exit code of its outcome.
+int FollowRun(Client& client, grpc::ClientContext* context,
+              grpc::ClientReaderInterface<v1::RunEvent>* reader) {
+  v1::RunEvent event;
+  v1::Outcome outcome = v1::OUTCOME_UNSPECIFIED;
+  while (reader->Read(&event)) {
+    if (client.options().json) {
+      std::cout << ToJson(event) << "\n" << std::flush;
+    } else {
+      std::cout << RenderEvent(event) << std::flush;
+    }
+    if (event.has_run_finished()) outcome = event.run_finished().outcome();
+  }
+  grpc::Status status = reader->Finish();
+  (void)context;
+  if (!status.ok()) return client.Fail(status);
+  switch (outcome) {
+    case v1::OUTCOME_APPLIED:
+    case v1::OUTCOME_NO_CHANGE:
+    case v1::OUTCOME_ROLLED_BACK:
+      return kExitOk;
+    default:
+      return kExitError;
+  }
+}
+
+int Plan(Client& client, const v1::PlanRequest& request, bool with_sql,
+         v1::PlanResponse* response) {
+  auto context = client.Context(kReadTimeout);
+  grpc::Status status = client.stub().Plan(context.get(), request, response);
+  if (!status.ok()) return client.Fail(status);
+  return kExitOk;
+  (void)with_sql;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"schemactl: the command-line client of schemad, the PostgreSQL schema service."};
+  app.footer(std::string("\nEnvironment: SCHEMAD_SERVER, SCHEMAD_TOKEN.\n\n") + kExitCodesHelp);
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags may also follow the command
+  GlobalOptions options;
+  if (const char* server = std::getenv("SCHEMAD_SERVER")) options.server = server;
+  if (const char* token = std::getenv("SCHEMAD_TOKEN")) options.token = token;
+  app.add_option("--server", options.server, "schemad address host:port (env SCHEMAD_SERVER)")
+      ->capture_default_str();
+  app.add_option("--token", options.token,
+                 "bearer token (env SCHEMAD_TOKEN; prefer the variable: flags show in ps)");
+  app.add_option("--tls-ca", options.tls_ca, "use TLS, trusting this CA (PEM)");
+  app.add_option("--tls-cert", options.tls_cert, "client certificate for mTLS (PEM)");
+  app.add_option("--tls-key", options.tls_key, "client key for mTLS (PEM)");
+  app.add_flag("--json", options.json, "machine output on stdout (stable snake_case fields)");
+  app.add_option("--timeout", options.timeout_seconds,
+                 "deadline in seconds (default 30; 6 h for apply/rollback/resolve)");
+
+  std::string target, to_version, plan_hash, request_id, run_id, page_token;
+  int steps = 0, page_size = 0;
+  bool exit_code_flag = false, with_sql = false, yes = false, retry = false, mark_done = false;
+  bool allow_out_of_order = false, accept_drift = false;
+
+  auto* targets_cmd = app.add_subcommand("targets", "list the targets you may see");
+  auto* version_cmd = app.add_subcommand("version", "a target's current version (cheap)");
+  version_cmd->add_option("--target,-t", target, "target name")->required();
+  auto* status_cmd = app.add_subcommand("status", "applied and pending revisions of a target");
+  status_cmd->add_option("--target,-t", target, "target name")->required();
+  status_cmd->add_flag("--exit-code", exit_code_flag, "exit 3 when revisions are pending");
+  auto* plan_cmd = app.add_subcommand("plan", "what apply would run, and its plan hash");
+  plan_cmd->add_option("--target,-t", target, "target name")->required();
+  plan_cmd->add_option("--to", to_version, "apply up to this version (default: latest)");
+  plan_cmd->add_flag("--sql", with_sql, "show each step's SQL");
+  auto* apply_cmd = app.add_subcommand("apply", "apply pending revisions");
+  apply_cmd->add_option("--target,-t", target, "target name")->required();
+  apply_cmd->add_option("--to", to_version, "apply up to this version (default: latest)");
+  apply_cmd->add_option("--plan-hash", plan_hash, "refuse unless the plan still has this hash");
+  apply_cmd->add_option("--request-id", request_id, "idempotency key: a retry returns the same run");
+  apply_cmd->add_flag("--allow-out-of-order", allow_out_of_order,
+                      "apply pending revisions older than the current one (admin)");
+  apply_cmd->add_flag("--accept-checksum-drift", accept_drift,
+                      "go on although applied files changed (admin)");
+  apply_cmd->add_flag("--yes,-y", yes, "do not ask for confirmation (non-dev targets)");
+  auto* rollback_cmd = app.add_subcommand("rollback", "roll back applied revisions (admin)");
+  rollback_cmd->add_option("--target,-t", target, "target name")->required();
+  auto* to_opt = rollback_cmd->add_option("--to", to_version, "roll back to this version (0: all)");
+  auto* steps_opt = rollback_cmd->add_option("--steps", steps, "roll back this many revisions")
+                        ->check(CLI::PositiveNumber);
+  to_opt->excludes(steps_opt);
+  rollback_cmd->add_option("--plan-hash", plan_hash, "refuse unless the plan still has this hash");
+  rollback_cmd->add_option("--request-id", request_id, "idempotency key");
+  rollback_cmd->add_flag("--yes,-y", yes, "do not ask for confirmation (non-dev targets)");
+  auto* history_cmd = app.add_subcommand("history", "runs and audit events, newest first");
+  history_cmd->add_option("--target,-t", target, "target name")->required();
+  history_cmd->add_option("--page-size", page_size, "rows per page (default 20)");
+  history_cmd->add_option("--page-token", page_token, "from the previous page");
+  auto* resolve_cmd = app.add_subcommand("resolve", "resolve a failed run (admin)");
+  resolve_cmd->add_option("--target,-t", target, "target name")->required();
+  resolve_cmd->add_option("--run", run_id, "the failed run's id")->required();
+  auto* retry_opt = resolve_cmd->add_flag("--retry", retry, "run the failed file again from the failed statement");
+  auto* done_opt = resolve_cmd->add_flag("--mark-done", mark_done, "record it as applied after a manual fix");
+  retry_opt->excludes(done_opt);
+  auto* hash_cmd = app.add_subcommand(
+      "hash-token", "print the SHA-256 of a token read from stdin, for the server config");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (hash_cmd->parsed()) {
+    std::string token;
+    std::getline(std::cin, token);
+    token = std::string(absl::StripAsciiWhitespace(token));
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(token.data(), token.size(), digest, &length, EVP_sha256(), nullptr);
+    for (unsigned int i = 0; i < length; ++i) std::printf("%02x", digest[i]);
+    std::printf("\n");
+    return kExitOk;
+  }
+
+  Client client(options);
+  if (targets_cmd->parsed()) {
+    auto context = client.Context(kReadTimeout);
+    v1::ListTargetsResponse response;
+    grpc::Status status = client.stub().ListTargets(context.get(), {}, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderTargets(response));
+    return kExitOk;
+  }
+  if (version_cmd->parsed()) {
+    auto context = client.Context(kReadTimeout);
+    v1::GetVersionRequest request;
+    request.set_target(target);
+    v1::VersionInfo response;
+    grpc::Status status = client.stub().GetVersion(context.get(), request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderVersion(response));
+    return kExitOk;
+  }
+  if (status_cmd->parsed()) {
+    auto context = client.Context(kReadTimeout);
+    v1::GetStatusRequest request;
+    request.set_target(target);
+    v1::GetStatusResponse response;
+    grpc::Status status = client.stub().GetStatus(context.get(), request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderStatus(response));
+    return exit_code_flag && response.pending_count() > 0 ? kExitPending : kExitOk;
+  }
+  if (plan_cmd->parsed()) {
+    v1::PlanRequest request;
+    request.set_target(target);
+    request.set_direction(v1::DIRECTION_UP);
+    request.set_to_version(to_version);
+    v1::PlanResponse response;
+    if (int code = Plan(client, request, with_sql, &response); code != kExitOk) return code;
+    Print(options, response, RenderPlan(response, with_sql));
+    return kExitOk;
+  }
+  if (apply_cmd->parsed() || rollback_cmd->parsed()) {
+    const bool up = apply_cmd->parsed();
+    if (!up && to_version.empty() && steps == 0) {
+      std::cerr << "schemactl: rollback needs --to VERSION (0 for everything) or --steps N\n";
+      return kExitUsage;
+    }
+    int code = kExitOk;
+    const v1::Environment environment = TargetEnvironment(client, target, &code);
+    if (code != kExitOk) return code;
+    if (environment != v1::ENVIRONMENT_DEV) {
+      // Show exactly what will run and pin it with the plan hash.
+      v1::PlanRequest plan_request;
+      plan_request.set_target(target);
+      plan_request.set_direction(up ? v1::DIRECTION_UP : v1::DIRECTION_DOWN);
+      plan_request.set_to_version(to_version);
+      plan_request.set_steps(steps);
+      plan_request.set_allow_out_of_order(allow_out_of_order);
+      plan_request.set_accept_checksum_drift(accept_drift);
+      v1::PlanResponse plan;
+      if (code = Plan(client, plan_request, false, &plan); code != kExitOk) return code;
+      if (!options.json) std::cerr << RenderPlan(plan, false);
+      if (plan.steps().empty()) {
+        std::cout << (options.json ? "" : "NO_CHANGE: nothing to do\n");
+      }
+      if (!plan.steps().empty() &&
+          !Confirm(absl::StrCat(up ? "apply " : "roll back ", plan.steps_size(),
+                                " revision(s) on ", EnvironmentName(environment), " target ",
+                                target, "?"),
+                   yes)) {
+        return kExitUsage;
+      }
+      if (plan_hash.empty()) plan_hash = plan.plan_hash();
+    }
+    auto context = client.Context(kRunTimeout);
+    std::unique_ptr<grpc::ClientReaderInterface<v1::RunEvent>> reader;
+    if (up) {
+      v1::ApplyRequest request;
+      request.set_target(target);
+      request.set_to_version(to_version);
+      request.set_expected_plan_hash(plan_hash);
+      request.set_request_id(request_id);
+      request.set_allow_out_of_order(allow_out_of_order);
+      request.set_accept_checksum_drift(accept_drift);
+      reader = client.stub().Apply(context.get(), request);
+    } else {
+      v1::RollbackRequest request;
+      request.set_target(target);
+      request.set_to_version(to_version);
+      request.set_steps(steps);
+      request.set_expected_plan_hash(plan_hash);
+      request.set_request_id(request_id);
+      reader = client.stub().Rollback(context.get(), request);
+    }
+    return FollowRun(client, context.get(), reader.get());
+  }
+  if (history_cmd->parsed()) {
+    auto context = client.Context(kReadTimeout);
+    v1::GetHistoryRequest request;
+    request.set_target(target);
+    request.set_page_size(page_size);
+    request.set_page_token(page_token);
+    v1::GetHistoryResponse response;
+    grpc::Status status = client.stub().GetHistory(context.get(), request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderHistory(response));
+    return kExitOk;
+  }
+  if (resolve_cmd->parsed()) {
+    if (!retry && !mark_done) {
+      std::cerr << "schemactl: resolve needs --retry or --mark-done\n";
+      return kExitUsage;
+    }
+    auto context = client.Context(kRunTimeout);
+    v1::ResolveRunRequest request;
+    request.set_target(target);
+    request.set_run_id(run_id);
+    request.set_action(retry ? v1::ResolveRunRequest::ACTION_RETRY
+                             : v1::ResolveRunRequest::ACTION_MARK_DONE);
+    v1::ResolveRunResponse response;
+    grpc::Status status = client.stub().ResolveRun(context.get(), request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderRun(response.run()));
+    return response.outcome() == v1::OUTCOME_APPLIED ? kExitOk : kExitError;
+  }
+  return kExitUsage;
+}
+
+}  // namespace schemad::cli
+
+int main(int argc, char** argv) { return schemad::cli::Main(argc, argv); }

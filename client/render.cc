@@ -1,0 +1,252 @@
+#include "client/render.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace schemad::cli {
+namespace {
+
+std::string Or(const std::string& value, const std::string& fallback) {
+  return value.empty() ? fallback : value;
+}
+
+std::string RunStateName(v1::RunState state) {
+  switch (state) {
+    case v1::RUN_STATE_RUNNING: return "running";
+    case v1::RUN_STATE_SUCCEEDED: return "succeeded";
+    case v1::RUN_STATE_FAILED: return "failed";
+    case v1::RUN_STATE_INTERRUPTED: return "interrupted";
+    case v1::RUN_STATE_RESOLVED: return "resolved";
+    default: return "unknown";
+  }
+}
+
+std::string OutcomeName(v1::Outcome outcome) {
+  switch (outcome) {
+    case v1::OUTCOME_APPLIED: return "APPLIED";
+    case v1::OUTCOME_NO_CHANGE: return "NO_CHANGE";
+    case v1::OUTCOME_FAILED: return "FAILED";
+    case v1::OUTCOME_INTERRUPTED: return "INTERRUPTED";
+    case v1::OUTCOME_ROLLED_BACK: return "ROLLED_BACK";
+    default: return "UNKNOWN";
+  }
+}
+
+std::string Millis(double ms) {
+  return ms >= 1000 ? absl::StrFormat("%.2f s", ms / 1000) : absl::StrFormat("%.1f ms", ms);
+}
+
+}  // namespace
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
+  if (timestamp.seconds() == 0 && timestamp.nanos() == 0) return "";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixSeconds(timestamp.seconds()),
+                          absl::UTCTimeZone());
+}
+
+std::string EnvironmentName(v1::Environment environment) {
+  switch (environment) {
+    case v1::ENVIRONMENT_DEV: return "dev";
+    case v1::ENVIRONMENT_STAGING: return "staging";
+    case v1::ENVIRONMENT_PROD: return "prod";
+    default: return "unspecified";
+  }
+}
+
+std::string RenderTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(header.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  };
+  measure(header);
+  for (const auto& row : rows) measure(row);
+  auto line = [&](const std::vector<std::string>& row) {
+    std::string out;
+    for (size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    return out + "\n";
+  };
+  std::string out = line(header);
+  std::vector<std::string> rule;
+  for (size_t width : widths) rule.push_back(std::string(width, '-'));
+  out += line(rule);
+  for (const auto& row : rows) out += line(row);
+  return out;
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  options.always_print_enums_as_ints = false;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+std::string RenderTargets(const v1::ListTargetsResponse& response) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Target& target : response.targets()) {
+    rows.push_back({target.name(), EnvironmentName(target.environment()), target.catalog_name(),
+                    std::to_string(target.revision_count()), Or(target.latest_version(), "-")});
+  }
+  return RenderTable({"TARGET", "ENV", "CATALOG", "REVISIONS", "LATEST"}, rows);
+}
+
+std::string RenderVersion(const v1::VersionInfo& version) {
+  std::string out = absl::StrCat(
+      version.target(), ": ",
+      version.current_version().empty()
+          ? "nothing applied yet"
+          : absl::StrCat(version.current_version(), "_", version.current_name(), " (applied ",
+                         FormatTimestamp(version.applied_at()), " UTC)"),
+      "\n");
+  absl::StrAppend(&out, "applied ", version.applied_count(), ", pending ", version.pending_count(),
+                  ", latest ", Or(version.latest_version(), "-"), "\n");
+  if (version.blocked()) absl::StrAppend(&out, "BLOCKED: a failed or running run must be resolved\n");
+  if (version.checksum_drift()) absl::StrAppend(&out, "DRIFT: an applied revision's file changed\n");
+  return out;
+}
+
+std::string RenderRun(const v1::Run& run) {
+  std::string out = absl::StrCat("run ", run.run_id(), " ", run.operation(), " by ",
+                                 run.principal(), ", ", RunStateName(run.state()), ", started ",
+                                 FormatTimestamp(run.started_at()), " UTC");
+  if (!run.current_version().empty()) {
+    absl::StrAppend(&out, ", at ", run.current_version());
+    if (run.statement_index() > 0) absl::StrAppend(&out, " statement ", run.statement_index());
+  }
+  if (!run.error().empty()) absl::StrAppend(&out, "\n  error: ", run.error());
+  if (!run.failing_statement().empty()) {
+    absl::StrAppend(&out, "\n  statement: ", run.failing_statement().substr(0, 300));
+  }
+  return out + "\n";
+}
+
+std::string RenderStatus(const v1::GetStatusResponse& status) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::RevisionStatus& revision : status.revisions()) {
+    std::string state;
+    switch (revision.state()) {
+      case v1::REVISION_STATE_APPLIED: state = "applied"; break;
+      case v1::REVISION_STATE_PENDING: state = revision.out_of_order() ? "pending (out of order)" : "pending"; break;
+      case v1::REVISION_STATE_CHECKSUM_DRIFT: state = "applied, CHANGED since"; break;
+      case v1::REVISION_STATE_MISSING_FROM_CATALOG: state = "applied, not in catalog"; break;
+      default: state = "?";
+    }
+    rows.push_back({revision.version(), revision.name(), state,
+                    FormatTimestamp(revision.applied_at()), revision.applied_by()});
+  }
+  std::string out = RenderTable({"VERSION", "NAME", "STATE", "APPLIED AT (UTC)", "BY"}, rows);
+  absl::StrAppend(&out, "\n", status.target(), ": ",
+                  status.current_version().empty() ? "nothing applied yet"
+                                                   : "at " + status.current_version(),
+                  "; ", status.applied_count(), " applied, ", status.pending_count(),
+                  " pending\n");
+  if (status.checksum_drift()) out += "WARNING: checksum drift on applied revisions\n";
+  if (status.out_of_order()) out += "WARNING: pending revisions older than the current version\n";
+  if (status.has_blocking_run()) out += "BLOCKED by " + RenderRun(status.blocking_run());
+  return out;
+}
+
+std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
+  const bool up = plan.direction() == v1::DIRECTION_UP;
+  std::string out =
+      absl::StrCat(up ? "Apply" : "Roll back", " plan for ", plan.target(), ": ",
+                   Or(plan.from_version(), "(empty)"), " -> ", Or(plan.to_version(), "(empty)"),
+                   "\n\n");
+  if (plan.steps().empty()) {
+    out += "Nothing to do.\n";
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    int index = 0;
+    for (const v1::PlanStep& step : plan.steps()) {
+      rows.push_back({std::to_string(++index), step.direction() == v1::DIRECTION_UP ? "up" : "down",
+                      step.version(), step.name(), std::to_string(step.statement_count()),
+                      step.transaction_mode() == v1::TRANSACTION_MODE_TRANSACTIONAL
+                          ? "transaction"
+                          : "no transaction"});
+    }
+    out += RenderTable({"#", "DIR", "VERSION", "NAME", "STATEMENTS", "MODE"}, rows);
+    if (with_sql) {
+      for (const v1::PlanStep& step : plan.steps()) {
+        absl::StrAppend(&out, "\n-- ", step.file(), " (", step.checksum(), ")\n", step.sql());
+      }
+    }
+  }
+  for (const std::string& warning : plan.warnings()) absl::StrAppend(&out, "\nwarning: ", warning);
+  if (!plan.warnings().empty()) out += "\n";
+  absl::StrAppend(&out, "\nplan hash: ", plan.plan_hash(), "\n");
+  return out;
+}
+
+std::string RenderEvent(const v1::RunEvent& event) {
+  switch (event.event_case()) {
+    case v1::RunEvent::kRunStarted:
+      return absl::StrCat("run ", event.run_started().run_id(), ": ",
+                          event.run_started().step_count(), " step(s)\n");
+    case v1::RunEvent::kStepStarted: {
+      const auto& step = event.step_started();
+      return absl::StrCat(step.direction() == v1::DIRECTION_UP ? "  up   " : "  down ",
+                          step.version(), "_", step.name(),
+                          step.transaction_mode() == v1::TRANSACTION_MODE_NON_TRANSACTIONAL
+                              ? " (no transaction)"
+                              : "",
+                          " ...\n");
+    }
+    case v1::RunEvent::kStatementDone: {
+      const auto& done = event.statement_done();
+      return absl::StrCat("         statement ", done.statement_index(), "/",
+                          done.statement_count(), " done (", Millis(done.duration_ms()), ")\n");
+    }
+    case v1::RunEvent::kStepFinished:
+      return absl::StrCat("         done in ", Millis(event.step_finished().duration_ms()), "\n");
+    case v1::RunEvent::kNotice:
+      return absl::StrCat("         notice: ", event.notice().message(), "\n");
+    case v1::RunEvent::kRunFinished: {
+      const auto& finished = event.run_finished();
+      std::string out = absl::StrCat(OutcomeName(finished.outcome()), ": ", finished.steps_done(),
+                                     " step(s) in ", Millis(finished.duration_ms()), ", now at ",
+                                     Or(finished.version(), "(empty)"), "\n");
+      if (!finished.error().empty()) absl::StrAppend(&out, "error: ", finished.error(), "\n");
+      return out;
+    }
+    default:
+      return "";
+  }
+}
+
+std::string RenderHistory(const v1::GetHistoryResponse& history) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Run& run : history.runs()) {
+    rows.push_back({FormatTimestamp(run.started_at()), run.run_id(), run.operation(),
+                    run.principal(), RunStateName(run.state()), Or(run.target_version(), "-"),
+                    run.error().substr(0, 80)});
+  }
+  std::string out =
+      RenderTable({"STARTED (UTC)", "RUN", "OPERATION", "BY", "STATE", "TO", "ERROR"}, rows);
+  if (!history.events().empty()) {
+    std::vector<std::vector<std::string>> events;
+    for (const v1::Event& event : history.events()) {
+      events.push_back({FormatTimestamp(event.at()), event.action(), event.principal(),
+                        event.outcome(), event.detail().substr(0, 80)});
+    }
+    out += "\n" + RenderTable({"AT (UTC)", "ACTION", "BY", "OUTCOME", "DETAIL"}, events);
+  }
+  if (!history.next_page_token().empty()) {
+    absl::StrAppend(&out, "\nmore: --page-token ", history.next_page_token(), "\n");
+  }
+  return out;
+}
+
+}  // namespace schemad::cli

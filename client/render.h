@@ -1,0 +1,32 @@
+// How schemactl shows results: aligned text tables for people, JSON for machines.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "google/protobuf/message.h"
+#include "schemad/v1/schemad.pb.h"
+
+namespace schemad::cli {
+
+// A text table: header row, then rows; columns padded to their widest cell.
+std::string RenderTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows);
+
+// One JSON object with proto field names (snake_case), every field present.
+std::string ToJson(const google::protobuf::Message& message);
+
+std::string RenderTargets(const v1::ListTargetsResponse& response);
+std::string RenderVersion(const v1::VersionInfo& version);
+std::string RenderStatus(const v1::GetStatusResponse& status);
+// With `with_sql`, each step's SQL follows it.
+std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql);
+// One line for a progress event; empty for events that print nothing.
+std::string RenderEvent(const v1::RunEvent& event);
+std::string RenderHistory(const v1::GetHistoryResponse& history);
+std::string RenderRun(const v1::Run& run);
+
+std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);
+std::string EnvironmentName(v1::Environment environment);
+
+}  // namespace schemad::cli

@@ -1,0 +1,249 @@
+// The catalog loader and the parser-based script analysis.
+#include "server/catalog/catalog.h"
+
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/sql/script.h"
+#include "tests/support/matchers.h"
+#include "tests/support/test_postgres.h"
+
+namespace schemad {
+namespace {
+
+using ::schemad::testing::IsOk;
+using ::schemad::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(FileNameTest, SplitsVersionAndName) {
+  absl::StatusOr<FileName> name = ParseFileName("20251123_153004_add_fraud_tables.up.sql");
+  ASSERT_THAT(name, IsOk());
+  EXPECT_EQ(name->version, "20251123_153004");
+  EXPECT_EQ(name->name, "add_fraud_tables");
+  EXPECT_TRUE(name->up);
+  name = ParseFileName("000042_2fa.down.sql");
+  ASSERT_THAT(name, IsOk());
+  EXPECT_EQ(name->version, "000042");
+  EXPECT_EQ(name->name, "2fa");
+  EXPECT_FALSE(name->up);
+}
+
+TEST(FileNameTest, BadNamesAreRefused) {
+  EXPECT_THAT(ParseFileName("init.up.sql"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("init.up.sql: bad name")));
+  EXPECT_THAT(ParseFileName("0001.up.sql"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad name")));
+  EXPECT_THAT(ParseFileName("0001_x.sql"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad name")));
+}
+
+TEST(VersionTest, OrdersNumerically) {
+  EXPECT_LT(CompareVersions("9", "10"), 0);
+  EXPECT_EQ(CompareVersions("000042", "42"), 0);
+  EXPECT_EQ(CompareVersions("20251123_153004", "20251123153004"), 0);
+  EXPECT_GT(CompareVersions("20251123_220000", "20251123_153004"), 0);
+  EXPECT_LT(CompareVersions("99999999999999999999", "100000000000000000000"), 0);
+}
+
+TEST(ChecksumTest, NormalisesLineEndings) {
+  EXPECT_EQ(Checksum("a\r\nb\rc\n"), Checksum("a\nb\nc\n"));
+  EXPECT_NE(Checksum("a\nb"), Checksum("a\nb\n"));
+  EXPECT_EQ(Checksum("").substr(0, 3), "v1:");
+  EXPECT_EQ(Checksum("").size(), 3u + 64u);
+}
+
+TEST(ScriptTest, SplitsWithTheRealParser) {
+  absl::StatusOr<sql::Script> script = sql::ParseScript(
+      "-- header\nCREATE TABLE a (x text DEFAULT ';');\n\n"
+      "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;\n"
+      "/* block ; comment */ INSERT INTO a VALUES ('it''s; fine')");
+  ASSERT_THAT(script, IsOk());
+  ASSERT_EQ(script->statements.size(), 3u);
+  EXPECT_EQ(script->statements[0].line, 2);
+  EXPECT_EQ(script->statements[0].text, "CREATE TABLE a (x text DEFAULT ';')");
+  EXPECT_EQ(script->statements[1].line, 4);
+  EXPECT_EQ(script->statements[1].kind, "CreateFunctionStmt");
+  EXPECT_EQ(script->statements[2].line, 5);
+  EXPECT_EQ(script->statements[2].text, "INSERT INTO a VALUES ('it''s; fine')");
+  EXPECT_EQ(script->mode, sql::TransactionMode::kTransactional);
+}
+
+TEST(ScriptTest, EmptyAndCommentOnlyFilesHaveNoStatements) {
+  for (const char* text : {"", "\n\n", "-- nothing here\n", "/* nor here */"}) {
+    absl::StatusOr<sql::Script> script = sql::ParseScript(text);
+    ASSERT_THAT(script, IsOk()) << text;
+    EXPECT_TRUE(script->statements.empty()) << text;
+  }
+}
+
+TEST(ScriptTest, SyntaxErrorGivesLineAndParserMessage) {
+  EXPECT_THAT(sql::ParseScript("SELECT 1;\n\nCREATE TABLE t (id int,);\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("line 3"), HasSubstr("syntax error at or near \")\""))));
+}
+
+TEST(ScriptTest, ConcurrentlyAndFriendsRunOutsideATransaction) {
+  struct Case {
+    const char* sql;
+    const char* reason;
+  } cases[] = {
+      {"CREATE TABLE t(a int);\nCREATE INDEX CONCURRENTLY i ON t(a);", "CREATE INDEX CONCURRENTLY"},
+      {"DROP INDEX CONCURRENTLY IF EXISTS i;", "DROP INDEX CONCURRENTLY"},
+      {"REINDEX INDEX CONCURRENTLY i;", "REINDEX CONCURRENTLY"},
+      {"VACUUM t;", "VACUUM"},
+      {"CREATE DATABASE d;", "CREATE DATABASE"},
+      {"ALTER SYSTEM SET work_mem = '8MB';", "ALTER SYSTEM"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<sql::Script> script = sql::ParseScript(c.sql);
+    ASSERT_THAT(script, IsOk()) << c.sql;
+    EXPECT_EQ(script->mode, sql::TransactionMode::kNonTransactional) << c.sql;
+    EXPECT_THAT(script->mode_reason, HasSubstr(c.reason));
+  }
+  absl::StatusOr<sql::Script> plain = sql::ParseScript("CREATE INDEX i ON t(a); ANALYZE t;");
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_EQ(plain->mode, sql::TransactionMode::kTransactional);
+}
+
+TEST(ScriptTest, DirectiveForcesNonTransactional) {
+  absl::StatusOr<sql::Script> script =
+      sql::ParseScript("-- a comment\n-- schemad:no-transaction\nUPDATE t SET a = 1;");
+  ASSERT_THAT(script, IsOk());
+  EXPECT_EQ(script->mode, sql::TransactionMode::kNonTransactional);
+  EXPECT_THAT(script->mode_reason, HasSubstr("directive"));
+  // Only leading comments are directives.
+  script = sql::ParseScript("UPDATE t SET a = 1;\n-- schemad:no-transaction\n");
+  ASSERT_THAT(script, IsOk());
+  EXPECT_EQ(script->mode, sql::TransactionMode::kTransactional);
+}
+
+TEST(ScriptTest, OwnBeginCommitWrapperIsDroppedNotNested) {
+  absl::StatusOr<sql::Script> script =
+      sql::ParseScript("BEGIN;\nCREATE TABLE a(x int);\nCREATE TABLE b(y int);\nCOMMIT;\n");
+  ASSERT_THAT(script, IsOk());
+  EXPECT_EQ(script->mode, sql::TransactionMode::kTransactional);
+  ASSERT_EQ(script->statements.size(), 2u);
+  EXPECT_EQ(script->statements[0].text, "CREATE TABLE a(x int)");
+  EXPECT_THAT(script->mode_reason, HasSubstr("BEGIN ... COMMIT"));
+}
+
+TEST(ScriptTest, CommitInTheMiddleMakesTheFileNonTransactional) {
+  absl::StatusOr<sql::Script> script = sql::ParseScript(
+      "CREATE TABLE a(x int);\nCOMMIT;\nCREATE TABLE b(y int);\n");
+  ASSERT_THAT(script, IsOk());
+  EXPECT_EQ(script->mode, sql::TransactionMode::kNonTransactional);
+  EXPECT_THAT(script->mode_reason, AllOf(HasSubstr("statement 2"), HasSubstr("transaction control")));
+}
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::MakeTempDir("schemad-catalog"); }
+  std::string dir_;
+};
+
+TEST_F(CatalogTest, LoadsOrderedRevisionsAndManifest) {
+  testing::WriteFiles(dir_, {{"10_ten.up.sql", "CREATE TABLE ten(id int);"},
+                             {"10_ten.down.sql", "DROP TABLE ten;"},
+                             {"9_nine.up.sql", "-- only a comment\n"},
+                             {"README.md", "not a migration"},
+                             {"catalog.yaml",
+                              "name: demo\ndescription: a demo\ncoverage:\n  required:\n"
+                              "    - table: ten\n      columns: [id]\n    - nine\n"}});
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir_);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_EQ(catalog->name, "demo");
+  EXPECT_EQ(catalog->description, "a demo");
+  ASSERT_EQ(catalog->revisions.size(), 2u);
+  EXPECT_EQ(catalog->revisions[0].version, "9");
+  EXPECT_FALSE(catalog->revisions[0].down.has_value());
+  EXPECT_TRUE(catalog->revisions[0].up.script.statements.empty());
+  EXPECT_EQ(catalog->revisions[1].Id(), "10_ten");
+  EXPECT_EQ(catalog->IndexOf("010"), 1);
+  EXPECT_EQ(catalog->IndexOf("11"), -1);
+  ASSERT_EQ(catalog->coverage.size(), 2u);
+  EXPECT_THAT(catalog->coverage[0].columns, ElementsAre("id"));
+  EXPECT_EQ(catalog->coverage[1].table, "nine");
+}
+
+TEST_F(CatalogTest, DuplicateVersionNamesBothFiles) {
+  testing::WriteFiles(dir_, {{"001_a.up.sql", "SELECT 1;"}, {"1_b.up.sql", "SELECT 2;"}});
+  EXPECT_THAT(LoadCatalog(dir_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("duplicate version"), HasSubstr("001_a.up.sql"),
+                             HasSubstr("1_b.up.sql"))));
+}
+
+TEST_F(CatalogTest, DownWithoutUpIsNamed) {
+  testing::WriteFiles(dir_, {{"002_x.down.sql", "SELECT 1;"}});
+  EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                          AllOf(HasSubstr("002_x.down.sql"),
+                                                HasSubstr("down file without an up file"))));
+}
+
+TEST_F(CatalogTest, BadNameIsNamed) {
+  testing::WriteFiles(dir_, {{"initial.up.sql", "SELECT 1;"}});
+  EXPECT_THAT(LoadCatalog(dir_),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("initial.up.sql: bad name")));
+}
+
+TEST_F(CatalogTest, SyntaxErrorNamesFileAndLine) {
+  testing::WriteFiles(dir_, {{"003_bad.up.sql", "CREATE TABLE a(id int);\nCREAT TABLE b();\n"}});
+  EXPECT_THAT(LoadCatalog(dir_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("003_bad.up.sql"), HasSubstr("line 2"),
+                             HasSubstr("syntax error"))));
+}
+
+TEST_F(CatalogTest, UnreadableFileIsNamed) {
+  testing::WriteFiles(dir_, {{"004_x.up.sql", "SELECT 1;"}});
+  std::filesystem::create_directory(dir_ + "/005_dir.up.sql");
+  std::filesystem::create_symlink(dir_ + "/missing", dir_ + "/006_dangling.up.sql");
+  EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                          AllOf(HasSubstr("006_dangling.up.sql"),
+                                                HasSubstr("cannot read"))));
+}
+
+TEST_F(CatalogTest, MissingFolderIsNotFound) {
+  EXPECT_THAT(LoadCatalog(dir_ + "/nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
+}
+
+TEST(BundledCatalogTest, NabavkidataLoads) {
+  absl::StatusOr<Catalog> catalog = LoadCatalog(SCHEMAD_SOURCE_DIR "/migrations/nabavkidata");
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_EQ(catalog->name, "nabavkidata");
+  ASSERT_GE(catalog->revisions.size(), 2u);
+  EXPECT_EQ(catalog->revisions[0].Id(), "20251123_153004_add_fraud_prevention_tables");
+  EXPECT_EQ(catalog->revisions[1].Id(), "20251123_220000_create_missing_tables");
+  EXPECT_EQ(catalog->coverage.size(), 22u);
+  for (const Revision& revision : catalog->revisions) {
+    EXPECT_TRUE(revision.down.has_value()) << revision.Id();
+  }
+}
+
+TEST(CorpusTest, MattermostLoadsAndConcurrentlyFilesAreDetected) {
+  const std::string dir =
+      SCHEMAD_SOURCE_DIR "/../shared/corpora/mattermost/server/channels/db/migrations/postgres";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "../shared/corpora is absent: " << dir;
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_EQ(catalog->revisions.size(), 158u);
+  std::vector<std::string> non_transactional_up;
+  int non_transactional_down = 0;
+  for (const Revision& revision : catalog->revisions) {
+    if (revision.up.script.mode == sql::TransactionMode::kNonTransactional) {
+      non_transactional_up.push_back(revision.version);
+    }
+    if (revision.down->script.mode == sql::TransactionMode::kNonTransactional) {
+      ++non_transactional_down;
+    }
+  }
+  // REPORT.md: 8 up and 7 down files hold CONCURRENTLY (000158 down lost its header upstream,
+  // the parser finds it anyway).
+  EXPECT_THAT(non_transactional_up, ElementsAre("000118", "000131", "000132", "000135", "000143",
+                                                "000154", "000155", "000158"));
+  EXPECT_EQ(non_transactional_down, 7);
+}
+
+}  // namespace
+}  // namespace schemad

@@ -1,0 +1,171 @@
+// Config validation: each bad config is refused with a message naming the key or file.
+#include "server/config/config.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/matchers.h"
+#include "tests/support/test_postgres.h"
+
+namespace schemad {
+namespace {
+
+using ::schemad::testing::IsOk;
+using ::schemad::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("schemad-config");
+    testing::WriteFiles(dir_ + "/catalog", {{"001_init.up.sql", "SELECT 1;"}});
+    testing::WriteFiles(dir_, {{"dsn.txt", "host=/tmp dbname=x\n"}});
+  }
+  absl::StatusOr<Config> Parse(const std::string& yaml) {
+    return ParseConfig(yaml, dir_ + "/schemad.yaml", [](const std::string& name) {
+      return name == "DEV_DSN" ? std::optional<std::string>("host=/tmp dbname=dev")
+                               : std::nullopt;
+    });
+  }
+  std::string dir_;
+};
+
+constexpr char kTarget[] =
+    "targets:\n  - name: dev\n    environment: dev\n    catalog: catalog\n    dsn_env: DEV_DSN\n";
+
+TEST_F(ConfigTest, ValidConfigResolvesDsnAndRelativeCatalog) {
+  absl::StatusOr<Config> config = Parse(
+      std::string("listen: 127.0.0.1:6000\n") + kTarget +
+      "  - name: stage\n    environment: staging\n    catalog: catalog\n    dsn_file: dsn.txt\n"
+      "    lock_timeout: 750ms\n    lock_wait: 2m\n    lock_retries: 2\n"
+      "tokens:\n  - principal: ci\n    sha256: " + std::string(64, 'a') +
+      "\n    roles: {dev: admin, \"*\": viewer}\n");
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(config->listen, "127.0.0.1:6000");
+  ASSERT_EQ(config->targets.size(), 2u);
+  EXPECT_EQ(config->targets[0].dsn, "host=/tmp dbname=dev");
+  EXPECT_EQ(config->targets[0].dsn_source, "env DEV_DSN");
+  EXPECT_EQ(config->targets[0].catalog_path, dir_ + "/catalog");
+  EXPECT_EQ(config->targets[1].dsn, "host=/tmp dbname=x");
+  EXPECT_EQ(config->targets[1].environment, Environment::kStaging);
+  EXPECT_EQ(config->targets[1].lock_timeout, absl::Milliseconds(750));
+  EXPECT_EQ(config->targets[1].lock_wait, absl::Minutes(2));
+  EXPECT_EQ(config->targets[1].lock_retries, 2);
+  ASSERT_EQ(config->tokens.size(), 1u);
+  EXPECT_EQ(config->tokens[0].roles.at("dev"), Role::kAdmin);
+  EXPECT_EQ(config->tokens[0].roles.at("*"), Role::kViewer);
+}
+
+TEST_F(ConfigTest, UnknownTopLevelKeyIsNamed) {
+  EXPECT_THAT(Parse(std::string(kTarget) + "lisen: 1.2.3.4:5\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("schemad.yaml"), HasSubstr("lisen"), HasSubstr("unknown key"))));
+}
+
+TEST_F(ConfigTest, UnknownTargetKeyIsNamedWithItsPath) {
+  EXPECT_THAT(Parse(std::string(kTarget) + "    colour: blue\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("targets[0].colour")));
+}
+
+TEST_F(ConfigTest, LiteralDsnIsRefusedWithAHint) {
+  EXPECT_THAT(Parse("targets:\n  - name: dev\n    environment: dev\n    catalog: catalog\n"
+                    "    dsn: postgres://u:secret@h/db\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("targets[0].dsn"), HasSubstr("dsn_env"),
+                             ::testing::Not(HasSubstr("secret")))));
+}
+
+TEST_F(ConfigTest, MissingCatalogNamesTheFolder) {
+  EXPECT_THAT(Parse("targets:\n  - name: dev\n    environment: dev\n    catalog: nowhere\n"
+                    "    dsn_env: DEV_DSN\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("targets[0].catalog"), HasSubstr(dir_ + "/nowhere"))));
+}
+
+TEST_F(ConfigTest, DuplicateTargetNameIsRefused) {
+  EXPECT_THAT(Parse(std::string(kTarget) +
+                    "  - name: dev\n    environment: prod\n    catalog: catalog\n    dsn_env: DEV_DSN\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("targets[1].name"), HasSubstr("duplicate target name \"dev\""))));
+}
+
+TEST_F(ConfigTest, UnsetDsnVariableIsNamed) {
+  EXPECT_THAT(Parse("targets:\n  - name: dev\n    environment: dev\n    catalog: catalog\n"
+                    "    dsn_env: PROD_DSN\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("environment variable PROD_DSN is not set")));
+}
+
+TEST_F(ConfigTest, UnreadableDsnFileIsNamed) {
+  EXPECT_THAT(Parse("targets:\n  - name: dev\n    environment: dev\n    catalog: catalog\n"
+                    "    dsn_file: missing.txt\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("targets[0].dsn_file"), HasSubstr("missing.txt"))));
+}
+
+TEST_F(ConfigTest, BadEnvironmentRoleAndDurationAreNamed) {
+  EXPECT_THAT(Parse("targets:\n  - name: dev\n    environment: qa\n    catalog: catalog\n"
+                    "    dsn_env: DEV_DSN\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("targets[0].environment"), HasSubstr("\"qa\""))));
+  EXPECT_THAT(Parse(std::string(kTarget) + "    lock_timeout: soon\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("targets[0].lock_timeout"), HasSubstr("soon"))));
+  EXPECT_THAT(Parse(std::string(kTarget) + "tokens:\n  - principal: a\n    sha256: " +
+                    std::string(64, 'b') + "\n    roles: {dev: superuser}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("tokens[0].roles.dev"), HasSubstr("superuser"))));
+}
+
+TEST_F(ConfigTest, TokenMustBeAHash) {
+  EXPECT_THAT(Parse(std::string(kTarget) +
+                    "tokens:\n  - principal: a\n    sha256: plain-token\n    roles: {dev: admin}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("tokens[0].sha256"), HasSubstr("64-hex-digit"))));
+}
+
+TEST_F(ConfigTest, NoTargetsIsRefused) {
+  EXPECT_THAT(Parse("listen: 127.0.0.1:1\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("targets")));
+}
+
+TEST_F(ConfigTest, YamlSyntaxErrorGivesTheLine) {
+  EXPECT_THAT(Parse("targets:\n  - name: [dev\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("schemad.yaml: line")));
+}
+
+TEST_F(ConfigTest, TlsFilesMustExistAndGoTogether) {
+  EXPECT_THAT(Parse(std::string(kTarget) + "tls:\n  cert_file: nope.pem\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("tls.cert_file"), HasSubstr("nope.pem"))));
+  testing::WriteFiles(dir_, {{"cert.pem", "x"}});
+  EXPECT_THAT(Parse(std::string(kTarget) + "tls:\n  cert_file: cert.pem\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("cert_file and key_file go together")));
+}
+
+TEST_F(ConfigTest, NonLoopbackWithoutTokensOrTlsIsRefused) {
+  absl::StatusOr<Config> config = Parse(std::string("listen: 0.0.0.0:50051\n") + kTarget);
+  ASSERT_THAT(config, IsOk());
+  EXPECT_THAT(ValidateConfig(*config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("0.0.0.0:50051"), HasSubstr("not a loopback address"))));
+  config->tokens.push_back(TokenConfig{"ci", std::string(64, 'c'), {{"*", Role::kViewer}}});
+  EXPECT_THAT(ValidateConfig(*config), IsOk());
+  config->listen = "127.0.0.1:50051";
+  config->tokens.clear();
+  EXPECT_THAT(ValidateConfig(*config), IsOk());
+}
+
+TEST(LoopbackTest, RecognisesLoopbackForms) {
+  EXPECT_TRUE(IsLoopbackAddress("127.0.0.1:1"));
+  EXPECT_TRUE(IsLoopbackAddress("localhost:1"));
+  EXPECT_TRUE(IsLoopbackAddress("[::1]:1"));
+  EXPECT_TRUE(IsLoopbackAddress("unix:/tmp/s"));
+  EXPECT_FALSE(IsLoopbackAddress("0.0.0.0:1"));
+  EXPECT_FALSE(IsLoopbackAddress("[::]:1"));
+  EXPECT_FALSE(IsLoopbackAddress("10.0.0.1:1"));
+}
+
+}  // namespace
+}  // namespace schemad

@@ -1,0 +1,161 @@
+// The planner is a pure function: catalog + history + request -> steps, warnings, hash.
+#include "server/engine/planner.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/matchers.h"
+#include "tests/support/test_postgres.h"
+
+namespace schemad::engine {
+namespace {
+
+using ::schemad::testing::IsOk;
+using ::schemad::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+class PlannerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string dir = testing::MakeTempDir("schemad-planner");
+    testing::WriteFiles(dir, {{"1_a.up.sql", "CREATE TABLE a(id int);"},
+                              {"1_a.down.sql", "DROP TABLE a;"},
+                              {"2_b.up.sql", "CREATE TABLE b(id int);"},
+                              {"3_c.up.sql", "CREATE INDEX CONCURRENTLY c ON a(id);"},
+                              {"3_c.down.sql", "DROP INDEX CONCURRENTLY c;"}});
+    absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
+    ASSERT_THAT(catalog, IsOk());
+    catalog_ = *std::move(catalog);
+  }
+  db::AppliedRevision Applied(const std::string& version) {
+    const Revision& revision = catalog_.revisions[catalog_.IndexOf(version)];
+    return db::AppliedRevision{revision.version, revision.name, revision.up.checksum,
+                               absl::Now(), "test", 1, ""};
+  }
+  std::vector<std::string> Versions(const Plan& plan) {
+    std::vector<std::string> versions;
+    for (const PlanStep& step : plan.steps) versions.push_back(step.revision->version);
+    return versions;
+  }
+  Catalog catalog_;
+};
+
+TEST_F(PlannerTest, UpPlansEveryPendingRevisionInOrder) {
+  absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {}, std::nullopt, {});
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(Versions(*plan), ElementsAre("1", "2", "3"));
+  EXPECT_EQ(plan->to_version, "3");
+  EXPECT_TRUE(plan->steps[0].transactional);
+  EXPECT_FALSE(plan->steps[2].transactional);
+  EXPECT_THAT(plan->steps[2].transaction_reason, HasSubstr("CREATE INDEX CONCURRENTLY"));
+  EXPECT_THAT(plan->refusal, IsEmpty());
+  EXPECT_EQ(plan->plan_hash.size(), 64u);
+}
+
+TEST_F(PlannerTest, UpToAVersionStopsThere) {
+  PlanRequest request;
+  request.to_version = "2";
+  absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {Applied("1")}, std::nullopt, request);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(Versions(*plan), ElementsAre("2"));
+  EXPECT_THAT(plan->warnings, ::testing::Contains(HasSubstr("2_b is irreversible")));
+}
+
+TEST_F(PlannerTest, UnknownVersionIsNotFound) {
+  PlanRequest request;
+  request.to_version = "42";
+  EXPECT_THAT(MakePlan("dev", catalog_, {}, std::nullopt, request),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("version 42 is not in catalog")));
+}
+
+TEST_F(PlannerTest, OutOfOrderIsRefusedUnlessAllowed) {
+  PlanRequest request;
+  absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, request);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(Versions(*plan), ElementsAre("2"));
+  EXPECT_THAT(plan->refusal, HasSubstr("out of order: pending 2"));
+  request.allow_out_of_order = true;
+  plan = MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, request);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(plan->refusal, IsEmpty());
+  EXPECT_THAT(plan->warnings, ::testing::Contains(HasSubstr("out of order")));
+}
+
+TEST_F(PlannerTest, ChecksumDriftIsRefusedUnlessAccepted) {
+  db::AppliedRevision changed = Applied("1");
+  changed.checksum = "v1:0000";
+  absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {changed}, std::nullopt, {});
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(plan->refusal, HasSubstr("checksum drift: applied 1"));
+  PlanRequest accept;
+  accept.accept_checksum_drift = true;
+  plan = MakePlan("dev", catalog_, {changed}, std::nullopt, accept);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(plan->refusal, IsEmpty());
+}
+
+TEST_F(PlannerTest, FailedRunBlocks) {
+  db::RunRecord failed;
+  failed.run_id = "r1";
+  failed.operation = "apply";
+  failed.principal = "ci";
+  failed.state = db::RunState::kFailed;
+  failed.current_version = "2";
+  failed.statement_index = 3;
+  failed.error = "boom";
+  absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {Applied("1")}, failed, {});
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(plan->refusal, HasSubstr("run r1 (apply by ci"));
+  EXPECT_THAT(plan->refusal, HasSubstr("statement 3: boom"));
+}
+
+TEST_F(PlannerTest, RollbackByStepsAndToVersion) {
+  PlanRequest request;
+  request.direction = Direction::kDown;
+  request.steps = 1;
+  absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, request);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(Versions(*plan), ElementsAre("3"));
+  EXPECT_EQ(plan->to_version, "1");
+  request.steps = 0;
+  request.to_version = "0";
+  plan = MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, request);
+  ASSERT_THAT(plan, IsOk());
+  EXPECT_THAT(Versions(*plan), ElementsAre("3", "1"));
+  EXPECT_EQ(plan->to_version, "");
+}
+
+TEST_F(PlannerTest, RollbackAcrossAnIrreversibleStepFails) {
+  PlanRequest request;
+  request.direction = Direction::kDown;
+  request.to_version = "0";
+  EXPECT_THAT(MakePlan("dev", catalog_, {Applied("1"), Applied("2")}, std::nullopt, request),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("cannot roll back 2_b: it is irreversible")));
+}
+
+TEST_F(PlannerTest, RollbackNeedsExactlyOneOfToAndSteps) {
+  PlanRequest request;
+  request.direction = Direction::kDown;
+  EXPECT_THAT(MakePlan("dev", catalog_, {}, std::nullopt, request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("to_version")));
+  request.to_version = "1";
+  request.steps = 1;
+  EXPECT_THAT(MakePlan("dev", catalog_, {}, std::nullopt, request),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not both")));
+}
+
+TEST_F(PlannerTest, HashChangesWithRecordedState) {
+  absl::StatusOr<Plan> empty = MakePlan("dev", catalog_, {}, std::nullopt, {});
+  absl::StatusOr<Plan> again = MakePlan("dev", catalog_, {}, std::nullopt, {});
+  absl::StatusOr<Plan> moved = MakePlan("dev", catalog_, {Applied("1")}, std::nullopt, {});
+  absl::StatusOr<Plan> other = MakePlan("prod", catalog_, {}, std::nullopt, {});
+  ASSERT_THAT(empty, IsOk());
+  EXPECT_EQ(empty->plan_hash, again->plan_hash);
+  EXPECT_NE(empty->plan_hash, moved->plan_hash);
+  EXPECT_NE(empty->plan_hash, other->plan_hash);
+}
+
+}  // namespace
+}  // namespace schemad::engine

@@ -1,0 +1,285 @@
+// The real schemad binary and the real schemactl binary, on loopback: listing, version,
+// status, authentication, a Python client, and the zero-config default.
+#include <signal.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "schemad/v1/schemad.grpc.pb.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_postgres.h"
+
+namespace schemad::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kCatalog[] = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
+
+// True once `pid` has exited (a zombie waiting for its reaper counts as gone).
+bool ProcessGone(pid_t pid) {
+  for (int i = 0; i < 100; ++i) {
+    const std::string stat = ReadTextFile(absl::StrCat("/proc/", pid, "/stat"));
+    const size_t paren = stat.rfind(')');
+    if (stat.empty() || (paren != std::string::npos && stat.substr(paren + 2, 1) == "Z")) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+int CatalogRevisionCount() {
+  int count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kCatalog)) {
+    count += absl::EndsWith(entry.path().string(), ".up.sql");
+  }
+  return count;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dsn_ = TestPostgres::Get().CreateDatabase();
+    ServerConfig config;
+    config.targets.push_back({"dev", "dev", kCatalog, dsn_, ""});
+    config.targets.push_back({"prod", "prod", kCatalog, dsn_, ""});
+    config.tokens.push_back({"alice", "alice-token", {{"*", "admin"}}});
+    config.tokens.push_back({"viewer-bot", "viewer-token", {{"*", "viewer"}}});
+    config.tokens.push_back({"dev-only", "dev-token", {{"dev", "deployer"}}});
+    auto server = ServerProcess::Start(config);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+  CommandResult Cli(const std::vector<std::string>& args, const std::string& token = "alice-token") {
+    std::vector<std::string> full = args;
+    if (!token.empty()) full.insert(full.begin(), {"--token", token});
+    return server_->Cli(full);
+  }
+  std::string dsn_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(CliTest, TargetsListsWhatTheCallerMaySee) {
+  CommandResult all = Cli({"targets"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_THAT(all.out, AllOf(HasSubstr("TARGET"), HasSubstr("dev "), HasSubstr("prod"),
+                             HasSubstr("nabavkidata")));
+  CommandResult dev_only = Cli({"targets", "--json"}, "dev-token");
+  ASSERT_EQ(dev_only.exit_code, 0) << dev_only.err;
+  EXPECT_THAT(dev_only.out, AllOf(HasSubstr("\"name\":\"dev\""), Not(HasSubstr("\"prod\""))));
+}
+
+TEST_F(CliTest, VersionJsonHasStableFields) {
+  CommandResult result = Cli({"version", "--target", "dev", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_THAT(result.out,
+              AllOf(HasSubstr("\"target\":\"dev\""), HasSubstr("\"current_version\":\"\""),
+                    HasSubstr(absl::StrCat("\"pending_count\":", CatalogRevisionCount())),
+                    HasSubstr("\"latest_version\":\"20251124_"), HasSubstr("\"blocked\":false")));
+}
+
+TEST_F(CliTest, StatusExitCodeIsThreeWhilePendingThenZero) {
+  CommandResult pending = Cli({"status", "-t", "dev", "--exit-code"});
+  EXPECT_EQ(pending.exit_code, 3) << pending.err;
+  EXPECT_THAT(pending.out, AllOf(HasSubstr("20251123_153004  add_fraud_prevention_tables"),
+                                 HasSubstr("nothing applied yet")));
+  CommandResult apply = Cli({"apply", "-t", "dev"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_THAT(apply.out, HasSubstr("APPLIED"));
+  CommandResult current = Cli({"status", "-t", "dev", "--exit-code"});
+  EXPECT_EQ(current.exit_code, 0) << current.err;
+  EXPECT_THAT(current.out, AllOf(HasSubstr("applied"), HasSubstr(" 0 pending"),
+                                 HasSubstr("alice")));
+}
+
+TEST_F(CliTest, MissingTokenIsUnauthenticated) {
+  CommandResult result = Cli({"version", "-t", "dev"}, "");
+  EXPECT_EQ(result.exit_code, 8);
+  EXPECT_THAT(result.err, AllOf(HasSubstr("not authenticated"), HasSubstr("missing bearer token")));
+}
+
+TEST_F(CliTest, WrongTokenIsUnauthenticated) {
+  CommandResult result = Cli({"status", "-t", "dev"}, "guess");
+  EXPECT_EQ(result.exit_code, 8);
+  EXPECT_THAT(result.err, HasSubstr("invalid bearer token"));
+}
+
+TEST_F(CliTest, ViewerCannotRollBackOrApply) {
+  CommandResult rollback = Cli({"rollback", "-t", "dev", "--steps", "1"}, "viewer-token");
+  EXPECT_EQ(rollback.exit_code, 8);
+  EXPECT_THAT(rollback.err,
+              AllOf(HasSubstr("not allowed"), HasSubstr("Rollback on a dev target needs role admin"),
+                    HasSubstr("viewer-bot has viewer")));
+  CommandResult apply = Cli({"apply", "-t", "dev"}, "viewer-token");
+  EXPECT_EQ(apply.exit_code, 8);
+  EXPECT_THAT(apply.err, HasSubstr("needs role deployer"));
+  CommandResult prod = Cli({"status", "-t", "prod"}, "dev-token");
+  EXPECT_EQ(prod.exit_code, 8);
+  EXPECT_THAT(prod.err, HasSubstr("dev-only has none"));
+}
+
+// Every RPC of the service, called raw without a token, is refused before it does anything.
+TEST_F(CliTest, EveryRpcRequiresAToken) {
+  auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  const auto* service =
+      v1::GetVersionRequest::descriptor()->file()->FindServiceByName("SchemaService");
+  ASSERT_NE(service, nullptr);
+  ASSERT_GE(service->method_count(), 10);
+  for (int i = 0; i < service->method_count(); ++i) {
+    const auto* method = service->method(i);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1), response;
+    grpc::Status status;
+    bool done = false;
+    std::mutex mu;
+    std::condition_variable cv;
+    stub.UnaryCall(&context, absl::StrCat("/", service->full_name(), "/", method->name()), {},
+                   &request, &response, [&](grpc::Status s) {
+                     std::lock_guard<std::mutex> lock(mu);
+                     status = s;
+                     done = true;
+                     cv.notify_one();
+                   });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << method->name();
+  }
+}
+
+TEST_F(CliTest, UnknownTargetIsNotFound) {
+  CommandResult result = Cli({"status", "-t", "staging"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("unknown target \"staging\""));
+}
+
+TEST_F(CliTest, UnreachableServerIsOneClearLine) {
+  CommandResult result = RunCli({"--server", "127.0.0.1:1", "--timeout", "3", "targets"});
+  EXPECT_EQ(result.exit_code, 7);
+  EXPECT_EQ(result.err, "schemactl: cannot reach schemad at 127.0.0.1:1 (is it running? set --server or SCHEMAD_SERVER)\n");
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoAndHelpListsExitCodes) {
+  EXPECT_EQ(RunCli({"status"}).exit_code, 2);
+  EXPECT_EQ(RunCli({"frobnicate"}).exit_code, 2);
+  CommandResult help = RunCli({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, AllOf(HasSubstr("Exit codes:"), HasSubstr("3  pending revisions"),
+                              HasSubstr("7  unreachable")));
+}
+
+TEST_F(CliTest, NonDevApplyNeedsYesWithoutATerminal) {
+  CommandResult result = Cli({"apply", "-t", "prod"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("needs confirmation: pass --yes"));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('public.tenders') IS NULL"), "t");
+  CommandResult yes = Cli({"apply", "-t", "prod", "--yes"});
+  EXPECT_EQ(yes.exit_code, 0) << yes.out << yes.err;
+  EXPECT_THAT(yes.err, HasSubstr("plan hash:"));
+}
+
+TEST_F(CliTest, HashTokenPrintsTheConfigHash) {
+  CommandResult result = RunCli({"hash-token"}, {}, "alice-token\n");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.out, TokenHash("alice-token") + "\n");
+}
+
+TEST_F(CliTest, PythonClientReadsTheVersion) {
+  CommandOptions options;
+  absl::StatusOr<CommandResult> result = RunCommand(
+      {"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/tests/e2e/version_client.py", SCHEMAD_PYTHON_STUBS,
+       server_->address(), "dev", "viewer-token"},
+      options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->exit_code, 0) << result->out << result->err;
+  EXPECT_EQ(result->out, absl::StrCat("- ", CatalogRevisionCount(), " 20251124_093000\n"));
+  absl::StatusOr<CommandResult> denied = RunCommand(
+      {"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/tests/e2e/version_client.py", SCHEMAD_PYTHON_STUBS,
+       server_->address(), "dev"},
+      options);
+  ASSERT_TRUE(denied.ok());
+  EXPECT_EQ(denied->exit_code, 1);
+  EXPECT_EQ(denied->out, "UNAUTHENTICATED\n");
+}
+
+TEST(ServerStartTest, BadConfigRefusesToStartNamingTheKey) {
+  const std::string dir = MakeTempDir("schemad-badconfig");
+  WriteFiles(dir, {{"schemad.yaml", "targets:\n  - name: dev\n    environment: dev\n"
+                                    "    catalog: missing-catalog\n    dsn_env: X\n"}});
+  auto server = ServerProcess::StartWithArgs({"--config", dir + "/schemad.yaml"});
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(std::string(server.status().message()),
+              AllOf(HasSubstr("exited with 1"), HasSubstr("targets[0].catalog"),
+                    HasSubstr("missing-catalog")));
+}
+
+TEST(ServerStartTest, NonLoopbackWithoutTokensIsRefused) {
+  const std::string dir = MakeTempDir("schemad-open");
+  WriteFiles(dir, {{"schemad.yaml", absl::StrCat("targets:\n  - name: dev\n    environment: dev\n"
+                                                 "    catalog: ", kCatalog, "\n    dsn_env: X\n")}});
+  auto server = ServerProcess::StartWithArgs(
+      {"--config", dir + "/schemad.yaml", "--listen", "0.0.0.0:0"}, {"X=host=/nowhere"});
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(std::string(server.status().message()), HasSubstr("not a loopback address"));
+}
+
+TEST(ServerStartTest, JsonLogsAreOneObjectPerLine) {
+  const std::string dir = MakeTempDir("schemad-json");
+  WriteFiles(dir, {{"schemad.yaml", absl::StrCat("targets:\n  - name: dev\n    environment: dev\n"
+                                                 "    catalog: ", kCatalog, "\n    dsn_env: X\n")}});
+  auto server = ServerProcess::StartWithArgs(
+      {"--config", dir + "/schemad.yaml", "--log-format", "json"},
+      {absl::StrCat("X=", TestPostgres::Get().CreateDatabase())});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->Stop(SIGTERM), 0);
+  const std::string log = (*server)->Log();
+  int lines = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    EXPECT_TRUE(absl::StartsWith(line, "{\"ts_ms\":") && absl::EndsWith(line, "\"}")) << line;
+    ++lines;
+  }
+  EXPECT_GE(lines, 3);
+  EXPECT_THAT(log, AllOf(HasSubstr("serving on 127.0.0.1:"), Not(HasSubstr("host="))));
+}
+
+// The zero-config default: private PostgreSQL, target dev, bundled catalog; a clean stop
+// leaves no postgres process behind; a second start reuses the cluster, even after a crash
+// left a stale postmaster.pid.
+TEST(ZeroConfigTest, StartsServesAndStopsCleanly) {
+  const std::string state = MakeTempDir("schemad-zc");
+  auto server = ServerProcess::StartWithArgs({"--state-dir", state});
+  ASSERT_TRUE(server.ok()) << server.status();
+  CommandResult version = (*server)->Cli({"version", "-t", "dev", "--json"});
+  ASSERT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_THAT(version.out, HasSubstr("\"target\":\"dev\""));
+  const std::string pid_file = state + "/pgdata/postmaster.pid";
+  ASSERT_TRUE(std::filesystem::exists(pid_file));
+  const pid_t postmaster = std::stoi(ReadTextFile(pid_file));
+  EXPECT_EQ(kill(postmaster, 0), 0);
+  EXPECT_EQ((*server)->Stop(SIGINT), 0) << (*server)->Log();
+  EXPECT_TRUE(ProcessGone(postmaster)) << "postgres " << postmaster << " is still running";
+  EXPECT_FALSE(std::filesystem::exists(pid_file));
+
+  // A crash leaves a postmaster.pid whose process is gone.
+  WriteFiles(state + "/pgdata", {{"postmaster.pid", "999999\n" + state + "/pgdata\n"}});
+  auto again = ServerProcess::StartWithArgs({"--state-dir", state});
+  ASSERT_TRUE(again.ok()) << again.status();
+  CommandResult targets = (*again)->Cli({"targets"});
+  EXPECT_EQ(targets.exit_code, 0) << targets.err;
+  EXPECT_THAT(targets.out, HasSubstr("nabavkidata"));
+  EXPECT_EQ((*again)->Stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace schemad::testing

@@ -465,6 +465,16 @@ absl::StatusOr<std::optional<HistoryStore::ScriptFailure>> HistoryStore::RunScri
   return std::optional<ScriptFailure>();
 }
 
+void HistoryStore::PrepareWorkSession(Connection& conn) const {
+  try {
+    pqxx::nontransaction txn(conn.raw());
+    txn.exec("SELECT set_config(name, '1000', false) FROM pg_settings "
+             "WHERE name = 'client_connection_check_interval'");
+  } catch (const std::exception&) {
+    // Older servers: the statement simply runs to its end.
+  }
+}
+
 absl::StatusOr<std::vector<std::string>> HistoryStore::InvalidIndexes(Connection& conn) const {
   return InTransaction<pqxx::read_transaction>(
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::vector<std::string>> {

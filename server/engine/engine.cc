@@ -185,7 +185,17 @@ absl::Status Engine::Run(const Target& target, const RunRequest& request, const 
   const absl::Duration wait =
       request.lock_wait > absl::ZeroDuration() ? request.lock_wait : target.config.lock_wait;
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock, LockTarget(target, wait, *journal));
-  return RunLocked(target, request, *journal, sink, cancelled);
+  absl::Status status = RunLocked(target, request, *journal, sink, cancelled);
+  if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {
+    // Refusals are mutating calls too: the audit log keeps them.
+    db::EventRecord refused;
+    refused.principal = request.principal;
+    refused.action = request.plan.direction == Direction::kUp ? "apply" : "rollback";
+    refused.outcome = "REFUSED";
+    refused.detail = std::string(status.message());
+    target.store.AppendEvent(*journal, refused).IgnoreError();
+  }
+  return status;
 }
 
 absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
@@ -256,6 +266,7 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
   std::unique_ptr<db::Connection> work;
   if (!plan.steps.empty()) {
     SCHEMAD_ASSIGN_OR_RETURN(work, db::Connection::Open(target.config.dsn));
+    store.PrepareWorkSession(*work);
   }
   for (const PlanStep& step : plan.steps) {
     absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> failure =
@@ -459,6 +470,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
     const int first = step.transactional ? 0 : std::max(0, run.statement_index - 1);
     SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> work,
                              db::Connection::Open(target.config.dsn));
+    store.PrepareWorkSession(*work);
     SCHEMAD_ASSIGN_OR_RETURN(auto failure, RunStep(target, step, run.run_id, principal, first,
                                                    *journal, *work, sink, cancelled));
     audit.action = "resolve-retry";

@@ -1,0 +1,1 @@
+-- Superseded: kept so that the version sequence has no hole.

@@ -52,25 +52,26 @@ engine::RunRequest RollbackRequest(const std::string& to, int steps) {
 
 std::string SchemaSnapshot(const std::string& dsn) {
   constexpr char kQuery[] = R"sql(
-SELECT 'column ' || table_name || '.' || column_name || ' ' || data_type || ' null=' ||
-       is_nullable || ' default=' || coalesce(column_default, '')
+SELECT format('column %s.%s %s null=%s default=%s', table_name, column_name, data_type,
+              is_nullable, coalesce(column_default, ''))
   FROM information_schema.columns WHERE table_schema = 'public'
 UNION ALL
-SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+SELECT format('index %s', indexdef) FROM pg_indexes WHERE schemaname = 'public'
 UNION ALL
-SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+SELECT format('constraint %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
   FROM pg_constraint WHERE connamespace = 'public'::regnamespace
 UNION ALL
-SELECT 'relation ' || relname || ' ' || relkind FROM pg_class
+SELECT format('relation %s %s', relname, relkind) FROM pg_class
  WHERE relnamespace = 'public'::regnamespace
 UNION ALL
-SELECT 'function ' || p.oid::regprocedure::text FROM pg_proc p WHERE pronamespace = 'public'::regnamespace
+SELECT format('function %s', p.oid::regprocedure) FROM pg_proc p
+ WHERE pronamespace = 'public'::regnamespace
 UNION ALL
-SELECT 'type ' || typname FROM pg_type t
+SELECT format('type %s', typname) FROM pg_type t
  WHERE typnamespace = 'public'::regnamespace AND typtype IN ('e', 'd', 'c')
    AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.reltype = t.oid)
 UNION ALL
-SELECT 'trigger ' || tgname || ' on ' || tgrelid::regclass::text FROM pg_trigger
+SELECT format('trigger %s on %s', tgname, tgrelid::regclass) FROM pg_trigger
  WHERE NOT tgisinternal
 ORDER BY 1)sql";
   return absl::StrJoin(TestPostgres::MustQuery(dsn, kQuery), "\n");

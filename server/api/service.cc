@@ -298,11 +298,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
     out->set_name(step.revision->name);
     out->set_direction(ToProto(step.direction));
     out->set_file(step.file->path);
-    std::string sql;
-    for (const sql::Statement& statement : step.file->script.statements) {
-      absl::StrAppend(&sql, statement.text, ";\n");
-    }
-    out->set_sql(sql);
+    out->set_sql(step.file->text);
     out->set_checksum(step.file->checksum);
     out->set_transaction_mode(step.transactional ? v1::TRANSACTION_MODE_TRANSACTIONAL
                                                  : v1::TRANSACTION_MODE_NON_TRANSACTIONAL);

@@ -41,6 +41,7 @@ absl::StatusOr<MigrationFile> LoadMigrationFile(const fs::path& path) {
   absl::StatusOr<sql::Script> script = sql::ParseScript(text);
   if (!script.ok()) return Annotate(script.status(), path.string());
   file.script = *std::move(script);
+  file.text = std::move(text);
   return file;
 }
 

@@ -15,6 +15,7 @@ namespace schemad {
 // One direction of a revision: a file, its text, checksum and statements.
 struct MigrationFile {
   std::string path;
+  std::string text;      // as read from the file
   std::string checksum;  // "v1:" + sha256 of the text with CRLF/CR normalised to LF
   sql::Script script;
 };

@@ -213,9 +213,10 @@ absl::StatusOr<std::optional<RunRecord>> HistoryStore::ReadBlockingRun(Connectio
         if (!txn.exec1(kIsInitialized)[0].as<bool>()) return std::optional<RunRecord>();
         const pqxx::result rows = txn.exec_params(
             absl::StrCat("SELECT ", kRunColumns,
-                         " FROM schemad.runs r WHERE r.catalog = $1 AND (r.state IN "
-                         "('running', 'failed') OR (r.state = 'interrupted' AND NOT "
-                         "r.current_transactional AND r.statement_index > 0)) "
+                         " FROM schemad.runs r WHERE r.catalog = $1 AND ("
+                         "r.state = 'failed' OR (r.state IN ('running', 'interrupted') AND "
+                         "NOT r.current_transactional) OR (r.state = 'running' AND EXISTS "
+                         "(SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.backend_pid))) "
                          "ORDER BY r.started_at DESC LIMIT 1"),
             catalog_);
         if (rows.empty()) return std::optional<RunRecord>();

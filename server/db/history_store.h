@@ -77,8 +77,9 @@ class HistoryStore {
 
   // Applied revisions of this catalog in version order; empty when uninitialised.
   absl::StatusOr<std::vector<AppliedRevision>> ReadApplied(Connection& conn) const;
-  // The newest run that blocks others: failed, or running (orphaned when its backend is gone),
-  // or interrupted in the middle of a non-transactional file.
+  // The newest run that blocks others: failed; running with its backend alive; or stopped
+  // (interrupted, or orphaned: running with its backend gone) inside a non-transactional file,
+  // which may be half-applied. A transactional file that stopped left nothing and blocks nothing.
   absl::StatusOr<std::optional<RunRecord>> ReadBlockingRun(Connection& conn) const;
   absl::StatusOr<std::optional<RunRecord>> ReadRun(Connection& conn,
                                                    const std::string& run_id) const;

@@ -1,0 +1,358 @@
+// Apply, rollback and resolve through the real schemad and schemactl binaries: progress
+// output, crash safety (kill -9), two servers on one database, bad requests, and a real
+// catalog written by another project (mattermost).
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "schemad/v1/schemad.grpc.pb.h"
+#include "tests/support/engine_runner.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_postgres.h"
+
+namespace schemad::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kSmall[] = SCHEMAD_SOURCE_DIR "/tests/testdata/catalogs/small";
+constexpr char kMattermost[] =
+    SCHEMAD_SOURCE_DIR "/../shared/corpora/mattermost/server/channels/db/migrations/postgres";
+
+std::unique_ptr<ServerProcess> StartServer(const std::string& catalog, const std::string& dsn,
+                                           const std::string& extra = "") {
+  ServerConfig config;
+  config.targets.push_back({"dev", "dev", catalog, dsn, extra});
+  auto server = ServerProcess::Start(config);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
+}
+
+std::string Applied(const std::string& dsn) {
+  return absl::StrJoin(
+      TestPostgres::MustQuery(dsn, "SELECT version FROM schemad.migrations ORDER BY version_key"),
+      ",");
+}
+
+TEST(ApplyE2eTest, ApplyShowsProgressAndRollbackUndoesIt) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto server = StartServer(kSmall, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult plan = server->Cli({"plan", "-t", "dev", "--sql"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_THAT(plan.out, AllOf(HasSubstr("Apply plan for dev: (empty) -> 005"),
+                              HasSubstr("5  up   005      concurrent_index  1           no transaction"),
+                              HasSubstr("-- Runs outside a transaction: the parser sees CONCURRENTLY.\nCREATE INDEX CONCURRENTLY audit_at ON audit (at);"),
+                              HasSubstr("runs outside a transaction (statement 1 (line 2): CREATE INDEX CONCURRENTLY)"),
+                              HasSubstr("plan hash: ")));
+  const std::string hash = plan.out.substr(plan.out.rfind("plan hash: ") + 11, 64);
+
+  CommandResult apply = server->Cli({"apply", "-t", "dev", "--plan-hash", hash});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_THAT(apply.out, AllOf(HasSubstr(": 5 step(s)"), HasSubstr("up   001_create_accounts ..."),
+                               HasSubstr("up   005_concurrent_index (no transaction) ..."),
+                               HasSubstr("statement 1/1 done"),
+                               HasSubstr("APPLIED: 5 step(s) in"), HasSubstr("now at 005")));
+  CommandResult stale = server->Cli({"apply", "-t", "dev", "--plan-hash", hash});
+  EXPECT_EQ(stale.exit_code, 6);
+  EXPECT_THAT(stale.err, HasSubstr("the state moved since the plan was made"));
+
+  CommandResult json = server->Cli({"apply", "-t", "dev", "--json"});
+  EXPECT_EQ(json.exit_code, 0);
+  EXPECT_THAT(json.out, HasSubstr("\"outcome\":\"OUTCOME_NO_CHANGE\""));
+
+  CommandResult rollback = server->Cli({"rollback", "-t", "dev", "--steps", "2"});
+  ASSERT_EQ(rollback.exit_code, 0) << rollback.err;
+  EXPECT_THAT(rollback.out, AllOf(HasSubstr("down 005_concurrent_index"), HasSubstr("down 004_audit"),
+                                  HasSubstr("ROLLED_BACK: 2 step(s)"), HasSubstr("now at 003")));
+  EXPECT_EQ(Applied(dsn), "001,002,003");
+
+  CommandResult history = server->Cli({"history", "-t", "dev"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  EXPECT_THAT(history.out, AllOf(HasSubstr("rollback"), HasSubstr("apply"), HasSubstr("succeeded"),
+                                 HasSubstr("REFUSED")));
+}
+
+TEST(ApplyE2eTest, FailedRunIsResolvedWithTheCli) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-resolve");
+  WriteFiles(dir, {{"1_t.up.sql", "CREATE TABLE t (id int, code text);"},
+                   {"2_idx.up.sql", "INSERT INTO t VALUES (1, 'x'), (2, 'x');\n"
+                                    "CREATE UNIQUE INDEX CONCURRENTLY t_code ON t (code);\n"
+                                    "INSERT INTO t VALUES (3, 'z');\n"}});
+  auto server = StartServer(dir, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult failed = server->Cli({"apply", "-t", "dev"});
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_THAT(failed.out, AllOf(HasSubstr("FAILED"), HasSubstr("apply 2_idx: statement 2"),
+                                HasSubstr("SQLSTATE 23505"), HasSubstr("indexes left INVALID: public.t_code")));
+  CommandResult status = server->Cli({"status", "-t", "dev"});
+  EXPECT_THAT(status.out, AllOf(HasSubstr("BLOCKED by run "), HasSubstr("failed, started"),
+                                HasSubstr("at 2 statement 2")));
+  CommandResult refused = server->Cli({"apply", "-t", "dev"});
+  EXPECT_EQ(refused.exit_code, 6);
+  EXPECT_THAT(refused.err, HasSubstr("resolve it first"));
+  const std::string run_id = TestPostgres::MustQueryOne(dsn, "SELECT run_id FROM schemad.runs WHERE state = 'failed'");
+  TestPostgres::MustQuery(dsn, "DELETE FROM t WHERE id = 2; DROP INDEX t_code");
+  CommandResult resolve = server->Cli({"resolve", "-t", "dev", "--run", run_id, "--retry"});
+  ASSERT_EQ(resolve.exit_code, 0) << resolve.out << resolve.err;
+  EXPECT_THAT(resolve.out, HasSubstr("resolved"));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1,3");
+  EXPECT_EQ(Applied(dsn), "1,2");
+}
+
+// kill -9 in the middle of a long transactional file: the database holds nothing of that
+// file, the journal says interrupted, and the next apply proceeds.
+TEST(CrashE2eTest, KillNineMidMigrationLeavesDatabaseAndJournalInAgreement) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-crash");
+  WriteFiles(dir, {{"1_control.up.sql", "CREATE TABLE control (sleep_seconds int);\n"
+                                        "INSERT INTO control VALUES (60);"},
+                   {"2_slow.up.sql", "CREATE TABLE half_done (id int);\n"
+                                     "SELECT pg_sleep(sleep_seconds) FROM control;\n"
+                                     "CREATE TABLE after_sleep (id int);"}});
+  auto server = StartServer(dir, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandOptions options;
+  options.env = {"SCHEMAD_TOKEN="};
+  auto cli = SpawnProcess({SCHEMACTL_BIN, "--server", server->address(), "apply", "-t", "dev"},
+                          options, MakeTempDir("schemad-e2e-crash-cli") + "/cli.log");
+  ASSERT_TRUE(cli.ok());
+  // Wait until the slow statement is running.
+  bool sleeping = false;
+  for (int i = 0; i < 200 && !sleeping; ++i) {
+    sleeping = TestPostgres::MustQueryOne(
+                   dsn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'") == "1";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(sleeping);
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT state || ' ' || current_version FROM schemad.runs"), "running 2");
+  EXPECT_EQ(server->Stop(SIGKILL), 128 + SIGKILL);
+  int cli_status = 0;
+  waitpid(*cli, &cli_status, 0);
+  EXPECT_EQ(WEXITSTATUS(cli_status), 7);
+
+  // PostgreSQL notices the vanished client within a second and rolls its transaction back.
+  std::string remaining;
+  for (int i = 0; i < 100; ++i) {
+    remaining = TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'");
+    if (remaining == "0") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(remaining, "0");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('half_done') IS NULL"), "t");
+  EXPECT_EQ(Applied(dsn), "1");
+
+  TestPostgres::MustQuery(dsn, "UPDATE control SET sleep_seconds = 0");
+  auto restarted = StartServer(dir, dsn);
+  ASSERT_NE(restarted, nullptr);
+  CommandResult status = restarted->Cli({"status", "-t", "dev", "--json"});
+  EXPECT_THAT(status.out, Not(HasSubstr("blocking_run\":{\"run_id")));
+  CommandResult apply = restarted->Cli({"apply", "-t", "dev"});
+  ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
+  EXPECT_EQ(Applied(dsn), "1,2");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(state, ',' ORDER BY started_at) FROM schemad.runs"),
+            "interrupted,succeeded");
+  EXPECT_THAT(TestPostgres::MustQueryOne(dsn, "SELECT error FROM schemad.runs WHERE state = 'interrupted'"),
+              HasSubstr("the server running it stopped"));
+}
+
+TEST(ReplicaE2eTest, TwoServersOnOneDatabaseApplyEachRevisionOnce) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-replicas");
+  std::map<std::string, std::string> files;
+  for (int i = 1; i <= 30; ++i) {
+    files[absl::StrCat(1000 + i, "_t.up.sql")] =
+        absl::StrCat("CREATE TABLE t", i, " (id int PRIMARY KEY);\nSELECT pg_sleep(0.02);");
+  }
+  WriteFiles(dir, files);
+  auto a = StartServer(dir, dsn);
+  auto b = StartServer(dir, dsn);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  CommandResult ra, rb;
+  std::thread ta([&] { ra = a->Cli({"apply", "-t", "dev"}); });
+  std::thread tb([&] { rb = b->Cli({"apply", "-t", "dev"}); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(ra.exit_code, 0) << ra.err;
+  EXPECT_EQ(rb.exit_code, 0) << rb.err;
+  const std::string both = ra.out + rb.out;
+  EXPECT_THAT(both, AllOf(HasSubstr("APPLIED: 30 step(s)"), HasSubstr("NO_CHANGE: 0 step(s)")));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) || ' ' || count(DISTINCT version) FROM schemad.migrations"),
+            "30 30");
+}
+
+class BadRequestE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dsn_ = TestPostgres::Get().CreateDatabase();
+    server_ = StartServer(kSmall, dsn_);
+    ASSERT_NE(server_, nullptr);
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    stub_ = v1::SchemaService::NewStub(channel_);
+  }
+  std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return context;
+  }
+  std::string dsn_;
+  std::unique_ptr<ServerProcess> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::SchemaService::Stub> stub_;
+};
+
+TEST_F(BadRequestE2eTest, EachBadFieldGetsItsCodeAndMessage) {
+  struct Expectation {
+    grpc::Status status;
+    grpc::StatusCode code;
+    std::string message;
+  };
+  std::vector<Expectation> cases;
+  {
+    v1::PlanRequest request;
+    request.set_target("dev");
+    request.set_direction(static_cast<v1::Direction>(42));
+    v1::PlanResponse response;
+    cases.push_back({stub_->Plan(Context().get(), request, &response),
+                     grpc::StatusCode::INVALID_ARGUMENT, "direction: unknown value"});
+  }
+  {
+    v1::PlanRequest request;
+    v1::PlanResponse response;
+    cases.push_back({stub_->Plan(Context().get(), request, &response),
+                     grpc::StatusCode::INVALID_ARGUMENT, "target: required"});
+  }
+  {
+    v1::PlanRequest request;
+    request.set_target("nope");
+    v1::PlanResponse response;
+    cases.push_back({stub_->Plan(Context().get(), request, &response),
+                     grpc::StatusCode::NOT_FOUND, "unknown target \"nope\""});
+  }
+  {
+    v1::PlanRequest request;
+    request.set_target("dev");
+    request.set_to_version("999");
+    v1::PlanResponse response;
+    cases.push_back({stub_->Plan(Context().get(), request, &response),
+                     grpc::StatusCode::NOT_FOUND, "version 999 is not in catalog small"});
+  }
+  {
+    v1::PlanRequest request;
+    request.set_target("dev");
+    request.set_direction(v1::DIRECTION_DOWN);
+    request.set_to_version("1");
+    request.set_steps(2);
+    v1::PlanResponse response;
+    cases.push_back({stub_->Plan(Context().get(), request, &response),
+                     grpc::StatusCode::INVALID_ARGUMENT, "not both"});
+  }
+  {
+    v1::GetHistoryRequest request;
+    request.set_target("dev");
+    request.set_page_token("not-a-token");
+    v1::GetHistoryResponse response;
+    cases.push_back({stub_->GetHistory(Context().get(), request, &response),
+                     grpc::StatusCode::INVALID_ARGUMENT, "page_token: not one we issued"});
+  }
+  {
+    v1::GetHistoryRequest request;
+    request.set_target("dev");
+    request.set_page_size(100000);
+    v1::GetHistoryResponse response;
+    cases.push_back({stub_->GetHistory(Context().get(), request, &response),
+                     grpc::StatusCode::INVALID_ARGUMENT, "page_size: must be between 0 and 500"});
+  }
+  {
+    v1::ResolveRunRequest request;
+    request.set_target("dev");
+    request.set_run_id("00000000-0000-0000-0000-000000000000");
+    v1::ResolveRunResponse response;
+    cases.push_back({stub_->ResolveRun(Context().get(), request, &response),
+                     grpc::StatusCode::INVALID_ARGUMENT, "action: must be"});
+  }
+  {
+    v1::ApplyRequest request;
+    request.set_target("dev");
+    request.set_lock_wait_seconds(-3);
+    auto context = Context();
+    auto reader = stub_->Apply(context.get(), request);
+    v1::RunEvent event;
+    while (reader->Read(&event)) {
+    }
+    cases.push_back({reader->Finish(), grpc::StatusCode::INVALID_ARGUMENT, "lock_wait_seconds"});
+  }
+  {
+    v1::ValidateCoverageRequest request;
+    request.set_target("dev");
+    v1::ValidateCoverageResponse response;
+    cases.push_back({stub_->ValidateCoverage(Context().get(), request, &response),
+                     grpc::StatusCode::UNIMPLEMENTED, "not implemented"});
+  }
+  for (const Expectation& expectation : cases) {
+    EXPECT_EQ(expectation.status.error_code(), expectation.code) << expectation.message;
+    EXPECT_THAT(expectation.status.error_message(), HasSubstr(expectation.message));
+  }
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'schemad'"), "0");
+}
+
+TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileStopsStartUpNamingFileAndLine) {
+  const std::string dir = MakeTempDir("schemad-e2e-syntax");
+  WriteFiles(dir, {{"1_ok.up.sql", "CREATE TABLE a (id int);"},
+                   {"2_typo.up.sql", "CREATE TABLE b (id int);\n\nALTER TABEL b ADD COLUMN x int;\n"}});
+  ServerConfig config;
+  config.targets.push_back({"dev", "dev", dir, TestPostgres::Get().CreateDatabase(), ""});
+  auto server = ServerProcess::Start(config);
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(std::string(server.status().message()),
+              AllOf(HasSubstr("target dev"), HasSubstr("2_typo.up.sql"), HasSubstr("line 3"),
+                    HasSubstr("syntax error at or near \"TABEL\"")));
+}
+
+// The mattermost corpus (158 revisions, golang-migrate naming): up, down, up through the
+// real server and CLI. REPORT.md: two misspelled down files leave groupchannels and
+// threadmemberships behind, 000015's down is comment-only (systems stays), and 000129's down
+// leaves the enum type property_field_type.
+TEST(CorpusE2eTest, MattermostUpDownUp) {
+  if (!std::filesystem::exists(kMattermost)) GTEST_SKIP() << "../shared is absent: " << kMattermost;
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto server = StartServer(kMattermost, dsn, "    lock_timeout: 30s\n");
+  ASSERT_NE(server, nullptr);
+  CommandResult up = server->Cli({"apply", "-t", "dev"});
+  ASSERT_EQ(up.exit_code, 0) << up.out.substr(up.out.size() > 3000 ? up.out.size() - 3000 : 0) << up.err;
+  EXPECT_THAT(up.out, HasSubstr("APPLIED: 158 step(s)"));
+  const std::string first = SchemaSnapshot(dsn);
+  EXPECT_THAT(first, HasSubstr("relation channels r"));
+
+  CommandResult down = server->Cli({"rollback", "-t", "dev", "--to", "0"});
+  ASSERT_EQ(down.exit_code, 0) << down.out.substr(down.out.size() > 3000 ? down.out.size() - 3000 : 0) << down.err;
+  EXPECT_THAT(down.out, HasSubstr("ROLLED_BACK: 158 step(s)"));
+  EXPECT_EQ(Applied(dsn), "");
+  EXPECT_EQ(absl::StrJoin(TestPostgres::MustQuery(dsn,
+                "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                "AND relkind = 'r' ORDER BY 1"), ","),
+            "groupchannels,systems,threadmemberships");
+  EXPECT_EQ(absl::StrJoin(TestPostgres::MustQuery(dsn,
+                "SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace "
+                "AND typtype = 'e' ORDER BY 1"), ","),
+            "property_field_type");
+
+  CommandResult again = server->Cli({"apply", "-t", "dev"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("APPLIED: 158 step(s)"));
+  EXPECT_EQ(SchemaSnapshot(dsn), first);
+}
+
+}  // namespace
+}  // namespace schemad::testing

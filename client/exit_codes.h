@@ -8,7 +8,7 @@ enum ExitCode : int {
   kExitError = 1,               // the operation failed (FAILED outcome, bad request, not found)
   kExitUsage = 2,               // bad flags, or a confirmation needed and not given
   kExitPending = 3,             // status --exit-code: revisions are pending
-  kExitCoverage = 4,            // validate: a required table missing or an error-level check
+  kExitCoverage = 4,            // validate/lint/drift: a table missing, an error, or drift
   kExitLockHeld = 5,            // another run holds the target's lock (ABORTED)
   kExitFailedPrecondition = 6,  // failed run to resolve, drift, stale plan hash, irreversible
   kExitUnreachable = 7,         // schemad (or the target database) cannot be reached
@@ -21,7 +21,8 @@ inline constexpr char kExitCodesHelp[] =
     "  1  error (failed migration, bad request, unknown target or version)\n"
     "  2  usage (bad flags; confirmation needed: use --yes)\n"
     "  3  pending revisions (status --exit-code)\n"
-    "  4  coverage: a required table is missing (validate)\n"
+    "  4  findings: a required table missing or an error-level check (validate),\n"
+    "     an error-level lint finding (lint), a difference from the catalog (drift)\n"
     "  5  lock held by another run\n"
     "  6  failed precondition (failed run to resolve, checksum drift, stale plan hash,\n"
     "     out-of-order revision, irreversible step)\n"

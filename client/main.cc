@@ -7,7 +7,14 @@
 #include <iostream>
 #include <sstream>
 
+#include <filesystem>
+#include <map>
+
 #include "CLI/CLI.hpp"
+#include "server/catalog/catalog.h"
+#include "server/sql/lineage.h"
+#include "server/sql/lint.h"
+#include "yaml-cpp/yaml.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/exit_codes.h"
@@ -183,6 +190,103 @@ int Plan(Client& client, const v1::PlanRequest& request, bool with_sql,
   (void)with_sql;
 }
 
+// Reads coverage.required (or a top-level required:) from a manifest file.
+absl::StatusOr<std::vector<v1::CoverageRequirement>> ReadManifest(const std::string& path) {
+  std::vector<v1::CoverageRequirement> out;
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    YAML::Node required = root["coverage"] ? root["coverage"]["required"] : root["required"];
+    if (!required || !required.IsSequence()) {
+      return absl::InvalidArgumentError(path + ": expected coverage.required: [tables]");
+    }
+    for (const YAML::Node& entry : required) {
+      v1::CoverageRequirement requirement;
+      if (entry.IsScalar()) {
+        requirement.set_table(entry.as<std::string>());
+      } else {
+        requirement.set_table(entry["table"].as<std::string>(""));
+        if (entry["columns"]) {
+          for (const auto& c : entry["columns"]) requirement.add_columns(c.as<std::string>());
+        }
+        if (entry["indexes"]) {
+          for (const auto& i : entry["indexes"]) requirement.add_indexes(i.as<std::string>());
+        }
+      }
+      out.push_back(requirement);
+    }
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(path + ": " + e.what());
+  }
+  return out;
+}
+
+// Lints files offline, each as its own plan: a table created earlier in the same file is new,
+// any other table is taken to exist with data. Exit 4 when an unsuppressed error remains.
+int Lint(const std::vector<std::string>& paths, bool json) {
+  std::vector<std::string> files;
+  for (const std::string& path : paths) {
+    if (std::filesystem::is_directory(path)) {
+      std::vector<std::string> found;
+      for (const auto& entry : std::filesystem::directory_iterator(path)) {
+        const std::string name = entry.path().filename().string();
+        absl::StatusOr<FileName> parsed = ParseFileName(name);
+        if (parsed.ok() && parsed->up) found.push_back(entry.path().string());
+      }
+      std::sort(found.begin(), found.end(), [](const std::string& a, const std::string& b) {
+        const std::string na = std::filesystem::path(a).filename().string();
+        const std::string nb = std::filesystem::path(b).filename().string();
+        return CompareVersions(ParseFileName(na)->version, ParseFileName(nb)->version) < 0;
+      });
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(path);
+    }
+  }
+  std::map<std::string, int> by_rule;
+  int errors = 0;
+  for (const std::string& file : files) {
+    std::ifstream in(file);
+    if (!in) {
+      std::cerr << "schemactl: cannot read " << file << "\n";
+      return kExitUsage;
+    }
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    absl::StatusOr<sql::Lineage> lineage = sql::AnalyzeLineage(buffer.str());
+    if (!lineage.ok()) {
+      std::cerr << "schemactl: " << file << ": " << lineage.status().message() << "\n";
+      return kExitError;
+    }
+    sql::Linter linter;
+    for (const sql::LintFinding& finding : linter.LintFile(file, buffer.str(), *lineage)) {
+      v1::Finding out;
+      out.set_rule(finding.rule);
+      out.set_severity(static_cast<v1::Finding::Severity>(static_cast<int>(finding.severity)));
+      out.set_object(finding.object);
+      out.set_message(finding.message);
+      out.set_file(finding.file);
+      out.set_line(finding.line);
+      out.set_alternative(finding.alternative);
+      out.set_lock(finding.lock);
+      out.set_table(finding.table);
+      out.set_suppressed(finding.suppressed);
+      out.set_suppression_reason(finding.suppression_reason);
+      std::cout << (json ? ToJson(out) + "\n" : RenderFinding(out));
+      if (!finding.suppressed) {
+        ++by_rule[finding.rule];
+        errors += finding.severity == sql::Severity::kError;
+      }
+    }
+  }
+  if (!json) {
+    std::cout << "\n" << files.size() << " file(s)";
+    if (by_rule.empty()) std::cout << ", no findings";
+    std::cout << "\n";
+    for (const auto& [rule, count] : by_rule) std::cout << "  " << rule << ": " << count << "\n";
+  }
+  return errors > 0 ? kExitCoverage : kExitOk;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -204,7 +308,10 @@ int Main(int argc, char** argv) {
   app.add_option("--timeout", options.timeout_seconds,
                  "deadline in seconds (default 30; 6 h for apply/rollback/resolve)");
 
-  std::string target, to_version, plan_hash, request_id, run_id, page_token;
+  std::string target, to_version, plan_hash, request_id, run_id, page_token, manifest;
+  std::string lint_override;
+  std::vector<std::string> lint_paths;
+  bool static_only = false;
   int steps = 0, page_size = 0;
   bool exit_code_flag = false, with_sql = false, yes = false, retry = false, mark_done = false;
   bool allow_out_of_order = false, accept_drift = false;
@@ -229,6 +336,8 @@ int Main(int argc, char** argv) {
   apply_cmd->add_flag("--accept-checksum-drift", accept_drift,
                       "go on although applied files changed (admin)");
   apply_cmd->add_flag("--yes,-y", yes, "do not ask for confirmation (non-dev targets)");
+  apply_cmd->add_option("--lint-override", lint_override,
+                        "reason to apply although the lint policy blocks (journaled)");
   auto* rollback_cmd = app.add_subcommand("rollback", "roll back applied revisions (admin)");
   rollback_cmd->add_option("--target,-t", target, "target name")->required();
   auto* to_opt = rollback_cmd->add_option("--to", to_version, "roll back to this version (0: all)");
@@ -248,6 +357,19 @@ int Main(int argc, char** argv) {
   auto* retry_opt = resolve_cmd->add_flag("--retry", retry, "run the failed file again from the failed statement");
   auto* done_opt = resolve_cmd->add_flag("--mark-done", mark_done, "record it as applied after a manual fix");
   retry_opt->excludes(done_opt);
+  auto* validate_cmd = app.add_subcommand(
+      "validate", "coverage of the required tables, statistics and quality checks");
+  validate_cmd->add_option("--target,-t", target, "target name")->required();
+  validate_cmd->add_option("--manifest", manifest,
+                           "YAML with coverage.required (default: the catalog's catalog.yaml)")
+      ->check(CLI::ExistingFile);
+  validate_cmd->add_flag("--static", static_only, "do not look at the live database");
+  auto* drift_cmd = app.add_subcommand(
+      "drift", "the live schema against the catalog at the target's current version");
+  drift_cmd->add_option("--target,-t", target, "target name")->required();
+  auto* lint_cmd = app.add_subcommand(
+      "lint", "offline: lint migration files (a folder: each of its .up.sql files)");
+  lint_cmd->add_option("paths", lint_paths, "files or catalog folders")->required();
   auto* hash_cmd = app.add_subcommand(
       "hash-token", "print the SHA-256 of a token read from stdin, for the server config");
 
@@ -270,7 +392,42 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
 
+  if (lint_cmd->parsed()) return Lint(lint_paths, options.json);
+
   Client client(options);
+  if (validate_cmd->parsed()) {
+    v1::ValidateCoverageRequest request;
+    request.set_target(target);
+    request.set_static_only(static_only);
+    if (!manifest.empty()) {
+      absl::StatusOr<std::vector<v1::CoverageRequirement>> requirements = ReadManifest(manifest);
+      if (!requirements.ok()) {
+        std::cerr << "schemactl: " << requirements.status().message() << "\n";
+        return kExitUsage;
+      }
+      for (auto& requirement : *requirements) *request.add_requirements() = requirement;
+    }
+    auto context = client.Context(kReadTimeout);
+    v1::ValidateCoverageResponse response;
+    grpc::Status status = client.stub().ValidateCoverage(context.get(), request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderCoverage(response));
+    bool error = response.covered_count() < response.required_count();
+    for (const v1::Finding& finding : response.findings()) {
+      error |= finding.severity() == v1::Finding::SEVERITY_ERROR;
+    }
+    return error ? kExitCoverage : kExitOk;
+  }
+  if (drift_cmd->parsed()) {
+    auto context = client.Context(kReadTimeout);
+    v1::GetStatusRequest request;
+    request.set_target(target);
+    v1::GetStatusResponse response;
+    grpc::Status status = client.stub().GetStatus(context.get(), request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderDrift(response));
+    return response.schema_drift().empty() ? kExitOk : kExitCoverage;
+  }
   if (targets_cmd->parsed()) {
     auto context = client.Context(kReadTimeout);
     v1::ListTargetsResponse response;
@@ -352,6 +509,7 @@ int Main(int argc, char** argv) {
       request.set_request_id(request_id);
       request.set_allow_out_of_order(allow_out_of_order);
       request.set_accept_checksum_drift(accept_drift);
+      request.set_lint_override_reason(lint_override);
       reader = client.stub().Apply(context.get(), request);
     } else {
       v1::RollbackRequest request;

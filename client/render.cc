@@ -37,6 +37,15 @@ std::string OutcomeName(v1::Outcome outcome) {
   }
 }
 
+std::string SeverityName(v1::Finding::Severity severity) {
+  switch (severity) {
+    case v1::Finding::SEVERITY_INFO: return "info";
+    case v1::Finding::SEVERITY_WARNING: return "warning";
+    case v1::Finding::SEVERITY_ERROR: return "error";
+    default: return "?";
+  }
+}
+
 std::string Millis(double ms) {
   return ms >= 1000 ? absl::StrFormat("%.2f s", ms / 1000) : absl::StrFormat("%.1f ms", ms);
 }
@@ -184,6 +193,10 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
       }
     }
   }
+  if (!plan.lint().empty()) {
+    out += "\nlint:\n";
+    for (const v1::Finding& finding : plan.lint()) out += "  " + RenderFinding(finding);
+  }
   for (const std::string& warning : plan.warnings()) absl::StrAppend(&out, "\nwarning: ", warning);
   if (!plan.warnings().empty()) out += "\n";
   absl::StrAppend(&out, "\nplan hash: ", plan.plan_hash(), "\n");
@@ -224,6 +237,91 @@ std::string RenderEvent(const v1::RunEvent& event) {
     default:
       return "";
   }
+}
+
+std::string RenderFinding(const v1::Finding& finding) {
+  std::string out;
+  if (!finding.file().empty()) absl::StrAppend(&out, finding.file(), ":", finding.line(), ": ");
+  absl::StrAppend(&out, SeverityName(finding.severity()), " ", finding.rule(), ": ", finding.message());
+  if (!finding.lock().empty()) {
+    absl::StrAppend(&out, " [", finding.lock(), " lock");
+    if (finding.estimated_rows() > 0) {
+      absl::StrAppend(&out, ", ~", static_cast<int64_t>(finding.estimated_rows()), " rows");
+    }
+    out += "]";
+  }
+  if (!finding.alternative().empty()) absl::StrAppend(&out, "; instead: ", finding.alternative());
+  if (finding.suppressed()) absl::StrAppend(&out, " (suppressed: ", finding.suppression_reason(), ")");
+  return out + "\n";
+}
+
+std::string RenderCoverage(const v1::ValidateCoverageResponse& coverage) {
+  std::string out = absl::StrCat("Coverage of catalog ", coverage.catalog(), "\n\n");
+  std::vector<std::vector<std::string>> rows;
+  int index = 0;
+  for (const v1::TableCoverage& table : coverage.tables()) {
+    std::string status;
+    if (!table.covered()) {
+      status = table.dropped_by_version().empty() ? "MISSING"
+                                                  : "DROPPED by " + table.dropped_by_version();
+    } else if (coverage.live_checked() && !table.live_present()) {
+      status = "NOT LIVE";
+    } else {
+      status = coverage.live_checked() ? "created, live" : "created";
+    }
+    if (!table.missing_columns().empty()) {
+      absl::StrAppend(&status, "; missing columns: ", absl::StrJoin(table.missing_columns(), ", "));
+    }
+    if (!table.missing_indexes().empty()) {
+      absl::StrAppend(&status, "; missing indexes: ", absl::StrJoin(table.missing_indexes(), ", "));
+    }
+    std::string created_by = table.created_by_version();
+    if (!table.created_by_file().empty()) {
+      const std::string& file = table.created_by_file();
+      created_by = file.substr(file.rfind('/') + 1);
+    }
+    rows.push_back({std::to_string(++index), table.table(), status, Or(created_by, "-")});
+  }
+  out += RenderTable({"#", "TABLE", "STATUS", "CREATED BY"}, rows);
+  const int percent = coverage.required_count() == 0
+                          ? 100
+                          : coverage.covered_count() * 100 / coverage.required_count();
+  absl::StrAppend(&out, "\nCoverage: ", coverage.covered_count(), "/", coverage.required_count(),
+                  " (", percent, "%)\n\n");
+  const auto& s = coverage.static_statistics();
+  const auto& l = coverage.live_statistics();
+  const bool live = coverage.live_checked();
+  out += RenderTable({"METRIC", "CATALOG", live ? "LIVE" : ""},
+                     {{"Tables", std::to_string(s.tables()), live ? std::to_string(l.tables()) : ""},
+                      {"Indexes", std::to_string(s.indexes()), live ? std::to_string(l.indexes()) : ""},
+                      {"Foreign keys", std::to_string(s.foreign_keys()),
+                       live ? std::to_string(l.foreign_keys()) : ""},
+                      {"Unique constraints", std::to_string(s.unique_constraints()),
+                       live ? std::to_string(l.unique_constraints()) : ""}});
+  if (!coverage.findings().empty()) {
+    out += "\nQuality checks:\n";
+    for (const v1::Finding& finding : coverage.findings()) {
+      absl::StrAppend(&out, "  ", SeverityName(finding.severity()), " ", finding.rule(), " (",
+                      finding.version(), "): ", finding.message(), "\n");
+    }
+  } else {
+    out += "\nQuality checks: all passed\n";
+  }
+  return out;
+}
+
+std::string RenderDrift(const v1::GetStatusResponse& status) {
+  if (status.schema_drift().empty()) {
+    return absl::StrCat(status.target(), ": no drift: the live schema matches the catalog at ",
+                        Or(status.current_version(), "(empty)"), "\n");
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::DriftItem& item : status.schema_drift()) {
+    rows.push_back({item.kind(), item.object(), item.expected(), item.actual()});
+  }
+  return absl::StrCat(RenderTable({"DRIFT", "OBJECT", "EXPECTED", "ACTUAL"}, rows), "\n",
+                      status.schema_drift_size(), " difference(s) from the catalog at ",
+                      Or(status.current_version(), "(empty)"), "\n");
 }
 
 std::string RenderHistory(const v1::GetHistoryResponse& history) {

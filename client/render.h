@@ -25,6 +25,10 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql);
 std::string RenderEvent(const v1::RunEvent& event);
 std::string RenderHistory(const v1::GetHistoryResponse& history);
 std::string RenderRun(const v1::Run& run);
+std::string RenderCoverage(const v1::ValidateCoverageResponse& coverage);
+std::string RenderDrift(const v1::GetStatusResponse& status);
+// One line per finding: "file:line: severity rule: message [lock, rows] -> alternative".
+std::string RenderFinding(const v1::Finding& finding);
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);
 std::string EnvironmentName(v1::Environment environment);

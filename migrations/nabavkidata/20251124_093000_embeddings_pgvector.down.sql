@@ -31,8 +31,9 @@ BEGIN
             CASE WHEN created_extension THEN '; extension vector dropped'
                  ELSE '; extension vector left installed (not created by 20251124_093000)' END;
     ELSE
-        ALTER TABLE embeddings DROP CONSTRAINT IF EXISTS embeddings_vector_dims_check;
-        RAISE NOTICE 'embeddings.vector is real[]: dropped embeddings_vector_dims_check';
+        RAISE NOTICE 'embeddings.vector is real[]: dropping embeddings_vector_dims_check';
     END IF;
 END
 $$;
+
+ALTER TABLE embeddings DROP CONSTRAINT IF EXISTS embeddings_vector_dims_check;

@@ -147,6 +147,22 @@ v1::RunEvent ToProto(const engine::RunEvent& event) {
   return out;
 }
 
+v1::Finding::Severity ToProto(sql::Severity severity) {
+  switch (severity) {
+    case sql::Severity::kInfo: return v1::Finding::SEVERITY_INFO;
+    case sql::Severity::kWarning: return v1::Finding::SEVERITY_WARNING;
+    case sql::Severity::kError: return v1::Finding::SEVERITY_ERROR;
+  }
+  return v1::Finding::SEVERITY_UNSPECIFIED;
+}
+
+void ToProto(const engine::Statistics& stats, v1::CatalogStatistics* out) {
+  out->set_tables(stats.tables);
+  out->set_indexes(stats.indexes);
+  out->set_foreign_keys(stats.foreign_keys);
+  out->set_unique_constraints(stats.unique_constraints);
+}
+
 }  // namespace
 
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -242,6 +258,13 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
   response->set_out_of_order(status->out_of_order);
   response->set_initialized(status->initialized);
   if (status->blocking_run) ToProto(*status->blocking_run, response->mutable_blocking_run());
+  for (const engine::DriftItem& item : status->schema_drift) {
+    v1::DriftItem* out = response->add_schema_drift();
+    out->set_kind(item.kind);
+    out->set_object(item.object);
+    out->set_expected(item.expected);
+    out->set_actual(item.actual);
+  }
   for (const engine::RevisionStatus& item : status->revisions) {
     v1::RevisionStatus* out = response->add_revisions();
     if (item.revision != nullptr) {
@@ -292,6 +315,23 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
   response->set_to_version(plan->to_version);
   response->set_plan_hash(plan->plan_hash);
   for (const std::string& warning : plan->warnings) response->add_warnings(warning);
+  for (const sql::LintFinding& finding : plan->lint) {
+    v1::Finding* out = response->add_lint();
+    out->set_rule(finding.rule);
+    out->set_severity(ToProto(finding.severity));
+    out->set_object(finding.object);
+    out->set_message(finding.message);
+    out->set_file(finding.file);
+    out->set_line(finding.line);
+    out->set_alternative(finding.alternative);
+    out->set_lock(finding.lock);
+    out->set_table(finding.table);
+    if (auto it = plan->table_rows.find(finding.table); it != plan->table_rows.end()) {
+      out->set_estimated_rows(it->second);
+    }
+    out->set_suppressed(finding.suppressed);
+    out->set_suppression_reason(finding.suppression_reason);
+  }
   for (const engine::PlanStep& step : plan->steps) {
     v1::PlanStep* out = response->add_steps();
     out->set_version(step.revision->version);
@@ -352,6 +392,7 @@ grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyR
   run.request_id = request->request_id();
   run.principal = caller.principal;
   run.lock_wait = absl::Seconds(request->lock_wait_seconds());
+  run.lint_override_reason = request->lint_override_reason();
   return RunStream(context, **target, run, writer);
 }
 
@@ -401,12 +442,48 @@ grpc::Status SchemaService::ResolveRun(grpc::ServerContext* context,
 
 grpc::Status SchemaService::ValidateCoverage(grpc::ServerContext* context,
                                              const v1::ValidateCoverageRequest* request,
-                                             v1::ValidateCoverageResponse*) {
+                                             v1::ValidateCoverageResponse* response) {
   Caller caller;
   auto target = Admit(context, request->target(), Role::kViewer, "ValidateCoverage", &caller);
   if (!target.ok()) return ToGrpc(target.status());
-  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                      "ValidateCoverage is not implemented in this release yet");
+  std::vector<CoverageRequirement> requirements;
+  for (const v1::CoverageRequirement& requirement : request->requirements()) {
+    if (requirement.table().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "requirements: an entry has no table");
+    }
+    requirements.push_back({requirement.table(),
+                            {requirement.columns().begin(), requirement.columns().end()},
+                            {requirement.indexes().begin(), requirement.indexes().end()}});
+  }
+  absl::StatusOr<engine::CoverageReport> report =
+      engine_->ValidateCoverage(**target, requirements, request->static_only());
+  if (!report.ok()) return ToGrpc(report.status());
+  response->set_catalog((*target)->catalog.name);
+  response->set_live_checked(!request->static_only());
+  response->set_required_count(report->required);
+  response->set_covered_count(report->covered);
+  ToProto(report->static_statistics, response->mutable_static_statistics());
+  if (report->live_statistics) ToProto(*report->live_statistics, response->mutable_live_statistics());
+  for (const engine::TableCoverage& table : report->tables) {
+    v1::TableCoverage* out = response->add_tables();
+    out->set_table(table.table);
+    out->set_covered(table.covered);
+    out->set_created_by_version(table.created_by_version);
+    out->set_created_by_file(table.created_by_file);
+    out->set_dropped_by_version(table.dropped_by_version);
+    out->set_live_present(table.live_present.value_or(false));
+    for (const std::string& column : table.missing_columns) out->add_missing_columns(column);
+    for (const std::string& index : table.missing_indexes) out->add_missing_indexes(index);
+  }
+  for (const engine::Finding& finding : report->findings) {
+    v1::Finding* out = response->add_findings();
+    out->set_rule(finding.rule);
+    out->set_severity(ToProto(finding.severity));
+    out->set_object(finding.object);
+    out->set_version(finding.version);
+    out->set_message(finding.message);
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status SchemaService::GetHistory(grpc::ServerContext* context,

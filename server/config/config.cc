@@ -1,6 +1,7 @@
 #include "server/config/config.h"
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -214,7 +215,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   Config config;
   if (root.IsNull()) return top.Error("is empty");
   SCHEMAD_RETURN_IF_ERROR(CheckKeys(root, {source, "(top level)"},
-                                    {"listen", "targets", "tokens", "tls", "max_threads"}));
+                                    {"listen", "targets", "tokens", "tls", "max_threads",
+                                     "lint_policy"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
@@ -237,6 +239,28 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
           absl::StrCat("duplicate target name \"", target.name, "\""));
     }
     config.targets.push_back(std::move(target));
+  }
+  std::map<std::string, int> lint_policy = {{"prod", 3}};
+  if (const YAML::Node policy = root["lint_policy"]) {
+    const Path policy_path = top.Child("lint_policy");
+    if (!policy.IsMap()) return policy_path.Error("must map environment to a severity");
+    for (const auto& entry : policy) {
+      const std::string environment = entry.first.as<std::string>();
+      const Path entry_path = policy_path.Child(environment);
+      SCHEMAD_RETURN_IF_ERROR(ParseEnvironment(environment, entry_path).status());
+      SCHEMAD_ASSIGN_OR_RETURN(std::string severity, GetString(entry.second, entry_path));
+      static const std::map<std::string, int> kSeverities = {
+          {"none", 0}, {"info", 1}, {"warning", 2}, {"error", 3}};
+      auto it = kSeverities.find(severity);
+      if (it == kSeverities.end()) {
+        return entry_path.Error(absl::StrCat("\"", severity, "\" is not one of none, info, warning, error"));
+      }
+      lint_policy[environment] = it->second;
+    }
+  }
+  for (TargetConfig& target : config.targets) {
+    auto it = lint_policy.find(EnvironmentName(target.environment));
+    target.lint_block_severity = it == lint_policy.end() ? 0 : it->second;
   }
   if (const YAML::Node tokens = root["tokens"]) {
     if (!tokens.IsSequence()) return top.Child("tokens").Error("must be a list");

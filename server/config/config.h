@@ -32,6 +32,10 @@ struct TargetConfig {
   int lock_retries = 5;
   // How long Apply waits for another run's lock before ABORTED.
   absl::Duration lock_wait = absl::Seconds(30);
+  // Lint findings at or above this severity block Apply unless the request gives an override
+  // reason: 0 none, 1 info, 2 warning, 3 error. From the top-level lint_policy; default: errors
+  // block in prod.
+  int lint_block_severity = 0;
 };
 
 struct TokenConfig {

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS schemad.runs (
   error text NOT NULL DEFAULT '',
   sqlstate text NOT NULL DEFAULT '',
   failing_statement text NOT NULL DEFAULT '',
-  outcome text NOT NULL DEFAULT ''
+  outcome text NOT NULL DEFAULT '',
+  overrides text NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX IF NOT EXISTS runs_request_id ON schemad.runs (catalog, request_id)
   WHERE request_id IS NOT NULL;
@@ -80,7 +81,7 @@ constexpr char kRunColumns[] =
     "r.plan_hash, r.state, extract(epoch FROM r.started_at)::float8, "
     "coalesce(extract(epoch FROM r.finished_at)::float8, 0), r.server_instance, r.backend_pid, "
     "r.current_version, r.current_transactional, r.statement_index, r.error, r.sqlstate, "
-    "r.failing_statement, r.outcome, "
+    "r.failing_statement, r.outcome, r.overrides, "
     "(r.state = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
     "                                     WHERE a.pid = r.backend_pid)) AS orphaned";
 
@@ -134,7 +135,8 @@ RunRecord RunFromRow(const pqxx::row& row) {
   run.sqlstate = row[15].as<std::string>();
   run.failing_statement = row[16].as<std::string>();
   run.outcome = row[17].as<std::string>();
-  run.orphaned = row[18].as<bool>();
+  run.overrides = row[18].as<std::string>();
+  run.orphaned = row[19].as<bool>();
   return run;
 }
 
@@ -299,10 +301,10 @@ absl::StatusOr<std::string> HistoryStore::StartRun(Connection& conn, const RunRe
     return txn
         .exec_params1(
             "INSERT INTO schemad.runs (catalog, request_id, principal, operation, "
-            "target_version, plan_hash, state, server_instance, backend_pid) VALUES ($1, "
-            "NULLIF($2, ''), $3, $4, $5, $6, 'running', $7, $8) RETURNING run_id::text",
+            "target_version, plan_hash, state, server_instance, backend_pid, overrides) VALUES "
+            "($1, NULLIF($2, ''), $3, $4, $5, $6, 'running', $7, $8, $9) RETURNING run_id::text",
             catalog_, run.request_id, run.principal, run.operation, run.target_version,
-            run.plan_hash, run.server_instance, run.backend_pid)[0]
+            run.plan_hash, run.server_instance, run.backend_pid, run.overrides)[0]
         .as<std::string>();
   });
 }

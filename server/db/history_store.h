@@ -49,6 +49,8 @@ struct RunRecord {
   std::string sqlstate;
   std::string failing_statement;
   std::string outcome;
+  // Explicit permissions the request used (out of order, checksum drift, lint override + reason).
+  std::string overrides;
   // Running, but its backend is gone: the server that ran it died.
   bool orphaned = false;
 };

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "server/common/status_macros.h"
+#include "server/db/introspection.h"
 
 namespace schemad::engine {
 namespace {
@@ -71,6 +72,10 @@ absl::StatusOr<const Target*> Engine::FindTarget(const std::string& name) const 
 }
 
 absl::StatusOr<TargetStatus> Engine::GetStatus(const Target& target) const {
+  return ReadStatus(target, /*with_schema_drift=*/true);
+}
+
+absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target, bool with_schema_drift) const {
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
   TargetStatus status;
   SCHEMAD_ASSIGN_OR_RETURN(status.initialized, target.store.IsInitialized(*conn));
@@ -108,11 +113,57 @@ absl::StatusOr<TargetStatus> Engine::GetStatus(const Target& target) const {
     item.applied = revision;
     status.revisions.push_back(std::move(item));
   }
+  if (status.initialized && with_schema_drift) {
+    SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
+    size_t count = 0;
+    for (size_t i = 0; i < catalog.revisions.size(); ++i) {
+      if (by_key.count(VersionKey(catalog.revisions[i].version)) != 0) count = i + 1;
+    }
+    const SchemaModel model = BuildModel(*lineage, count);
+    SCHEMAD_ASSIGN_OR_RETURN(db::LiveSchema live, db::IntrospectSchema(*conn, model.schemas));
+    status.schema_drift = Drift(model, live);
+  }
   return status;
 }
 
+absl::StatusOr<const std::vector<RevisionLineage>*> Engine::Lineage(const Target& target) const {
+  absl::MutexLock lock(&lineage_mu_);
+  auto it = lineage_.find(&target);
+  if (it != lineage_.end()) return &it->second;
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<RevisionLineage> lineage, AnalyzeCatalog(target.catalog));
+  return &(lineage_[&target] = std::move(lineage));
+}
+
+absl::StatusOr<CoverageReport> Engine::ValidateCoverage(
+    const Target& target, const std::vector<CoverageRequirement>& requirements,
+    bool static_only) const {
+  SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
+  const std::vector<CoverageRequirement>& wanted =
+      requirements.empty() ? target.catalog.coverage : requirements;
+  const std::string& schema = target.catalog.coverage_schema;
+  CoverageReport report;
+  const SchemaModel model = BuildModel(*lineage, lineage->size());
+  report.static_statistics = ModelStatistics(model, schema);
+  report.findings = QualityChecks(*lineage);
+  std::optional<db::LiveSchema> live;
+  if (!static_only) {
+    SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
+    std::set<std::string> schemas = model.schemas;
+    schemas.insert(schema);
+    SCHEMAD_ASSIGN_OR_RETURN(live, db::IntrospectSchema(*conn, schemas));
+    report.live_statistics = LiveStatistics(*live, schema);
+  }
+  report.tables = Coverage(*lineage, wanted, schema, live ? &*live : nullptr);
+  report.required = static_cast<int>(report.tables.size());
+  for (const TableCoverage& table : report.tables) {
+    report.covered += table.covered && table.live_present.value_or(true) &&
+                      table.missing_columns.empty() && table.missing_indexes.empty();
+  }
+  return report;
+}
+
 absl::StatusOr<VersionReport> Engine::GetVersion(const Target& target) const {
-  SCHEMAD_ASSIGN_OR_RETURN(TargetStatus status, GetStatus(target));
+  SCHEMAD_ASSIGN_OR_RETURN(TargetStatus status, ReadStatus(target, /*with_schema_drift=*/false));
   VersionReport report;
   report.current_version = status.current_version;
   for (const RevisionStatus& item : status.revisions) {
@@ -135,7 +186,16 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
                            target.store.ReadApplied(*conn));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
                            target.store.ReadBlockingRun(*conn));
-  return engine::MakePlan(target.config.name, target.catalog, applied, blocking, request);
+  SCHEMAD_ASSIGN_OR_RETURN(Plan plan, engine::MakePlan(target.config.name, target.catalog, applied,
+                                                       blocking, request));
+  SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
+  plan.lint = LintPlan(plan, target.catalog, *lineage);
+  std::set<std::string> tables;
+  for (const sql::LintFinding& finding : plan.lint) {
+    if (!finding.table.empty()) tables.insert(finding.table);
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(plan.table_rows, db::EstimatedRows(*conn, tables));
+  return plan;
 }
 
 absl::StatusOr<std::unique_ptr<Engine::InProcessLock>> Engine::LockTarget(
@@ -234,6 +294,32 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
   if (!plan.refusal.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(operation, " refused: ", plan.refusal));
   }
+  std::vector<std::string> overrides;
+  if (request.plan.allow_out_of_order) overrides.push_back("allow_out_of_order");
+  if (request.plan.accept_checksum_drift) overrides.push_back("accept_checksum_drift");
+  if (target.config.lint_block_severity > 0) {
+    SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
+    std::vector<std::string> blocking_findings;
+    for (const sql::LintFinding& finding : LintPlan(plan, target.catalog, *lineage)) {
+      if (finding.suppressed || static_cast<int>(finding.severity) < target.config.lint_block_severity) {
+        continue;
+      }
+      blocking_findings.push_back(absl::StrCat(finding.rule, " at ", finding.file, ":",
+                                               finding.line, " (", finding.message, ")"));
+    }
+    if (!blocking_findings.empty()) {
+      if (request.lint_override_reason.empty()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            operation, " refused: lint policy of ", EnvironmentName(target.config.environment),
+            " blocks ", blocking_findings.size(), " finding(s): ",
+            absl::StrJoin(blocking_findings, "; "),
+            " (fix them, suppress with -- schemad:lint-ignore RULE reason, or give an override "
+            "reason)"));
+      }
+      overrides.push_back(absl::StrCat("lint override (", blocking_findings.size(),
+                                       " finding(s)): ", request.lint_override_reason));
+    }
+  }
   if (!request.expected_plan_hash.empty() && request.expected_plan_hash != plan.plan_hash) {
     return absl::FailedPreconditionError(absl::StrCat(
         operation, " refused: the state moved since the plan was made (expected plan hash ",
@@ -248,6 +334,7 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
   run.plan_hash = plan.plan_hash;
   run.server_instance = server_instance_;
   run.backend_pid = journal.backend_pid();
+  run.overrides = absl::StrJoin(overrides, "; ");
   SCHEMAD_ASSIGN_OR_RETURN(run.run_id, store.StartRun(journal, run));
   RunEvent started = Event(RunEvent::Kind::kRunStarted);
   started.run_id = run.run_id;
@@ -315,6 +402,7 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
   audit.outcome = run.outcome;
   audit.detail = run.error.empty() ? absl::StrCat("to ", plan.to_version.empty() ? "0" : plan.to_version)
                                    : run.error;
+  if (!run.overrides.empty()) absl::StrAppend(&audit.detail, "; overrides: ", run.overrides);
   store.AppendEvent(journal, audit).IgnoreError();
 
   finished.outcome = run.outcome;

@@ -16,6 +16,7 @@
 #include "server/config/config.h"
 #include "server/db/connection.h"
 #include "server/db/history_store.h"
+#include "server/engine/analysis.h"
 #include "server/engine/planner.h"
 
 namespace schemad::engine {
@@ -46,6 +47,17 @@ struct TargetStatus {
   std::optional<db::RunRecord> blocking_run;
   bool checksum_drift = false;
   bool out_of_order = false;
+  // The live schema against the catalog's model at the current version.
+  std::vector<DriftItem> schema_drift;
+};
+
+struct CoverageReport {
+  std::vector<TableCoverage> tables;
+  int required = 0;
+  int covered = 0;  // covered by the catalog and, when checked, present live
+  Statistics static_statistics;
+  std::optional<Statistics> live_statistics;
+  std::vector<Finding> findings;
 };
 
 struct VersionReport {
@@ -85,6 +97,8 @@ struct RunRequest {
   std::string expected_plan_hash;
   std::string request_id;
   std::string principal;
+  // Lets lint findings that the target's policy blocks through; recorded in the journal.
+  std::string lint_override_reason;
   // 0: the target's configured lock_wait.
   absl::Duration lock_wait = absl::ZeroDuration();
 };
@@ -102,9 +116,22 @@ class Engine {
   // Returns NOT_FOUND for an unknown target name.
   absl::StatusOr<const Target*> FindTarget(const std::string& name) const;
 
+  // Applied and pending revisions, the blocking run, checksum drift and schema drift.
   absl::StatusOr<TargetStatus> GetStatus(const Target& target) const;
+  // The cheap subset of GetStatus: no schema introspection.
   absl::StatusOr<VersionReport> GetVersion(const Target& target) const;
+  // The plan with its lint findings and the live tables' estimated sizes.
   absl::StatusOr<Plan> MakePlan(const Target& target, const PlanRequest& request) const;
+
+  // Coverage of `requirements` (empty: the catalog's manifest), statistics and quality checks;
+  // without `static_only` also against the live database.
+  absl::StatusOr<CoverageReport> ValidateCoverage(
+      const Target& target, const std::vector<CoverageRequirement>& requirements,
+      bool static_only) const;
+
+  // The target's lineage, analysed once and kept. Returns INVALID_ARGUMENT naming a file the
+  // analysis cannot parse.
+  absl::StatusOr<const std::vector<RevisionLineage>*> Lineage(const Target& target) const;
 
   // Runs the plan for `request` under the target's lock, streaming events to `sink`. Returns
   // the final outcome event's status: OK when the run finished (even FAILED: the outcome says
@@ -125,6 +152,7 @@ class Engine {
  private:
   class InProcessLock;
   Engine() = default;
+  absl::StatusOr<TargetStatus> ReadStatus(const Target& target, bool with_schema_drift) const;
   absl::Status RunLocked(const Target& target, const RunRequest& request, db::Connection& journal,
                          const EventSink& sink, const CancelCheck& cancelled);
   // Runs one step (with lock-timeout retries). Returns the failure if the step failed.
@@ -140,6 +168,9 @@ class Engine {
   std::string server_instance_;
   absl::Mutex locks_mu_;
   std::map<std::string, std::string> held_locks_ ABSL_GUARDED_BY(locks_mu_);  // key -> holder
+  mutable absl::Mutex lineage_mu_;
+  mutable std::map<const Target*, std::vector<RevisionLineage>> lineage_
+      ABSL_GUARDED_BY(lineage_mu_);
 };
 
 }  // namespace schemad::engine

@@ -2,6 +2,7 @@
 // warnings that go with them, and a plan hash that pins all of it.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "server/catalog/catalog.h"
 #include "server/db/history_store.h"
+#include "server/sql/lint.h"
 
 namespace schemad::engine {
 
@@ -42,6 +44,9 @@ struct Plan {
   // Why Apply would refuse this plan (FAILED_PRECONDITION), empty when it may run.
   std::string refusal;
   std::string plan_hash;
+  // Filled by the engine: lint findings of the up steps, and the live tables' estimated rows.
+  std::vector<sql::LintFinding> lint;
+  std::map<std::string, double> table_rows;
 };
 
 // Computes the plan. Writes nothing. Returns NOT_FOUND for a version not in the catalog,

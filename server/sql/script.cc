@@ -1,8 +1,6 @@
 #include "absl/strings/string_view.h"
 #include "server/sql/script.h"
 
-#include <pg_query.h>
-
 #include <algorithm>
 #include <memory>
 
@@ -11,56 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "pg_query.pb.h"
+#include "server/sql/parse_tree.h"
 
 namespace schemad::sql {
 namespace {
-
-// Owns a PgQueryProtobufParseResult.
-class ParseResultHolder {
- public:
-  explicit ParseResultHolder(const std::string& text)
-      : result_(pg_query_parse_protobuf(text.c_str())) {}
-  ~ParseResultHolder() { pg_query_free_protobuf_parse_result(result_); }
-  ParseResultHolder(const ParseResultHolder&) = delete;
-  ParseResultHolder& operator=(const ParseResultHolder&) = delete;
-  const PgQueryProtobufParseResult& get() const { return result_; }
-
- private:
-  PgQueryProtobufParseResult result_;
-};
-
-int LineAt(absl::string_view text, size_t offset) {
-  offset = std::min(offset, text.size());
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + offset, '\n'));
-}
-
-// Skips white space and comments from `pos`; returns the offset of the first token.
-size_t SkipTrivia(absl::string_view text, size_t pos) {
-  while (pos < text.size()) {
-    if (absl::ascii_isspace(static_cast<unsigned char>(text[pos]))) {
-      ++pos;
-    } else if (text.substr(pos, 2) == "--") {
-      const size_t end = text.find('\n', pos);
-      pos = end == absl::string_view::npos ? text.size() : end + 1;
-    } else if (text.substr(pos, 2) == "/*") {
-      int depth = 0;
-      do {
-        if (text.substr(pos, 2) == "/*") {
-          ++depth;
-          pos += 2;
-        } else if (text.substr(pos, 2) == "*/") {
-          --depth;
-          pos += 2;
-        } else {
-          ++pos;
-        }
-      } while (depth > 0 && pos < text.size());
-    } else {
-      break;
-    }
-  }
-  return pos;
-}
 
 bool HasNoTransactionDirective(absl::string_view text) {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
@@ -121,17 +73,9 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
   const std::string input(text);
   // pg_query_parse_protobuf runs the same raw parser as pg_query_split_with_parser and gives
   // each statement's location too, so one pass both splits and classifies.
-  ParseResultHolder holder(input);
-  const PgQueryProtobufParseResult& result = holder.get();
-  if (result.error != nullptr) {
-    const size_t position = result.error->cursorpos > 0 ? result.error->cursorpos - 1 : 0;
-    return absl::InvalidArgumentError(
-        absl::StrCat("line ", LineAt(input, position), ": ", result.error->message));
-  }
-  pg_query::ParseResult tree;
-  if (!tree.ParseFromArray(result.parse_tree.data, static_cast<int>(result.parse_tree.len))) {
-    return absl::InternalError("cannot decode the parse tree");
-  }
+  absl::StatusOr<pg_query::ParseResult> parsed = ParseTree(input);
+  if (!parsed.ok()) return parsed.status();
+  const pg_query::ParseResult& tree = *parsed;
 
   Script script;
   std::vector<const pg_query::Node*> nodes;

@@ -1,0 +1,76 @@
+#include "server/sql/parse_tree.h"
+
+#include <pg_query.h>
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace schemad::sql {
+namespace {
+
+// Owns a PgQueryProtobufParseResult.
+class ParseResultHolder {
+ public:
+  explicit ParseResultHolder(const std::string& text)
+      : result_(pg_query_parse_protobuf(text.c_str())) {}
+  ~ParseResultHolder() { pg_query_free_protobuf_parse_result(result_); }
+  ParseResultHolder(const ParseResultHolder&) = delete;
+  ParseResultHolder& operator=(const ParseResultHolder&) = delete;
+  const PgQueryProtobufParseResult& get() const { return result_; }
+
+ private:
+  PgQueryProtobufParseResult result_;
+};
+
+}  // namespace
+
+int LineAt(absl::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + offset, '\n'));
+}
+
+size_t SkipTrivia(absl::string_view text, size_t pos) {
+  while (pos < text.size()) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(text[pos]))) {
+      ++pos;
+    } else if (text.substr(pos, 2) == "--") {
+      const size_t end = text.find('\n', pos);
+      pos = end == absl::string_view::npos ? text.size() : end + 1;
+    } else if (text.substr(pos, 2) == "/*") {
+      int depth = 0;
+      do {
+        if (text.substr(pos, 2) == "/*") {
+          ++depth;
+          pos += 2;
+        } else if (text.substr(pos, 2) == "*/") {
+          --depth;
+          pos += 2;
+        } else {
+          ++pos;
+        }
+      } while (depth > 0 && pos < text.size());
+    } else {
+      break;
+    }
+  }
+  return pos;
+}
+
+absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
+  ParseResultHolder holder(text);
+  const PgQueryProtobufParseResult& result = holder.get();
+  if (result.error != nullptr) {
+    const size_t position = result.error->cursorpos > 0 ? result.error->cursorpos - 1 : 0;
+    return absl::InvalidArgumentError(
+        absl::StrCat("line ", LineAt(text, position), ": ", result.error->message));
+  }
+  pg_query::ParseResult tree;
+  if (!tree.ParseFromArray(result.parse_tree.data, static_cast<int>(result.parse_tree.len))) {
+    return absl::InternalError("cannot decode the parse tree");
+  }
+  return tree;
+}
+
+}  // namespace schemad::sql

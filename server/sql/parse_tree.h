@@ -1,0 +1,22 @@
+// Internal to server/sql: runs libpg_query and decodes its protobuf parse tree.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "pg_query.pb.h"
+
+namespace schemad::sql {
+
+// Parses `text` with the PostgreSQL 15 grammar. Returns INVALID_ARGUMENT "line N: message" on
+// a syntax error.
+absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text);
+
+// 1-based line of byte `offset` in `text`.
+int LineAt(absl::string_view text, size_t offset);
+
+// Offset of the first token at or after `pos` (skips white space and comments).
+size_t SkipTrivia(absl::string_view text, size_t pos);
+
+}  // namespace schemad::sql

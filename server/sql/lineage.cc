@@ -444,6 +444,7 @@ class Analyzer {
       change.name = name;
       change.missing_ok = stmt.missing_ok();
       change.cascade = stmt.behavior() == pg_query::DROP_CASCADE;
+      change.index.concurrently = stmt.concurrent();
       Add(change);
     }
   }
@@ -531,6 +532,89 @@ std::string ChangeKindName(ChangeKind kind) {
     case ChangeKind::kCluster: return "cluster";
   }
   return "?";
+}
+
+namespace {
+
+std::string DescribeConstraint(const ConstraintInfo& c) {
+  std::string out = c.name + " ";
+  switch (c.type) {
+    case ConstraintType::kPrimaryKey: out += "primary key"; break;
+    case ConstraintType::kForeignKey: out += "foreign key"; break;
+    case ConstraintType::kUnique: out += "unique"; break;
+    case ConstraintType::kCheck: out += "check"; break;
+    case ConstraintType::kExclusion: out += "exclusion"; break;
+  }
+  if (!c.columns.empty()) absl::StrAppend(&out, " (", absl::StrJoin(c.columns, ", "), ")");
+  if (c.type == ConstraintType::kForeignKey) {
+    absl::StrAppend(&out, " references ", c.ref_table);
+    if (!c.ref_columns.empty()) absl::StrAppend(&out, " (", absl::StrJoin(c.ref_columns, ", "), ")");
+    absl::StrAppend(&out, " on delete ", c.on_delete);
+  }
+  if (c.not_valid) out += " not valid";
+  return out;
+}
+
+std::string DescribeColumn(const ColumnInfo& column) {
+  return absl::StrCat(column.name, " ", column.type, column.not_null ? " not null" : "",
+                      column.has_default ? " default" : "");
+}
+
+}  // namespace
+
+std::string DescribeChange(const Change& change) {
+  std::string out = ChangeKindName(change.kind);
+  switch (change.kind) {
+    case ChangeKind::kCreateTable:
+    case ChangeKind::kAddColumn: {
+      absl::StrAppend(&out, " ", change.object);
+      std::vector<std::string> parts;
+      for (const ColumnInfo& column : change.columns) parts.push_back(DescribeColumn(column));
+      for (const ConstraintInfo& c : change.constraints) parts.push_back(DescribeConstraint(c));
+      if (!parts.empty()) absl::StrAppend(&out, " (", absl::StrJoin(parts, ", "), ")");
+      break;
+    }
+    case ChangeKind::kAddConstraint:
+      absl::StrAppend(&out, " ", change.object, " ", DescribeConstraint(change.constraints.front()));
+      break;
+    case ChangeKind::kCreateIndex:
+      absl::StrAppend(&out, " ", change.name, " on ", change.object, " (",
+                      absl::StrJoin(change.index.columns, ", "), ")",
+                      change.index.unique ? " unique" : "", change.index.partial ? " partial" : "",
+                      change.index.concurrently ? " concurrently" : "");
+      break;
+    case ChangeKind::kDropColumn:
+    case ChangeKind::kSetNotNull:
+    case ChangeKind::kDropNotNull:
+    case ChangeKind::kSetDefault:
+    case ChangeKind::kDropDefault:
+      absl::StrAppend(&out, " ", change.object, ".", change.column);
+      break;
+    case ChangeKind::kAlterColumnType:
+      absl::StrAppend(&out, " ", change.object, ".", change.column, " ", change.new_type);
+      break;
+    case ChangeKind::kRenameColumn:
+      absl::StrAppend(&out, " ", change.object, ".", change.column, " to ", change.new_name);
+      break;
+    case ChangeKind::kRenameTable:
+    case ChangeKind::kRenameIndex:
+      absl::StrAppend(&out, " ", change.object, " to ", change.new_name);
+      break;
+    case ChangeKind::kDropConstraint:
+    case ChangeKind::kValidateConstraint:
+      absl::StrAppend(&out, " ", change.object, " ", change.name);
+      break;
+    case ChangeKind::kRenameConstraint:
+      absl::StrAppend(&out, " ", change.object, " ", change.name, " to ", change.new_name);
+      break;
+    default:
+      if (!change.object.empty()) absl::StrAppend(&out, " ", change.object);
+  }
+  if (change.if_not_exists) out += " if not exists";
+  if (change.missing_ok) out += " if exists";
+  if (change.cascade) out += " cascade";
+  if (change.kind == ChangeKind::kDropIndex && change.index.concurrently) out += " concurrently";
+  return out;
 }
 
 absl::StatusOr<Lineage> AnalyzeLineage(absl::string_view text) {

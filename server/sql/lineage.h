@@ -65,7 +65,7 @@ struct Change {
   std::string new_type;    // kAlterColumnType
   std::vector<ColumnInfo> columns;          // kCreateTable, kAddColumn
   std::vector<ConstraintInfo> constraints;  // kCreateTable, kAddColumn, kAddConstraint
-  IndexInfo index;                          // kCreateIndex
+  IndexInfo index;                          // kCreateIndex; kDropIndex: concurrently
   std::string view_query_tables;            // (unused for now)
   bool if_not_exists = false;
   bool missing_ok = false;
@@ -79,6 +79,9 @@ struct Lineage {
   // "statement 3 (line 10): DO block" — effects not in `changes`.
   std::vector<std::string> unanalysable;
 };
+
+// One stable line for a change: "create table public.users (id uuid not null default, …)".
+std::string DescribeChange(const Change& change);
 
 // Analyses migration text. Returns INVALID_ARGUMENT "line N: ..." on a syntax error.
 absl::StatusOr<Lineage> AnalyzeLineage(absl::string_view text);

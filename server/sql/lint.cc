@@ -244,6 +244,7 @@ std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_
         break;
       case ChangeKind::kDropIndex:
         // DROP INDEX names the index, not its table: context cannot clear it.
+        if (change.index.concurrently) break;
         add("drop-index-not-concurrently", change, change.name,
             absl::StrCat("drops index ", change.name, " without CONCURRENTLY"));
         break;

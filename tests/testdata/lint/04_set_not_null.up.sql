@@ -1,0 +1,3 @@
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;
+CREATE TABLE fresh (id bigint PRIMARY KEY, email text);
+ALTER TABLE fresh ALTER COLUMN email SET NOT NULL;

@@ -1,0 +1,3 @@
+TRUNCATE sessions CASCADE;
+-- quiet
+TRUNCATE audit_scratch;

@@ -1,0 +1,2 @@
+VACUUM FULL orders;
+CLUSTER orders USING orders_pkey;

@@ -8,7 +8,7 @@
 
 namespace schemad::api {
 
-absl::StatusOr<Caller> Authorizer::Authenticate(const grpc::ServerContext& context) const {
+absl::StatusOr<Caller> Authorizer::Authenticate(const grpc::ServerContextBase& context) const {
   if (tokens_.empty()) return Caller{"anonymous", nullptr};
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");

@@ -24,7 +24,7 @@ class Authorizer {
 
   // Reads "authorization: Bearer <token>". Returns UNAUTHENTICATED when it is missing or
   // matches no configured token.
-  absl::StatusOr<Caller> Authenticate(const grpc::ServerContext& context) const;
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context) const;
   Role RoleFor(const Caller& caller, Environment environment) const;
   // Returns PERMISSION_DENIED naming the role needed and the caller's.
   absl::Status Require(const Caller& caller, Environment environment, Role needed,

@@ -163,6 +163,21 @@ void ToProto(const engine::Statistics& stats, v1::CatalogStatistics* out) {
   out->set_unique_constraints(stats.unique_constraints);
 }
 
+// Reports the handler's own time as trailing metadata "server-ms", for clients and benchmarks
+// that tell server time from network and client time.
+class ServerTiming {
+ public:
+  explicit ServerTiming(grpc::ServerContext* context) : context_(context), start_(absl::Now()) {}
+  ~ServerTiming() {
+    context_->AddTrailingMetadata(
+        "server-ms", absl::StrCat(absl::ToDoubleMilliseconds(absl::Now() - start_)));
+  }
+
+ private:
+  grpc::ServerContext* context_;
+  absl::Time start_;
+};
+
 }  // namespace
 
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -170,7 +185,7 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContext* context,
+absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBase* context,
                                                            const std::string& target_name,
                                                            Role needed, const std::string& action,
                                                            Caller* caller) const {
@@ -203,16 +218,21 @@ grpc::Status SchemaService::ListTargets(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status SchemaService::GetVersion(grpc::ServerContext* context,
-                                       const v1::GetVersionRequest* request,
-                                       v1::VersionInfo* response) {
+grpc::ServerUnaryReactor* SchemaService::GetVersion(grpc::CallbackServerContext* context,
+                                                    const v1::GetVersionRequest* request,
+                                                    v1::VersionInfo* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Caller caller;
   auto target = Admit(context, request->target(), Role::kViewer, "GetVersion", &caller);
-  if (!target.ok()) return ToGrpc(target.status());
+  if (!target.ok()) {
+    reactor->Finish(ToGrpc(target.status()));
+    return reactor;
+  }
+  // Served from the cache; only a cold or invalidated cache reads the database.
   absl::StatusOr<engine::VersionReport> report = engine_->GetVersion(**target);
-  if (!report.ok()) return ToGrpc(report.status());
-  ToProto(*report, request->target(), response);
-  return grpc::Status::OK;
+  if (report.ok()) ToProto(*report, request->target(), response);
+  reactor->Finish(ToGrpc(report.status()));
+  return reactor;
 }
 
 grpc::Status SchemaService::WatchVersion(grpc::ServerContext* context,
@@ -223,6 +243,7 @@ grpc::Status SchemaService::WatchVersion(grpc::ServerContext* context,
   if (!target.ok()) return ToGrpc(target.status());
   std::string last_sent = "\x01";
   while (!context->IsCancelled()) {
+    const uint64_t generation = engine_->VersionGeneration(**target);
     absl::StatusOr<engine::VersionReport> report = engine_->GetVersion(**target);
     if (!report.ok()) return ToGrpc(report.status());
     const std::string fingerprint =
@@ -237,7 +258,8 @@ grpc::Status SchemaService::WatchVersion(grpc::ServerContext* context,
         CompareVersions(report->current_version, request->min_version()) >= 0) {
       return grpc::Status::OK;
     }
-    absl::SleepFor(absl::Milliseconds(250));
+    // Woken by NOTIFY from any replica; the timeout only bounds how soon a cancel is seen.
+    engine_->AwaitVersionChange(**target, generation, absl::Milliseconds(500));
   }
   return grpc::Status::OK;
 }
@@ -246,6 +268,7 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
                                       const v1::GetStatusRequest* request,
                                       v1::GetStatusResponse* response) {
   Caller caller;
+  const ServerTiming timing(context);
   auto target = Admit(context, request->target(), Role::kViewer, "GetStatus", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   absl::StatusOr<engine::TargetStatus> status = engine_->GetStatus(**target);
@@ -294,6 +317,7 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
 grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanRequest* request,
                                  v1::PlanResponse* response) {
   Caller caller;
+  const ServerTiming timing(context);
   auto target = Admit(context, request->target(), Role::kViewer, "Plan", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   engine::PlanRequest plan_request;

@@ -9,15 +9,20 @@
 
 namespace schemad::api {
 
-class SchemaService final : public schemad::v1::SchemaService::Service {
+// GetVersion, the call other services make at start-up and in loops, uses the callback API
+// and answers from the version cache without blocking a thread; the rest is the sync API on a
+// bounded thread pool.
+class SchemaService final
+    : public v1::SchemaService::WithCallbackMethod_GetVersion<v1::SchemaService::Service> {
  public:
   SchemaService(engine::Engine* engine, Authorizer authorizer)
       : engine_(engine), authorizer_(std::move(authorizer)) {}
 
   grpc::Status ListTargets(grpc::ServerContext* context, const v1::ListTargetsRequest* request,
                            v1::ListTargetsResponse* response) override;
-  grpc::Status GetVersion(grpc::ServerContext* context, const v1::GetVersionRequest* request,
-                          v1::VersionInfo* response) override;
+  grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* context,
+                                       const v1::GetVersionRequest* request,
+                                       v1::VersionInfo* response) override;
   grpc::Status WatchVersion(grpc::ServerContext* context, const v1::WatchVersionRequest* request,
                             grpc::ServerWriter<v1::VersionInfo>* writer) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
@@ -38,7 +43,7 @@ class SchemaService final : public schemad::v1::SchemaService::Service {
 
  private:
   // Authenticates the caller, finds the target and checks the role; returns the target.
-  absl::StatusOr<const engine::Target*> Admit(grpc::ServerContext* context,
+  absl::StatusOr<const engine::Target*> Admit(grpc::ServerContextBase* context,
                                               const std::string& target, Role needed,
                                               const std::string& action, Caller* caller) const;
   grpc::Status RunStream(grpc::ServerContext* context, const engine::Target& target,

@@ -92,6 +92,10 @@ constexpr char kInsertApplied[] =
     "checksum = EXCLUDED.checksum, applied_at = now(), applied_by = EXCLUDED.applied_by, "
     "duration_ms = EXCLUDED.duration_ms, run_id = EXCLUDED.run_id";
 
+// Tells every replica's version cache that this catalog's recorded state changed; delivered on
+// commit, so listeners never see a state older than the notification.
+constexpr char kNotify[] = "SELECT pg_notify('schemad_version', $1)";
+
 constexpr char kDeleteApplied[] =
     "DELETE FROM schemad.migrations WHERE catalog = $1 AND version_key = $2::numeric";
 
@@ -167,6 +171,21 @@ std::string RunStateName(RunState state) {
 }
 
 absl::Status HistoryStore::EnsureSchema(Connection& conn) const {
+  // Fast path: one read when the schema is already at this build's version.
+  absl::StatusOr<bool> current = InTransaction<pqxx::nontransaction>(
+      conn, [&](pqxx::nontransaction& txn) -> absl::StatusOr<bool> {
+        if (!txn.exec1("SELECT to_regclass('schemad.meta') IS NOT NULL AND "
+                       "to_regclass('schemad.events') IS NOT NULL")[0]
+                 .as<bool>()) {
+          return false;
+        }
+        const pqxx::result version =
+            txn.exec("SELECT value FROM schemad.meta WHERE key = 'schema_version'");
+        return !version.empty() &&
+               version[0][0].as<std::string>() == std::to_string(kBookkeepingVersion);
+      });
+  if (!current.ok()) return current.status();
+  if (*current) return absl::OkStatus();
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
     // Serialises concurrent first applies from several replicas.
     txn.exec("SELECT pg_advisory_xact_lock(7366216968616461)");
@@ -298,14 +317,16 @@ absl::StatusOr<std::vector<EventRecord>> HistoryStore::ReadEvents(Connection& co
 
 absl::StatusOr<std::string> HistoryStore::StartRun(Connection& conn, const RunRecord& run) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::StatusOr<std::string> {
-    return txn
-        .exec_params1(
+    std::string id =
+        txn.exec_params1(
             "INSERT INTO schemad.runs (catalog, request_id, principal, operation, "
             "target_version, plan_hash, state, server_instance, backend_pid, overrides) VALUES "
             "($1, NULLIF($2, ''), $3, $4, $5, $6, 'running', $7, $8, $9) RETURNING run_id::text",
             catalog_, run.request_id, run.principal, run.operation, run.target_version,
             run.plan_hash, run.server_instance, run.backend_pid, run.overrides)[0]
         .as<std::string>();
+    txn.exec_params(kNotify, catalog_);
+    return id;
   });
 }
 
@@ -329,19 +350,21 @@ absl::Status HistoryStore::FinishRun(Connection& conn, const RunRecord& run) con
         "current_transactional = $9 WHERE run_id = $1::uuid",
         run.run_id, RunStateName(run.state), run.current_version, run.statement_index, run.error,
         run.sqlstate, run.failing_statement, run.outcome, run.current_transactional);
+    txn.exec_params(kNotify, catalog_);
     return absl::OkStatus();
   });
 }
 
 absl::Status HistoryStore::MarkOrphanedInterrupted(Connection& conn) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
-    txn.exec_params(
+    const pqxx::result updated = txn.exec_params(
         "UPDATE schemad.runs r SET state = 'interrupted', finished_at = now(), "
         "error = CASE WHEN r.error = '' THEN 'the server running it stopped (backend ' || "
         "r.backend_pid || ' is gone)' ELSE r.error END, outcome = 'INTERRUPTED' "
         "WHERE r.catalog = $1 AND r.state = 'running' AND NOT EXISTS "
         "(SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.backend_pid)",
         catalog_);
+    if (updated.affected_rows() > 0) txn.exec_params(kNotify, catalog_);
     return absl::OkStatus();
   });
 }
@@ -361,6 +384,7 @@ absl::Status HistoryStore::RecordApplied(Connection& conn, const AppliedRevision
     txn.exec_params(kInsertApplied, catalog_, revision.version, DigitsKey(revision.version),
                     revision.name, revision.checksum, revision.applied_by, revision.duration_ms,
                     revision.run_id);
+    txn.exec_params(kNotify, catalog_);
     return absl::OkStatus();
   });
 }
@@ -368,6 +392,7 @@ absl::Status HistoryStore::RecordApplied(Connection& conn, const AppliedRevision
 absl::Status HistoryStore::RemoveApplied(Connection& conn, const std::string& version) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
     txn.exec_params(kDeleteApplied, catalog_, DigitsKey(version));
+    txn.exec_params(kNotify, catalog_);
     return absl::OkStatus();
   });
 }
@@ -387,6 +412,7 @@ absl::StatusOr<std::optional<HistoryStore::ScriptFailure>> HistoryStore::RunScri
     } else {
       txn.exec_params(kDeleteApplied, catalog_, DigitsKey(r.version));
     }
+    txn.exec_params(kNotify, catalog_);
   };
   const auto failure = [](int index, const std::exception& e) {
     ScriptFailure f;
@@ -475,6 +501,15 @@ void HistoryStore::PrepareWorkSession(Connection& conn) const {
              "WHERE name = 'client_connection_check_interval'");
   } catch (const std::exception&) {
     // Older servers: the statement simply runs to its end.
+  }
+}
+
+void HistoryStore::PrepareJournalSession(Connection& conn) const {
+  try {
+    pqxx::nontransaction txn(conn.raw());
+    txn.exec("SET synchronous_commit = off");
+  } catch (const std::exception&) {
+    // The next statement on the connection reports a real problem.
   }
 }
 

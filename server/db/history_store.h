@@ -131,6 +131,9 @@ class HistoryStore {
   // Makes the session that runs migrations notice a vanished client (PostgreSQL 14+), so a
   // long statement of a killed server is cancelled within a second instead of running on.
   void PrepareWorkSession(Connection& conn) const;
+  // Journal writes need not wait for the disk: the migration's own transaction (with its
+  // history row) commits synchronously; losing the last journal line needs a database crash.
+  void PrepareJournalSession(Connection& conn) const;
 
   // Indexes left INVALID (e.g. by a failed CREATE INDEX CONCURRENTLY), as schema.name.
   absl::StatusOr<std::vector<std::string>> InvalidIndexes(Connection& conn) const;

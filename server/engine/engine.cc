@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "server/common/status_macros.h"
 #include "server/db/introspection.h"
+#include "server/db/listener.h"
 
 namespace schemad::engine {
 namespace {
@@ -27,6 +28,85 @@ RunEvent Event(RunEvent::Kind kind) {
 }
 
 }  // namespace
+
+// A target's version cache and the thread that listens for changes.
+struct Engine::VersionWatch {
+  VersionCache cache;
+  std::atomic<bool> stop{false};
+  std::thread listener;
+};
+
+std::optional<VersionReport> VersionCache::Get() const {
+  absl::MutexLock lock(&mu_);
+  return listening_ ? report_ : std::nullopt;
+}
+
+void VersionCache::Put(const VersionReport& report, uint64_t generation) {
+  absl::MutexLock lock(&mu_);
+  if (listening_ && generation == generation_) report_ = report;
+}
+
+void VersionCache::Invalidate() {
+  absl::MutexLock lock(&mu_);
+  report_.reset();
+  ++generation_;
+}
+
+uint64_t VersionCache::generation() const {
+  absl::MutexLock lock(&mu_);
+  return generation_;
+}
+
+bool VersionCache::AwaitChange(uint64_t seen, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto changed = [this, seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return generation_ != seen; };
+  return mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
+}
+
+void VersionCache::SetListening(bool listening) {
+  absl::MutexLock lock(&mu_);
+  listening_ = listening;
+  report_.reset();
+  ++generation_;
+}
+
+Engine::~Engine() {
+  absl::MutexLock lock(&watch_mu_);
+  for (auto& [target, watch] : watches_) {
+    watch->stop = true;
+    if (watch->listener.joinable()) watch->listener.join();
+  }
+}
+
+Engine::VersionWatch& Engine::WatchOf(const Target& target) const {
+  absl::MutexLock lock(&watch_mu_);
+  std::unique_ptr<VersionWatch>& watch = watches_[&target];
+  if (watch != nullptr) return *watch;
+  watch = std::make_unique<VersionWatch>();
+  VersionWatch* raw = watch.get();
+  // Started on first use, so engines that never answer GetVersion hold no extra connection.
+  raw->listener = std::thread([raw, dsn = target.config.dsn] {
+    absl::Duration retry = absl::Milliseconds(100);
+    while (!raw->stop) {
+      absl::StatusOr<std::unique_ptr<db::NotificationListener>> listener =
+          db::NotificationListener::Open(dsn, db::kVersionChannel);
+      if (!listener.ok()) {
+        absl::SleepFor(retry);
+        retry = std::min(retry * 2, absl::Seconds(5));
+        continue;
+      }
+      retry = absl::Milliseconds(100);
+      raw->cache.SetListening(true);
+      while (!raw->stop) {
+        absl::StatusOr<int> received = (*listener)->Wait(absl::Milliseconds(200));
+        if (!received.ok()) break;
+        if (*received > 0) raw->cache.Invalidate();
+      }
+      raw->cache.SetListening(false);
+    }
+  });
+  return *raw;
+}
 
 // Holds the target's in-process lock and, on the journal connection, its advisory lock.
 class Engine::InProcessLock {
@@ -163,6 +243,23 @@ absl::StatusOr<CoverageReport> Engine::ValidateCoverage(
 }
 
 absl::StatusOr<VersionReport> Engine::GetVersion(const Target& target) const {
+  VersionWatch& watch = WatchOf(target);
+  if (std::optional<VersionReport> cached = watch.cache.Get()) return *cached;
+  const uint64_t generation = watch.cache.generation();
+  SCHEMAD_ASSIGN_OR_RETURN(VersionReport report, ReadVersion(target));
+  watch.cache.Put(report, generation);
+  return report;
+}
+
+uint64_t Engine::VersionGeneration(const Target& target) const {
+  return WatchOf(target).cache.generation();
+}
+
+bool Engine::AwaitVersionChange(const Target& target, uint64_t seen, absl::Duration timeout) const {
+  return WatchOf(target).cache.AwaitChange(seen, timeout);
+}
+
+absl::StatusOr<VersionReport> Engine::ReadVersion(const Target& target) const {
   SCHEMAD_ASSIGN_OR_RETURN(TargetStatus status, ReadStatus(target, /*with_schema_drift=*/false));
   VersionReport report;
   report.current_version = status.current_version;
@@ -240,8 +337,8 @@ absl::StatusOr<std::unique_ptr<Engine::InProcessLock>> Engine::LockTarget(
 
 absl::Status Engine::Run(const Target& target, const RunRequest& request, const EventSink& sink,
                          const CancelCheck& cancelled) {
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> journal,
-                           db::Connection::Open(target.config.dsn));
+  SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease journal, target.pool->Acquire());
+  target.store.PrepareJournalSession(*journal);
   const absl::Duration wait =
       request.lock_wait > absl::ZeroDuration() ? request.lock_wait : target.config.lock_wait;
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock, LockTarget(target, wait, *journal));
@@ -350,14 +447,14 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
                     ? "NO_CHANGE"
                     : (request.plan.direction == Direction::kUp ? "APPLIED" : "ROLLED_BACK");
 
-  std::unique_ptr<db::Connection> work;
+  std::optional<db::ConnectionPool::Lease> work;
   if (!plan.steps.empty()) {
-    SCHEMAD_ASSIGN_OR_RETURN(work, db::Connection::Open(target.config.dsn));
-    store.PrepareWorkSession(*work);
+    SCHEMAD_ASSIGN_OR_RETURN(work, target.pool->Acquire());
+    store.PrepareWorkSession(**work);
   }
   for (const PlanStep& step : plan.steps) {
     absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> failure =
-        RunStep(target, step, run.run_id, request.principal, 0, journal, *work, sink, cancelled);
+        RunStep(target, step, run.run_id, request.principal, 0, journal, **work, sink, cancelled);
     run.current_version = step.revision->version;
     run.current_transactional = step.transactional;
     if (!failure.ok() || failure->has_value()) {
@@ -517,8 +614,8 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
                                               const EventSink& sink,
                                               const CancelCheck& cancelled) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> journal,
-                           db::Connection::Open(target.config.dsn));
+  SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease journal, target.pool->Acquire());
+  target.store.PrepareJournalSession(*journal);
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock,
                            LockTarget(target, target.config.lock_wait, *journal));
   const db::HistoryStore& store = target.store;
@@ -556,8 +653,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
     // A transactional file left nothing behind: run it whole. A non-transactional one resumes
     // at the statement that failed.
     const int first = step.transactional ? 0 : std::max(0, run.statement_index - 1);
-    SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> work,
-                             db::Connection::Open(target.config.dsn));
+    SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease work, target.pool->Acquire());
     store.PrepareWorkSession(*work);
     SCHEMAD_ASSIGN_OR_RETURN(auto failure, RunStep(target, step, run.run_id, principal, first,
                                                    *journal, *work, sink, cancelled));

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <functional>
+#include <atomic>
 #include <map>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,8 +108,31 @@ struct RunRequest {
 using EventSink = std::function<void(const RunEvent&)>;
 using CancelCheck = std::function<bool()>;
 
+// A target's cached VersionInfo, kept fresh by LISTEN/NOTIFY. Thread-safe.
+class VersionCache {
+ public:
+  // The cached report, if valid.
+  std::optional<VersionReport> Get() const;
+  // Stores `report` read when generation() was `generation`; ignored if a change came since.
+  void Put(const VersionReport& report, uint64_t generation);
+  // Drops the cached report and wakes waiters: the recorded state changed.
+  void Invalidate();
+  uint64_t generation() const;
+  // Waits until generation() differs from `seen` or `timeout` passes. True on change.
+  bool AwaitChange(uint64_t seen, absl::Duration timeout) const;
+  // Whether a listener is connected; without one nothing is cached.
+  void SetListening(bool listening);
+
+ private:
+  mutable absl::Mutex mu_;
+  std::optional<VersionReport> report_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  bool listening_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 class Engine {
  public:
+  ~Engine();
   // Loads every target's catalog. Returns the first catalog error, naming the target.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const std::vector<TargetConfig>& targets,
                                                         std::string server_instance);
@@ -118,8 +143,13 @@ class Engine {
 
   // Applied and pending revisions, the blocking run, checksum drift and schema drift.
   absl::StatusOr<TargetStatus> GetStatus(const Target& target) const;
-  // The cheap subset of GetStatus: no schema introspection.
+  // The cheap subset of GetStatus, served from a cache that LISTEN/NOTIFY keeps fresh: no
+  // database round trip in steady state.
   absl::StatusOr<VersionReport> GetVersion(const Target& target) const;
+  // Waits up to `timeout` for the target's recorded state to change after `seen` (a value of
+  // VersionGeneration). True on change.
+  bool AwaitVersionChange(const Target& target, uint64_t seen, absl::Duration timeout) const;
+  uint64_t VersionGeneration(const Target& target) const;
   // The plan with its lint findings and the live tables' estimated sizes.
   absl::StatusOr<Plan> MakePlan(const Target& target, const PlanRequest& request) const;
 
@@ -168,6 +198,12 @@ class Engine {
   std::string server_instance_;
   absl::Mutex locks_mu_;
   std::map<std::string, std::string> held_locks_ ABSL_GUARDED_BY(locks_mu_);  // key -> holder
+  struct VersionWatch;
+  VersionWatch& WatchOf(const Target& target) const;
+  absl::StatusOr<VersionReport> ReadVersion(const Target& target) const;
+
+  mutable absl::Mutex watch_mu_;
+  mutable std::map<const Target*, std::unique_ptr<VersionWatch>> watches_ ABSL_GUARDED_BY(watch_mu_);
   mutable absl::Mutex lineage_mu_;
   mutable std::map<const Target*, std::vector<RevisionLineage>> lineage_
       ABSL_GUARDED_BY(lineage_mu_);

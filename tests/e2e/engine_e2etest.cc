@@ -296,9 +296,10 @@ TEST_F(BadRequestE2eTest, EachBadFieldGetsItsCodeAndMessage) {
   {
     v1::ValidateCoverageRequest request;
     request.set_target("dev");
+    request.add_requirements()->add_columns("id");
     v1::ValidateCoverageResponse response;
     cases.push_back({stub_->ValidateCoverage(Context().get(), request, &response),
-                     grpc::StatusCode::UNIMPLEMENTED, "not implemented"});
+                     grpc::StatusCode::INVALID_ARGUMENT, "requirements: an entry has no table"});
   }
   for (const Expectation& expectation : cases) {
     EXPECT_EQ(expectation.status.error_code(), expectation.code) << expectation.message;

@@ -7,6 +7,7 @@
 // The structure golden is tests/testdata/nabavkidata/structure.golden; run with
 // SCHEMAD_UPDATE_GOLDEN=1 to rewrite it after an intended schema change.
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <iterator>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -55,16 +57,36 @@ constexpr char kAllVersions[] =
 
 // The 31 tables of the seed's inventory, in byte order.
 constexpr const char* kTables[] = {
-    "admin_audit_log",    "admin_settings",   "alerts",
-    "analysis_history",   "api_keys",         "audit_log",
-    "billing_events",     "cpv_codes",        "documents",
-    "embeddings",         "entity_categories", "fraud_detection",
-    "fraud_events",       "message_threads",  "messages",
-    "notifications",      "organizations",    "personalization_settings",
-    "query_history",      "rate_limits",      "refresh_tokens",
-    "saved_searches",     "subscription_usage", "subscriptions",
-    "system_config",      "tender_documents", "tender_entity_link",
-    "tenders",            "usage_tracking",   "user_preferences",
+    "admin_audit_log",
+    "admin_settings",
+    "alerts",
+    "analysis_history",
+    "api_keys",
+    "audit_log",
+    "billing_events",
+    "cpv_codes",
+    "documents",
+    "embeddings",
+    "entity_categories",
+    "fraud_detection",
+    "fraud_events",
+    "message_threads",
+    "messages",
+    "notifications",
+    "organizations",
+    "personalization_settings",
+    "query_history",
+    "rate_limits",
+    "refresh_tokens",
+    "saved_searches",
+    "subscription_usage",
+    "subscriptions",
+    "system_config",
+    "tender_documents",
+    "tender_entity_link",
+    "tenders",
+    "usage_tracking",
+    "user_preferences",
     "users",
 };
 
@@ -86,11 +108,8 @@ constexpr char kStreetTender[] = "ocds-mk-2025-000102";            // documents,
 
 // FKs whose rows must stop a delete (README: reference data and public record).
 constexpr const char* kRestrictForeignKeys[] = {
-    "cpv_codes.parent_code",
-    "entity_categories.parent_id",
-    "tender_entity_link.organization_id",
-    "tenders.cpv_code",
-    "tenders.procuring_entity_id",
+    "cpv_codes.parent_code", "entity_categories.parent_id", "tender_entity_link.organization_id",
+    "tenders.cpv_code",      "tenders.procuring_entity_id",
 };
 
 // Foreign keys without an index whose leading columns are exactly the FK columns (a partial or
@@ -107,8 +126,7 @@ SELECT c.conrelid::regclass || ' ' || c.conname
  ORDER BY 1)sql";
 
 // Every column of every row, for before/after comparisons of the data revisions.
-constexpr char kCpvContent[] =
-    "SELECT string_agg(c::text, E'\\n' ORDER BY code) FROM cpv_codes c";
+constexpr char kCpvContent[] = "SELECT string_agg(c::text, E'\\n' ORDER BY code) FROM cpv_codes c";
 constexpr char kConfigContent[] =
     "SELECT string_agg(s::text, E'\\n' ORDER BY config_key) FROM system_config s";
 
@@ -129,9 +147,9 @@ absl::Status ExecInTransaction(const std::string& dsn, const std::string& sql) {
 // Matches a status of ExecInTransaction / TestPostgres::Query that failed with `sqlstate`,
 // naming `constraint` (a constraint, index or other word of the server's message).
 auto FailsWith(const std::string& sqlstate, const std::string& constraint) {
-  return StatusIs(absl::StatusCode::kInternal,
-                  AllOf(HasSubstr(absl::StrCat("(SQLSTATE ", sqlstate, ")")),
-                        HasSubstr(constraint)));
+  return StatusIs(
+      absl::StatusCode::kInternal,
+      AllOf(HasSubstr(absl::StrCat("(SQLSTATE ", sqlstate, ")")), HasSubstr(constraint)));
 }
 
 int64_t ToInt(const std::string& text) {
@@ -224,9 +242,9 @@ TEST_F(NabavkidataPgTest, AppliesEveryRevisionAndReportsThePgvectorPath) {
       vector_notices.push_back(event.message);
     }
   }
-  const std::string column_type = One(
-      "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
-      "WHERE attrelid = 'embeddings'::regclass AND attname = 'vector'");
+  const std::string column_type =
+      One("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+          "WHERE attrelid = 'embeddings'::regclass AND attname = 'vector'");
   if (PgvectorAvailable()) {
     EXPECT_THAT(vector_notices,
                 ElementsAre(HasSubstr("pgvector available: embeddings.vector converted to "
@@ -234,9 +252,10 @@ TEST_F(NabavkidataPgTest, AppliesEveryRevisionAndReportsThePgvectorPath) {
     EXPECT_EQ(column_type, "vector(768)");
     return;
   }
-  EXPECT_THAT(vector_notices,
-              ElementsAre(AllOf(HasSubstr("pgvector not available: embeddings.vector stays real[]"),
-                                HasSubstr("embeddings_vector_dims_check enforces 768 dimensions"))));
+  EXPECT_THAT(
+      vector_notices,
+      ElementsAre(AllOf(HasSubstr("pgvector not available: embeddings.vector stays real[]"),
+                        HasSubstr("embeddings_vector_dims_check enforces 768 dimensions"))));
   EXPECT_THAT(apply_.notices, Contains(HasSubstr("pgvector not available")));
   EXPECT_EQ(column_type, "real[]");
 }
@@ -245,9 +264,9 @@ TEST_F(NabavkidataPgTest, EmbeddingVectorsMustHave768Dimensions) {
   if (PgvectorAvailable()) GTEST_SKIP() << "pgvector is installed: vector(768) checks this itself";
   ASSERT_THAT(Exec("INSERT INTO tenders (tender_id, title) VALUES ('t-1', 'Набавка на хартија')"),
               IsOk());
-  const auto insert = [&](const std::string& vector) {
+  const auto insert = [&](const std::string& value) {
     return Exec(absl::StrCat("INSERT INTO embeddings (tender_id, chunk_text, vector, model) ",
-                             "VALUES ('t-1', 'Набавка на хартија', ", vector, ", 'm')"));
+                             "VALUES ('t-1', 'Набавка на хартија', ", value, ", 'm')"));
   };
   EXPECT_THAT(insert("array_fill(0.5::real, ARRAY[767])"),
               FailsWith("23514", "embeddings_vector_dims_check"));
@@ -361,11 +380,11 @@ TEST_F(NabavkidataPgTest, IndexesAreCreated) {
                   "tender_documents_tender_id_sha256_key\tbtree\tt\tf",
                   "tenders_additional_cpv_codes_idx\tgin\tf\tf",
                   "tenders_procuring_entity_id_idx\tbtree\tf\tf",
-                  "tenders_search_vector_idx\tgin\tf\tf",
-                  "users_email_key\tbtree\tt\tf"));
-  EXPECT_EQ(One("SELECT indexdef FROM pg_indexes WHERE indexname = 'tenders_procuring_entity_id_idx'"),
-            "CREATE INDEX tenders_procuring_entity_id_idx ON public.tenders USING btree "
-            "(procuring_entity_id, publication_date DESC)");
+                  "tenders_search_vector_idx\tgin\tf\tf", "users_email_key\tbtree\tt\tf"));
+  EXPECT_EQ(
+      One("SELECT indexdef FROM pg_indexes WHERE indexname = 'tenders_procuring_entity_id_idx'"),
+      "CREATE INDEX tenders_procuring_entity_id_idx ON public.tenders USING btree "
+      "(procuring_entity_id, publication_date DESC)");
 }
 
 // --- 5. Unique constraints applied --------------------------------------------------------------
@@ -396,25 +415,28 @@ TEST_F(NabavkidataPgTest, UniqueConstraintsRejectDuplicates) {
                                     "'winner')",
                                     kStreetTender)),
               FailsWith("23505", "tender_entity_link_tender_org_role_key"));
-  EXPECT_THAT(Exec(absl::Substitute(
-                  "INSERT INTO tender_documents (tender_id, file_name, sha256) VALUES ('$0', "
-                  "'kopija.pdf', '3d6e9431d062f0c2c8de1da6d74b40bee04b2bd08d4f4eed05ad53ebaa592984')",
-                  kStreetTender)),
-              FailsWith("23505", "tender_documents_tender_id_sha256_key"));
+  EXPECT_THAT(
+      Exec(absl::Substitute(
+          "INSERT INTO tender_documents (tender_id, file_name, sha256) VALUES ('$0', "
+          "'kopija.pdf', '3d6e9431d062f0c2c8de1da6d74b40bee04b2bd08d4f4eed05ad53ebaa592984')",
+          kStreetTender)),
+      FailsWith("23505", "tender_documents_tender_id_sha256_key"));
   EXPECT_THAT(Exec("INSERT INTO billing_events (event_type, stripe_event_id) "
                    "VALUES ('invoice.paid', 'evt_1QAnaInvoicePaid01')"),
               FailsWith("23505", "billing_events_stripe_event_id_key"));
   EXPECT_THAT(Exec(absl::Substitute("INSERT INTO user_preferences (user_id) VALUES ('$0')", kAna)),
               FailsWith("23505", "user_preferences_user_id_key"));
   // At most one live subscription per user (partial unique index); a canceled one may coexist.
-  EXPECT_THAT(Exec(absl::Substitute(
-                  "INSERT INTO subscriptions (user_id, plan, status) VALUES ('$0', 'pro', 'trialing')",
-                  kAna)),
-              FailsWith("23505", "subscriptions_one_live_per_user_idx"));
-  EXPECT_THAT(Exec(absl::Substitute(
-                  "INSERT INTO subscriptions (user_id, plan, status) VALUES ('$0', 'pro', 'canceled')",
-                  kAna)),
-              IsOk());
+  EXPECT_THAT(
+      Exec(absl::Substitute(
+          "INSERT INTO subscriptions (user_id, plan, status) VALUES ('$0', 'pro', 'trialing')",
+          kAna)),
+      FailsWith("23505", "subscriptions_one_live_per_user_idx"));
+  EXPECT_THAT(
+      Exec(absl::Substitute(
+          "INSERT INTO subscriptions (user_id, plan, status) VALUES ('$0', 'pro', 'canceled')",
+          kAna)),
+      IsOk());
   // Nothing of the refused inserts was written.
   EXPECT_EQ(Count("users"), 4);
   EXPECT_EQ(Count("organizations"), 7);
@@ -431,9 +453,11 @@ TEST_F(NabavkidataPgTest, DefaultValuesAreFilledIn) {
   // id, role, is_active, email_verified, failed_login_count, locale, timezone, metadata,
   // created_at, updated_at, deleted_at
   EXPECT_EQ(One(absl::StrCat("INSERT INTO users (email) VALUES ('nova.korisnicka@primer.mk') "
-                             "RETURNING id::text ", kIsV4Uuid, ", role, is_active, email_verified, "
-                             "failed_login_count, locale, timezone, metadata, created_at ", kIsNow,
-                             ", updated_at = created_at, deleted_at IS NULL")),
+                             "RETURNING id::text ",
+                             kIsV4Uuid,
+                             ", role, is_active, email_verified, "
+                             "failed_login_count, locale, timezone, metadata, created_at ",
+                             kIsNow, ", updated_at = created_at, deleted_at IS NULL")),
             "t\tuser\tt\tf\t0\tmk\tEurope/Skopje\t{}\tt\tt\tt");
   EXPECT_EQ(One("INSERT INTO organizations (name) VALUES ('Општина Охрид') RETURNING org_type, "
                 "country_code, address, contact, external_ids, metadata, is_active"),
@@ -450,19 +474,24 @@ TEST_F(NabavkidataPgTest, DefaultValuesAreFilledIn) {
                              ", plan, status, cancel_at_period_end, metadata")),
             "t\tfree\tactive\tf\t{}");
   EXPECT_EQ(One(absl::StrCat("INSERT INTO api_keys (user_id, name, key_prefix, key_hash) VALUES (",
-                             kNewUser, ", 'CLI', 'nbk_test_0001', 'hash-1') "
+                             kNewUser,
+                             ", 'CLI', 'nbk_test_0001', 'hash-1') "
                              "RETURNING scopes, is_active, revoked_at IS NULL")),
             "{read}\tt\tt");
-  EXPECT_EQ(One(absl::StrCat("INSERT INTO refresh_tokens (user_id, token_hash, expires_at) VALUES (",
-                             kNewUser, ", 'hash-2', now() + interval '30 days') "
-                             "RETURNING family_id::text ", kIsV4Uuid, ", family_id <> id")),
+  EXPECT_EQ(One(absl::StrCat(
+                "INSERT INTO refresh_tokens (user_id, token_hash, expires_at) VALUES (", kNewUser,
+                ", 'hash-2', now() + interval '30 days') "
+                "RETURNING family_id::text ",
+                kIsV4Uuid, ", family_id <> id")),
             "t\tt");
   EXPECT_EQ(One(absl::StrCat("INSERT INTO alerts (user_id, name) VALUES (", kNewUser,
                              ", 'Нови тендери') RETURNING alert_type, criteria, channels, "
                              "frequency, is_active, trigger_count")),
             "new_tender\t{}\t{email}\tdaily\tt\t0");
   EXPECT_EQ(One(absl::StrCat("INSERT INTO notifications (user_id, notification_type, title) "
-                             "VALUES (", kNewUser, ", 'system', 'Добредојдовте') "
+                             "VALUES (",
+                             kNewUser,
+                             ", 'system', 'Добредојдовте') "
                              "RETURNING data, channel, status, read_at IS NULL")),
             "{}\tin_app\tpending\tt");
   EXPECT_EQ(One(absl::StrCat("INSERT INTO personalization_settings (user_id) VALUES (", kNewUser,
@@ -572,9 +601,11 @@ TEST_F(NabavkidataPgTest, DeletingAUserRemovesWhatTheyOwnAndKeepsHistory) {
             "t\tponuda_nacrt.docx");
   // Nobody else lost anything; the employer stays.
   EXPECT_EQ(Count("users"), 3);
-  EXPECT_EQ(Count("api_keys"), 1);
-  EXPECT_EQ(Count("refresh_tokens"), 1);
-  EXPECT_EQ(Count("subscriptions"), 1);
+  const std::string marko = absl::StrCat("user_id = '", kMarko, "'");
+  for (const char* table : {"api_keys", "refresh_tokens", "subscriptions", "user_preferences"}) {
+    EXPECT_EQ(Count(table), 1) << table;
+    EXPECT_EQ(Count(table, marko), 1) << table;
+  }
   EXPECT_EQ(Count("messages"), 2);
   EXPECT_EQ(Count("organizations", "id = '12000000-0000-4000-8000-000000000004'"), 1);
 }
@@ -711,7 +742,7 @@ TEST_F(NabavkidataPgTest, RollbackToZeroLeavesNothingAndReapplyGivesTheSameSchem
   EXPECT_EQ(down.finished.steps_done, 6);
   EXPECT_EQ(AppliedVersions(), "");
   EXPECT_EQ(SchemaSnapshot(dsn_), "");
-  EXPECT_THAT(Rows("SELECT relname || ' ' || relkind FROM pg_class "
+  EXPECT_THAT(Rows("SELECT format('%s %s', relname, relkind) FROM pg_class "
                    "WHERE relnamespace = 'public'::regnamespace"),
               IsEmpty());
   EXPECT_THAT(Rows("SELECT matviewname FROM pg_matviews WHERE schemaname = 'public'"), IsEmpty());
@@ -743,9 +774,9 @@ TEST_F(NabavkidataPgTest, MaterializedViewsRefreshConcurrently) {
   for (const char* view : kMaterializedViews) {
     // Created WITH DATA over empty tables; the fixture shows up only after a refresh.
     EXPECT_EQ(Count(view), 0) << view;
-    EXPECT_THAT(TestPostgres::Query(dsn_,
-                                    absl::StrCat("REFRESH MATERIALIZED VIEW CONCURRENTLY ", view)),
-                IsOk())
+    EXPECT_THAT(
+        TestPostgres::Query(dsn_, absl::StrCat("REFRESH MATERIALIZED VIEW CONCURRENTLY ", view)),
+        IsOk())
         << view;
   }
 
@@ -791,8 +822,9 @@ TEST_F(NabavkidataPgTest, MaterializedViewsRefreshConcurrently) {
   EXPECT_THAT(Exec("SET LOCAL lock_timeout = '5s'; "
                    "REFRESH MATERIALIZED VIEW CONCURRENTLY mv_supplier_awards"),
               IsOk());
-  EXPECT_THAT(Exec("SET LOCAL lock_timeout = '200ms'; REFRESH MATERIALIZED VIEW mv_supplier_awards"),
-              FailsWith("55P03", "lock timeout"));
+  EXPECT_THAT(
+      Exec("SET LOCAL lock_timeout = '200ms'; REFRESH MATERIALIZED VIEW mv_supplier_awards"),
+      FailsWith("55P03", "lock timeout"));
   reader.commit();
 }
 

@@ -192,6 +192,56 @@ TEST(ReplicaE2eTest, TwoServersOnOneDatabaseApplyEachRevisionOnce) {
             "30 30");
 }
 
+// GetVersion is answered from a cache: in steady state the database sees no transaction per
+// call; a change made through another replica reaches this one's cache by NOTIFY.
+TEST(ReplicaE2eTest, VersionCacheMakesNoDatabaseRoundTripsAndHearsOtherReplicas) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto a = StartServer(kSmall, dsn);
+  auto b = StartServer(kSmall, dsn);
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  auto channel = grpc::CreateChannel(b->address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::SchemaService::NewStub(channel);
+  auto get_version = [&] {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::GetVersionRequest request;
+    request.set_target("dev");
+    v1::VersionInfo info;
+    EXPECT_TRUE(stub->GetVersion(&context, request, &info).ok());
+    return info;
+  };
+  get_version();  // warms the cache
+  const std::string transactions =
+      "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // stats are flushed every second
+  const long before = std::stol(TestPostgres::MustQueryOne(dsn, transactions));
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(get_version().pending_count(), 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const long after = std::stol(TestPostgres::MustQueryOne(dsn, transactions));
+  // Without the cache each call is two read transactions (400 here); what remains is the
+  // monitoring connection itself and background work.
+  EXPECT_LT(after - before, 20) << "GetVersion reached the database";
+
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::WatchVersionRequest watch;
+  watch.set_target("dev");
+  watch.set_min_version("005");
+  auto reader = stub->WatchVersion(&watch_context, watch);
+  v1::VersionInfo info;
+  ASSERT_TRUE(reader->Read(&info));
+  EXPECT_EQ(info.current_version(), "");
+  ASSERT_EQ(a->Cli({"apply", "-t", "dev"}).exit_code, 0);
+  const auto applied = std::chrono::steady_clock::now();
+  std::string seen;
+  while (reader->Read(&info)) seen = info.current_version();
+  const auto delay = std::chrono::steady_clock::now() - applied;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(seen, "005");
+  EXPECT_LT(delay, std::chrono::seconds(5));
+  EXPECT_EQ(get_version().current_version(), "005");
+}
+
 class BadRequestE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -141,6 +141,11 @@ int main(int argc, char** argv) {
     fs::rename(ready_file + ".tmp", ready_file);
   }
 
+  // Connect and fill the version caches in the background: serving does not wait for the
+  // databases, but the first GetVersion usually finds a warm cache.
+  std::thread warm_up([&] {
+    for (const auto& target : (*engine)->targets()) (*engine)->GetVersion(*target).IgnoreError();
+  });
   std::thread signal_waiter([&] {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
@@ -150,6 +155,7 @@ int main(int argc, char** argv) {
   });
   server->server->Wait();
   signal_waiter.join();
+  warm_up.join();
   if (cluster != nullptr) {
     spdlog::info("stopping the private PostgreSQL");
     if (absl::Status stopped = cluster->Stop(); !stopped.ok()) {

@@ -624,9 +624,10 @@ absl::StatusOr<Lineage> AnalyzeLineage(absl::string_view text) {
   Lineage lineage;
   Analyzer analyzer(&lineage);
   int statement = 0;
+  LineCounter lines(input);
   for (const pg_query::RawStmt& raw : tree->stmts()) {
     ++statement;
-    analyzer.Statement(raw.stmt(), statement, LineAt(input, SkipTrivia(input, raw.stmt_location())));
+    analyzer.Statement(raw.stmt(), statement, lines.LineAt(SkipTrivia(input, raw.stmt_location())));
   }
   return lineage;
 }

@@ -31,6 +31,14 @@ int LineAt(absl::string_view text, size_t offset) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + offset, '\n'));
 }
 
+int LineCounter::LineAt(size_t offset) {
+  offset = std::min(offset, text_.size());
+  if (offset < offset_) return schemad::sql::LineAt(text_, offset);
+  line_ += static_cast<int>(std::count(text_.begin() + offset_, text_.begin() + offset, '\n'));
+  offset_ = offset;
+  return line_;
+}
+
 size_t SkipTrivia(absl::string_view text, size_t pos) {
   while (pos < text.size()) {
     if (absl::ascii_isspace(static_cast<unsigned char>(text[pos]))) {

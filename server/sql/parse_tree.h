@@ -16,6 +16,19 @@ absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text);
 // 1-based line of byte `offset` in `text`.
 int LineAt(absl::string_view text, size_t offset);
 
+// Line numbers of increasing offsets in one text, in linear total time.
+class LineCounter {
+ public:
+  explicit LineCounter(absl::string_view text) : text_(text) {}
+  // 1-based line of byte `offset`; offsets must not decrease between calls.
+  int LineAt(size_t offset);
+
+ private:
+  absl::string_view text_;
+  size_t offset_ = 0;
+  int line_ = 1;
+};
+
 // Offset of the first token at or after `pos` (skips white space and comments).
 size_t SkipTrivia(absl::string_view text, size_t pos);
 

@@ -79,6 +79,7 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
 
   Script script;
   std::vector<const pg_query::Node*> nodes;
+  LineCounter lines(input);
   for (const pg_query::RawStmt& raw : tree.stmts()) {
     const size_t begin = SkipTrivia(input, raw.stmt_location());
     size_t end = raw.stmt_len() == 0 ? input.size() : raw.stmt_location() + raw.stmt_len();
@@ -86,7 +87,7 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
     Statement statement;
     statement.text = std::string(absl::StripTrailingAsciiWhitespace(input.substr(begin, end - begin)));
     if (!statement.text.empty() && statement.text.back() == ';') statement.text.pop_back();
-    statement.line = LineAt(input, begin);
+    statement.line = lines.LineAt(begin);
     statement.kind = KindName(raw.stmt());
     statement.needs_no_transaction = NeedsNoTransaction(raw.stmt());
     statement.transaction_control = raw.stmt().has_transaction_stmt();

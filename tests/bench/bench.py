@@ -1,0 +1,491 @@
+#!/usr/bin/python3
+"""schemad benchmarks: every figure is measured side by side with its reference in this run.
+
+Started by tests/bench/run.sh (which installs and builds first). Sets up a throwaway
+PostgreSQL with default settings (fsync on), runs B1-B4 of issue 6 with warm-up and
+interleaved repetitions, prints a table of medians and ratios, and writes RESULTS.md.
+"""
+import datetime
+import os
+import platform
+import pwd
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(REPO, "build")
+SCHEMAD = os.path.join(BUILD, "server", "schemad")
+SCHEMACTL = os.path.join(BUILD, "client", "schemactl")
+BENCH_CLIENT = os.path.join(BUILD, "tests", "bench", "bench_client")
+BARE_SERVER = os.path.join(BUILD, "tests", "bench", "bench_bare_server")
+PG_BIN = "/usr/lib/postgresql/15/bin"
+PSQL = os.path.join(PG_BIN, "psql")  # not Debian's Perl wrapper /usr/bin/psql (+20 ms a call)
+CATALOG = os.path.join(REPO, "migrations", "nabavkidata")
+QUICK = os.environ.get("SCHEMAD_BENCH_QUICK") == "1"
+REPS = 3 if QUICK else 5
+
+rows = []  # (benchmark, measured, reference, ratio/added, target, met)
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def ms(seconds):
+    return seconds * 1000.0
+
+
+def timed(cmd, **kwargs):
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kwargs)
+    return time.perf_counter() - start
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def record(name, measured, reference, target, met, note=""):
+    rows.append((name, measured, reference, target, "yes" if met else "NO", note))
+    log(f"  {name}: {measured} vs {reference} -> target {target}: {'met' if met else 'MISSED'} {note}")
+
+
+class Postgres:
+    """A throwaway cluster (default settings, fsync on) on a unix socket."""
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "pg")
+        self.socket = os.path.join(root, "sock")
+        os.makedirs(self.dir)
+        os.makedirs(self.socket)
+        self.runas = []
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            for path in (root, self.dir, self.socket):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+            self.runas = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(self.runas + [f"{PG_BIN}/initdb", "-D", self.dir, "-A", "trust", "-U",
+                                     "postgres", "-E", "UTF8", "--locale=C"],
+                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(self.runas + [f"{PG_BIN}/pg_ctl", "-D", self.dir, "-w", "-l",
+                                     os.path.join(root, "pg.log"), "-o",
+                                     f"-k {self.socket} -c listen_addresses='' -c max_connections=300",
+                                     "start"], check=True, stdout=subprocess.DEVNULL)
+
+    def dsn(self, db):
+        return f"host={self.socket} port=5432 user=postgres dbname={db}"
+
+    def url(self, db):
+        return f"postgresql+psycopg2://postgres@/{db}?host={self.socket}&port=5432"
+
+    def psql(self, db, *args, quiet=True):
+        cmd = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.dsn(db)] + list(args)
+        return subprocess.run(cmd, check=True, capture_output=quiet, text=True).stdout
+
+    def query(self, db, sql):
+        return self.psql(db, "-At", "-c", sql).strip()
+
+    def fresh(self, db):
+        self.psql("postgres", "-c", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        self.psql("postgres", "-c", f"CREATE DATABASE {db}")
+
+    def stop(self):
+        subprocess.run(self.runas + [f"{PG_BIN}/pg_ctl", "-D", self.dir, "-m", "fast", "stop"],
+                       stdout=subprocess.DEVNULL)
+
+
+class Server:
+    """A schemad on a free port with a config file; DSNs through environment variables."""
+
+    def __init__(self, root, name, targets):
+        self.dir = os.path.join(root, name)
+        os.makedirs(self.dir, exist_ok=True)
+        env = dict(os.environ)
+        yaml = "listen: 127.0.0.1:0\nlint_policy: {prod: none}\ntargets:\n"
+        for i, (target, catalog, dsn) in enumerate(targets):
+            env[f"BENCH_DSN_{i}"] = dsn
+            yaml += (f"  - name: {target}\n    environment: dev\n    catalog: {catalog}\n"
+                     f"    dsn_env: BENCH_DSN_{i}\n    lock_timeout: 60s\n")
+        self.config = os.path.join(self.dir, "schemad.yaml")
+        with open(self.config, "w") as f:
+            f.write(yaml)
+        ready = os.path.join(self.dir, "ready")
+        self.env = env
+        self.proc = subprocess.Popen([SCHEMAD, "--config", self.config, "--ready-file", ready,
+                                      "--log-level", "warn"], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
+        for _ in range(3000):
+            if os.path.exists(ready):
+                break
+            if self.proc.poll() is not None:
+                raise SystemExit(f"schemad exited: {open(os.path.join(self.dir, 'log')).read()}")
+            time.sleep(0.01)
+        self.address = open(ready).read().strip()
+
+    def cli(self, *args):
+        return [SCHEMACTL, "--server", self.address, "--timeout", "3600"] + list(args)
+
+    def rss_kib(self, field="VmRSS"):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def stop_pid(pid):
+    """Stops a process that is not our child (bench_client started it) and waits for it."""
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(3000):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.01)
+
+
+def generate_tiny_catalog(path, count):
+    os.makedirs(path)
+    for i in range(1, count + 1):
+        version = f"{i:06d}"
+        with open(os.path.join(path, f"{version}_t{i}.up.sql"), "w") as f:
+            f.write(f"CREATE TABLE t{i} (id bigint PRIMARY KEY, v text);\n"
+                    f"CREATE INDEX t{i}_v ON t{i} (v);\n")
+        with open(os.path.join(path, f"{version}_t{i}.down.sql"), "w") as f:
+            f.write(f"DROP TABLE t{i};\n")
+    return path
+
+
+def revisions(catalog):
+    ups = sorted((f for f in os.listdir(catalog) if f.endswith(".up.sql")),
+                 key=lambda f: int(re.match(r"[\d_]+", f).group(0).replace("_", "")))
+    return [(os.path.join(catalog, f), os.path.join(catalog, f.replace(".up.sql", ".down.sql")))
+            for f in ups]
+
+
+def psql_scripts(root, name, catalog):
+    """(a) every file concatenated, for psql -1; (b) one session, one transaction per file."""
+    revs = revisions(catalog)
+    paths = {}
+    for direction, files in (("up", [u for u, _ in revs]), ("down", [d for _, d in reversed(revs)])):
+        concat = os.path.join(root, f"{name}_{direction}_all.sql")
+        per_file = os.path.join(root, f"{name}_{direction}_per_file.sql")
+        with open(concat, "w") as a, open(per_file, "w") as b:
+            for file in files:
+                a.write(open(file).read() + "\n;\n")
+                b.write(f"BEGIN;\n\\i {file}\nCOMMIT;\n")
+        paths[direction] = (concat, per_file)
+    return paths
+
+
+def alembic_project(root, catalog, url):
+    """An Alembic project whose revisions op.execute the same .up.sql/.down.sql files."""
+    project = os.path.join(root, "alembic")
+    versions = os.path.join(project, "versions")
+    os.makedirs(versions)
+    with open(os.path.join(root, "alembic.ini"), "w") as f:
+        f.write(f"[alembic]\nscript_location = {project}\nsqlalchemy.url = {url}\n"
+                "[loggers]\nkeys = root\n[handlers]\nkeys = null\n[formatters]\nkeys =\n"
+                "[logger_root]\nlevel = WARN\nhandlers = null\n"
+                "[handler_null]\nclass = NullHandler\nargs = ()\n")
+    with open(os.path.join(project, "env.py"), "w") as f:
+        f.write("from alembic import context\nfrom sqlalchemy import engine_from_config, pool\n"
+                "config = context.config\n"
+                "engine = engine_from_config(config.get_section(config.config_ini_section), "
+                "prefix='sqlalchemy.', poolclass=pool.NullPool)\n"
+                "with engine.connect() as connection:\n"
+                "    context.configure(connection=connection, target_metadata=None, "
+                "transaction_per_migration=True)\n"
+                "    with context.begin_transaction():\n        context.run_migrations()\n")
+    with open(os.path.join(project, "script.py.mako"), "w") as f:
+        f.write("")
+    previous = None
+    for i, (up, down) in enumerate(revisions(catalog)):
+        rev = f"r{i:05d}"
+        with open(os.path.join(versions, f"{rev}.py"), "w") as f:
+            f.write(f"from alembic import op\nrevision = {rev!r}\ndown_revision = {previous!r}\n"
+                    "branch_labels = None\ndepends_on = None\n"
+                    # The DBAPI cursor takes the file as written (no bind-parameter parsing).
+                    f"def upgrade():\n    op.get_bind().connection.cursor().execute(open({up!r}).read())\n"
+                    f"def downgrade():\n    op.get_bind().connection.cursor().execute(open({down!r}).read())\n")
+        previous = rev
+    return os.path.join(root, "alembic.ini")
+
+
+def alembic(ini, *args):
+    return ["/usr/bin/python3", "-m", "alembic", "-c", ini] + list(args)
+
+
+def b1(pg, root):
+    log("B1: apply and roll back the nabavkidata catalog")
+    for db in ("b1_schemad", "b1_psql_a", "b1_psql_b", "b1_alembic"):
+        pg.fresh(db)
+    server = Server(root, "b1", [("nabavkidata", CATALOG, pg.dsn("b1_schemad"))])
+    scripts = psql_scripts(root, "b1", CATALOG)
+    ini = alembic_project(os.path.join(root, "b1_alembic_project"), CATALOG, pg.url("b1_alembic"))
+    times = {k: [] for k in ("schemad_up", "schemad_down", "a_up", "a_down", "b_up", "b_down",
+                             "alembic_up", "alembic_down")}
+    for rep in range(REPS + 1):  # the first is warm-up
+        sample = {}
+        sample["schemad_up"] = timed(server.cli("apply", "--target", "nabavkidata"))
+        sample["schemad_down"] = timed(server.cli("rollback", "--target", "nabavkidata", "--to", "0"))
+        sample["a_up"] = timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", scripts["up"][0],
+                                "-d", pg.dsn("b1_psql_a")], stderr=subprocess.DEVNULL)
+        sample["a_down"] = timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", scripts["down"][0],
+                                  "-d", pg.dsn("b1_psql_a")], stderr=subprocess.DEVNULL)
+        sample["b_up"] = timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", scripts["up"][1],
+                                "-d", pg.dsn("b1_psql_b")], stderr=subprocess.DEVNULL)
+        sample["b_down"] = timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", scripts["down"][1],
+                                  "-d", pg.dsn("b1_psql_b")], stderr=subprocess.DEVNULL)
+        sample["alembic_up"] = timed(alembic(ini, "upgrade", "head"), stderr=subprocess.DEVNULL)
+        sample["alembic_down"] = timed(alembic(ini, "downgrade", "base"), stderr=subprocess.DEVNULL)
+        if rep > 0:
+            for key, value in sample.items():
+                times[key].append(value)
+    m = {k: ms(median(v)) for k, v in times.items()}
+    for direction in ("up", "down"):
+        s, a, b, al = m[f"schemad_{direction}"], m[f"a_{direction}"], m[f"b_{direction}"], m[f"alembic_{direction}"]
+        what = "apply" if direction == "up" else "full rollback"
+        record(f"B1 {what}: schemactl (cold CLI, warm server) vs psql per-file transactions",
+               f"{s:.1f} ms", f"{b:.1f} ms", "<= 1.10x and <= +20 ms",
+               s <= 1.10 * b and s - b <= 20, f"ratio {s / b:.2f}x, added {s - b:+.1f} ms")
+        record(f"B1 {what}: psql -1 of all files (for reference)", f"{a:.1f} ms", f"{b:.1f} ms", "-", True,
+               f"ratio {a / b:.2f}x")
+        record(f"B1 {what}: Alembic vs schemactl", f"{al:.1f} ms", f"{s:.1f} ms", ">= 3x faster", al >= 3 * s,
+               f"schemad {al / s:.1f}x faster, Alembic adds {al - b:+.1f} ms over psql")
+    subprocess.run(server.cli("apply", "--target", "nabavkidata"), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(alembic(ini, "upgrade", "head"), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return server, ini
+
+
+def b2(pg, root):
+    log("B2: scale (generated catalogs of tiny revisions)")
+    catalogs = {n: generate_tiny_catalog(os.path.join(root, f"tiny_{n}"), n) for n in (100, 1000, 10000)}
+    for n in (100, 1000, 10000):
+        pg.fresh(f"b2_{n}")
+    pg.fresh("b2_apply"); pg.fresh("b2_psql")
+    server = Server(root, "b2", [(f"tiny{n}", catalogs[n], pg.dsn(f"b2_{n}")) for n in (100, 1000, 10000)]
+                    + [("apply1000", catalogs[1000], pg.dsn("b2_apply"))])
+    per_file = psql_scripts(root, "b2", catalogs[1000])["up"][1]
+    apply_times, rollback_times, psql_times = [], [], []
+    reps = 2 if QUICK else 3
+    for rep in range(reps):
+        apply_times.append(timed(server.cli("apply", "--target", "apply1000")))
+        rollback_times.append(timed(server.cli("rollback", "--target", "apply1000", "--to", "0")))
+        pg.fresh("b2_psql")
+        psql_times.append(timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", per_file,
+                                 "-d", pg.dsn("b2_psql")], stderr=subprocess.DEVNULL))
+    s, p = ms(median(apply_times)), ms(median(psql_times))
+    record("B2 apply 1,000 revisions: schemactl vs psql per-file transactions", f"{s:.0f} ms", f"{p:.0f} ms",
+           "<= 1.05x (<= 0.3 ms/revision)", s <= 1.05 * p,
+           f"ratio {s / p:.3f}x, schemad's own cost {(s - p) / 1000:.3f} ms/revision; "
+           f"rollback of 1,000: {ms(median(rollback_times)):.0f} ms")
+    for what in ("plan", "status"):
+        for n in (100, 1000, 10000):
+            out = subprocess.run([BENCH_CLIENT, "latency", server.address, f"tiny{n}", what,
+                                  "5" if n == 10000 else "20"], check=True, capture_output=True, text=True)
+            e2e, server_ms = (float(x) for x in out.stdout.split())
+            target = "<= 50 ms at 10,000" if n == 10000 else "-"
+            record(f"B2 {'Plan' if what == 'plan' else 'GetStatus'} latency, {n:,} pending revisions",
+                   f"{e2e:.2f} ms end to end", f"{server_ms:.2f} ms in the server", target,
+                   n != 10000 or e2e <= 50)
+    server.stop()
+    # Start-up with 10,000 revisions, and the RSS while applying all of them.
+    config_dir = os.path.join(root, "b2_big")
+    os.makedirs(config_dir)
+    with open(os.path.join(config_dir, "schemad.yaml"), "w") as f:
+        f.write(f"listen: 127.0.0.1:50097\ntargets:\n  - name: tiny10000\n    environment: dev\n"
+                f"    catalog: {catalogs[10000]}\n    dsn_env: BENCH_DSN\n")
+    env = dict(os.environ, BENCH_DSN=pg.dsn("b2_10000"))
+    starts = []
+    for _ in range(3):
+        out = subprocess.run([BENCH_CLIENT, "startup", "127.0.0.1:50097", "--", SCHEMAD, "--config",
+                              os.path.join(config_dir, "schemad.yaml")], env=env, check=True,
+                             capture_output=True, text=True)
+        elapsed, pid = out.stdout.split()
+        starts.append(float(elapsed))
+        stop_pid(int(pid))
+    record("B2 start-up with a 10,000-revision catalog (exec to first RPC answered)",
+           f"{median(starts):.0f} ms", "-", "report", True)
+    big = Server(root, "b2_apply10000", [("tiny10000", catalogs[10000], pg.dsn("b2_10000"))])
+    proc = subprocess.Popen(big.cli("apply", "--target", "tiny10000"), stdout=subprocess.DEVNULL)
+    start = time.perf_counter()
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, big.rss_kib())
+        time.sleep(0.2)
+    elapsed = time.perf_counter() - start
+    peak = max(peak, big.rss_kib("VmHWM"))
+    record("B4 RSS while applying 10,000 revisions (peak)", f"{peak / 1024:.1f} MiB", "-", "report", proc.returncode == 0,
+           f"apply took {elapsed:.1f} s")
+    big.stop()
+
+
+def b3(pg, root, server, ini):
+    log("B3: the version check other services make")
+    samples = {"schemactl": [], "alembic": [], "psql": []}
+    for rep in range(21 if not QUICK else 8):
+        s = timed(server.cli("version", "--target", "nabavkidata"))
+        a = timed(alembic(ini, "current"), stderr=subprocess.DEVNULL)
+        p = timed([PSQL, "-X", "-At", "-d", pg.dsn("b1_schemad"), "-c",
+                   "SELECT version FROM schemad.migrations ORDER BY version_key DESC LIMIT 1"])
+        if rep > 0:
+            samples["schemactl"].append(s); samples["alembic"].append(a); samples["psql"].append(p)
+    s, a, p = (ms(median(samples[k])) for k in ("schemactl", "alembic", "psql"))
+    record("B3 `schemactl version` (cold process) vs `alembic current`", f"{s:.1f} ms", f"{a:.1f} ms",
+           "<= 15 ms and >= 15x faster", s <= 15 and a >= 15 * s, f"{a / s:.0f}x faster; psql -c: {p:.1f} ms")
+
+    body = os.path.join(root, "getversion.bin")
+    subprocess.run([BENCH_CLIENT, "grpc-body", "nabavkidata", body], check=True)
+    bare = {}
+    for mode in ("sync", "callback"):
+        ready = os.path.join(root, f"bare_{mode}.port")
+        bare[mode] = subprocess.Popen([BARE_SERVER, mode, "127.0.0.1:0", ready], stdout=subprocess.DEVNULL)
+        while not os.path.exists(ready) or not open(ready).read().strip():
+            time.sleep(0.01)
+        bare[mode].address = f"127.0.0.1:{open(ready).read().strip()}"
+    results = {}
+    xact = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'b1_schemad'"
+    for streams in (1, 8, 64):
+        requests = {1: 20000, 8: 60000, 64: 150000}[streams] // (3 if QUICK else 1)
+        for name, address in (("schemad", server.address), ("bare sync", bare["sync"].address),
+                              ("bare callback", bare["callback"].address)):
+            before = int(pg.query("postgres", xact)) if name == "schemad" else 0
+            logfile = os.path.join(root, "h2load.log")
+            out = subprocess.run(["h2load", "-n", str(requests), "-c", "1", "-m", str(streams),
+                                  "-H", "content-type: application/grpc", "-H", "te: trailers",
+                                  "-d", body, "--log-file", logfile,
+                                  f"http://{address}/schemad.v1.SchemaService/GetVersion"],
+                                 check=True, capture_output=True, text=True).stdout
+            rps = float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))
+            ok = int(re.search(r"(\d+) succeeded", out).group(1))
+            latencies = sorted(int(line.split("\t")[2]) for line in open(logfile) if line.strip())
+            p50 = latencies[len(latencies) // 2] / 1000.0
+            p99 = latencies[int(len(latencies) * 0.99)] / 1000.0
+            extra = ""
+            if name == "schemad":
+                time.sleep(1.2)  # PostgreSQL flushes per-backend statistics about once a second
+                extra = int(pg.query("postgres", xact)) - before
+            results[(streams, name)] = (rps, p50, p99, ok, requests, extra)
+            log(f"  GetVersion {name}, {streams} stream(s): {rps:.0f} req/s, p50 {p50:.3f} ms, "
+                f"p99 {p99:.3f} ms, {ok}/{requests} ok" + (f", {extra} database transactions" if name == "schemad" else ""))
+    for streams in (1, 8, 64):
+        s = results[(streams, "schemad")]
+        best = max(results[(streams, "bare sync")][0], results[(streams, "bare callback")][0])
+        record(f"B3 GetVersion, {streams} stream(s) on one connection: schemad vs faster bare server",
+               f"{s[0]:.0f} req/s (p50 {s[1]:.3f} / p99 {s[2]:.3f} ms)",
+               f"{best:.0f} req/s (sync {results[(streams, 'bare sync')][0]:.0f}, callback "
+               f"{results[(streams, 'bare callback')][0]:.0f})",
+               ">= 70% at 64 streams" if streams == 64 else "-",
+               streams != 64 or s[0] >= 0.7 * best,
+               f"{100 * s[0] / best:.0f}%; {s[5]} database transactions for {s[4]} calls")
+    for process in bare.values():
+        process.terminate()
+
+    # A version applied through another replica reaches this one's WatchVersion by NOTIFY.
+    catalog = os.path.join(root, "tiny_100")
+    pg.fresh("b3_watch")
+    a = Server(root, "b3_a", [("w", catalog, pg.dsn("b3_watch"))])
+    b = Server(root, "b3_b", [("w", catalog, pg.dsn("b3_watch"))])
+    subprocess.run(a.cli("apply", "--target", "w", "--to", "000050"), check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run([BENCH_CLIENT, "watch-delay", a.address, b.address, "w", "000050", "000051",
+                          "10" if not QUICK else "4"], check=True, capture_output=True, text=True).stdout
+    delays = [float(x) for x in out.split()]
+    record("B3 another replica's apply seen by WatchVersion (LISTEN/NOTIFY)",
+           f"{median(delays):.2f} ms median", f"{max(delays):.2f} ms max", "prompt", max(delays) < 1000)
+    a.stop(); b.stop()
+
+
+def b4(pg, root):
+    log("B4: footprint")
+    pg.fresh("b4")
+    config_dir = os.path.join(root, "b4")
+    os.makedirs(config_dir)
+    config = os.path.join(config_dir, "schemad.yaml")
+    with open(config, "w") as f:
+        f.write(f"listen: 127.0.0.1:50098\ntargets:\n  - name: bench\n    environment: dev\n"
+                f"    catalog: {CATALOG}\n    dsn_env: BENCH_DSN\n")
+    env = dict(os.environ, BENCH_DSN=pg.dsn("b4"))
+    starts, bare_starts, rss, bare_rss = [], [], [], []
+    for rep in range(8 if not QUICK else 4):
+        out = subprocess.run([BENCH_CLIENT, "startup", "127.0.0.1:50098", "--", SCHEMAD, "--config", config],
+                             env=env, check=True, capture_output=True, text=True).stdout
+        elapsed, pid = out.split()
+        time.sleep(0.5)
+        with open(f"/proc/{pid}/status") as f:
+            rss.append(int(next(l for l in f if l.startswith("VmRSS:")).split()[1]))
+        stop_pid(int(pid))
+        out = subprocess.run([BENCH_CLIENT, "startup", "127.0.0.1:50099", "--", BARE_SERVER, "callback",
+                              "127.0.0.1:50099"], check=True, capture_output=True, text=True).stdout
+        bare_elapsed, bare_pid = out.split()
+        time.sleep(0.5)
+        with open(f"/proc/{bare_pid}/status") as f:
+            bare_rss.append(int(next(l for l in f if l.startswith("VmRSS:")).split()[1]))
+        stop_pid(int(bare_pid))
+        if rep > 0:
+            starts.append(float(elapsed)); bare_starts.append(float(bare_elapsed))
+    s, b = median(starts), median(bare_starts)
+    record("B4 exec to first RPC answered: schemad vs bare gRPC server", f"{s:.1f} ms", f"{b:.1f} ms",
+           "<= 50 ms", s <= 50)
+    r, br = median(rss) / 1024, median(bare_rss) / 1024
+    record("B4 idle RSS (external database, one target) vs bare gRPC server", f"{r:.1f} MiB", f"{br:.1f} MiB",
+           "<= 30 MiB", r <= 30)
+
+
+def machine():
+    cpu = "unknown"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    pg_version = subprocess.run([f"{PG_BIN}/postgres", "--version"], capture_output=True, text=True).stdout.strip()
+    return (f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores ({cpu}); "
+            f"{pg_version}, default settings (fsync on); {platform.platform()}")
+
+
+def main():
+    started = time.perf_counter()
+    root = tempfile.mkdtemp(prefix="schemad-bench-")
+    os.chmod(root, 0o755)
+    pg = Postgres(root)
+    servers = []
+    try:
+        server, ini = b1(pg, root)
+        servers.append(server)
+        b2(pg, root)
+        b3(pg, root, server, ini)
+        b4(pg, root)
+    finally:
+        for s in servers:
+            s.stop()
+        pg.stop()
+    total = time.perf_counter() - started
+    header = ("| benchmark | schemad | reference | target | met | ratio / note |\n"
+              "|---|---|---|---|---|---|\n")
+    table = header + "".join(f"| {n} | {m} | {r} | {t} | {ok} | {note} |\n" for n, m, r, t, ok, note in rows)
+    print("\n" + table)
+    text = (f"# schemad benchmark results\n\nOne full run of `tests/bench/run.sh`"
+            f"{' (SCHEMAD_BENCH_QUICK=1)' if QUICK else ''}: {machine()}. "
+            f"Medians of {REPS} interleaved repetitions after a warm-up unless a row says otherwise; "
+            f"every reference was measured in the same run. Total time {total / 60:.1f} min.\n\n" + table)
+    if os.environ.get("SCHEMAD_BENCH_NO_RESULTS") != "1":
+        with open(os.path.join(REPO, "tests", "bench", "RESULTS.md"), "w") as f:
+            f.write(text)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

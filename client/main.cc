@@ -119,6 +119,16 @@ class Client {
 constexpr double kReadTimeout = 30;
 constexpr double kRunTimeout = 6 * 3600;
 
+// One unary call with the client's token and a deadline.
+template <typename Request, typename Response>
+grpc::Status Unary(Client& client,
+                   grpc::Status (v1::SchemaService::Stub::*method)(grpc::ClientContext*,
+                                                                   const Request&, Response*),
+                   const Request& request, Response* response, double timeout = kReadTimeout) {
+  auto context = client.Context(timeout);
+  return (client.stub().*method)(context.get(), request, response);
+}
+
 void Print(const GlobalOptions& options, const google::protobuf::Message& message,
            const std::string& human) {
   std::cout << (options.json ? ToJson(message) + "\n" : human);
@@ -140,9 +150,9 @@ bool Confirm(const std::string& question, bool yes) {
 
 // The environment of `target`, from ListTargets; UNSPECIFIED when it cannot be told.
 v1::Environment TargetEnvironment(Client& client, const std::string& target, int* exit_code) {
-  auto context = client.Context(kReadTimeout);
   v1::ListTargetsResponse targets;
-  grpc::Status status = client.stub().ListTargets(context.get(), {}, &targets);
+  grpc::Status status =
+      Unary(client, &v1::SchemaService::Stub::ListTargets, v1::ListTargetsRequest(), &targets);
   if (!status.ok()) {
     *exit_code = client.Fail(status);
     return v1::ENVIRONMENT_UNSPECIFIED;
@@ -181,13 +191,9 @@ int FollowRun(Client& client, grpc::ClientContext* context,
   }
 }
 
-int Plan(Client& client, const v1::PlanRequest& request, bool with_sql,
-         v1::PlanResponse* response) {
-  auto context = client.Context(kReadTimeout);
-  grpc::Status status = client.stub().Plan(context.get(), request, response);
-  if (!status.ok()) return client.Fail(status);
-  return kExitOk;
-  (void)with_sql;
+int Plan(Client& client, const v1::PlanRequest& request, v1::PlanResponse* response) {
+  grpc::Status status = Unary(client, &v1::SchemaService::Stub::Plan, request, response);
+  return status.ok() ? kExitOk : client.Fail(status);
 }
 
 // Reads coverage.required (or a top-level required:) from a manifest file.
@@ -407,9 +413,9 @@ int Main(int argc, char** argv) {
       }
       for (auto& requirement : *requirements) *request.add_requirements() = requirement;
     }
-    auto context = client.Context(kReadTimeout);
     v1::ValidateCoverageResponse response;
-    grpc::Status status = client.stub().ValidateCoverage(context.get(), request, &response);
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::ValidateCoverage, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderCoverage(response));
     bool error = response.covered_count() < response.required_count();
@@ -419,39 +425,36 @@ int Main(int argc, char** argv) {
     return error ? kExitCoverage : kExitOk;
   }
   if (drift_cmd->parsed()) {
-    auto context = client.Context(kReadTimeout);
     v1::GetStatusRequest request;
     request.set_target(target);
     v1::GetStatusResponse response;
-    grpc::Status status = client.stub().GetStatus(context.get(), request, &response);
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetStatus, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderDrift(response));
     return response.schema_drift().empty() ? kExitOk : kExitCoverage;
   }
   if (targets_cmd->parsed()) {
-    auto context = client.Context(kReadTimeout);
     v1::ListTargetsResponse response;
-    grpc::Status status = client.stub().ListTargets(context.get(), {}, &response);
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::ListTargets,
+                                v1::ListTargetsRequest(), &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderTargets(response));
     return kExitOk;
   }
   if (version_cmd->parsed()) {
-    auto context = client.Context(kReadTimeout);
     v1::GetVersionRequest request;
     request.set_target(target);
     v1::VersionInfo response;
-    grpc::Status status = client.stub().GetVersion(context.get(), request, &response);
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetVersion, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderVersion(response));
     return kExitOk;
   }
   if (status_cmd->parsed()) {
-    auto context = client.Context(kReadTimeout);
     v1::GetStatusRequest request;
     request.set_target(target);
     v1::GetStatusResponse response;
-    grpc::Status status = client.stub().GetStatus(context.get(), request, &response);
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetStatus, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderStatus(response));
     return exit_code_flag && response.pending_count() > 0 ? kExitPending : kExitOk;
@@ -462,7 +465,7 @@ int Main(int argc, char** argv) {
     request.set_direction(v1::DIRECTION_UP);
     request.set_to_version(to_version);
     v1::PlanResponse response;
-    if (int code = Plan(client, request, with_sql, &response); code != kExitOk) return code;
+    if (int code = Plan(client, request, &response); code != kExitOk) return code;
     Print(options, response, RenderPlan(response, with_sql));
     return kExitOk;
   }
@@ -485,7 +488,7 @@ int Main(int argc, char** argv) {
       plan_request.set_allow_out_of_order(allow_out_of_order);
       plan_request.set_accept_checksum_drift(accept_drift);
       v1::PlanResponse plan;
-      if (code = Plan(client, plan_request, false, &plan); code != kExitOk) return code;
+      if (code = Plan(client, plan_request, &plan); code != kExitOk) return code;
       if (!options.json) std::cerr << RenderPlan(plan, false);
       if (plan.steps().empty()) {
         std::cout << (options.json ? "" : "NO_CHANGE: nothing to do\n");
@@ -523,13 +526,12 @@ int Main(int argc, char** argv) {
     return FollowRun(client, context.get(), reader.get());
   }
   if (history_cmd->parsed()) {
-    auto context = client.Context(kReadTimeout);
     v1::GetHistoryRequest request;
     request.set_target(target);
     request.set_page_size(page_size);
     request.set_page_token(page_token);
     v1::GetHistoryResponse response;
-    grpc::Status status = client.stub().GetHistory(context.get(), request, &response);
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetHistory, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderHistory(response));
     return kExitOk;
@@ -539,14 +541,14 @@ int Main(int argc, char** argv) {
       std::cerr << "schemactl: resolve needs --retry or --mark-done\n";
       return kExitUsage;
     }
-    auto context = client.Context(kRunTimeout);
     v1::ResolveRunRequest request;
     request.set_target(target);
     request.set_run_id(run_id);
     request.set_action(retry ? v1::ResolveRunRequest::ACTION_RETRY
                              : v1::ResolveRunRequest::ACTION_MARK_DONE);
     v1::ResolveRunResponse response;
-    grpc::Status status = client.stub().ResolveRun(context.get(), request, &response);
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::ResolveRun, request, &response, kRunTimeout);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderRun(response.run()));
     return response.outcome() == v1::OUTCOME_APPLIED ? kExitOk : kExitError;

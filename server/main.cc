@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
     std::cerr << "schemad: " << logging.message() << "\n";
     return 2;
   }
+  // An unreachable database must not hold a thread for minutes (libpq waits forever by default);
+  // a connect_timeout in a DSN, or PGCONNECT_TIMEOUT set by the operator, wins.
+  setenv("PGCONNECT_TIMEOUT", "10", /*overwrite=*/0);
   // Signals are taken by one thread with sigwait; block them before any other thread starts.
   sigset_t signals;
   sigemptyset(&signals);

@@ -523,7 +523,7 @@ grpc::Status SchemaService::GetHistory(grpc::ServerContext* context,
   const int page_size = request->page_size() == 0 ? kDefaultPageSize : request->page_size();
   int offset = 0;
   if (!request->page_token().empty() &&
-      (!absl::SimpleAtoi(request->page_token(), &offset) || offset < 0)) {
+      (!absl::SimpleAtoi(request->page_token(), &offset) || offset < 0 || offset > 100000000)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_token: not one we issued");
   }
   auto runs = engine_->ReadRuns(**target, page_size + 1, offset);

@@ -321,10 +321,13 @@ bool IsLoopbackAddress(const std::string& listen) {
 }
 
 absl::Status ValidateConfig(const Config& config) {
-  if (!IsLoopbackAddress(config.listen) && config.tokens.empty() && !config.tls.enabled()) {
+  // Without tokens every caller is admin: beyond localhost that needs client certificates.
+  if (!IsLoopbackAddress(config.listen) && config.tokens.empty() &&
+      config.tls.client_ca_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen: ", config.listen,
-        " is not a loopback address; configure tokens or tls before serving beyond localhost"));
+        " is not a loopback address; configure tokens (or mTLS with tls.client_ca_file) before "
+        "serving beyond localhost"));
   }
   return absl::OkStatus();
 }

@@ -76,7 +76,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
 absl::StatusOr<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
 
 // Checks rules that span fields (also after command-line overrides): a non-loopback listen
-// address needs tokens or TLS. Returns INVALID_ARGUMENT.
+// address needs tokens or mTLS (without tokens every caller is admin). Returns INVALID_ARGUMENT.
 absl::Status ValidateConfig(const Config& config);
 
 // True for 127.0.0.0/8, ::1, localhost and unix sockets.

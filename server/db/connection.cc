@@ -1,6 +1,7 @@
 #include "server/db/connection.h"
 
 #include <cstring>
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -49,6 +50,27 @@ class NoticeCollector : public pqxx::errorhandler {
   std::vector<std::string> notices_;
 };
 
+// libpq's connection errors name host and port, but a DSN it cannot parse is quoted back,
+// password included: never pass such text on.
+std::string RedactedError(const std::string& dsn, std::string message) {
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  char* parse_error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &parse_error);
+  if (options == nullptr) {
+    PQfreemem(parse_error);
+    return "the connection string is not valid (its text is not shown: it may hold a password)";
+  }
+  for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (std::string(option->keyword) != "password" || option->val == nullptr || !*option->val) continue;
+    const std::string secret = option->val;
+    for (size_t at = message.find(secret); at != std::string::npos; at = message.find(secret)) {
+      message.replace(at, secret.size(), "***");
+    }
+  }
+  PQconninfoFree(options);
+  return message;
+}
+
 }  // namespace
 
 struct Connection::Impl {
@@ -64,10 +86,8 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
   try {
     return std::unique_ptr<Connection>(new Connection(std::make_unique<Impl>(dsn)));
   } catch (const std::exception& e) {
-    // libpq's message names host and port, never the password.
-    std::string message = e.what();
-    while (!message.empty() && message.back() == '\n') message.pop_back();
-    return absl::UnavailableError(absl::StrCat("cannot connect to the target database: ", message));
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to the target database: ", RedactedError(dsn, e.what())));
   }
 }
 

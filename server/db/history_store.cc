@@ -82,8 +82,10 @@ constexpr char kRunColumns[] =
     "coalesce(extract(epoch FROM r.finished_at)::float8, 0), r.server_instance, r.backend_pid, "
     "r.current_version, r.current_transactional, r.statement_index, r.error, r.sqlstate, "
     "r.failing_statement, r.outcome, r.overrides, "
-    "(r.state = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
-    "                                     WHERE a.pid = r.backend_pid)) AS orphaned";
+    "(r.state = 'running' AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = "
+    "'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+    "current_database()) AND l.classid::int8 = %d AND l.objid::int8 = %d AND l.objsubid = 1))"
+    " AS orphaned";
 
 constexpr char kInsertApplied[] =
     "INSERT INTO schemad.migrations (catalog, version, version_key, name, checksum, applied_by, "
@@ -91,6 +93,10 @@ constexpr char kInsertApplied[] =
     "NULLIF($8, '')::uuid) ON CONFLICT (catalog, version_key) DO UPDATE SET "
     "checksum = EXCLUDED.checksum, applied_at = now(), applied_by = EXCLUDED.applied_by, "
     "duration_ms = EXCLUDED.duration_ms, run_id = EXCLUDED.run_id";
+
+// Journal writes need not wait for the disk: the migration's own transaction (with its
+// history row) commits synchronously; losing the last journal line needs a database crash.
+constexpr char kJournalWrite[] = "SET LOCAL synchronous_commit = off";
 
 // Tells every replica's version cache that this catalog's recorded state changed; delivered on
 // commit, so listeners never see a state older than the notification.
@@ -115,6 +121,12 @@ RunState ParseRunState(const std::string& text) {
   if (text == "failed") return RunState::kFailed;
   if (text == "interrupted") return RunState::kInterrupted;
   return RunState::kResolved;
+}
+
+// The run columns; a running run is orphaned when nobody holds the catalog's advisory lock
+// (every live run holds it until it has recorded its end).
+std::string RunColumns(int64_t lock_key) {
+  return absl::StrFormat(kRunColumns, lock_key >> 32, lock_key & 0xffffffff);
 }
 
 RunRecord RunFromRow(const pqxx::row& row) {
@@ -233,15 +245,22 @@ absl::StatusOr<std::optional<RunRecord>> HistoryStore::ReadBlockingRun(Connectio
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<RunRecord>> {
         if (!txn.exec1(kIsInitialized)[0].as<bool>()) return std::optional<RunRecord>();
         const pqxx::result rows = txn.exec_params(
-            absl::StrCat("SELECT ", kRunColumns,
+            absl::StrCat("SELECT ", RunColumns(LockKey()),
                          " FROM schemad.runs r WHERE r.catalog = $1 AND ("
-                         "r.state = 'failed' OR (r.state IN ('running', 'interrupted') AND "
-                         "NOT r.current_transactional) OR (r.state = 'running' AND EXISTS "
-                         "(SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.backend_pid))) "
+                         "r.state IN ('failed', 'running', 'interrupted')) "
                          "ORDER BY r.started_at DESC LIMIT 1"),
             catalog_);
-        if (rows.empty()) return std::optional<RunRecord>();
-        return std::optional<RunRecord>(RunFromRow(rows[0]));
+        for (const pqxx::row& row : rows) {
+          RunRecord run = RunFromRow(row);
+          // A stopped transactional file left nothing behind: it blocks nothing.
+          const bool stopped = run.state == RunState::kInterrupted || run.orphaned;
+          if (run.state == RunState::kFailed || (run.state == RunState::kRunning && !run.orphaned) ||
+              (stopped && !run.current_transactional)) {
+            return std::optional<RunRecord>(run);
+          }
+          return std::optional<RunRecord>();
+        }
+        return std::optional<RunRecord>();
       });
 }
 
@@ -251,7 +270,7 @@ absl::StatusOr<std::optional<RunRecord>> HistoryStore::ReadRun(Connection& conn,
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<RunRecord>> {
         if (!txn.exec1(kIsInitialized)[0].as<bool>()) return std::optional<RunRecord>();
         const pqxx::result rows = txn.exec_params(
-            absl::StrCat("SELECT ", kRunColumns,
+            absl::StrCat("SELECT ", RunColumns(LockKey()),
                          " FROM schemad.runs r WHERE r.catalog = $1 AND r.run_id::text = $2"),
             catalog_, run_id);
         if (rows.empty()) return std::optional<RunRecord>();
@@ -265,7 +284,7 @@ absl::StatusOr<std::optional<RunRecord>> HistoryStore::ReadRunByRequestId(
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<RunRecord>> {
         if (!txn.exec1(kIsInitialized)[0].as<bool>()) return std::optional<RunRecord>();
         const pqxx::result rows = txn.exec_params(
-            absl::StrCat("SELECT ", kRunColumns,
+            absl::StrCat("SELECT ", RunColumns(LockKey()),
                          " FROM schemad.runs r WHERE r.catalog = $1 AND r.request_id = $2"),
             catalog_, request_id);
         if (rows.empty()) return std::optional<RunRecord>();
@@ -280,7 +299,7 @@ absl::StatusOr<std::vector<RunRecord>> HistoryStore::ReadRuns(Connection& conn, 
         std::vector<RunRecord> runs;
         if (!txn.exec1(kIsInitialized)[0].as<bool>()) return runs;
         for (const pqxx::row& row : txn.exec_params(
-                 absl::StrCat("SELECT ", kRunColumns,
+                 absl::StrCat("SELECT ", RunColumns(LockKey()),
                               " FROM schemad.runs r WHERE r.catalog = $1 "
                               "ORDER BY r.started_at DESC, r.run_id LIMIT $2 OFFSET $3"),
                  catalog_, limit, offset)) {
@@ -317,6 +336,7 @@ absl::StatusOr<std::vector<EventRecord>> HistoryStore::ReadEvents(Connection& co
 
 absl::StatusOr<std::string> HistoryStore::StartRun(Connection& conn, const RunRecord& run) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::StatusOr<std::string> {
+    txn.exec(kJournalWrite);
     std::string id =
         txn.exec_params1(
             "INSERT INTO schemad.runs (catalog, request_id, principal, operation, "
@@ -334,6 +354,7 @@ absl::Status HistoryStore::UpdateProgress(Connection& conn, const std::string& r
                                           const std::string& version, bool transactional,
                                           int statement_index, int backend_pid) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec(kJournalWrite);
     txn.exec_params(
         "UPDATE schemad.runs SET current_version = $2, current_transactional = $3, "
         "statement_index = $4, backend_pid = $5 WHERE run_id = $1::uuid",
@@ -344,6 +365,7 @@ absl::Status HistoryStore::UpdateProgress(Connection& conn, const std::string& r
 
 absl::Status HistoryStore::FinishRun(Connection& conn, const RunRecord& run) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec(kJournalWrite);
     txn.exec_params(
         "UPDATE schemad.runs SET state = $2, finished_at = now(), current_version = $3, "
         "statement_index = $4, error = $5, sqlstate = $6, failing_statement = $7, outcome = $8, "
@@ -357,12 +379,12 @@ absl::Status HistoryStore::FinishRun(Connection& conn, const RunRecord& run) con
 
 absl::Status HistoryStore::MarkOrphanedInterrupted(Connection& conn) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec(kJournalWrite);
     const pqxx::result updated = txn.exec_params(
         "UPDATE schemad.runs r SET state = 'interrupted', finished_at = now(), "
-        "error = CASE WHEN r.error = '' THEN 'the server running it stopped (backend ' || "
-        "r.backend_pid || ' is gone)' ELSE r.error END, outcome = 'INTERRUPTED' "
-        "WHERE r.catalog = $1 AND r.state = 'running' AND NOT EXISTS "
-        "(SELECT 1 FROM pg_stat_activity a WHERE a.pid = r.backend_pid)",
+        "error = CASE WHEN r.error = '' THEN 'the server running it stopped before recording "
+        "its end' ELSE r.error END, outcome = 'INTERRUPTED' "
+        "WHERE r.catalog = $1 AND r.state = 'running'",
         catalog_);
     if (updated.affected_rows() > 0) txn.exec_params(kNotify, catalog_);
     return absl::OkStatus();
@@ -371,6 +393,7 @@ absl::Status HistoryStore::MarkOrphanedInterrupted(Connection& conn) const {
 
 absl::Status HistoryStore::AppendEvent(Connection& conn, const EventRecord& event) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec(kJournalWrite);
     txn.exec_params(
         "INSERT INTO schemad.events (catalog, principal, action, run_id, outcome, detail) "
         "VALUES ($1, $2, $3, NULLIF($4, '')::uuid, $5, $6)",
@@ -481,6 +504,7 @@ absl::StatusOr<std::optional<HistoryStore::ScriptFailure>> HistoryStore::RunScri
       txn.exec(statements[index]);
       on_statement(index, elapsed_ms(statement_start));
     }
+    txn.exec("RESET lock_timeout");  // pooled connections carry no run's settings
   } catch (const std::exception& e) {
     return std::optional<ScriptFailure>(failure(index, e));
   }
@@ -501,15 +525,6 @@ void HistoryStore::PrepareWorkSession(Connection& conn) const {
              "WHERE name = 'client_connection_check_interval'");
   } catch (const std::exception&) {
     // Older servers: the statement simply runs to its end.
-  }
-}
-
-void HistoryStore::PrepareJournalSession(Connection& conn) const {
-  try {
-    pqxx::nontransaction txn(conn.raw());
-    txn.exec("SET synchronous_commit = off");
-  } catch (const std::exception&) {
-    // The next statement on the connection reports a real problem.
   }
 }
 

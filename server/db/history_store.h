@@ -79,9 +79,10 @@ class HistoryStore {
 
   // Applied revisions of this catalog in version order; empty when uninitialised.
   absl::StatusOr<std::vector<AppliedRevision>> ReadApplied(Connection& conn) const;
-  // The newest run that blocks others: failed; running with its backend alive; or stopped
-  // (interrupted, or orphaned: running with its backend gone) inside a non-transactional file,
-  // which may be half-applied. A transactional file that stopped left nothing and blocks nothing.
+  // The newest run, if it blocks others: failed; running (someone holds the catalog's advisory
+  // lock); or stopped (interrupted, or orphaned: "running" but nobody holds the lock) inside a
+  // non-transactional file, which may be half-applied. A transactional file that stopped left
+  // nothing behind and blocks nothing.
   absl::StatusOr<std::optional<RunRecord>> ReadBlockingRun(Connection& conn) const;
   absl::StatusOr<std::optional<RunRecord>> ReadRun(Connection& conn,
                                                    const std::string& run_id) const;
@@ -98,6 +99,8 @@ class HistoryStore {
                               const std::string& version, bool transactional,
                               int statement_index, int backend_pid) const;
   absl::Status FinishRun(Connection& conn, const RunRecord& run) const;
+  // Marks every "running" run interrupted. Call only while holding the advisory lock: then no
+  // other run can be live.
   absl::Status MarkOrphanedInterrupted(Connection& conn) const;
   absl::Status AppendEvent(Connection& conn, const EventRecord& event) const;
   absl::Status RecordApplied(Connection& conn, const AppliedRevision& revision) const;
@@ -131,9 +134,6 @@ class HistoryStore {
   // Makes the session that runs migrations notice a vanished client (PostgreSQL 14+), so a
   // long statement of a killed server is cancelled within a second instead of running on.
   void PrepareWorkSession(Connection& conn) const;
-  // Journal writes need not wait for the disk: the migration's own transaction (with its
-  // history row) commits synchronously; losing the last journal line needs a database crash.
-  void PrepareJournalSession(Connection& conn) const;
 
   // Indexes left INVALID (e.g. by a failed CREATE INDEX CONCURRENTLY), as schema.name.
   absl::StatusOr<std::vector<std::string>> InvalidIndexes(Connection& conn) const;

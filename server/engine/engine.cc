@@ -338,11 +338,12 @@ absl::StatusOr<std::unique_ptr<Engine::InProcessLock>> Engine::LockTarget(
 absl::Status Engine::Run(const Target& target, const RunRequest& request, const EventSink& sink,
                          const CancelCheck& cancelled) {
   SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease journal, target.pool->Acquire());
-  target.store.PrepareJournalSession(*journal);
   const absl::Duration wait =
       request.lock_wait > absl::ZeroDuration() ? request.lock_wait : target.config.lock_wait;
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock, LockTarget(target, wait, *journal));
   absl::Status status = RunLocked(target, request, *journal, sink, cancelled);
+  // This replica's own reads see the new state at once, not after its NOTIFY comes back.
+  WatchOf(target).cache.Invalidate();
   if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {
     // Refusals are mutating calls too: the audit log keeps them.
     db::EventRecord refused;
@@ -432,6 +433,13 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
   run.server_instance = server_instance_;
   run.backend_pid = journal.backend_pid();
   run.overrides = absl::StrJoin(overrides, "; ");
+  // Everything that can fail before the first statement happens before the run is journaled,
+  // so a journaled run always records its end.
+  std::optional<db::ConnectionPool::Lease> work;
+  if (!plan.steps.empty()) {
+    SCHEMAD_ASSIGN_OR_RETURN(work, target.pool->Acquire());
+    store.PrepareWorkSession(**work);
+  }
   SCHEMAD_ASSIGN_OR_RETURN(run.run_id, store.StartRun(journal, run));
   RunEvent started = Event(RunEvent::Kind::kRunStarted);
   started.run_id = run.run_id;
@@ -447,11 +455,6 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
                     ? "NO_CHANGE"
                     : (request.plan.direction == Direction::kUp ? "APPLIED" : "ROLLED_BACK");
 
-  std::optional<db::ConnectionPool::Lease> work;
-  if (!plan.steps.empty()) {
-    SCHEMAD_ASSIGN_OR_RETURN(work, target.pool->Acquire());
-    store.PrepareWorkSession(**work);
-  }
   for (const PlanStep& step : plan.steps) {
     absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> failure =
         RunStep(target, step, run.run_id, request.principal, 0, journal, **work, sink, cancelled);
@@ -564,6 +567,7 @@ absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> Engine::RunStep(
   const absl::Time start = absl::Now();
   absl::Duration backoff = absl::Milliseconds(200);
   int from = first_statement;
+  int completed = first_statement;  // statements of a non-transactional file done so far
   absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> result;
   for (int attempt = 0;; ++attempt) {
     result = store.RunScript(
@@ -571,6 +575,7 @@ absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> Engine::RunStep(
         [&](int index, double duration_ms) {
           forward_notices();
           if (step.transactional) return;
+          completed = index + 1;
           store.UpdateProgress(journal, run_id, step.revision->version, false, index + 1,
                                work.backend_pid())
               .IgnoreError();
@@ -600,7 +605,16 @@ absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> Engine::RunStep(
   }
   step_done.Notify();
   watcher.join();
-  if (!result.ok() || result->has_value()) return result;
+  if (!result.ok()) {
+    // E.g. the history write after the last statement failed: keep the progress, so that a
+    // retry resumes after the statements that ran instead of running them again.
+    db::HistoryStore::ScriptFailure failure;
+    failure.statement_index = step.transactional ? 0 : completed;
+    failure.message = std::string(result.status().message());
+    failure.connection_lost = result.status().code() == absl::StatusCode::kUnavailable;
+    return std::optional<db::HistoryStore::ScriptFailure>(failure);
+  }
+  if (result->has_value()) return result;
 
   RunEvent finished = Event(RunEvent::Kind::kStepFinished);
   finished.version = step.revision->version;
@@ -615,7 +629,6 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
                                               const CancelCheck& cancelled) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
   SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease journal, target.pool->Acquire());
-  target.store.PrepareJournalSession(*journal);
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock,
                            LockTarget(target, target.config.lock_wait, *journal));
   const db::HistoryStore& store = target.store;
@@ -686,6 +699,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
     run.outcome = "RESOLVED_MARK_DONE";
   }
   SCHEMAD_RETURN_IF_ERROR(store.FinishRun(*journal, run));
+  WatchOf(target).cache.Invalidate();
   audit.outcome = run.outcome;
   audit.detail = absl::StrCat(revision.Id(), run.error.empty() ? "" : ": ", run.error);
   store.AppendEvent(*journal, audit).IgnoreError();

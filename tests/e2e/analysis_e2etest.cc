@@ -23,11 +23,7 @@ constexpr char kMattermost[] =
 std::unique_ptr<ServerProcess> StartServer(const std::string& catalog, const std::string& dsn,
                                            const std::string& environment = "dev",
                                            const std::string& extra = "") {
-  ServerConfig config;
-  config.targets.push_back({"t", environment, catalog, dsn, extra});
-  auto server = ServerProcess::Start(config);
-  EXPECT_TRUE(server.ok()) << server.status();
-  return server.ok() ? *std::move(server) : nullptr;
+  return StartServerFor(catalog, dsn, "t", environment, extra);
 }
 
 TEST(CoverageE2eTest, BundledCatalogProvesTwentyTwoOfTwentyTwoLive) {

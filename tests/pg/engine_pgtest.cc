@@ -23,12 +23,6 @@ using ::testing::IsEmpty;
 
 constexpr char kSmall[] = SCHEMAD_SOURCE_DIR "/tests/testdata/catalogs/small";
 
-std::string Applied(const std::string& dsn) {
-  return absl::StrJoin(
-      TestPostgres::MustQuery(dsn, "SELECT version FROM schemad.migrations ORDER BY version_key"),
-      ",");
-}
-
 TEST(EnginePgTest, UpDownUpGivesTheSameSchema) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
   auto engine = MakeEngine(kSmall, dsn);
@@ -36,7 +30,7 @@ TEST(EnginePgTest, UpDownUpGivesTheSameSchema) {
   ASSERT_THAT(up.status, IsOk());
   EXPECT_EQ(up.finished.outcome, "APPLIED");
   EXPECT_EQ(up.finished.steps_done, 5);
-  EXPECT_EQ(Applied(dsn), "001,002,003,004,005");
+  EXPECT_EQ(AppliedVersions(dsn), "001,002,003,004,005");
   const std::string first = SchemaSnapshot(dsn);
   EXPECT_THAT(first, AllOf(HasSubstr("index CREATE INDEX audit_at"),
                            HasSubstr("trigger accounts_audit on accounts"),
@@ -56,7 +50,7 @@ TEST(EnginePgTest, UpDownUpGivesTheSameSchema) {
   ASSERT_THAT(down.status, IsOk());
   EXPECT_EQ(down.finished.outcome, "ROLLED_BACK");
   EXPECT_EQ(down.finished.steps_done, 5);
-  EXPECT_EQ(Applied(dsn), "");
+  EXPECT_EQ(AppliedVersions(dsn), "");
   EXPECT_EQ(SchemaSnapshot(dsn), "");
 
   RunResult up2 = RunEngine(*engine, ApplyRequest());
@@ -68,12 +62,12 @@ TEST(EnginePgTest, ApplyToAVersionAndRollBackBySteps) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
   auto engine = MakeEngine(kSmall, dsn);
   ASSERT_THAT(RunEngine(*engine, ApplyRequest("002")).status, IsOk());
-  EXPECT_EQ(Applied(dsn), "001,002");
+  EXPECT_EQ(AppliedVersions(dsn), "001,002");
   ASSERT_THAT(RunEngine(*engine, ApplyRequest()).status, IsOk());
   RunResult back = RunEngine(*engine, RollbackRequest("", 2));
   ASSERT_THAT(back.status, IsOk());
   EXPECT_EQ(back.finished.version, "003");
-  EXPECT_EQ(Applied(dsn), "001,002,003");
+  EXPECT_EQ(AppliedVersions(dsn), "001,002,003");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('public.audit') IS NULL"), "t");
 }
 
@@ -107,7 +101,7 @@ TEST_F(FailurePgTest, FailingStatementRollsBackItsFileAndBlocksTheNextApply) {
   // Nothing of the failed file remains; the file before it stays applied.
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('second') IS NULL"), "t");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('first') IS NOT NULL"), "t");
-  EXPECT_EQ(Applied(dsn_), "1");
+  EXPECT_EQ(AppliedVersions(dsn_), "1");
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn_, "SELECT state || ' ' || current_version || ' ' || statement_index || ' ' || "
                       "sqlstate || ' ' || failing_statement FROM schemad.runs"),
@@ -131,11 +125,11 @@ TEST_F(FailurePgTest, FailingStatementRollsBackItsFileAndBlocksTheNextApply) {
                                  "admin", [](const RunEvent&) {}, [] { return false; });
   ASSERT_THAT(resolved, IsOk());
   EXPECT_EQ(resolved->state, db::RunState::kResolved);
-  EXPECT_EQ(Applied(dsn_), "1,2");
+  EXPECT_EQ(AppliedVersions(dsn_), "1,2");
   RunResult rest = RunEngine(*fixed, ApplyRequest());
   ASSERT_THAT(rest.status, IsOk());
   EXPECT_EQ(rest.finished.outcome, "APPLIED");
-  EXPECT_EQ(Applied(dsn_), "1,2,3");
+  EXPECT_EQ(AppliedVersions(dsn_), "1,2,3");
 }
 
 TEST_F(FailurePgTest, NonTransactionalFailureIsResolvedByRetryFromTheFailedStatement) {
@@ -153,7 +147,7 @@ TEST_F(FailurePgTest, NonTransactionalFailureIsResolvedByRetryFromTheFailedState
   EXPECT_THAT(run.finished.message, HasSubstr("indexes left INVALID: public.items_code"));
   // Statement 1 ran and stays: that is what non-transactional means, and why it blocks.
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) FROM items"), "2");
-  EXPECT_EQ(Applied(dsn_), "1");
+  EXPECT_EQ(AppliedVersions(dsn_), "1");
 
   // A person fixes the data and drops the invalid index; retry resumes at statement 2.
   TestPostgres::MustQuery(dsn_, "UPDATE items SET code = 'b' WHERE id = 2; DROP INDEX items_code");
@@ -168,7 +162,7 @@ TEST_F(FailurePgTest, NonTransactionalFailureIsResolvedByRetryFromTheFailedState
   EXPECT_EQ(resolved->outcome, "RESOLVED_RETRY");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT string_agg(id::text, ',' ORDER BY id) FROM items"),
             "1,2,3");  // statement 1 was not run twice
-  EXPECT_EQ(Applied(dsn_), "1,2");
+  EXPECT_EQ(AppliedVersions(dsn_), "1,2");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_code'::regclass"), "t");
 }
 
@@ -185,7 +179,7 @@ TEST_F(FailurePgTest, NonTransactionalFailureCanBeMarkedDone) {
                                   "admin", [](const RunEvent&) {}, [] { return false; });
   ASSERT_THAT(resolved, IsOk());
   EXPECT_EQ(resolved->outcome, "RESOLVED_MARK_DONE");
-  EXPECT_EQ(Applied(dsn_), "1");
+  EXPECT_EQ(AppliedVersions(dsn_), "1");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT applied_by FROM schemad.migrations"), "admin");
   RunResult next = RunEngine(*engine, ApplyRequest());
   ASSERT_THAT(next.status, IsOk());
@@ -233,7 +227,7 @@ TEST_F(FailurePgTest, SameRequestIdReturnsTheSameRun) {
   ASSERT_THAT(retry.status, IsOk());
   EXPECT_EQ(retry.finished.run_id, first.finished.run_id);
   EXPECT_EQ(retry.finished.outcome, "APPLIED");
-  EXPECT_EQ(Applied(dsn_), "1");  // the retry did not start a new run
+  EXPECT_EQ(AppliedVersions(dsn_), "1");  // the retry did not start a new run
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) FROM schemad.runs"), "1");
 }
 
@@ -261,7 +255,7 @@ TEST_F(FailurePgTest, ChecksumDriftAndOutOfOrderAreReportedAndBlock) {
   RunResult run = RunEngine(*changed, allowed);
   ASSERT_THAT(run.status, IsOk());
   EXPECT_EQ(run.finished.outcome, "APPLIED");
-  EXPECT_EQ(Applied(dsn_), "1,2,3");
+  EXPECT_EQ(AppliedVersions(dsn_), "1,2,3");
 }
 
 TEST_F(FailurePgTest, LockTimeoutIsRetriedWithBackoffUntilTheLockIsFree) {
@@ -303,7 +297,7 @@ TEST_F(FailurePgTest, CancellationInterruptsAndRollsBackTheOpenFile) {
   EXPECT_EQ(run.finished.outcome, "INTERRUPTED");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('slow') IS NULL"), "t");
-  EXPECT_EQ(Applied(dsn_), "1");
+  EXPECT_EQ(AppliedVersions(dsn_), "1");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT state FROM schemad.runs"), "interrupted");
   // An interrupted transactional file left nothing behind, so it does not block.
   WriteFiles(dir_, {{"2_slow.up.sql", "CREATE TABLE slow (id int);\n"}});
@@ -366,7 +360,7 @@ TEST_F(FailurePgTest, BadRequests) {
   EXPECT_THAT(RunEngine(*engine, RollbackRequest("0")).status,
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("cannot roll back 1_a: it is irreversible (no .down.sql)")));
-  EXPECT_EQ(Applied(dsn_), "1,2") << "a refused plan runs nothing";
+  EXPECT_EQ(AppliedVersions(dsn_), "1,2") << "a refused plan runs nothing";
   EXPECT_THAT(RunEngine(*engine, RollbackRequest("1", 1)).status,
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not both")));
   EXPECT_THAT(RunEngine(*engine, RollbackRequest("", -1)).status,

@@ -53,5 +53,19 @@ TEST(StatusPgTest, UnreachableDatabaseIsUnavailableWithoutTheDsn) {
                                                  ::testing::Not(::testing::HasSubstr("hunter2"))));
 }
 
+TEST(StatusPgTest, UnparsableDsnIsNotEchoed) {
+  TargetConfig config;
+  config.name = "dev";
+  config.catalog_path = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
+  config.dsn = "host=/tmp password='hunter2 port=1";  // an unterminated quote
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create({config}, "test");
+  ASSERT_THAT(engine, IsOk());
+  EXPECT_THAT((*engine)->GetStatus(*(*engine)->targets()[0]),
+              schemad::testing::StatusIs(
+                  absl::StatusCode::kUnavailable,
+                  ::testing::AllOf(::testing::HasSubstr("connection string is not valid"),
+                                   ::testing::Not(::testing::HasSubstr("hunter2")))));
+}
+
 }  // namespace
 }  // namespace schemad::engine

@@ -50,6 +50,12 @@ engine::RunRequest RollbackRequest(const std::string& to, int steps) {
   return request;
 }
 
+std::string AppliedVersions(const std::string& dsn) {
+  return absl::StrJoin(
+      TestPostgres::MustQuery(dsn, "SELECT version FROM schemad.migrations ORDER BY version_key"),
+      ",");
+}
+
 std::string SchemaSnapshot(const std::string& dsn) {
   constexpr char kQuery[] = R"sql(
 SELECT format('column %s.%s %s null=%s default=%s', table_name, column_name, data_type,

@@ -29,6 +29,9 @@ RunResult RunEngine(engine::Engine& engine, const engine::RunRequest& request,
 engine::RunRequest ApplyRequest(const std::string& to = "");
 engine::RunRequest RollbackRequest(const std::string& to, int steps = 0);
 
+// Versions recorded in schemad.migrations, in order, comma-separated.
+std::string AppliedVersions(const std::string& dsn);
+
 // Columns, indexes, constraints, views, functions and types of schema public, one per line.
 std::string SchemaSnapshot(const std::string& dsn);
 

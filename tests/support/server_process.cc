@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "server/common/sha256.h"
+#include "gtest/gtest.h"
 #include "tests/support/test_postgres.h"
 
 namespace schemad::testing {
@@ -118,6 +119,17 @@ CommandResult ServerProcess::Cli(const std::vector<std::string>& args,
   std::vector<std::string> full = {"--server", address_, "--timeout", "120"};
   full.insert(full.end(), args.begin(), args.end());
   return RunCli(full, env);
+}
+
+std::unique_ptr<ServerProcess> StartServerFor(const std::string& catalog, const std::string& dsn,
+                                              const std::string& name,
+                                              const std::string& environment,
+                                              const std::string& extra_yaml) {
+  ServerConfig config;
+  config.targets.push_back({name, environment, catalog, dsn, extra_yaml});
+  auto server = ServerProcess::Start(config);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
 }
 
 CommandResult RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env,

@@ -62,6 +62,12 @@ class ServerProcess {
   std::string log_path_;
 };
 
+// A server with one target named `name` (the test fails if it does not start).
+std::unique_ptr<ServerProcess> StartServerFor(const std::string& catalog, const std::string& dsn,
+                                              const std::string& name = "dev",
+                                              const std::string& environment = "dev",
+                                              const std::string& extra_yaml = "");
+
 // Runs schemactl with exactly these args.
 CommandResult RunCli(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                      const std::string& stdin_data = "");

@@ -150,6 +150,14 @@ TEST_F(ConfigTest, NonLoopbackWithoutTokensOrTlsIsRefused) {
   EXPECT_THAT(ValidateConfig(*config),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("0.0.0.0:50051"), HasSubstr("not a loopback address"))));
+  // Server TLS alone still lets anyone connect, and without tokens anyone is admin.
+  config->tls.cert_file = "server.pem";
+  config->tls.key_file = "server.key";
+  EXPECT_THAT(ValidateConfig(*config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls.client_ca_file")));
+  config->tls.client_ca_file = "clients.pem";
+  EXPECT_THAT(ValidateConfig(*config), IsOk());
+  config->tls = TlsConfig();
   config->tokens.push_back(TokenConfig{"ci", std::string(64, 'c'), {{"*", Role::kViewer}}});
   EXPECT_THAT(ValidateConfig(*config), IsOk());
   config->listen = "127.0.0.1:50051";

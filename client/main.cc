@@ -3,18 +3,13 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
-#include <filesystem>
-#include <map>
-
 #include "CLI/CLI.hpp"
-#include "server/catalog/catalog.h"
-#include "server/sql/lineage.h"
-#include "server/sql/lint.h"
-#include "yaml-cpp/yaml.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/exit_codes.h"
@@ -22,6 +17,10 @@
 #include "grpcpp/grpcpp.h"
 #include "openssl/evp.h"
 #include "schemad/v1/schemad.grpc.pb.h"
+#include "server/catalog/catalog.h"
+#include "server/sql/lineage.h"
+#include "server/sql/lint.h"
+#include "yaml-cpp/yaml.h"
 
 namespace schemad::cli {
 namespace {
@@ -70,7 +69,8 @@ class Client {
   std::unique_ptr<grpc::ClientContext> Context(double default_seconds) const {
     auto context = std::make_unique<grpc::ClientContext>();
     if (!options_.token.empty()) context->AddMetadata("authorization", "Bearer " + options_.token);
-    const double seconds = options_.timeout_seconds > 0 ? options_.timeout_seconds : default_seconds;
+    const double seconds =
+        options_.timeout_seconds > 0 ? options_.timeout_seconds : default_seconds;
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
     return context;
@@ -305,8 +305,11 @@ int Main(int argc, char** argv) {
   if (const char* token = std::getenv("SCHEMAD_TOKEN")) options.token = token;
   app.add_option("--server", options.server, "schemad address host:port (env SCHEMAD_SERVER)")
       ->capture_default_str();
+  std::string token_file;
+  app.add_option("--token-file", token_file, "read the bearer token from this file")
+      ->check(CLI::ExistingFile);
   app.add_option("--token", options.token,
-                 "bearer token (env SCHEMAD_TOKEN; prefer the variable: flags show in ps)");
+                 "bearer token (prefer --token-file or env SCHEMAD_TOKEN: flags show in ps)");
   app.add_option("--tls-ca", options.tls_ca, "use TLS, trusting this CA (PEM)");
   app.add_option("--tls-cert", options.tls_cert, "client certificate for mTLS (PEM)");
   app.add_option("--tls-key", options.tls_key, "client key for mTLS (PEM)");
@@ -336,7 +339,8 @@ int Main(int argc, char** argv) {
   apply_cmd->add_option("--target,-t", target, "target name")->required();
   apply_cmd->add_option("--to", to_version, "apply up to this version (default: latest)");
   apply_cmd->add_option("--plan-hash", plan_hash, "refuse unless the plan still has this hash");
-  apply_cmd->add_option("--request-id", request_id, "idempotency key: a retry returns the same run");
+  apply_cmd->add_option("--request-id", request_id,
+                        "idempotency key: a retry returns the same run");
   apply_cmd->add_flag("--allow-out-of-order", allow_out_of_order,
                       "apply pending revisions older than the current one (admin)");
   apply_cmd->add_flag("--accept-checksum-drift", accept_drift,
@@ -360,14 +364,18 @@ int Main(int argc, char** argv) {
   auto* resolve_cmd = app.add_subcommand("resolve", "resolve a failed run (admin)");
   resolve_cmd->add_option("--target,-t", target, "target name")->required();
   resolve_cmd->add_option("--run", run_id, "the failed run's id")->required();
-  auto* retry_opt = resolve_cmd->add_flag("--retry", retry, "run the failed file again from the failed statement");
-  auto* done_opt = resolve_cmd->add_flag("--mark-done", mark_done, "record it as applied after a manual fix");
+  auto* retry_opt = resolve_cmd->add_flag("--retry", retry,
+                                          "run the failed file again from the failed statement");
+  auto* done_opt = resolve_cmd->add_flag(
+      "--mark-done", mark_done,
+      "you finished the revision by hand: record it as applied (rolled back, for a rollback)");
   retry_opt->excludes(done_opt);
   auto* validate_cmd = app.add_subcommand(
       "validate", "coverage of the required tables, statistics and quality checks");
   validate_cmd->add_option("--target,-t", target, "target name")->required();
-  validate_cmd->add_option("--manifest", manifest,
-                           "YAML with coverage.required (default: the catalog's catalog.yaml)")
+  validate_cmd
+      ->add_option("--manifest", manifest,
+                   "YAML with coverage.required (default: the catalog's catalog.yaml)")
       ->check(CLI::ExistingFile);
   validate_cmd->add_flag("--static", static_only, "do not look at the live database");
   auto* drift_cmd = app.add_subcommand(
@@ -386,6 +394,9 @@ int Main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
 
+  if (!token_file.empty()) {
+    options.token = std::string(absl::StripAsciiWhitespace(ReadFile(token_file)));
+  }
   if (hash_cmd->parsed()) {
     std::string token;
     std::getline(std::cin, token);
@@ -435,8 +446,8 @@ int Main(int argc, char** argv) {
   }
   if (targets_cmd->parsed()) {
     v1::ListTargetsResponse response;
-    grpc::Status status = Unary(client, &v1::SchemaService::Stub::ListTargets,
-                                v1::ListTargetsRequest(), &response);
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::ListTargets, v1::ListTargetsRequest(), &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderTargets(response));
     return kExitOk;
@@ -494,9 +505,8 @@ int Main(int argc, char** argv) {
         std::cout << (options.json ? "" : "NO_CHANGE: nothing to do\n");
       }
       if (!plan.steps().empty() &&
-          !Confirm(absl::StrCat(up ? "apply " : "roll back ", plan.steps_size(),
-                                " revision(s) on ", EnvironmentName(environment), " target ",
-                                target, "?"),
+          !Confirm(absl::StrCat(up ? "apply " : "roll back ", plan.steps_size(), " revision(s) on ",
+                                EnvironmentName(environment), " target ", target, "?"),
                    yes)) {
         return kExitUsage;
       }

@@ -17,32 +17,48 @@ std::string Or(const std::string& value, const std::string& fallback) {
 
 std::string RunStateName(v1::RunState state) {
   switch (state) {
-    case v1::RUN_STATE_RUNNING: return "running";
-    case v1::RUN_STATE_SUCCEEDED: return "succeeded";
-    case v1::RUN_STATE_FAILED: return "failed";
-    case v1::RUN_STATE_INTERRUPTED: return "interrupted";
-    case v1::RUN_STATE_RESOLVED: return "resolved";
-    default: return "unknown";
+    case v1::RUN_STATE_RUNNING:
+      return "running";
+    case v1::RUN_STATE_SUCCEEDED:
+      return "succeeded";
+    case v1::RUN_STATE_FAILED:
+      return "failed";
+    case v1::RUN_STATE_INTERRUPTED:
+      return "interrupted";
+    case v1::RUN_STATE_RESOLVED:
+      return "resolved";
+    default:
+      return "unknown";
   }
 }
 
 std::string OutcomeName(v1::Outcome outcome) {
   switch (outcome) {
-    case v1::OUTCOME_APPLIED: return "APPLIED";
-    case v1::OUTCOME_NO_CHANGE: return "NO_CHANGE";
-    case v1::OUTCOME_FAILED: return "FAILED";
-    case v1::OUTCOME_INTERRUPTED: return "INTERRUPTED";
-    case v1::OUTCOME_ROLLED_BACK: return "ROLLED_BACK";
-    default: return "UNKNOWN";
+    case v1::OUTCOME_APPLIED:
+      return "APPLIED";
+    case v1::OUTCOME_NO_CHANGE:
+      return "NO_CHANGE";
+    case v1::OUTCOME_FAILED:
+      return "FAILED";
+    case v1::OUTCOME_INTERRUPTED:
+      return "INTERRUPTED";
+    case v1::OUTCOME_ROLLED_BACK:
+      return "ROLLED_BACK";
+    default:
+      return "UNKNOWN";
   }
 }
 
 std::string SeverityName(v1::Finding::Severity severity) {
   switch (severity) {
-    case v1::Finding::SEVERITY_INFO: return "info";
-    case v1::Finding::SEVERITY_WARNING: return "warning";
-    case v1::Finding::SEVERITY_ERROR: return "error";
-    default: return "?";
+    case v1::Finding::SEVERITY_INFO:
+      return "info";
+    case v1::Finding::SEVERITY_WARNING:
+      return "warning";
+    case v1::Finding::SEVERITY_ERROR:
+      return "error";
+    default:
+      return "?";
   }
 }
 
@@ -60,10 +76,14 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
 
 std::string EnvironmentName(v1::Environment environment) {
   switch (environment) {
-    case v1::ENVIRONMENT_DEV: return "dev";
-    case v1::ENVIRONMENT_STAGING: return "staging";
-    case v1::ENVIRONMENT_PROD: return "prod";
-    default: return "unspecified";
+    case v1::ENVIRONMENT_DEV:
+      return "dev";
+    case v1::ENVIRONMENT_STAGING:
+      return "staging";
+    case v1::ENVIRONMENT_PROD:
+      return "prod";
+    default:
+      return "unspecified";
   }
 }
 
@@ -113,17 +133,19 @@ std::string RenderTargets(const v1::ListTargetsResponse& response) {
 }
 
 std::string RenderVersion(const v1::VersionInfo& version) {
-  std::string out = absl::StrCat(
-      version.target(), ": ",
-      version.current_version().empty()
-          ? "nothing applied yet"
-          : absl::StrCat(version.current_version(), "_", version.current_name(), " (applied ",
-                         FormatTimestamp(version.applied_at()), " UTC)"),
-      "\n");
+  std::string out =
+      absl::StrCat(version.target(), ": ",
+                   version.current_version().empty()
+                       ? "nothing applied yet"
+                       : absl::StrCat(version.current_version(), "_", version.current_name(),
+                                      " (applied ", FormatTimestamp(version.applied_at()), " UTC)"),
+                   "\n");
   absl::StrAppend(&out, "applied ", version.applied_count(), ", pending ", version.pending_count(),
                   ", latest ", Or(version.latest_version(), "-"), "\n");
-  if (version.blocked()) absl::StrAppend(&out, "BLOCKED: a failed or running run must be resolved\n");
-  if (version.checksum_drift()) absl::StrAppend(&out, "DRIFT: an applied revision's file changed\n");
+  if (version.blocked())
+    absl::StrAppend(&out, "BLOCKED: a failed or running run must be resolved\n");
+  if (version.checksum_drift())
+    absl::StrAppend(&out, "DRIFT: an applied revision's file changed\n");
   return out;
 }
 
@@ -147,21 +169,29 @@ std::string RenderStatus(const v1::GetStatusResponse& status) {
   for (const v1::RevisionStatus& revision : status.revisions()) {
     std::string state;
     switch (revision.state()) {
-      case v1::REVISION_STATE_APPLIED: state = "applied"; break;
-      case v1::REVISION_STATE_PENDING: state = revision.out_of_order() ? "pending (out of order)" : "pending"; break;
-      case v1::REVISION_STATE_CHECKSUM_DRIFT: state = "applied, CHANGED since"; break;
-      case v1::REVISION_STATE_MISSING_FROM_CATALOG: state = "applied, not in catalog"; break;
-      default: state = "?";
+      case v1::REVISION_STATE_APPLIED:
+        state = "applied";
+        break;
+      case v1::REVISION_STATE_PENDING:
+        state = revision.out_of_order() ? "pending (out of order)" : "pending";
+        break;
+      case v1::REVISION_STATE_CHECKSUM_DRIFT:
+        state = "applied, CHANGED since";
+        break;
+      case v1::REVISION_STATE_MISSING_FROM_CATALOG:
+        state = "applied, not in catalog";
+        break;
+      default:
+        state = "?";
     }
     rows.push_back({revision.version(), revision.name(), state,
                     FormatTimestamp(revision.applied_at()), revision.applied_by()});
   }
   std::string out = RenderTable({"VERSION", "NAME", "STATE", "APPLIED AT (UTC)", "BY"}, rows);
-  absl::StrAppend(&out, "\n", status.target(), ": ",
-                  status.current_version().empty() ? "nothing applied yet"
-                                                   : "at " + status.current_version(),
-                  "; ", status.applied_count(), " applied, ", status.pending_count(),
-                  " pending\n");
+  absl::StrAppend(
+      &out, "\n", status.target(), ": ",
+      status.current_version().empty() ? "nothing applied yet" : "at " + status.current_version(),
+      "; ", status.applied_count(), " applied, ", status.pending_count(), " pending\n");
   if (status.checksum_drift()) out += "WARNING: checksum drift on applied revisions\n";
   if (status.out_of_order()) out += "WARNING: pending revisions older than the current version\n";
   if (status.has_blocking_run()) out += "BLOCKED by " + RenderRun(status.blocking_run());
@@ -170,10 +200,9 @@ std::string RenderStatus(const v1::GetStatusResponse& status) {
 
 std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
   const bool up = plan.direction() == v1::DIRECTION_UP;
-  std::string out =
-      absl::StrCat(up ? "Apply" : "Roll back", " plan for ", plan.target(), ": ",
-                   Or(plan.from_version(), "(empty)"), " -> ", Or(plan.to_version(), "(empty)"),
-                   "\n\n");
+  std::string out = absl::StrCat(up ? "Apply" : "Roll back", " plan for ", plan.target(), ": ",
+                                 Or(plan.from_version(), "(empty)"), " -> ",
+                                 Or(plan.to_version(), "(empty)"), "\n\n");
   if (plan.steps().empty()) {
     out += "Nothing to do.\n";
   } else {
@@ -242,7 +271,8 @@ std::string RenderEvent(const v1::RunEvent& event) {
 std::string RenderFinding(const v1::Finding& finding) {
   std::string out;
   if (!finding.file().empty()) absl::StrAppend(&out, finding.file(), ":", finding.line(), ": ");
-  absl::StrAppend(&out, SeverityName(finding.severity()), " ", finding.rule(), ": ", finding.message());
+  absl::StrAppend(&out, SeverityName(finding.severity()), " ", finding.rule(), ": ",
+                  finding.message());
   if (!finding.lock().empty()) {
     absl::StrAppend(&out, " [", finding.lock(), " lock");
     if (finding.estimated_rows() > 0) {
@@ -251,7 +281,8 @@ std::string RenderFinding(const v1::Finding& finding) {
     out += "]";
   }
   if (!finding.alternative().empty()) absl::StrAppend(&out, "; instead: ", finding.alternative());
-  if (finding.suppressed()) absl::StrAppend(&out, " (suppressed: ", finding.suppression_reason(), ")");
+  if (finding.suppressed())
+    absl::StrAppend(&out, " (suppressed: ", finding.suppression_reason(), ")");
   return out + "\n";
 }
 
@@ -291,13 +322,14 @@ std::string RenderCoverage(const v1::ValidateCoverageResponse& coverage) {
   const auto& s = coverage.static_statistics();
   const auto& l = coverage.live_statistics();
   const bool live = coverage.live_checked();
-  out += RenderTable({"METRIC", "CATALOG", live ? "LIVE" : ""},
-                     {{"Tables", std::to_string(s.tables()), live ? std::to_string(l.tables()) : ""},
-                      {"Indexes", std::to_string(s.indexes()), live ? std::to_string(l.indexes()) : ""},
-                      {"Foreign keys", std::to_string(s.foreign_keys()),
-                       live ? std::to_string(l.foreign_keys()) : ""},
-                      {"Unique constraints", std::to_string(s.unique_constraints()),
-                       live ? std::to_string(l.unique_constraints()) : ""}});
+  out += RenderTable(
+      {"METRIC", "CATALOG", live ? "LIVE" : ""},
+      {{"Tables", std::to_string(s.tables()), live ? std::to_string(l.tables()) : ""},
+       {"Indexes", std::to_string(s.indexes()), live ? std::to_string(l.indexes()) : ""},
+       {"Foreign keys", std::to_string(s.foreign_keys()),
+        live ? std::to_string(l.foreign_keys()) : ""},
+       {"Unique constraints", std::to_string(s.unique_constraints()),
+        live ? std::to_string(l.unique_constraints()) : ""}});
   if (!coverage.findings().empty()) {
     out += "\nQuality checks:\n";
     for (const v1::Finding& finding : coverage.findings()) {

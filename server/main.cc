@@ -36,8 +36,8 @@ std::optional<std::string> GetEnv(const std::string& name) {
 // The bundled catalog: ./migrations/nabavkidata, else the one in the source tree we were
 // built from.
 std::string DefaultCatalog() {
-  for (const fs::path& candidate :
-       {fs::path("migrations/nabavkidata"), fs::path(SCHEMAD_SOURCE_DIR) / "migrations/nabavkidata"}) {
+  for (const fs::path& candidate : {fs::path("migrations/nabavkidata"),
+                                    fs::path(SCHEMAD_SOURCE_DIR) / "migrations/nabavkidata"}) {
     if (fs::is_directory(candidate)) return fs::absolute(candidate).lexically_normal().string();
   }
   return "migrations/nabavkidata";
@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   app.add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
   app.add_option("--ready-file", ready_file,
                  "write the bound address to this file once serving (for scripts and tests)");
   CLI11_PARSE(app, argc, argv);
@@ -137,8 +138,7 @@ int main(int argc, char** argv) {
   if (config.tokens.empty()) {
     spdlog::warn("no tokens configured: every caller is admin (allowed on loopback only)");
   }
-  spdlog::info("schemad serving on {}{}", server->address,
-               config.tls.enabled() ? " (TLS)" : "");
+  spdlog::info("schemad serving on {}{}", server->address, config.tls.enabled() ? " (TLS)" : "");
   if (!ready_file.empty()) {
     std::ofstream(ready_file + ".tmp") << server->address << "\n";
     fs::rename(ready_file + ".tmp", ready_file);

@@ -1,9 +1,9 @@
-#include "absl/strings/string_view.h"
 #include "server/api/auth.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "server/common/sha256.h"
 
 namespace schemad::api {
@@ -40,9 +40,9 @@ absl::Status Authorizer::Require(const Caller& caller, Environment environment, 
                                  const std::string& action) const {
   const Role role = RoleFor(caller, environment);
   if (role >= needed) return absl::OkStatus();
-  return absl::PermissionDeniedError(absl::StrCat(
-      action, " on a ", EnvironmentName(environment), " target needs role ", RoleName(needed),
-      "; ", caller.principal, " has ", RoleName(role)));
+  return absl::PermissionDeniedError(absl::StrCat(action, " on a ", EnvironmentName(environment),
+                                                  " target needs role ", RoleName(needed), "; ",
+                                                  caller.principal, " has ", RoleName(role)));
 }
 
 }  // namespace schemad::api

@@ -24,9 +24,12 @@ Timestamp ToProto(absl::Time time) {
 
 v1::Environment ToProto(Environment environment) {
   switch (environment) {
-    case Environment::kDev: return v1::ENVIRONMENT_DEV;
-    case Environment::kStaging: return v1::ENVIRONMENT_STAGING;
-    case Environment::kProd: return v1::ENVIRONMENT_PROD;
+    case Environment::kDev:
+      return v1::ENVIRONMENT_DEV;
+    case Environment::kStaging:
+      return v1::ENVIRONMENT_STAGING;
+    case Environment::kProd:
+      return v1::ENVIRONMENT_PROD;
   }
   return v1::ENVIRONMENT_UNSPECIFIED;
 }
@@ -37,11 +40,16 @@ v1::Direction ToProto(engine::Direction direction) {
 
 v1::RunState ToProto(db::RunState state) {
   switch (state) {
-    case db::RunState::kRunning: return v1::RUN_STATE_RUNNING;
-    case db::RunState::kSucceeded: return v1::RUN_STATE_SUCCEEDED;
-    case db::RunState::kFailed: return v1::RUN_STATE_FAILED;
-    case db::RunState::kInterrupted: return v1::RUN_STATE_INTERRUPTED;
-    case db::RunState::kResolved: return v1::RUN_STATE_RESOLVED;
+    case db::RunState::kRunning:
+      return v1::RUN_STATE_RUNNING;
+    case db::RunState::kSucceeded:
+      return v1::RUN_STATE_SUCCEEDED;
+    case db::RunState::kFailed:
+      return v1::RUN_STATE_FAILED;
+    case db::RunState::kInterrupted:
+      return v1::RUN_STATE_INTERRUPTED;
+    case db::RunState::kResolved:
+      return v1::RUN_STATE_RESOLVED;
   }
   return v1::RUN_STATE_UNSPECIFIED;
 }
@@ -105,9 +113,8 @@ v1::RunEvent ToProto(const engine::RunEvent& event) {
       started->set_version(event.version);
       started->set_name(event.name);
       started->set_direction(ToProto(event.direction));
-      started->set_transaction_mode(event.transactional
-                                        ? v1::TRANSACTION_MODE_TRANSACTIONAL
-                                        : v1::TRANSACTION_MODE_NON_TRANSACTIONAL);
+      started->set_transaction_mode(event.transactional ? v1::TRANSACTION_MODE_TRANSACTIONAL
+                                                        : v1::TRANSACTION_MODE_NON_TRANSACTIONAL);
       started->set_statement_count(event.statement_count);
       break;
     }
@@ -149,9 +156,12 @@ v1::RunEvent ToProto(const engine::RunEvent& event) {
 
 v1::Finding::Severity ToProto(sql::Severity severity) {
   switch (severity) {
-    case sql::Severity::kInfo: return v1::Finding::SEVERITY_INFO;
-    case sql::Severity::kWarning: return v1::Finding::SEVERITY_WARNING;
-    case sql::Severity::kError: return v1::Finding::SEVERITY_ERROR;
+    case sql::Severity::kInfo:
+      return v1::Finding::SEVERITY_INFO;
+    case sql::Severity::kWarning:
+      return v1::Finding::SEVERITY_WARNING;
+    case sql::Severity::kError:
+      return v1::Finding::SEVERITY_ERROR;
   }
   return v1::Finding::SEVERITY_UNSPECIFIED;
 }
@@ -169,8 +179,8 @@ class ServerTiming {
  public:
   explicit ServerTiming(grpc::ServerContext* context) : context_(context), start_(absl::Now()) {}
   ~ServerTiming() {
-    context_->AddTrailingMetadata(
-        "server-ms", absl::StrCat(absl::ToDoubleMilliseconds(absl::Now() - start_)));
+    context_->AddTrailingMetadata("server-ms",
+                                  absl::StrCat(absl::ToDoubleMilliseconds(absl::Now() - start_)));
   }
 
  private:
@@ -200,8 +210,7 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
   return target;
 }
 
-grpc::Status SchemaService::ListTargets(grpc::ServerContext* context,
-                                        const v1::ListTargetsRequest*,
+grpc::Status SchemaService::ListTargets(grpc::ServerContext* context, const v1::ListTargetsRequest*,
                                         v1::ListTargetsResponse* response) {
   absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
   if (!caller.ok()) return ToGrpc(caller.status());
@@ -473,7 +482,8 @@ grpc::Status SchemaService::ValidateCoverage(grpc::ServerContext* context,
   std::vector<CoverageRequirement> requirements;
   for (const v1::CoverageRequirement& requirement : request->requirements()) {
     if (requirement.table().empty()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "requirements: an entry has no table");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "requirements: an entry has no table");
     }
     requirements.push_back({requirement.table(),
                             {requirement.columns().begin(), requirement.columns().end()},
@@ -487,7 +497,8 @@ grpc::Status SchemaService::ValidateCoverage(grpc::ServerContext* context,
   response->set_required_count(report->required);
   response->set_covered_count(report->covered);
   ToProto(report->static_statistics, response->mutable_static_statistics());
-  if (report->live_statistics) ToProto(*report->live_statistics, response->mutable_live_statistics());
+  if (report->live_statistics)
+    ToProto(*report->live_statistics, response->mutable_live_statistics());
   for (const engine::TableCoverage& table : report->tables) {
     v1::TableCoverage* out = response->add_tables();
     out->set_table(table.table);
@@ -530,8 +541,8 @@ grpc::Status SchemaService::GetHistory(grpc::ServerContext* context,
   if (!runs.ok()) return ToGrpc(runs.status());
   auto events = engine_->ReadEvents(**target, page_size + 1, offset);
   if (!events.ok()) return ToGrpc(events.status());
-  const bool more = static_cast<int>(runs->size()) > page_size ||
-                    static_cast<int>(events->size()) > page_size;
+  const bool more =
+      static_cast<int>(runs->size()) > page_size || static_cast<int>(events->size()) > page_size;
   for (int i = 0; i < std::min<int>(page_size, runs->size()); ++i) {
     ToProto((*runs)[i], response->add_runs());
   }

@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "server/catalog/catalog.h"
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "server/common/sha256.h"
 #include "server/common/status_macros.h"
 #include "yaml-cpp/yaml.h"
@@ -52,7 +52,8 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
   }
   if (root.IsNull()) return absl::OkStatus();
   if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(source, ": must be a mapping"));
@@ -62,7 +63,8 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
       if (key == "name") {
         catalog->name = entry.second.as<std::string>();
       } else if (key == "description") {
-        catalog->description = std::string(absl::StripAsciiWhitespace(entry.second.as<std::string>()));
+        catalog->description =
+            std::string(absl::StripAsciiWhitespace(entry.second.as<std::string>()));
       } else if (key == "coverage") {
         for (const auto& item : entry.second) {
           const std::string sub = item.first.as<std::string>();
@@ -104,7 +106,8 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
       }
     }
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
   }
   return absl::OkStatus();
 }
@@ -174,10 +177,9 @@ absl::StatusOr<FileName> ParseFileName(absl::string_view file_name) {
 
 int Catalog::IndexOf(absl::string_view version) const {
   const std::string key = VersionKey(version);
-  auto it = std::lower_bound(revisions.begin(), revisions.end(), version,
-                             [](const Revision& r, absl::string_view v) {
-                               return CompareVersions(r.version, v) < 0;
-                             });
+  auto it = std::lower_bound(
+      revisions.begin(), revisions.end(), version,
+      [](const Revision& r, absl::string_view v) { return CompareVersions(r.version, v) < 0; });
   if (it != revisions.end() && VersionKey(it->version) == key) {
     return static_cast<int>(it - revisions.begin());
   }
@@ -220,9 +222,9 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
     const std::optional<fs::path>& other = parsed->up ? pair.down : pair.up;
     if (slot || (other && pair.name.name != parsed->name)) {
       const fs::path& first = slot ? *slot : *other;
-      return absl::InvalidArgumentError(absl::StrCat(
-          path.string(), ": duplicate version ", parsed->version, " (also ",
-          first.filename().string(), ")"));
+      return absl::InvalidArgumentError(absl::StrCat(path.string(), ": duplicate version ",
+                                                     parsed->version, " (also ",
+                                                     first.filename().string(), ")"));
     }
     pair.name = *parsed;
     slot = path;

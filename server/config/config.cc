@@ -1,8 +1,8 @@
 #include "server/config/config.h"
 
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -39,8 +39,8 @@ absl::Status CheckKeys(const YAML::Node& node, const Path& path,
     if (allowed.count(key) == 0) {
       std::string hint;
       if (key == "dsn") hint = " (give the DSN as dsn_env: VAR or dsn_file: PATH, never inline)";
-      return path.Child(key).Error(absl::StrCat("unknown key", hint, "; allowed: ",
-                                                absl::StrJoin(allowed, ", ")));
+      return path.Child(key).Error(
+          absl::StrCat("unknown key", hint, "; allowed: ", absl::StrJoin(allowed, ", ")));
     }
   }
   return absl::OkStatus();
@@ -128,8 +128,7 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
     target.dsn = *value;
     target.dsn_source = absl::StrCat("env ", var);
   } else if (node["dsn_file"]) {
-    SCHEMAD_ASSIGN_OR_RETURN(std::string file,
-                             GetString(node["dsn_file"], path.Child("dsn_file")));
+    SCHEMAD_ASSIGN_OR_RETURN(std::string file, GetString(node["dsn_file"], path.Child("dsn_file")));
     fs::path file_path(file);
     if (file_path.is_relative()) file_path = base_dir / file_path;
     SCHEMAD_ASSIGN_OR_RETURN(target.dsn,
@@ -186,19 +185,26 @@ absl::StatusOr<TokenConfig> ParseToken(const YAML::Node& node, const Path& path)
 
 std::string EnvironmentName(Environment environment) {
   switch (environment) {
-    case Environment::kDev: return "dev";
-    case Environment::kStaging: return "staging";
-    case Environment::kProd: return "prod";
+    case Environment::kDev:
+      return "dev";
+    case Environment::kStaging:
+      return "staging";
+    case Environment::kProd:
+      return "prod";
   }
   return "unknown";
 }
 
 std::string RoleName(Role role) {
   switch (role) {
-    case Role::kNone: return "none";
-    case Role::kViewer: return "viewer";
-    case Role::kDeployer: return "deployer";
-    case Role::kAdmin: return "admin";
+    case Role::kNone:
+      return "none";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kDeployer:
+      return "deployer";
+    case Role::kAdmin:
+      return "admin";
   }
   return "unknown";
 }
@@ -209,14 +215,15 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
   }
   const Path top{source, ""};
   Config config;
   if (root.IsNull()) return top.Error("is empty");
-  SCHEMAD_RETURN_IF_ERROR(CheckKeys(root, {source, "(top level)"},
-                                    {"listen", "targets", "tokens", "tls", "max_threads",
-                                     "lint_policy"}));
+  SCHEMAD_RETURN_IF_ERROR(
+      CheckKeys(root, {source, "(top level)"},
+                {"listen", "targets", "tokens", "tls", "max_threads", "lint_policy"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
@@ -253,7 +260,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
           {"none", 0}, {"info", 1}, {"warning", 2}, {"error", 3}};
       auto it = kSeverities.find(severity);
       if (it == kSeverities.end()) {
-        return entry_path.Error(absl::StrCat("\"", severity, "\" is not one of none, info, warning, error"));
+        return entry_path.Error(
+            absl::StrCat("\"", severity, "\" is not one of none, info, warning, error"));
       }
       lint_policy[environment] = it->second;
     }

@@ -1,7 +1,8 @@
 #include "server/db/connection.h"
 
-#include <cstring>
 #include <libpq-fe.h>
+
+#include <cstring>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -61,7 +62,8 @@ std::string RedactedError(const std::string& dsn, std::string message) {
     return "the connection string is not valid (its text is not shown: it may hold a password)";
   }
   for (PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
-    if (std::string(option->keyword) != "password" || option->val == nullptr || !*option->val) continue;
+    if (std::string(option->keyword) != "password" || option->val == nullptr || !*option->val)
+      continue;
     const std::string secret = option->val;
     for (size_t at = message.find(secret); at != std::string::npos; at = message.find(secret)) {
       message.replace(at, secret.size(), "***");

@@ -113,7 +113,9 @@ std::string DigitsKey(const std::string& version) {
   return digits.empty() ? "0" : digits;
 }
 
-absl::Time FromEpoch(double seconds) { return absl::FromUnixMicros(static_cast<int64_t>(seconds * 1e6)); }
+absl::Time FromEpoch(double seconds) {
+  return absl::FromUnixMicros(static_cast<int64_t>(seconds * 1e6));
+}
 
 RunState ParseRunState(const std::string& text) {
   if (text == "running") return RunState::kRunning;
@@ -173,11 +175,16 @@ auto InTransaction(Connection& conn, Body body) -> decltype(body(std::declval<Tx
 
 std::string RunStateName(RunState state) {
   switch (state) {
-    case RunState::kRunning: return "running";
-    case RunState::kSucceeded: return "succeeded";
-    case RunState::kFailed: return "failed";
-    case RunState::kInterrupted: return "interrupted";
-    case RunState::kResolved: return "resolved";
+    case RunState::kRunning:
+      return "running";
+    case RunState::kSucceeded:
+      return "succeeded";
+    case RunState::kFailed:
+      return "failed";
+    case RunState::kInterrupted:
+      return "interrupted";
+    case RunState::kResolved:
+      return "resolved";
   }
   return "unknown";
 }
@@ -206,8 +213,8 @@ absl::Status HistoryStore::EnsureSchema(Connection& conn) const {
         txn.exec1("SELECT value::int FROM schemad.meta WHERE key = 'schema_version'")[0].as<int>();
     if (stored > kBookkeepingVersion) {
       return absl::FailedPreconditionError(absl::StrFormat(
-          "schema schemad is at version %d, written by a newer schemad (this one knows %d)",
-          stored, kBookkeepingVersion));
+          "schema schemad is at version %d, written by a newer schemad (this one knows %d)", stored,
+          kBookkeepingVersion));
     }
     return absl::OkStatus();
   });
@@ -244,17 +251,18 @@ absl::StatusOr<std::optional<RunRecord>> HistoryStore::ReadBlockingRun(Connectio
   return InTransaction<pqxx::read_transaction>(
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<RunRecord>> {
         if (!txn.exec1(kIsInitialized)[0].as<bool>()) return std::optional<RunRecord>();
-        const pqxx::result rows = txn.exec_params(
-            absl::StrCat("SELECT ", RunColumns(LockKey()),
-                         " FROM schemad.runs r WHERE r.catalog = $1 AND ("
-                         "r.state IN ('failed', 'running', 'interrupted')) "
-                         "ORDER BY r.started_at DESC LIMIT 1"),
-            catalog_);
+        const pqxx::result rows =
+            txn.exec_params(absl::StrCat("SELECT ", RunColumns(LockKey()),
+                                         " FROM schemad.runs r WHERE r.catalog = $1 AND ("
+                                         "r.state IN ('failed', 'running', 'interrupted')) "
+                                         "ORDER BY r.started_at DESC LIMIT 1"),
+                            catalog_);
         for (const pqxx::row& row : rows) {
           RunRecord run = RunFromRow(row);
           // A stopped transactional file left nothing behind: it blocks nothing.
           const bool stopped = run.state == RunState::kInterrupted || run.orphaned;
-          if (run.state == RunState::kFailed || (run.state == RunState::kRunning && !run.orphaned) ||
+          if (run.state == RunState::kFailed ||
+              (run.state == RunState::kRunning && !run.orphaned) ||
               (stopped && !run.current_transactional)) {
             return std::optional<RunRecord>(run);
           }
@@ -315,11 +323,11 @@ absl::StatusOr<std::vector<EventRecord>> HistoryStore::ReadEvents(Connection& co
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::vector<EventRecord>> {
         std::vector<EventRecord> events;
         if (!txn.exec1(kIsInitialized)[0].as<bool>()) return events;
-        for (const pqxx::row& row : txn.exec_params(
-                 "SELECT id, extract(epoch FROM at)::float8, principal, action, "
-                 "coalesce(run_id::text, ''), outcome, detail FROM schemad.events "
-                 "WHERE catalog = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-                 catalog_, limit, offset)) {
+        for (const pqxx::row& row :
+             txn.exec_params("SELECT id, extract(epoch FROM at)::float8, principal, action, "
+                             "coalesce(run_id::text, ''), outcome, detail FROM schemad.events "
+                             "WHERE catalog = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+                             catalog_, limit, offset)) {
           EventRecord event;
           event.id = row[0].as<int64_t>();
           event.at = FromEpoch(row[1].as<double>());
@@ -339,12 +347,12 @@ absl::StatusOr<std::string> HistoryStore::StartRun(Connection& conn, const RunRe
     txn.exec(kJournalWrite);
     std::string id =
         txn.exec_params1(
-            "INSERT INTO schemad.runs (catalog, request_id, principal, operation, "
-            "target_version, plan_hash, state, server_instance, backend_pid, overrides) VALUES "
-            "($1, NULLIF($2, ''), $3, $4, $5, $6, 'running', $7, $8, $9) RETURNING run_id::text",
-            catalog_, run.request_id, run.principal, run.operation, run.target_version,
-            run.plan_hash, run.server_instance, run.backend_pid, run.overrides)[0]
-        .as<std::string>();
+               "INSERT INTO schemad.runs (catalog, request_id, principal, operation, "
+               "target_version, plan_hash, state, server_instance, backend_pid, overrides) VALUES "
+               "($1, NULLIF($2, ''), $3, $4, $5, $6, 'running', $7, $8, $9) RETURNING run_id::text",
+               catalog_, run.request_id, run.principal, run.operation, run.target_version,
+               run.plan_hash, run.server_instance, run.backend_pid, run.overrides)[0]
+            .as<std::string>();
     txn.exec_params(kNotify, catalog_);
     return id;
   });
@@ -430,8 +438,8 @@ absl::StatusOr<std::optional<HistoryStore::ScriptFailure>> HistoryStore::RunScri
   const auto write_history = [&](pqxx::transaction_base& txn, double duration_ms) {
     const AppliedRevision& r = history.revision;
     if (history.insert) {
-      txn.exec_params(kInsertApplied, catalog_, r.version, DigitsKey(r.version), r.name,
-                      r.checksum, r.applied_by, duration_ms, r.run_id);
+      txn.exec_params(kInsertApplied, catalog_, r.version, DigitsKey(r.version), r.name, r.checksum,
+                      r.applied_by, duration_ms, r.run_id);
     } else {
       txn.exec_params(kDeleteApplied, catalog_, DigitsKey(r.version));
     }
@@ -521,8 +529,9 @@ absl::StatusOr<std::optional<HistoryStore::ScriptFailure>> HistoryStore::RunScri
 void HistoryStore::PrepareWorkSession(Connection& conn) const {
   try {
     pqxx::nontransaction txn(conn.raw());
-    txn.exec("SELECT set_config(name, '1000', false) FROM pg_settings "
-             "WHERE name = 'client_connection_check_interval'");
+    txn.exec(
+        "SELECT set_config(name, '1000', false) FROM pg_settings "
+        "WHERE name = 'client_connection_check_interval'");
   } catch (const std::exception&) {
     // Older servers: the statement simply runs to its end.
   }
@@ -532,11 +541,10 @@ absl::StatusOr<std::vector<std::string>> HistoryStore::InvalidIndexes(Connection
   return InTransaction<pqxx::read_transaction>(
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::vector<std::string>> {
         std::vector<std::string> names;
-        for (const pqxx::row& row :
-             txn.exec("SELECT n.nspname || '.' || c.relname FROM pg_index i "
-                      "JOIN pg_class c ON c.oid = i.indexrelid "
-                      "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                      "WHERE NOT i.indisvalid ORDER BY 1")) {
+        for (const pqxx::row& row : txn.exec("SELECT n.nspname || '.' || c.relname FROM pg_index i "
+                                             "JOIN pg_class c ON c.oid = i.indexrelid "
+                                             "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                             "WHERE NOT i.indisvalid ORDER BY 1")) {
           names.push_back(row[0].as<std::string>());
         }
         return names;

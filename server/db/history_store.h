@@ -96,8 +96,8 @@ class HistoryStore {
   // Journal writes, each committed at once (autocommit on `conn`).
   absl::StatusOr<std::string> StartRun(Connection& conn, const RunRecord& run) const;
   absl::Status UpdateProgress(Connection& conn, const std::string& run_id,
-                              const std::string& version, bool transactional,
-                              int statement_index, int backend_pid) const;
+                              const std::string& version, bool transactional, int statement_index,
+                              int backend_pid) const;
   absl::Status FinishRun(Connection& conn, const RunRecord& run) const;
   // Marks every "running" run interrupted. Call only while holding the advisory lock: then no
   // other run can be live.

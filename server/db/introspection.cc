@@ -20,7 +20,8 @@ std::vector<std::string> SplitColumns(const std::string& text) {
 
 }  // namespace
 
-absl::StatusOr<LiveSchema> IntrospectSchema(Connection& conn, const std::set<std::string>& schemas) {
+absl::StatusOr<LiveSchema> IntrospectSchema(Connection& conn,
+                                            const std::set<std::string>& schemas) {
   const std::string schema_list = absl::StrJoin(schemas, ",");
   try {
     pqxx::read_transaction txn(conn.raw());
@@ -29,19 +30,22 @@ absl::StatusOr<LiveSchema> IntrospectSchema(Connection& conn, const std::set<std
              std::string("SELECT n.nspname || '.' || c.relname, c.relkind, c.reltuples::float8 "
                          "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                          "WHERE n.nspname = ANY(string_to_array($1, ',')) "
-                         "AND c.relkind IN ('r', 'p', 'v', 'm') AND ") + kNotExtensionMember,
+                         "AND c.relkind IN ('r', 'p', 'v', 'm') AND ") +
+                 kNotExtensionMember,
              schema_list)) {
       LiveTable& table = live.relations[row[0].as<std::string>()];
       table.kind = row[1].as<std::string>()[0];
       table.estimated_rows = row[2].as<double>();
     }
-    for (const pqxx::row& row : txn.exec_params(
-             "SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod), "
-             "a.attnotnull FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-             "WHERE n.nspname = ANY(string_to_array($1, ',')) AND c.relkind IN ('r', 'p', 'v', 'm') "
-             "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, a.attnum",
-             schema_list)) {
+    for (const pqxx::row& row :
+         txn.exec_params("SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, "
+                         "a.atttypmod), "
+                         "a.attnotnull FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                         "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE n.nspname = ANY(string_to_array($1, ',')) AND c.relkind IN ('r', "
+                         "'p', 'v', 'm') "
+                         "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, a.attnum",
+                         schema_list)) {
       auto it = live.relations.find(row[0].as<std::string>());
       if (it == live.relations.end()) continue;
       it->second.columns.push_back(
@@ -52,11 +56,13 @@ absl::StatusOr<LiveSchema> IntrospectSchema(Connection& conn, const std::set<std
              "coalesce((SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(con.conkey) "
              "  WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = con.conrelid "
              "  AND a.attnum = k.attnum), ''), "
-             "coalesce((SELECT rn.nspname || '.' || rc.relname FROM pg_class rc JOIN pg_namespace rn "
+             "coalesce((SELECT rn.nspname || '.' || rc.relname FROM pg_class rc JOIN pg_namespace "
+             "rn "
              "  ON rn.oid = rc.relnamespace WHERE rc.oid = con.confrelid), '') "
              "FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
              "JOIN pg_namespace n ON n.oid = c.relnamespace "
-             "WHERE n.nspname = ANY(string_to_array($1, ',')) AND con.contype IN ('p','f','u','c','x') "
+             "WHERE n.nspname = ANY(string_to_array($1, ',')) AND con.contype IN "
+             "('p','f','u','c','x') "
              "ORDER BY 1, 2",
              schema_list)) {
       auto it = live.relations.find(row[0].as<std::string>());
@@ -106,11 +112,11 @@ absl::StatusOr<std::map<std::string, double>> EstimatedRows(Connection& conn,
   if (tables.empty()) return rows;
   try {
     pqxx::read_transaction txn(conn.raw());
-    for (const pqxx::row& row : txn.exec_params(
-             "SELECT n.nspname || '.' || c.relname, greatest(c.reltuples, 0)::float8 "
-             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-             "WHERE n.nspname || '.' || c.relname = ANY(string_to_array($1, ','))",
-             absl::StrJoin(tables, ","))) {
+    for (const pqxx::row& row :
+         txn.exec_params("SELECT n.nspname || '.' || c.relname, greatest(c.reltuples, 0)::float8 "
+                         "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE n.nspname || '.' || c.relname = ANY(string_to_array($1, ','))",
+                         absl::StrJoin(tables, ","))) {
       rows[row[0].as<std::string>()] = row[1].as<double>();
     }
     return rows;

@@ -19,7 +19,7 @@ class NotificationListener {
  public:
   // Connects and LISTENs. Returns UNAVAILABLE when the database cannot be reached.
   static absl::StatusOr<std::unique_ptr<NotificationListener>> Open(const std::string& dsn,
-                                                                     const std::string& channel);
+                                                                    const std::string& channel);
   ~NotificationListener();
 
   // Waits up to `timeout`; returns the number of notifications received (0 on timeout).

@@ -35,11 +35,16 @@ bool Covers(const std::vector<std::string>& index, const std::vector<std::string
 
 char ConstraintLetter(ConstraintType type) {
   switch (type) {
-    case ConstraintType::kPrimaryKey: return 'p';
-    case ConstraintType::kForeignKey: return 'f';
-    case ConstraintType::kUnique: return 'u';
-    case ConstraintType::kCheck: return 'c';
-    case ConstraintType::kExclusion: return 'x';
+    case ConstraintType::kPrimaryKey:
+      return 'p';
+    case ConstraintType::kForeignKey:
+      return 'f';
+    case ConstraintType::kUnique:
+      return 'u';
+    case ConstraintType::kCheck:
+      return 'c';
+    case ConstraintType::kExclusion:
+      return 'x';
   }
   return '?';
 }
@@ -48,7 +53,10 @@ std::string Signature(char type, const std::string& name, const std::vector<std:
                       const std::string& ref_table) {
   // Checks are compared by name; keys by what they constrain (their default names vary).
   if (type == 'c') return absl::StrCat("check ", name);
-  const char* label = type == 'p' ? "primary key" : type == 'f' ? "foreign key" : type == 'u' ? "unique" : "exclusion";
+  const char* label = type == 'p'   ? "primary key"
+                      : type == 'f' ? "foreign key"
+                      : type == 'u' ? "unique"
+                                    : "exclusion";
   return absl::StrCat(label, " (", absl::StrJoin(columns, ", "), ")",
                       ref_table.empty() ? "" : absl::StrCat(" references ", ref_table));
 }
@@ -81,9 +89,10 @@ void ApplyChange(const Change& change, const std::string& version, SchemaModel* 
       if (change.cascade) {
         for (auto& [name, other] : model->tables) {
           auto& constraints = other.constraints;
-          constraints.erase(std::remove_if(constraints.begin(), constraints.end(),
-                                           [&](const ConstraintInfo& c) { return c.ref_table == change.object; }),
-                            constraints.end());
+          constraints.erase(
+              std::remove_if(constraints.begin(), constraints.end(),
+                             [&](const ConstraintInfo& c) { return c.ref_table == change.object; }),
+              constraints.end());
         }
       }
       break;
@@ -112,12 +121,15 @@ void ApplyChange(const Change& change, const std::string& version, SchemaModel* 
     case ChangeKind::kDropColumn: {
       if (table == nullptr) break;
       auto& columns = table->columns;
-      columns.erase(std::remove_if(columns.begin(), columns.end(),
-                                   [&](const sql::ColumnInfo& c) { return c.name == change.column; }),
-                    columns.end());
+      columns.erase(
+          std::remove_if(columns.begin(), columns.end(),
+                         [&](const sql::ColumnInfo& c) { return c.name == change.column; }),
+          columns.end());
       auto& constraints = table->constraints;
       constraints.erase(std::remove_if(constraints.begin(), constraints.end(),
-                                       [&](const ConstraintInfo& c) { return Contains(c.columns, change.column); }),
+                                       [&](const ConstraintInfo& c) {
+                                         return Contains(c.columns, change.column);
+                                       }),
                         constraints.end());
       for (auto it = table->indexes.begin(); it != table->indexes.end();) {
         it = Contains(it->second.columns, change.column) ? table->indexes.erase(it) : std::next(it);
@@ -199,14 +211,30 @@ void ApplyChange(const Change& change, const std::string& version, SchemaModel* 
         break;
       }
       break;
-    case ChangeKind::kCreateView: model->views.insert(change.object); break;
-    case ChangeKind::kDropView: model->views.erase(change.object); break;
-    case ChangeKind::kCreateFunction: model->functions.insert(change.object); break;
-    case ChangeKind::kDropFunction: model->functions.erase(change.object); break;
-    case ChangeKind::kCreateType: model->types.insert(change.object); break;
-    case ChangeKind::kDropType: model->types.erase(change.object); break;
-    case ChangeKind::kCreateExtension: model->extensions.insert(change.object); break;
-    case ChangeKind::kDropExtension: model->extensions.erase(change.object); break;
+    case ChangeKind::kCreateView:
+      model->views.insert(change.object);
+      break;
+    case ChangeKind::kDropView:
+      model->views.erase(change.object);
+      break;
+    case ChangeKind::kCreateFunction:
+      model->functions.insert(change.object);
+      break;
+    case ChangeKind::kDropFunction:
+      model->functions.erase(change.object);
+      break;
+    case ChangeKind::kCreateType:
+      model->types.insert(change.object);
+      break;
+    case ChangeKind::kDropType:
+      model->types.erase(change.object);
+      break;
+    case ChangeKind::kCreateExtension:
+      model->extensions.insert(change.object);
+      break;
+    case ChangeKind::kDropExtension:
+      model->extensions.erase(change.object);
+      break;
     default:
       break;
   }
@@ -292,16 +320,17 @@ std::vector<Finding> QualityChecks(const std::vector<RevisionLineage>& lineage) 
       const bool covered = std::any_of(covering.begin(), covering.end(),
                                        [&](const auto& index) { return Covers(index, c.columns); });
       if (!covered) {
-        findings.push_back({"fk-without-index", sql::Severity::kWarning,
-                            absl::StrCat(name, ".", c.name), table.created_by,
-                            absl::StrCat("foreign key ", c.name, " (", absl::StrJoin(c.columns, ", "),
-                                         ") has no index starting with its columns: deletes on ",
-                                         c.ref_table, " scan ", name)});
+        findings.push_back(
+            {"fk-without-index", sql::Severity::kWarning, absl::StrCat(name, ".", c.name),
+             table.created_by,
+             absl::StrCat("foreign key ", c.name, " (", absl::StrJoin(c.columns, ", "),
+                          ") has no index starting with its columns: deletes on ", c.ref_table,
+                          " scan ", name)});
       }
     }
     if (!has_primary_key) {
-      findings.push_back({"table-without-primary-key", sql::Severity::kError, name, table.created_by,
-                          absl::StrCat("table ", name, " has no primary key")});
+      findings.push_back({"table-without-primary-key", sql::Severity::kError, name,
+                          table.created_by, absl::StrCat("table ", name, " has no primary key")});
     }
     for (const sql::ColumnInfo& column : table.columns) {
       if ((column.name == "created_at" || column.name == "updated_at") &&
@@ -314,13 +343,14 @@ std::vector<Finding> QualityChecks(const std::vector<RevisionLineage>& lineage) 
   }
   for (const RevisionLineage& revision : lineage) {
     if (!revision.revision->down) {
-      findings.push_back({"revision-without-down", sql::Severity::kWarning, revision.revision->Id(),
-                          revision.revision->version,
-                          absl::StrCat(revision.revision->Id(), " has no .down.sql: it cannot be rolled back")});
+      findings.push_back(
+          {"revision-without-down", sql::Severity::kWarning, revision.revision->Id(),
+           revision.revision->version,
+           absl::StrCat(revision.revision->Id(), " has no .down.sql: it cannot be rolled back")});
     }
     for (const std::string& what : revision.up.unanalysable) {
-      findings.push_back({"not-statically-analysable", sql::Severity::kInfo, revision.revision->Id(),
-                          revision.revision->version,
+      findings.push_back({"not-statically-analysable", sql::Severity::kInfo,
+                          revision.revision->Id(), revision.revision->version,
                           absl::StrCat(what, ": its effects are not in the lineage")});
     }
   }
@@ -346,7 +376,8 @@ std::vector<TableCoverage> Coverage(const std::vector<RevisionLineage>& lineage,
             coverage.created_by_file = revision.revision->up.path;
             coverage.dropped_by_version.clear();
           }
-        } else if ((change.kind == ChangeKind::kDropTable || change.kind == ChangeKind::kRenameTable) &&
+        } else if ((change.kind == ChangeKind::kDropTable ||
+                    change.kind == ChangeKind::kRenameTable) &&
                    change.object == qualified && !coverage.created_by_version.empty()) {
           coverage.dropped_by_version = revision.revision->version;
         }
@@ -359,17 +390,18 @@ std::vector<TableCoverage> Coverage(const std::vector<RevisionLineage>& lineage,
       coverage.live_present = live_table != live->relations.end() &&
                               (live_table->second.kind == 'r' || live_table->second.kind == 'p');
       for (const std::string& column : requirement.columns) {
-        const bool present = *coverage.live_present &&
-                             std::any_of(live_table->second.columns.begin(),
-                                         live_table->second.columns.end(),
-                                         [&](const db::LiveColumn& c) { return c.name == column; });
+        const bool present =
+            *coverage.live_present &&
+            std::any_of(live_table->second.columns.begin(), live_table->second.columns.end(),
+                        [&](const db::LiveColumn& c) { return c.name == column; });
         if (!present) coverage.missing_columns.push_back(column);
       }
       for (const std::string& index : requirement.indexes) {
         bool present = false;
         if (*coverage.live_present) {
           present = live_table->second.indexes.count(sql::QualifiedName(schema, index)) != 0;
-          for (const db::LiveConstraint& c : live_table->second.constraints) present |= c.name == index;
+          for (const db::LiveConstraint& c : live_table->second.constraints)
+            present |= c.name == index;
         }
         if (!present) coverage.missing_indexes.push_back(index);
       }
@@ -440,22 +472,26 @@ std::vector<DriftItem> Drift(const SchemaModel& model, const db::LiveSchema& liv
       for (const db::LiveColumn& column : actual.columns) {
         if (std::none_of(table.columns.begin(), table.columns.end(),
                          [&](const sql::ColumnInfo& c) { return c.name == column.name; })) {
-          items.push_back({"unexpected column", absl::StrCat(name, ".", column.name), "absent", column.type});
+          items.push_back(
+              {"unexpected column", absl::StrCat(name, ".", column.name), "absent", column.type});
         }
       }
     }
     std::set<std::string> expected_constraints, actual_constraints;
     for (const ConstraintInfo& c : table.constraints) {
-      expected_constraints.insert(Signature(ConstraintLetter(c.type), c.name, c.columns, c.ref_table));
+      expected_constraints.insert(
+          Signature(ConstraintLetter(c.type), c.name, c.columns, c.ref_table));
     }
     for (const db::LiveConstraint& c : actual.constraints) {
       actual_constraints.insert(Signature(c.type, c.name, c.columns, c.ref_table));
     }
     for (const std::string& c : expected_constraints) {
-      if (actual_constraints.count(c) == 0) items.push_back({"missing constraint", name, c, "absent"});
+      if (actual_constraints.count(c) == 0)
+        items.push_back({"missing constraint", name, c, "absent"});
     }
     for (const std::string& c : actual_constraints) {
-      if (expected_constraints.count(c) == 0) items.push_back({"unexpected constraint", name, "absent", c});
+      if (expected_constraints.count(c) == 0)
+        items.push_back({"unexpected constraint", name, "absent", c});
     }
     for (const auto& [index_name, index] : table.indexes) {
       if (actual.indexes.count(index_name) == 0) {
@@ -470,11 +506,12 @@ std::vector<DriftItem> Drift(const SchemaModel& model, const db::LiveSchema& liv
     }
   }
   for (const std::string& view : model.views) {
-    if (live.relations.count(view) == 0) items.push_back({"missing view", view, "present", "absent"});
+    if (live.relations.count(view) == 0)
+      items.push_back({"missing view", view, "present", "absent"});
   }
   for (const auto& [name, relation] : live.relations) {
     if (!in_scope(name) || model.tables.count(name) != 0 || model.views.count(name) != 0) continue;
-    const char* what = relation.kind == 'v' ? "unexpected view"
+    const char* what = relation.kind == 'v'   ? "unexpected view"
                        : relation.kind == 'm' ? "unexpected materialized view"
                                               : "unexpected table";
     items.push_back({what, name, "absent", "present"});

@@ -135,9 +135,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
     absl::StatusOr<Catalog> catalog = LoadCatalog(config.catalog_path);
     if (!catalog.ok()) return Annotate(catalog.status(), absl::StrCat("target ", config.name));
     const std::string catalog_name = catalog->name;
-    auto target = std::make_unique<Target>(Target{
-        config, *std::move(catalog), std::make_unique<db::ConnectionPool>(config.dsn, 4),
-        db::HistoryStore(catalog_name), absl::StrCat(config.dsn, "\n", catalog_name)});
+    auto target = std::make_unique<Target>(
+        Target{config, *std::move(catalog), std::make_unique<db::ConnectionPool>(config.dsn, 4),
+               db::HistoryStore(catalog_name), absl::StrCat(config.dsn, "\n", catalog_name)});
     engine->targets_.push_back(std::move(target));
   }
   return engine;
@@ -155,7 +155,8 @@ absl::StatusOr<TargetStatus> Engine::GetStatus(const Target& target) const {
   return ReadStatus(target, /*with_schema_drift=*/true);
 }
 
-absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target, bool with_schema_drift) const {
+absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
+                                                bool with_schema_drift) const {
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
   TargetStatus status;
   SCHEMAD_ASSIGN_OR_RETURN(status.initialized, target.store.IsInitialized(*conn));
@@ -166,7 +167,8 @@ absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target, bool with_
   }
   const Catalog& catalog = target.catalog;
   std::map<std::string, const db::AppliedRevision*> by_key;
-  for (const db::AppliedRevision& revision : applied) by_key[VersionKey(revision.version)] = &revision;
+  for (const db::AppliedRevision& revision : applied)
+    by_key[VersionKey(revision.version)] = &revision;
   status.current_version = applied.empty() ? "" : applied.back().version;
   std::set<std::string> seen;
   for (const Revision& revision : catalog.revisions) {
@@ -283,8 +285,8 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
                            target.store.ReadApplied(*conn));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
                            target.store.ReadBlockingRun(*conn));
-  SCHEMAD_ASSIGN_OR_RETURN(Plan plan, engine::MakePlan(target.config.name, target.catalog, applied,
-                                                       blocking, request));
+  SCHEMAD_ASSIGN_OR_RETURN(
+      Plan plan, engine::MakePlan(target.config.name, target.catalog, applied, blocking, request));
   SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
   plan.lint = LintPlan(plan, target.catalog, *lineage);
   std::set<std::string> tables;
@@ -295,8 +297,9 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
   return plan;
 }
 
-absl::StatusOr<std::unique_ptr<Engine::InProcessLock>> Engine::LockTarget(
-    const Target& target, absl::Duration wait, db::Connection& journal) {
+absl::StatusOr<std::unique_ptr<Engine::InProcessLock>> Engine::LockTarget(const Target& target,
+                                                                          absl::Duration wait,
+                                                                          db::Connection& journal) {
   const absl::Time deadline = absl::Now() + wait;
   absl::Duration backoff = kFirstBackoff;
   // In-process first, so two calls on this replica never race for the advisory lock.
@@ -309,8 +312,8 @@ absl::StatusOr<std::unique_ptr<Engine::InProcessLock>> Engine::LockTarget(
       }
     }
     if (absl::Now() >= deadline) {
-      return absl::AbortedError(absl::StrCat("target ", target.config.name,
-                                             " is locked by another run on this server"));
+      return absl::AbortedError(
+          absl::StrCat("target ", target.config.name, " is locked by another run on this server"));
     }
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);
@@ -375,7 +378,8 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
       sink(started);
       RunEvent finished = Event(RunEvent::Kind::kRunFinished);
       finished.run_id = previous->run_id;
-      finished.outcome = previous->outcome.empty() ? RunStateName(previous->state) : previous->outcome;
+      finished.outcome =
+          previous->outcome.empty() ? RunStateName(previous->state) : previous->outcome;
       finished.version = previous->current_version;
       finished.message = previous->error;
       finished.sqlstate = previous->sqlstate;
@@ -399,7 +403,8 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
     SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
     std::vector<std::string> blocking_findings;
     for (const sql::LintFinding& finding : LintPlan(plan, target.catalog, *lineage)) {
-      if (finding.suppressed || static_cast<int>(finding.severity) < target.config.lint_block_severity) {
+      if (finding.suppressed ||
+          static_cast<int>(finding.severity) < target.config.lint_block_severity) {
         continue;
       }
       blocking_findings.push_back(absl::StrCat(finding.rule, " at ", finding.file, ":",
@@ -409,8 +414,8 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
       if (request.lint_override_reason.empty()) {
         return absl::FailedPreconditionError(absl::StrCat(
             operation, " refused: lint policy of ", EnvironmentName(target.config.environment),
-            " blocks ", blocking_findings.size(), " finding(s): ",
-            absl::StrJoin(blocking_findings, "; "),
+            " blocks ", blocking_findings.size(),
+            " finding(s): ", absl::StrJoin(blocking_findings, "; "),
             " (fix them, suppress with -- schemad:lint-ignore RULE reason, or give an override "
             "reason)"));
       }
@@ -470,12 +475,13 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
         const auto& statements = step.file->script.statements;
         run.statement_index = f.statement_index + 1;
         run.sqlstate = f.sqlstate;
-        run.error = absl::StrCat(StepLabel(step), ": statement ", run.statement_index, " (line ",
-                                 f.statement_index < static_cast<int>(statements.size())
-                                     ? statements[f.statement_index].line
-                                     : 0,
-                                 "): ", f.message,
-                                 f.sqlstate.empty() ? "" : absl::StrCat(" (SQLSTATE ", f.sqlstate, ")"));
+        run.error =
+            absl::StrCat(StepLabel(step), ": statement ", run.statement_index, " (line ",
+                         f.statement_index < static_cast<int>(statements.size())
+                             ? statements[f.statement_index].line
+                             : 0,
+                         "): ", f.message,
+                         f.sqlstate.empty() ? "" : absl::StrCat(" (SQLSTATE ", f.sqlstate, ")"));
         if (f.statement_index < static_cast<int>(statements.size())) {
           run.failing_statement = statements[f.statement_index].text;
         }
@@ -500,8 +506,9 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
   audit.action = operation;
   audit.run_id = run.run_id;
   audit.outcome = run.outcome;
-  audit.detail = run.error.empty() ? absl::StrCat("to ", plan.to_version.empty() ? "0" : plan.to_version)
-                                   : run.error;
+  audit.detail = run.error.empty()
+                     ? absl::StrCat("to ", plan.to_version.empty() ? "0" : plan.to_version)
+                     : run.error;
   if (!run.overrides.empty()) absl::StrAppend(&audit.detail, "; overrides: ", run.overrides);
   store.AppendEvent(journal, audit).IgnoreError();
 
@@ -570,22 +577,22 @@ absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> Engine::RunStep(
   int completed = first_statement;  // statements of a non-transactional file done so far
   absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> result;
   for (int attempt = 0;; ++attempt) {
-    result = store.RunScript(
-        work, texts, step.transactional, from, target.config.lock_timeout, history, cancelled,
-        [&](int index, double duration_ms) {
-          forward_notices();
-          if (step.transactional) return;
-          completed = index + 1;
-          store.UpdateProgress(journal, run_id, step.revision->version, false, index + 1,
-                               work.backend_pid())
-              .IgnoreError();
-          RunEvent done = Event(RunEvent::Kind::kStatementDone);
-          done.version = step.revision->version;
-          done.statement_index = index + 1;
-          done.statement_count = static_cast<int>(texts.size());
-          done.duration_ms = duration_ms;
-          sink(done);
-        });
+    result = store.RunScript(work, texts, step.transactional, from, target.config.lock_timeout,
+                             history, cancelled, [&](int index, double duration_ms) {
+                               forward_notices();
+                               if (step.transactional) return;
+                               completed = index + 1;
+                               store
+                                   .UpdateProgress(journal, run_id, step.revision->version, false,
+                                                   index + 1, work.backend_pid())
+                                   .IgnoreError();
+                               RunEvent done = Event(RunEvent::Kind::kStatementDone);
+                               done.version = step.revision->version;
+                               done.statement_index = index + 1;
+                               done.statement_count = static_cast<int>(texts.size());
+                               done.duration_ms = duration_ms;
+                               sink(done);
+                             });
     forward_notices();
     if (!result.ok() || !result->has_value() || !(*result)->lock_timeout ||
         attempt >= target.config.lock_retries || cancelled()) {
@@ -596,8 +603,7 @@ absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> Engine::RunStep(
     retry.version = step.revision->version;
     retry.message = absl::StrCat("lock_timeout at statement ", f.statement_index + 1, ": ",
                                  f.message, "; retry ", attempt + 1, " of ",
-                                 target.config.lock_retries, " in ",
-                                 absl::FormatDuration(backoff));
+                                 target.config.lock_retries, " in ", absl::FormatDuration(backoff));
     sink(retry);
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Seconds(10));
@@ -625,8 +631,7 @@ absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> Engine::RunStep(
 
 absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::string& run_id,
                                               bool retry, const std::string& principal,
-                                              const EventSink& sink,
-                                              const CancelCheck& cancelled) {
+                                              const EventSink& sink, const CancelCheck& cancelled) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
   SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease journal, target.pool->Acquire());
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock,
@@ -634,7 +639,8 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   const db::HistoryStore& store = target.store;
   SCHEMAD_RETURN_IF_ERROR(store.MarkOrphanedInterrupted(*journal));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> found, store.ReadRun(*journal, run_id));
-  if (!found) return absl::NotFoundError(absl::StrCat("no run ", run_id, " on target ", target.config.name));
+  if (!found)
+    return absl::NotFoundError(absl::StrCat("no run ", run_id, " on target ", target.config.name));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking, store.ReadBlockingRun(*journal));
   if (!blocking || blocking->run_id != found->run_id) {
     return absl::FailedPreconditionError(absl::StrCat("run ", run_id, " is ",
@@ -644,9 +650,8 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   db::RunRecord run = *found;
   const int index = target.catalog.IndexOf(run.current_version);
   if (index < 0) {
-    return absl::FailedPreconditionError(absl::StrCat("run ", run_id, " stopped at ",
-                                                      run.current_version,
-                                                      ", which is not in the catalog"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "run ", run_id, " stopped at ", run.current_version, ", which is not in the catalog"));
   }
   const Revision& revision = target.catalog.revisions[index];
   const Direction direction = run.operation == "rollback" ? Direction::kDown : Direction::kUp;

@@ -2,13 +2,13 @@
 // here; callers pass a principal, an event sink and a cancellation check.
 #pragma once
 
-#include <functional>
 #include <atomic>
+#include <functional>
 #include <map>
-#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -75,7 +75,14 @@ struct VersionReport {
 
 // One progress event of a run, streamed to the caller.
 struct RunEvent {
-  enum class Kind { kRunStarted, kStepStarted, kStatementDone, kStepFinished, kNotice, kRunFinished };
+  enum class Kind {
+    kRunStarted,
+    kStepStarted,
+    kStatementDone,
+    kStepFinished,
+    kNotice,
+    kRunFinished
+  };
   Kind kind = Kind::kNotice;
   std::string run_id;
   std::string version;
@@ -170,9 +177,9 @@ class Engine {
                    const CancelCheck& cancelled);
 
   // Resolves a failed run: retry its file from the failed statement, or mark it done.
-  absl::StatusOr<db::RunRecord> Resolve(const Target& target, const std::string& run_id,
-                                        bool retry, const std::string& principal,
-                                        const EventSink& sink, const CancelCheck& cancelled);
+  absl::StatusOr<db::RunRecord> Resolve(const Target& target, const std::string& run_id, bool retry,
+                                        const std::string& principal, const EventSink& sink,
+                                        const CancelCheck& cancelled);
 
   absl::StatusOr<std::vector<db::RunRecord>> ReadRuns(const Target& target, int limit,
                                                       int offset) const;
@@ -203,7 +210,8 @@ class Engine {
   absl::StatusOr<VersionReport> ReadVersion(const Target& target) const;
 
   mutable absl::Mutex watch_mu_;
-  mutable std::map<const Target*, std::unique_ptr<VersionWatch>> watches_ ABSL_GUARDED_BY(watch_mu_);
+  mutable std::map<const Target*, std::unique_ptr<VersionWatch>> watches_
+      ABSL_GUARDED_BY(watch_mu_);
   mutable absl::Mutex lineage_mu_;
   mutable std::map<const Target*, std::vector<RevisionLineage>> lineage_
       ABSL_GUARDED_BY(lineage_mu_);

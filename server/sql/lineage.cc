@@ -26,8 +26,7 @@ std::vector<std::string> Names(const google::protobuf::RepeatedPtrField<Node>& n
 }
 
 std::string Qualified(const pg_query::RangeVar& range) {
-  return QualifiedName(range.schemaname().empty() ? "public" : range.schemaname(),
-                       range.relname());
+  return QualifiedName(range.schemaname().empty() ? "public" : range.schemaname(), range.relname());
 }
 
 std::string QualifiedList(const std::vector<std::string>& names) {
@@ -48,20 +47,34 @@ std::string CanonicalType(const pg_query::TypeName& type) {
   std::string base = names.empty() ? "" : names.back();
   const bool catalog = names.size() == 2 && names[0] == "pg_catalog";
   static const std::map<std::string, std::string> kBuiltins = {
-      {"int2", "smallint"}, {"int4", "integer"}, {"int8", "bigint"},
-      {"float4", "real"}, {"float8", "double precision"}, {"bool", "boolean"},
-      {"varchar", "character varying"}, {"bpchar", "character"},
-      {"timestamptz", "timestamp with time zone"}, {"timestamp", "timestamp without time zone"},
-      {"timetz", "time with time zone"}, {"time", "time without time zone"},
-      {"serial", "integer"}, {"bigserial", "bigint"}, {"smallserial", "smallint"},
-      {"serial4", "integer"}, {"serial8", "bigint"}, {"serial2", "smallint"},
-      {"decimal", "numeric"}, {"int", "integer"}, {"integer", "integer"},
+      {"int2", "smallint"},
+      {"int4", "integer"},
+      {"int8", "bigint"},
+      {"float4", "real"},
+      {"float8", "double precision"},
+      {"bool", "boolean"},
+      {"varchar", "character varying"},
+      {"bpchar", "character"},
+      {"timestamptz", "timestamp with time zone"},
+      {"timestamp", "timestamp without time zone"},
+      {"timetz", "time with time zone"},
+      {"time", "time without time zone"},
+      {"serial", "integer"},
+      {"bigserial", "bigint"},
+      {"smallserial", "smallint"},
+      {"serial4", "integer"},
+      {"serial8", "bigint"},
+      {"serial2", "smallint"},
+      {"decimal", "numeric"},
+      {"int", "integer"},
+      {"integer", "integer"},
   };
   if (auto it = kBuiltins.find(base); it != kBuiltins.end() && (catalog || names.size() == 1)) {
     base = it->second;
   }
   std::string out = base;
-  if (!catalog && names.size() == 2 && names[0] != "public") out = absl::StrCat(names[0], ".", base);
+  if (!catalog && names.size() == 2 && names[0] != "public")
+    out = absl::StrCat(names[0], ".", base);
   if (!type.typmods().empty() && base != "timestamp with time zone" &&
       base != "timestamp without time zone") {
     std::vector<std::string> mods;
@@ -187,11 +200,21 @@ class Analyzer {
     statement_ = statement;
     line_ = line;
     switch (node.node_case()) {
-      case Node::kCreateStmt: CreateTable(node.create_stmt()); break;
-      case Node::kAlterTableStmt: AlterTable(node.alter_table_stmt()); break;
-      case Node::kIndexStmt: CreateIndex(node.index_stmt()); break;
-      case Node::kDropStmt: Drop(node.drop_stmt()); break;
-      case Node::kRenameStmt: Rename(node.rename_stmt()); break;
+      case Node::kCreateStmt:
+        CreateTable(node.create_stmt());
+        break;
+      case Node::kAlterTableStmt:
+        AlterTable(node.alter_table_stmt());
+        break;
+      case Node::kIndexStmt:
+        CreateIndex(node.index_stmt());
+        break;
+      case Node::kDropStmt:
+        Drop(node.drop_stmt());
+        break;
+      case Node::kRenameStmt:
+        Rename(node.rename_stmt());
+        break;
       case Node::kViewStmt: {
         Change change = Make(ChangeKind::kCreateView, Qualified(node.view_stmt().view()));
         Add(change);
@@ -200,8 +223,9 @@ class Analyzer {
       case Node::kCreateTableAsStmt: {
         const auto& stmt = node.create_table_as_stmt();
         const bool matview = stmt.objtype() == pg_query::OBJECT_MATVIEW;
-        Change change = Make(matview ? ChangeKind::kCreateMaterializedView : ChangeKind::kCreateTable,
-                             Qualified(stmt.into().rel()));
+        Change change =
+            Make(matview ? ChangeKind::kCreateMaterializedView : ChangeKind::kCreateTable,
+                 Qualified(stmt.into().rel()));
         change.if_not_exists = stmt.if_not_exists();
         Add(change);
         break;
@@ -244,7 +268,8 @@ class Analyzer {
           if (option.has_def_elem() && option.def_elem().defname() == "full") {
             Change change = Make(ChangeKind::kVacuumFull, "");
             for (const Node& rel : node.vacuum_stmt().rels()) {
-              if (rel.has_vacuum_relation()) change.object = Qualified(rel.vacuum_relation().relation());
+              if (rel.has_vacuum_relation())
+                change.object = Qualified(rel.vacuum_relation().relation());
             }
             Add(change);
           }
@@ -355,7 +380,8 @@ class Analyzer {
           break;
         }
         case pg_query::AT_ColumnDefault: {
-          Change change = Make(cmd.has_def() ? ChangeKind::kSetDefault : ChangeKind::kDropDefault, table);
+          Change change =
+              Make(cmd.has_def() ? ChangeKind::kSetDefault : ChangeKind::kDropDefault, table);
           change.column = cmd.name();
           Add(change);
           break;
@@ -395,7 +421,7 @@ class Analyzer {
     for (const Node& param : stmt.index_params()) {
       if (!param.has_index_elem()) continue;
       index.columns.push_back(param.index_elem().name().empty() ? "(expression)"
-                                                                 : param.index_elem().name());
+                                                                : param.index_elem().name());
     }
     index.unique = stmt.unique();
     index.partial = stmt.has_where_clause();
@@ -406,7 +432,8 @@ class Analyzer {
       for (const std::string& column : index.columns) {
         if (column != "(expression)") named.push_back(column);
       }
-      index.name = DefaultConstraintName(change.object, named.empty() ? std::vector<std::string>{"expr"} : named, "idx");
+      index.name = DefaultConstraintName(
+          change.object, named.empty() ? std::vector<std::string>{"expr"} : named, "idx");
     }
     const size_t dot = change.object.find('.');
     change.name = QualifiedName(change.object.substr(0, dot), index.name);
@@ -417,16 +444,31 @@ class Analyzer {
   void Drop(const pg_query::DropStmt& stmt) {
     ChangeKind kind;
     switch (stmt.remove_type()) {
-      case pg_query::OBJECT_TABLE: kind = ChangeKind::kDropTable; break;
-      case pg_query::OBJECT_INDEX: kind = ChangeKind::kDropIndex; break;
-      case pg_query::OBJECT_VIEW: kind = ChangeKind::kDropView; break;
-      case pg_query::OBJECT_MATVIEW: kind = ChangeKind::kDropMaterializedView; break;
+      case pg_query::OBJECT_TABLE:
+        kind = ChangeKind::kDropTable;
+        break;
+      case pg_query::OBJECT_INDEX:
+        kind = ChangeKind::kDropIndex;
+        break;
+      case pg_query::OBJECT_VIEW:
+        kind = ChangeKind::kDropView;
+        break;
+      case pg_query::OBJECT_MATVIEW:
+        kind = ChangeKind::kDropMaterializedView;
+        break;
       case pg_query::OBJECT_FUNCTION:
-      case pg_query::OBJECT_PROCEDURE: kind = ChangeKind::kDropFunction; break;
+      case pg_query::OBJECT_PROCEDURE:
+        kind = ChangeKind::kDropFunction;
+        break;
       case pg_query::OBJECT_TYPE:
-      case pg_query::OBJECT_DOMAIN: kind = ChangeKind::kDropType; break;
-      case pg_query::OBJECT_EXTENSION: kind = ChangeKind::kDropExtension; break;
-      default: return;
+      case pg_query::OBJECT_DOMAIN:
+        kind = ChangeKind::kDropType;
+        break;
+      case pg_query::OBJECT_EXTENSION:
+        kind = ChangeKind::kDropExtension;
+        break;
+      default:
+        return;
     }
     for (const Node& object : stmt.objects()) {
       std::string name;
@@ -498,38 +540,70 @@ std::string QualifiedName(absl::string_view schema, absl::string_view name) {
 
 std::string ChangeKindName(ChangeKind kind) {
   switch (kind) {
-    case ChangeKind::kCreateTable: return "create table";
-    case ChangeKind::kDropTable: return "drop table";
-    case ChangeKind::kRenameTable: return "rename table";
-    case ChangeKind::kAddColumn: return "add column";
-    case ChangeKind::kDropColumn: return "drop column";
-    case ChangeKind::kRenameColumn: return "rename column";
-    case ChangeKind::kAlterColumnType: return "alter column type";
-    case ChangeKind::kSetNotNull: return "set not null";
-    case ChangeKind::kDropNotNull: return "drop not null";
-    case ChangeKind::kSetDefault: return "set default";
-    case ChangeKind::kDropDefault: return "drop default";
-    case ChangeKind::kAddConstraint: return "add constraint";
-    case ChangeKind::kDropConstraint: return "drop constraint";
-    case ChangeKind::kValidateConstraint: return "validate constraint";
-    case ChangeKind::kRenameConstraint: return "rename constraint";
-    case ChangeKind::kCreateIndex: return "create index";
-    case ChangeKind::kDropIndex: return "drop index";
-    case ChangeKind::kRenameIndex: return "rename index";
-    case ChangeKind::kCreateView: return "create view";
-    case ChangeKind::kCreateMaterializedView: return "create materialized view";
-    case ChangeKind::kDropView: return "drop view";
-    case ChangeKind::kDropMaterializedView: return "drop materialized view";
-    case ChangeKind::kCreateFunction: return "create function";
-    case ChangeKind::kDropFunction: return "drop function";
-    case ChangeKind::kCreateType: return "create type";
-    case ChangeKind::kDropType: return "drop type";
-    case ChangeKind::kCreateExtension: return "create extension";
-    case ChangeKind::kDropExtension: return "drop extension";
-    case ChangeKind::kComment: return "comment";
-    case ChangeKind::kTruncate: return "truncate";
-    case ChangeKind::kVacuumFull: return "vacuum full";
-    case ChangeKind::kCluster: return "cluster";
+    case ChangeKind::kCreateTable:
+      return "create table";
+    case ChangeKind::kDropTable:
+      return "drop table";
+    case ChangeKind::kRenameTable:
+      return "rename table";
+    case ChangeKind::kAddColumn:
+      return "add column";
+    case ChangeKind::kDropColumn:
+      return "drop column";
+    case ChangeKind::kRenameColumn:
+      return "rename column";
+    case ChangeKind::kAlterColumnType:
+      return "alter column type";
+    case ChangeKind::kSetNotNull:
+      return "set not null";
+    case ChangeKind::kDropNotNull:
+      return "drop not null";
+    case ChangeKind::kSetDefault:
+      return "set default";
+    case ChangeKind::kDropDefault:
+      return "drop default";
+    case ChangeKind::kAddConstraint:
+      return "add constraint";
+    case ChangeKind::kDropConstraint:
+      return "drop constraint";
+    case ChangeKind::kValidateConstraint:
+      return "validate constraint";
+    case ChangeKind::kRenameConstraint:
+      return "rename constraint";
+    case ChangeKind::kCreateIndex:
+      return "create index";
+    case ChangeKind::kDropIndex:
+      return "drop index";
+    case ChangeKind::kRenameIndex:
+      return "rename index";
+    case ChangeKind::kCreateView:
+      return "create view";
+    case ChangeKind::kCreateMaterializedView:
+      return "create materialized view";
+    case ChangeKind::kDropView:
+      return "drop view";
+    case ChangeKind::kDropMaterializedView:
+      return "drop materialized view";
+    case ChangeKind::kCreateFunction:
+      return "create function";
+    case ChangeKind::kDropFunction:
+      return "drop function";
+    case ChangeKind::kCreateType:
+      return "create type";
+    case ChangeKind::kDropType:
+      return "drop type";
+    case ChangeKind::kCreateExtension:
+      return "create extension";
+    case ChangeKind::kDropExtension:
+      return "drop extension";
+    case ChangeKind::kComment:
+      return "comment";
+    case ChangeKind::kTruncate:
+      return "truncate";
+    case ChangeKind::kVacuumFull:
+      return "vacuum full";
+    case ChangeKind::kCluster:
+      return "cluster";
   }
   return "?";
 }
@@ -539,16 +613,27 @@ namespace {
 std::string DescribeConstraint(const ConstraintInfo& c) {
   std::string out = c.name + " ";
   switch (c.type) {
-    case ConstraintType::kPrimaryKey: out += "primary key"; break;
-    case ConstraintType::kForeignKey: out += "foreign key"; break;
-    case ConstraintType::kUnique: out += "unique"; break;
-    case ConstraintType::kCheck: out += "check"; break;
-    case ConstraintType::kExclusion: out += "exclusion"; break;
+    case ConstraintType::kPrimaryKey:
+      out += "primary key";
+      break;
+    case ConstraintType::kForeignKey:
+      out += "foreign key";
+      break;
+    case ConstraintType::kUnique:
+      out += "unique";
+      break;
+    case ConstraintType::kCheck:
+      out += "check";
+      break;
+    case ConstraintType::kExclusion:
+      out += "exclusion";
+      break;
   }
   if (!c.columns.empty()) absl::StrAppend(&out, " (", absl::StrJoin(c.columns, ", "), ")");
   if (c.type == ConstraintType::kForeignKey) {
     absl::StrAppend(&out, " references ", c.ref_table);
-    if (!c.ref_columns.empty()) absl::StrAppend(&out, " (", absl::StrJoin(c.ref_columns, ", "), ")");
+    if (!c.ref_columns.empty())
+      absl::StrAppend(&out, " (", absl::StrJoin(c.ref_columns, ", "), ")");
     absl::StrAppend(&out, " on delete ", c.on_delete);
   }
   if (c.not_valid) out += " not valid";
@@ -575,7 +660,8 @@ std::string DescribeChange(const Change& change) {
       break;
     }
     case ChangeKind::kAddConstraint:
-      absl::StrAppend(&out, " ", change.object, " ", DescribeConstraint(change.constraints.front()));
+      absl::StrAppend(&out, " ", change.object, " ",
+                      DescribeConstraint(change.constraints.front()));
       break;
     case ChangeKind::kCreateIndex:
       absl::StrAppend(&out, " ", change.name, " on ", change.object, " (",

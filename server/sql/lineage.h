@@ -42,14 +42,38 @@ struct IndexInfo {
 };
 
 enum class ChangeKind {
-  kCreateTable, kDropTable, kRenameTable,
-  kAddColumn, kDropColumn, kRenameColumn, kAlterColumnType, kSetNotNull, kDropNotNull,
-  kSetDefault, kDropDefault,
-  kAddConstraint, kDropConstraint, kValidateConstraint, kRenameConstraint,
-  kCreateIndex, kDropIndex, kRenameIndex,
-  kCreateView, kCreateMaterializedView, kDropView, kDropMaterializedView,
-  kCreateFunction, kDropFunction, kCreateType, kDropType, kCreateExtension, kDropExtension,
-  kComment, kTruncate, kVacuumFull, kCluster,
+  kCreateTable,
+  kDropTable,
+  kRenameTable,
+  kAddColumn,
+  kDropColumn,
+  kRenameColumn,
+  kAlterColumnType,
+  kSetNotNull,
+  kDropNotNull,
+  kSetDefault,
+  kDropDefault,
+  kAddConstraint,
+  kDropConstraint,
+  kValidateConstraint,
+  kRenameConstraint,
+  kCreateIndex,
+  kDropIndex,
+  kRenameIndex,
+  kCreateView,
+  kCreateMaterializedView,
+  kDropView,
+  kDropMaterializedView,
+  kCreateFunction,
+  kDropFunction,
+  kCreateType,
+  kDropType,
+  kCreateExtension,
+  kDropExtension,
+  kComment,
+  kTruncate,
+  kVacuumFull,
+  kCluster,
 };
 
 std::string ChangeKindName(ChangeKind kind);
@@ -59,10 +83,10 @@ struct Change {
   // The object changed, schema-qualified ("public.users"); for columns, constraints and indexes
   // the table they belong to.
   std::string object;
-  std::string column;      // column changes
-  std::string name;        // index / constraint / function / type / extension name
-  std::string new_name;    // renames
-  std::string new_type;    // kAlterColumnType
+  std::string column;                       // column changes
+  std::string name;                         // index / constraint / function / type / extension name
+  std::string new_name;                     // renames
+  std::string new_type;                     // kAlterColumnType
   std::vector<ColumnInfo> columns;          // kCreateTable, kAddColumn
   std::vector<ConstraintInfo> constraints;  // kCreateTable, kAddColumn, kAddConstraint
   IndexInfo index;                          // kCreateIndex; kDropIndex: concurrently

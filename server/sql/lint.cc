@@ -59,9 +59,12 @@ bool IsIntegerType(const std::string& type) { return type == "integer" || type =
 
 std::string SeverityName(Severity severity) {
   switch (severity) {
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kError: return "error";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
   }
   return "?";
 }
@@ -69,8 +72,10 @@ std::string SeverityName(Severity severity) {
 const std::vector<LintRule>& LintRules() {
   static const auto* rules = new std::vector<LintRule>{
       {"drop-table", Severity::kError, "DROP TABLE destroys data and breaks code still reading it",
-       "stop using the table first; drop it in a later release, after a backup", "ACCESS EXCLUSIVE"},
-      {"drop-column", Severity::kError, "DROP COLUMN destroys data and breaks code still selecting it",
+       "stop using the table first; drop it in a later release, after a backup",
+       "ACCESS EXCLUSIVE"},
+      {"drop-column", Severity::kError,
+       "DROP COLUMN destroys data and breaks code still selecting it",
        "stop reading the column in a release before, then drop it", "ACCESS EXCLUSIVE"},
       {"alter-column-type", Severity::kError,
        "changing a column's type rewrites the table and its indexes under an exclusive lock",
@@ -103,9 +108,11 @@ const std::vector<LintRule>& LintRules() {
        "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX",
        "SHARE ROW EXCLUSIVE"},
       {"rename-table", Severity::kWarning, "renaming a table breaks code that uses the old name",
-       "create a view with the old name during the transition, or expand/contract", "ACCESS EXCLUSIVE"},
+       "create a view with the old name during the transition, or expand/contract",
+       "ACCESS EXCLUSIVE"},
       {"rename-column", Severity::kWarning, "renaming a column breaks code that uses the old name",
-       "add the new column, write both, migrate readers, then drop the old one", "ACCESS EXCLUSIVE"},
+       "add the new column, write both, migrate readers, then drop the old one",
+       "ACCESS EXCLUSIVE"},
       {"truncate-cascade", Severity::kError,
        "TRUNCATE ... CASCADE empties every table that references this one",
        "delete the rows you mean, table by table", "ACCESS EXCLUSIVE"},
@@ -117,8 +124,8 @@ const std::vector<LintRule>& LintRules() {
        "varchar(n) only adds a length check that is costly to change later",
        "text, with a CHECK (length(col) <= n) if the limit matters", ""},
       {"timestamp-without-time-zone", Severity::kWarning,
-       "timestamp without time zone stores wall-clock time and loses the instant",
-       "timestamptz", ""},
+       "timestamp without time zone stores wall-clock time and loses the instant", "timestamptz",
+       ""},
       {"int-primary-key", Severity::kWarning,
        "an integer primary key runs out at 2^31 and widening it rewrites the table",
        "bigint (or bigint GENERATED ... AS IDENTITY, or uuid)", ""},
@@ -131,8 +138,7 @@ const std::vector<LintRule>& LintRules() {
 std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_view text,
                                           const Lineage& lineage) {
   std::vector<LintFinding> findings;
-  const std::map<std::string, Suppression> suppressions =
-      ReadSuppressions(text, &findings, file);
+  const std::map<std::string, Suppression> suppressions = ReadSuppressions(text, &findings, file);
   auto add = [&](const std::string& rule_id, const Change& change, const std::string& object,
                  const std::string& message) {
     const LintRule& rule = Rule(rule_id);
@@ -158,7 +164,8 @@ std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_
       add("prefer-text", change, object, absl::StrCat(object, " is ", column.type));
     }
     if (absl::StartsWith(column.type, "timestamp without time zone")) {
-      add("timestamp-without-time-zone", change, object, absl::StrCat(object, " is timestamp without time zone"));
+      add("timestamp-without-time-zone", change, object,
+          absl::StrCat(object, " is timestamp without time zone"));
     }
     if (column.type == "json" || column.type == "json[]") {
       add("prefer-jsonb", change, object, absl::StrCat(object, " is json"));
@@ -172,17 +179,20 @@ std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_
         created_in_plan_.insert(change.object);
         for (const ColumnInfo& column : change.columns) column_type_rules(change, column);
         for (const ConstraintInfo& constraint : change.constraints) {
-          if (constraint.type != ConstraintType::kPrimaryKey || constraint.columns.size() != 1) continue;
+          if (constraint.type != ConstraintType::kPrimaryKey || constraint.columns.size() != 1)
+            continue;
           for (const ColumnInfo& column : change.columns) {
             if (column.name == constraint.columns[0] && IsIntegerType(column.type)) {
               add("int-primary-key", change, absl::StrCat(change.object, ".", column.name),
-                  absl::StrCat("primary key ", change.object, ".", column.name, " is ", column.type));
+                  absl::StrCat("primary key ", change.object, ".", column.name, " is ",
+                               column.type));
             }
           }
         }
         break;
       case ChangeKind::kDropTable:
-        if (existing) add("drop-table", change, change.object, absl::StrCat("drops table ", change.object));
+        if (existing)
+          add("drop-table", change, change.object, absl::StrCat("drops table ", change.object));
         created_in_plan_.erase(change.object);
         break;
       case ChangeKind::kDropColumn:
@@ -207,13 +217,16 @@ std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_
         for (const ColumnInfo& column : change.columns) {
           column_type_rules(change, column);
           if (existing && column.not_null && !column.has_default) {
-            add("add-column-not-null-no-default", change, absl::StrCat(change.object, ".", column.name),
-                absl::StrCat("adds ", change.object, ".", column.name, " NOT NULL without a default"));
+            add("add-column-not-null-no-default", change,
+                absl::StrCat(change.object, ".", column.name),
+                absl::StrCat("adds ", change.object, ".", column.name,
+                             " NOT NULL without a default"));
           }
         }
         if (!existing) break;
         for (const ConstraintInfo& constraint : change.constraints) {
-          if (constraint.type == ConstraintType::kUnique || constraint.type == ConstraintType::kPrimaryKey) {
+          if (constraint.type == ConstraintType::kUnique ||
+              constraint.type == ConstraintType::kPrimaryKey) {
             add("add-unique-constraint", change, constraint.name,
                 absl::StrCat("adds ", constraint.name, " on ", change.object));
           }
@@ -228,7 +241,8 @@ std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_
                            " without NOT VALID"));
         } else if (constraint.type == ConstraintType::kCheck && !constraint.not_valid) {
           add("add-check-validated", change, constraint.name,
-              absl::StrCat("adds check ", constraint.name, " on ", change.object, " without NOT VALID"));
+              absl::StrCat("adds check ", constraint.name, " on ", change.object,
+                           " without NOT VALID"));
         } else if (constraint.type == ConstraintType::kUnique ||
                    constraint.type == ConstraintType::kPrimaryKey) {
           add("add-unique-constraint", change, constraint.name,
@@ -239,7 +253,8 @@ std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_
       case ChangeKind::kCreateIndex:
         if (existing && !change.index.concurrently) {
           add("create-index-not-concurrently", change, change.name,
-              absl::StrCat("builds index ", change.name, " on ", change.object, " without CONCURRENTLY"));
+              absl::StrCat("builds index ", change.name, " on ", change.object,
+                           " without CONCURRENTLY"));
         }
         break;
       case ChangeKind::kDropIndex:
@@ -253,7 +268,8 @@ std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_
           add("rename-table", change, change.object,
               absl::StrCat("renames ", change.object, " to ", change.new_name));
         }
-        created_in_plan_.insert(QualifiedName(change.object.substr(0, change.object.find('.')), change.new_name));
+        created_in_plan_.insert(
+            QualifiedName(change.object.substr(0, change.object.find('.')), change.new_name));
         break;
       case ChangeKind::kRenameColumn:
         if (existing) {
@@ -262,7 +278,9 @@ std::vector<LintFinding> Linter::LintFile(const std::string& file, absl::string_
         }
         break;
       case ChangeKind::kTruncate:
-        if (change.cascade) add("truncate-cascade", change, change.object, absl::StrCat("truncates ", change.object, " CASCADE"));
+        if (change.cascade)
+          add("truncate-cascade", change, change.object,
+              absl::StrCat("truncates ", change.object, " CASCADE"));
         break;
       case ChangeKind::kVacuumFull:
         add("vacuum-full", change, change.object, absl::StrCat("VACUUM FULL ", change.object));

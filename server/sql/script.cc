@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "server/sql/script.h"
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "pg_query.pb.h"
 #include "server/sql/parse_tree.h"
 
@@ -85,7 +85,8 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
     size_t end = raw.stmt_len() == 0 ? input.size() : raw.stmt_location() + raw.stmt_len();
     end = std::max(begin, std::min(end, input.size()));
     Statement statement;
-    statement.text = std::string(absl::StripTrailingAsciiWhitespace(input.substr(begin, end - begin)));
+    statement.text =
+        std::string(absl::StripTrailingAsciiWhitespace(input.substr(begin, end - begin)));
     if (!statement.text.empty() && statement.text.back() == ';') statement.text.pop_back();
     statement.line = lines.LineAt(begin);
     statement.kind = KindName(raw.stmt());

@@ -5,8 +5,8 @@
 //   bench_client startup ADDRESS -- COMMAND ARGS...              -> "exec_to_first_rpc_ms pid"
 //   bench_client watch-delay ADDRESS_A ADDRESS_B TARGET V1 V2 N  -> one delay in ms per line
 //   bench_client grpc-body TARGET FILE
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,7 +73,8 @@ int Latency(const std::string& address, const std::string& target, const std::st
     auto trailer = context.GetServerTrailingMetadata().find("server-ms");
     double server_ms = 0;
     if (trailer != context.GetServerTrailingMetadata().end()) {
-      (void)absl::SimpleAtod(std::string(trailer->second.data(), trailer->second.size()), &server_ms);
+      (void)absl::SimpleAtod(std::string(trailer->second.data(), trailer->second.size()),
+                             &server_ms);
     }
     server.push_back(server_ms);
   }
@@ -185,7 +186,8 @@ int GrpcBody(const std::string& target, const std::string& file) {
 
 int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
-  if (command == "latency" && argc == 6) return Latency(argv[2], argv[3], argv[4], std::atoi(argv[5]));
+  if (command == "latency" && argc == 6)
+    return Latency(argv[2], argv[3], argv[4], std::atoi(argv[5]));
   if (command == "startup" && argc > 4 && std::string(argv[3]) == "--") {
     return Startup(argv + 4, argv[2]);
   }

@@ -36,25 +36,28 @@ TEST(CoverageE2eTest, BundledCatalogProvesTwentyTwoOfTwentyTwoLive) {
   ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
   CommandResult after = server->Cli({"validate", "-t", "t"});
   EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
-  EXPECT_THAT(after.out,
-              AllOf(HasSubstr("1   admin_audit_log           created, live  "
-                              "20251123_220000_create_missing_tables.up.sql"),
-                    HasSubstr("14  rate_limits               created, live  "
-                              "20251123_153004_add_fraud_prevention_tables.up.sql"),
-                    HasSubstr("Coverage: 22/22 (100%)"), HasSubstr("Tables              31       31"),
-                    HasSubstr("Foreign keys        52       52")));
+  EXPECT_THAT(after.out, AllOf(HasSubstr("1   admin_audit_log           created, live  "
+                                         "20251123_220000_create_missing_tables.up.sql"),
+                               HasSubstr("14  rate_limits               created, live  "
+                                         "20251123_153004_add_fraud_prevention_tables.up.sql"),
+                               HasSubstr("Coverage: 22/22 (100%)"),
+                               HasSubstr("Tables              31       31"),
+                               HasSubstr("Foreign keys        52       52")));
   CommandResult json = server->Cli({"validate", "-t", "t", "--json"});
   EXPECT_EQ(json.exit_code, 0);
   EXPECT_THAT(json.out, AllOf(HasSubstr("\"required_count\":22"), HasSubstr("\"covered_count\":22"),
                               HasSubstr("\"live_checked\":true")));
   // A manifest asking for a table nobody creates: missing, exit 4.
   const std::string dir = MakeTempDir("schemad-manifest");
-  WriteFiles(dir, {{"manifest.yaml", "coverage:\n  required:\n    - tenders\n    - table: tender_bids\n"
-                                     "    - table: users\n      columns: [email, shoe_size]\n"}});
-  CommandResult manifest = server->Cli({"validate", "-t", "t", "--manifest", dir + "/manifest.yaml"});
+  WriteFiles(dir, {{"manifest.yaml",
+                    "coverage:\n  required:\n    - tenders\n    - table: tender_bids\n"
+                    "    - table: users\n      columns: [email, shoe_size]\n"}});
+  CommandResult manifest =
+      server->Cli({"validate", "-t", "t", "--manifest", dir + "/manifest.yaml"});
   EXPECT_EQ(manifest.exit_code, 4);
-  EXPECT_THAT(manifest.out, AllOf(HasSubstr("tender_bids  MISSING"),
-                                  HasSubstr("missing columns: shoe_size"), HasSubstr("Coverage: 1/3")));
+  EXPECT_THAT(manifest.out,
+              AllOf(HasSubstr("tender_bids  MISSING"), HasSubstr("missing columns: shoe_size"),
+                    HasSubstr("Coverage: 1/3")));
 }
 
 TEST(CoverageE2eTest, CatalogCopyWithoutARequiredTableExitsFour) {
@@ -82,14 +85,17 @@ TEST(DriftE2eTest, ManualAlterOutsideSchemadIsReportedAndNothingElse) {
   TestPostgres::MustQuery(dsn, "ALTER TABLE tenders ADD COLUMN scraped_by text");
   CommandResult drift = server->Cli({"drift", "-t", "t", "--json"});
   EXPECT_EQ(drift.exit_code, 4);
-  EXPECT_THAT(drift.out,
-              HasSubstr("\"schema_drift\":[{\"kind\":\"unexpected column\",\"object\":"
-                        "\"public.tenders.scraped_by\",\"expected\":\"absent\",\"actual\":\"text\"}]"));
-  TestPostgres::MustQuery(dsn, "ALTER TABLE tenders DROP COLUMN scraped_by; "
-                               "ALTER TABLE users ALTER COLUMN email TYPE varchar(320)");
+  EXPECT_THAT(
+      drift.out,
+      HasSubstr("\"schema_drift\":[{\"kind\":\"unexpected column\",\"object\":"
+                "\"public.tenders.scraped_by\",\"expected\":\"absent\",\"actual\":\"text\"}]"));
+  TestPostgres::MustQuery(dsn,
+                          "ALTER TABLE tenders DROP COLUMN scraped_by; "
+                          "ALTER TABLE users ALTER COLUMN email TYPE varchar(320)");
   CommandResult type = server->Cli({"drift", "-t", "t"});
-  EXPECT_THAT(type.out, AllOf(HasSubstr("column type  public.users.email  text      character varying(320)"),
-                              HasSubstr("1 difference(s)")));
+  EXPECT_THAT(type.out,
+              AllOf(HasSubstr("column type  public.users.email  text      character varying(320)"),
+                    HasSubstr("1 difference(s)")));
 }
 
 TEST(DriftE2eTest, MattermostLeftoversAfterFullRollback) {
@@ -118,18 +124,20 @@ TEST(LintE2eTest, PlanShowsLiveSizeAndLockAndProdPolicyNeedsAReason) {
                     "CREATE TABLE orders (id bigint PRIMARY KEY, placed_at timestamptz NOT NULL);\n"
                     "INSERT INTO orders SELECT g, now() FROM generate_series(1, 5000) g;\n"
                     "ANALYZE orders;"},
-                   {"2_index.up.sql", "CREATE INDEX orders_placed_at ON orders (placed_at);\n"
-                                      "ALTER TABLE orders DROP COLUMN placed_at;"}});
+                   {"2_index.up.sql",
+                    "CREATE INDEX orders_placed_at ON orders (placed_at);\n"
+                    "ALTER TABLE orders DROP COLUMN placed_at;"}});
   auto server = StartServer(dir, dsn, "prod");
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(server->Cli({"apply", "-t", "t", "--to", "1", "--yes"}).exit_code, 0);
   CommandResult plan = server->Cli({"plan", "-t", "t"});
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
-  EXPECT_THAT(plan.out,
-              AllOf(HasSubstr("2_index.up.sql:1: warning create-index-not-concurrently: builds index "
-                              "public.orders_placed_at on public.orders without CONCURRENTLY [SHARE "
-                              "lock, ~5000 rows]; instead: CREATE INDEX CONCURRENTLY"),
-                    HasSubstr("2_index.up.sql:2: error drop-column")));
+  EXPECT_THAT(
+      plan.out,
+      AllOf(HasSubstr("2_index.up.sql:1: warning create-index-not-concurrently: builds index "
+                      "public.orders_placed_at on public.orders without CONCURRENTLY [SHARE "
+                      "lock, ~5000 rows]; instead: CREATE INDEX CONCURRENTLY"),
+            HasSubstr("2_index.up.sql:2: error drop-column")));
   CommandResult refused = server->Cli({"apply", "-t", "t", "--yes"});
   EXPECT_EQ(refused.exit_code, 6);
   const std::string refusal = refused.err.substr(refused.err.find("schemactl: "));
@@ -138,16 +146,19 @@ TEST(LintE2eTest, PlanShowsLiveSizeAndLockAndProdPolicyNeedsAReason) {
   CommandResult forced = server->Cli({"apply", "-t", "t", "--yes", "--lint-override",
                                       "column unused since release 41, approved in CHG-1234"});
   EXPECT_EQ(forced.exit_code, 0) << forced.out << forced.err;
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT overrides FROM schemad.runs WHERE overrides <> ''"),
-            "lint override (1 finding(s)): column unused since release 41, approved in CHG-1234");
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(dsn, "SELECT overrides FROM schemad.runs WHERE overrides <> ''"),
+      "lint override (1 finding(s)): column unused since release 41, approved in CHG-1234");
 }
 
 TEST(LintE2eTest, OfflineLintOfAFolderSummarisesByRule) {
-  CommandResult result = RunCli({"lint", SCHEMAD_SOURCE_DIR "/tests/testdata/lint/06_create_index.up.sql",
-                                 SCHEMAD_SOURCE_DIR "/tests/testdata/lint/14_column_types.up.sql"});
+  CommandResult result =
+      RunCli({"lint", SCHEMAD_SOURCE_DIR "/tests/testdata/lint/06_create_index.up.sql",
+              SCHEMAD_SOURCE_DIR "/tests/testdata/lint/14_column_types.up.sql"});
   EXPECT_EQ(result.exit_code, 0);  // warnings only
-  EXPECT_THAT(result.out, AllOf(HasSubstr("2 file(s)"), HasSubstr("create-index-not-concurrently: 1"),
-                                HasSubstr("int-primary-key: 1")));
+  EXPECT_THAT(result.out,
+              AllOf(HasSubstr("2 file(s)"), HasSubstr("create-index-not-concurrently: 1"),
+                    HasSubstr("int-primary-key: 1")));
   CommandResult errors = RunCli({"lint", SCHEMAD_SOURCE_DIR "/tests/testdata/lint"});
   EXPECT_EQ(errors.exit_code, 4);
   CommandResult missing = RunCli({"lint", "/nonexistent.up.sql"});

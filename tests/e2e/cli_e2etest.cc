@@ -59,7 +59,8 @@ class CliTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
-  CommandResult Cli(const std::vector<std::string>& args, const std::string& token = "alice-token") {
+  CommandResult Cli(const std::vector<std::string>& args,
+                    const std::string& token = "alice-token") {
     std::vector<std::string> full = args;
     if (!token.empty()) full.insert(full.begin(), {"--token", token});
     return server_->Cli(full);
@@ -97,14 +98,21 @@ TEST_F(CliTest, StatusExitCodeIsThreeWhilePendingThenZero) {
   EXPECT_THAT(apply.out, HasSubstr("APPLIED"));
   CommandResult current = Cli({"status", "-t", "dev", "--exit-code"});
   EXPECT_EQ(current.exit_code, 0) << current.err;
-  EXPECT_THAT(current.out, AllOf(HasSubstr("applied"), HasSubstr(" 0 pending"),
-                                 HasSubstr("alice")));
+  EXPECT_THAT(current.out,
+              AllOf(HasSubstr("applied"), HasSubstr(" 0 pending"), HasSubstr("alice")));
 }
 
 TEST_F(CliTest, MissingTokenIsUnauthenticated) {
   CommandResult result = Cli({"version", "-t", "dev"}, "");
   EXPECT_EQ(result.exit_code, 8);
   EXPECT_THAT(result.err, AllOf(HasSubstr("not authenticated"), HasSubstr("missing bearer token")));
+}
+
+TEST_F(CliTest, TokenFromAFile) {
+  const std::string dir = MakeTempDir("schemad-token");
+  WriteFiles(dir, {{"token", "viewer-token\n"}});
+  CommandResult result = server_->Cli({"--token-file", dir + "/token", "version", "-t", "dev"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
 }
 
 TEST_F(CliTest, WrongTokenIsUnauthenticated) {
@@ -116,9 +124,9 @@ TEST_F(CliTest, WrongTokenIsUnauthenticated) {
 TEST_F(CliTest, ViewerCannotRollBackOrApply) {
   CommandResult rollback = Cli({"rollback", "-t", "dev", "--steps", "1"}, "viewer-token");
   EXPECT_EQ(rollback.exit_code, 8);
-  EXPECT_THAT(rollback.err,
-              AllOf(HasSubstr("not allowed"), HasSubstr("Rollback on a dev target needs role admin"),
-                    HasSubstr("viewer-bot has viewer")));
+  EXPECT_THAT(rollback.err, AllOf(HasSubstr("not allowed"),
+                                  HasSubstr("Rollback on a dev target needs role admin"),
+                                  HasSubstr("viewer-bot has viewer")));
   CommandResult apply = Cli({"apply", "-t", "dev"}, "viewer-token");
   EXPECT_EQ(apply.exit_code, 8);
   EXPECT_THAT(apply.err, HasSubstr("needs role deployer"));
@@ -167,7 +175,9 @@ TEST_F(CliTest, UnknownTargetIsNotFound) {
 TEST_F(CliTest, UnreachableServerIsOneClearLine) {
   CommandResult result = RunCli({"--server", "127.0.0.1:1", "--timeout", "3", "targets"});
   EXPECT_EQ(result.exit_code, 7);
-  EXPECT_EQ(result.err, "schemactl: cannot reach schemad at 127.0.0.1:1 (is it running? set --server or SCHEMAD_SERVER)\n");
+  EXPECT_EQ(result.err,
+            "schemactl: cannot reach schemad at 127.0.0.1:1 (is it running? set --server or "
+            "SCHEMAD_SERVER)\n");
 }
 
 TEST_F(CliTest, UsageErrorsExitTwoAndHelpListsExitCodes) {
@@ -197,17 +207,17 @@ TEST_F(CliTest, HashTokenPrintsTheConfigHash) {
 
 TEST_F(CliTest, PythonClientReadsTheVersion) {
   CommandOptions options;
-  absl::StatusOr<CommandResult> result = RunCommand(
-      {"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/tests/e2e/version_client.py", SCHEMAD_PYTHON_STUBS,
-       server_->address(), "dev", "viewer-token"},
-      options);
+  absl::StatusOr<CommandResult> result =
+      RunCommand({"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/tests/e2e/version_client.py",
+                  SCHEMAD_PYTHON_STUBS, server_->address(), "dev", "viewer-token"},
+                 options);
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->exit_code, 0) << result->out << result->err;
   EXPECT_EQ(result->out, absl::StrCat("- ", CatalogRevisionCount(), " 20251124_093000\n"));
-  absl::StatusOr<CommandResult> denied = RunCommand(
-      {"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/tests/e2e/version_client.py", SCHEMAD_PYTHON_STUBS,
-       server_->address(), "dev"},
-      options);
+  absl::StatusOr<CommandResult> denied =
+      RunCommand({"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/tests/e2e/version_client.py",
+                  SCHEMAD_PYTHON_STUBS, server_->address(), "dev"},
+                 options);
   ASSERT_TRUE(denied.ok());
   EXPECT_EQ(denied->exit_code, 1);
   EXPECT_EQ(denied->out, "UNAUTHENTICATED\n");
@@ -215,8 +225,9 @@ TEST_F(CliTest, PythonClientReadsTheVersion) {
 
 TEST(ServerStartTest, BadConfigRefusesToStartNamingTheKey) {
   const std::string dir = MakeTempDir("schemad-badconfig");
-  WriteFiles(dir, {{"schemad.yaml", "targets:\n  - name: dev\n    environment: dev\n"
-                                    "    catalog: missing-catalog\n    dsn_env: X\n"}});
+  WriteFiles(dir, {{"schemad.yaml",
+                    "targets:\n  - name: dev\n    environment: dev\n"
+                    "    catalog: missing-catalog\n    dsn_env: X\n"}});
   auto server = ServerProcess::StartWithArgs({"--config", dir + "/schemad.yaml"});
   ASSERT_FALSE(server.ok());
   EXPECT_THAT(std::string(server.status().message()),
@@ -227,7 +238,8 @@ TEST(ServerStartTest, BadConfigRefusesToStartNamingTheKey) {
 TEST(ServerStartTest, NonLoopbackWithoutTokensIsRefused) {
   const std::string dir = MakeTempDir("schemad-open");
   WriteFiles(dir, {{"schemad.yaml", absl::StrCat("targets:\n  - name: dev\n    environment: dev\n"
-                                                 "    catalog: ", kCatalog, "\n    dsn_env: X\n")}});
+                                                 "    catalog: ",
+                                                 kCatalog, "\n    dsn_env: X\n")}});
   auto server = ServerProcess::StartWithArgs(
       {"--config", dir + "/schemad.yaml", "--listen", "0.0.0.0:0"}, {"X=host=/nowhere"});
   ASSERT_FALSE(server.ok());
@@ -237,10 +249,11 @@ TEST(ServerStartTest, NonLoopbackWithoutTokensIsRefused) {
 TEST(ServerStartTest, JsonLogsAreOneObjectPerLine) {
   const std::string dir = MakeTempDir("schemad-json");
   WriteFiles(dir, {{"schemad.yaml", absl::StrCat("targets:\n  - name: dev\n    environment: dev\n"
-                                                 "    catalog: ", kCatalog, "\n    dsn_env: X\n")}});
-  auto server = ServerProcess::StartWithArgs(
-      {"--config", dir + "/schemad.yaml", "--log-format", "json"},
-      {absl::StrCat("X=", TestPostgres::Get().CreateDatabase())});
+                                                 "    catalog: ",
+                                                 kCatalog, "\n    dsn_env: X\n")}});
+  auto server =
+      ServerProcess::StartWithArgs({"--config", dir + "/schemad.yaml", "--log-format", "json"},
+                                   {absl::StrCat("X=", TestPostgres::Get().CreateDatabase())});
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_EQ((*server)->Stop(SIGTERM), 0);
   const std::string log = (*server)->Log();

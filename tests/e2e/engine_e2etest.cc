@@ -40,19 +40,23 @@ TEST(ApplyE2eTest, ApplyShowsProgressAndRollbackUndoesIt) {
   ASSERT_NE(server, nullptr);
   CommandResult plan = server->Cli({"plan", "-t", "dev", "--sql"});
   ASSERT_EQ(plan.exit_code, 0) << plan.err;
-  EXPECT_THAT(plan.out, AllOf(HasSubstr("Apply plan for dev: (empty) -> 005"),
-                              HasSubstr("5  up   005      concurrent_index  1           no transaction"),
-                              HasSubstr("-- Runs outside a transaction: the parser sees CONCURRENTLY.\nCREATE INDEX CONCURRENTLY audit_at ON audit (at);"),
-                              HasSubstr("runs outside a transaction (statement 1 (line 2): CREATE INDEX CONCURRENTLY)"),
-                              HasSubstr("plan hash: ")));
+  EXPECT_THAT(
+      plan.out,
+      AllOf(
+          HasSubstr("Apply plan for dev: (empty) -> 005"),
+          HasSubstr("5  up   005      concurrent_index  1           no transaction"),
+          HasSubstr("-- Runs outside a transaction: the parser sees CONCURRENTLY.\nCREATE INDEX "
+                    "CONCURRENTLY audit_at ON audit (at);"),
+          HasSubstr("runs outside a transaction (statement 1 (line 2): CREATE INDEX CONCURRENTLY)"),
+          HasSubstr("plan hash: ")));
   const std::string hash = plan.out.substr(plan.out.rfind("plan hash: ") + 11, 64);
 
   CommandResult apply = server->Cli({"apply", "-t", "dev", "--plan-hash", hash});
   ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
   EXPECT_THAT(apply.out, AllOf(HasSubstr(": 5 step(s)"), HasSubstr("up   001_create_accounts ..."),
                                HasSubstr("up   005_concurrent_index (no transaction) ..."),
-                               HasSubstr("statement 1/1 done"),
-                               HasSubstr("APPLIED: 5 step(s) in"), HasSubstr("now at 005")));
+                               HasSubstr("statement 1/1 done"), HasSubstr("APPLIED: 5 step(s) in"),
+                               HasSubstr("now at 005")));
   CommandResult stale = server->Cli({"apply", "-t", "dev", "--plan-hash", hash});
   EXPECT_EQ(stale.exit_code, 6);
   EXPECT_THAT(stale.err, HasSubstr("the state moved since the plan was made"));
@@ -63,8 +67,9 @@ TEST(ApplyE2eTest, ApplyShowsProgressAndRollbackUndoesIt) {
 
   CommandResult rollback = server->Cli({"rollback", "-t", "dev", "--steps", "2"});
   ASSERT_EQ(rollback.exit_code, 0) << rollback.err;
-  EXPECT_THAT(rollback.out, AllOf(HasSubstr("down 005_concurrent_index"), HasSubstr("down 004_audit"),
-                                  HasSubstr("ROLLED_BACK: 2 step(s)"), HasSubstr("now at 003")));
+  EXPECT_THAT(rollback.out,
+              AllOf(HasSubstr("down 005_concurrent_index"), HasSubstr("down 004_audit"),
+                    HasSubstr("ROLLED_BACK: 2 step(s)"), HasSubstr("now at 003")));
   EXPECT_EQ(AppliedVersions(dsn), "001,002,003");
 
   CommandResult history = server->Cli({"history", "-t", "dev"});
@@ -77,27 +82,31 @@ TEST(ApplyE2eTest, FailedRunIsResolvedWithTheCli) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
   const std::string dir = MakeTempDir("schemad-e2e-resolve");
   WriteFiles(dir, {{"1_t.up.sql", "CREATE TABLE t (id int, code text);"},
-                   {"2_idx.up.sql", "INSERT INTO t VALUES (1, 'x'), (2, 'x');\n"
-                                    "CREATE UNIQUE INDEX CONCURRENTLY t_code ON t (code);\n"
-                                    "INSERT INTO t VALUES (3, 'z');\n"}});
+                   {"2_idx.up.sql",
+                    "INSERT INTO t VALUES (1, 'x'), (2, 'x');\n"
+                    "CREATE UNIQUE INDEX CONCURRENTLY t_code ON t (code);\n"
+                    "INSERT INTO t VALUES (3, 'z');\n"}});
   auto server = StartServer(dir, dsn);
   ASSERT_NE(server, nullptr);
   CommandResult failed = server->Cli({"apply", "-t", "dev"});
   EXPECT_EQ(failed.exit_code, 1);
-  EXPECT_THAT(failed.out, AllOf(HasSubstr("FAILED"), HasSubstr("apply 2_idx: statement 2"),
-                                HasSubstr("SQLSTATE 23505"), HasSubstr("indexes left INVALID: public.t_code")));
+  EXPECT_THAT(failed.out,
+              AllOf(HasSubstr("FAILED"), HasSubstr("apply 2_idx: statement 2"),
+                    HasSubstr("SQLSTATE 23505"), HasSubstr("indexes left INVALID: public.t_code")));
   CommandResult status = server->Cli({"status", "-t", "dev"});
   EXPECT_THAT(status.out, AllOf(HasSubstr("BLOCKED by run "), HasSubstr("failed, started"),
                                 HasSubstr("at 2 statement 2")));
   CommandResult refused = server->Cli({"apply", "-t", "dev"});
   EXPECT_EQ(refused.exit_code, 6);
   EXPECT_THAT(refused.err, HasSubstr("resolve it first"));
-  const std::string run_id = TestPostgres::MustQueryOne(dsn, "SELECT run_id FROM schemad.runs WHERE state = 'failed'");
+  const std::string run_id =
+      TestPostgres::MustQueryOne(dsn, "SELECT run_id FROM schemad.runs WHERE state = 'failed'");
   TestPostgres::MustQuery(dsn, "DELETE FROM t WHERE id = 2; DROP INDEX t_code");
   CommandResult resolve = server->Cli({"resolve", "-t", "dev", "--run", run_id, "--retry"});
   ASSERT_EQ(resolve.exit_code, 0) << resolve.out << resolve.err;
   EXPECT_THAT(resolve.out, HasSubstr("resolved"));
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1,3");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"),
+            "1,3");
   EXPECT_EQ(AppliedVersions(dsn), "1,2");
 }
 
@@ -106,11 +115,13 @@ TEST(ApplyE2eTest, FailedRunIsResolvedWithTheCli) {
 TEST(CrashE2eTest, KillNineMidMigrationLeavesDatabaseAndJournalInAgreement) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
   const std::string dir = MakeTempDir("schemad-e2e-crash");
-  WriteFiles(dir, {{"1_control.up.sql", "CREATE TABLE control (sleep_seconds int);\n"
-                                        "INSERT INTO control VALUES (60);"},
-                   {"2_slow.up.sql", "CREATE TABLE half_done (id int);\n"
-                                     "SELECT pg_sleep(sleep_seconds) FROM control;\n"
-                                     "CREATE TABLE after_sleep (id int);"}});
+  WriteFiles(dir, {{"1_control.up.sql",
+                    "CREATE TABLE control (sleep_seconds int);\n"
+                    "INSERT INTO control VALUES (60);"},
+                   {"2_slow.up.sql",
+                    "CREATE TABLE half_done (id int);\n"
+                    "SELECT pg_sleep(sleep_seconds) FROM control;\n"
+                    "CREATE TABLE after_sleep (id int);"}});
   auto server = StartServer(dir, dsn);
   ASSERT_NE(server, nullptr);
   CommandOptions options;
@@ -121,12 +132,16 @@ TEST(CrashE2eTest, KillNineMidMigrationLeavesDatabaseAndJournalInAgreement) {
   // Wait until the slow statement is running.
   bool sleeping = false;
   for (int i = 0; i < 200 && !sleeping; ++i) {
-    sleeping = TestPostgres::MustQueryOne(
-                   dsn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'") == "1";
+    sleeping =
+        TestPostgres::MustQueryOne(
+            dsn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'") ==
+        "1";
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(sleeping);
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT state || ' ' || current_version FROM schemad.runs"), "running 2");
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(dsn, "SELECT state || ' ' || current_version FROM schemad.runs"),
+      "running 2");
   EXPECT_EQ(server->Stop(SIGKILL), 128 + SIGKILL);
   int cli_status = 0;
   waitpid(*cli, &cli_status, 0);
@@ -135,7 +150,8 @@ TEST(CrashE2eTest, KillNineMidMigrationLeavesDatabaseAndJournalInAgreement) {
   // PostgreSQL notices the vanished client within a second and rolls its transaction back.
   std::string remaining;
   for (int i = 0; i < 100; ++i) {
-    remaining = TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'");
+    remaining = TestPostgres::MustQueryOne(
+        dsn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'");
     if (remaining == "0") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -151,10 +167,12 @@ TEST(CrashE2eTest, KillNineMidMigrationLeavesDatabaseAndJournalInAgreement) {
   CommandResult apply = restarted->Cli({"apply", "-t", "dev"});
   ASSERT_EQ(apply.exit_code, 0) << apply.out << apply.err;
   EXPECT_EQ(AppliedVersions(dsn), "1,2");
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(state, ',' ORDER BY started_at) FROM schemad.runs"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT string_agg(state, ',' ORDER BY started_at) FROM schemad.runs"),
             "interrupted,succeeded");
-  EXPECT_THAT(TestPostgres::MustQueryOne(dsn, "SELECT error FROM schemad.runs WHERE state = 'interrupted'"),
-              HasSubstr("the server running it stopped"));
+  EXPECT_THAT(
+      TestPostgres::MustQueryOne(dsn, "SELECT error FROM schemad.runs WHERE state = 'interrupted'"),
+      HasSubstr("the server running it stopped"));
 }
 
 TEST(ReplicaE2eTest, TwoServersOnOneDatabaseApplyEachRevisionOnce) {
@@ -178,7 +196,8 @@ TEST(ReplicaE2eTest, TwoServersOnOneDatabaseApplyEachRevisionOnce) {
   EXPECT_EQ(rb.exit_code, 0) << rb.err;
   const std::string both = ra.out + rb.out;
   EXPECT_THAT(both, AllOf(HasSubstr("APPLIED: 30 step(s)"), HasSubstr("NO_CHANGE: 0 step(s)")));
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) || ' ' || count(DISTINCT version) FROM schemad.migrations"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT count(*) || ' ' || count(DISTINCT version) FROM schemad.migrations"),
             "30 30");
 }
 
@@ -295,16 +314,16 @@ TEST_F(BadRequestE2eTest, EachBadFieldGetsItsCodeAndMessage) {
     v1::PlanRequest request;
     request.set_target("nope");
     v1::PlanResponse response;
-    cases.push_back({stub_->Plan(Context().get(), request, &response),
-                     grpc::StatusCode::NOT_FOUND, "unknown target \"nope\""});
+    cases.push_back({stub_->Plan(Context().get(), request, &response), grpc::StatusCode::NOT_FOUND,
+                     "unknown target \"nope\""});
   }
   {
     v1::PlanRequest request;
     request.set_target("dev");
     request.set_to_version("999");
     v1::PlanResponse response;
-    cases.push_back({stub_->Plan(Context().get(), request, &response),
-                     grpc::StatusCode::NOT_FOUND, "version 999 is not in catalog small"});
+    cases.push_back({stub_->Plan(Context().get(), request, &response), grpc::StatusCode::NOT_FOUND,
+                     "version 999 is not in catalog small"});
   }
   {
     v1::PlanRequest request;
@@ -363,13 +382,16 @@ TEST_F(BadRequestE2eTest, EachBadFieldGetsItsCodeAndMessage) {
     EXPECT_EQ(expectation.status.error_code(), expectation.code) << expectation.message;
     EXPECT_THAT(expectation.status.error_message(), HasSubstr(expectation.message));
   }
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'schemad'"), "0");
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'schemad'"),
+            "0");
 }
 
 TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileStopsStartUpNamingFileAndLine) {
   const std::string dir = MakeTempDir("schemad-e2e-syntax");
-  WriteFiles(dir, {{"1_ok.up.sql", "CREATE TABLE a (id int);"},
-                   {"2_typo.up.sql", "CREATE TABLE b (id int);\n\nALTER TABEL b ADD COLUMN x int;\n"}});
+  WriteFiles(dir,
+             {{"1_ok.up.sql", "CREATE TABLE a (id int);"},
+              {"2_typo.up.sql", "CREATE TABLE b (id int);\n\nALTER TABEL b ADD COLUMN x int;\n"}});
   ServerConfig config;
   config.targets.push_back({"dev", "dev", dir, TestPostgres::Get().CreateDatabase(), ""});
   auto server = ServerProcess::Start(config);
@@ -389,23 +411,32 @@ TEST(CorpusE2eTest, MattermostUpDownUp) {
   auto server = StartServer(kMattermost, dsn, "    lock_timeout: 30s\n");
   ASSERT_NE(server, nullptr);
   CommandResult up = server->Cli({"apply", "-t", "dev"});
-  ASSERT_EQ(up.exit_code, 0) << up.out.substr(up.out.size() > 3000 ? up.out.size() - 3000 : 0) << up.err;
+  ASSERT_EQ(up.exit_code, 0) << up.out.substr(up.out.size() > 3000 ? up.out.size() - 3000 : 0)
+                             << up.err;
   EXPECT_THAT(up.out, HasSubstr("APPLIED: 158 step(s)"));
   const std::string first = SchemaSnapshot(dsn);
   EXPECT_THAT(first, HasSubstr("relation channels r"));
 
   CommandResult down = server->Cli({"rollback", "-t", "dev", "--to", "0"});
-  ASSERT_EQ(down.exit_code, 0) << down.out.substr(down.out.size() > 3000 ? down.out.size() - 3000 : 0) << down.err;
+  ASSERT_EQ(down.exit_code, 0) << down.out.substr(down.out.size() > 3000 ? down.out.size() - 3000
+                                                                         : 0)
+                               << down.err;
   EXPECT_THAT(down.out, HasSubstr("ROLLED_BACK: 158 step(s)"));
   EXPECT_EQ(AppliedVersions(dsn), "");
-  EXPECT_EQ(absl::StrJoin(TestPostgres::MustQuery(dsn,
-                "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
-                "AND relkind = 'r' ORDER BY 1"), ","),
-            "groupchannels,systems,threadmemberships");
-  EXPECT_EQ(absl::StrJoin(TestPostgres::MustQuery(dsn,
-                "SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace "
-                "AND typtype = 'e' ORDER BY 1"), ","),
-            "property_field_type");
+  EXPECT_EQ(
+      absl::StrJoin(TestPostgres::MustQuery(
+                        dsn,
+                        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                        "AND relkind = 'r' ORDER BY 1"),
+                    ","),
+      "groupchannels,systems,threadmemberships");
+  EXPECT_EQ(
+      absl::StrJoin(TestPostgres::MustQuery(
+                        dsn,
+                        "SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace "
+                        "AND typtype = 'e' ORDER BY 1"),
+                    ","),
+      "property_field_type");
 
   CommandResult again = server->Cli({"apply", "-t", "dev"});
   ASSERT_EQ(again.exit_code, 0) << again.err;

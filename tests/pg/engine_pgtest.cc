@@ -32,9 +32,10 @@ TEST(EnginePgTest, UpDownUpGivesTheSameSchema) {
   EXPECT_EQ(up.finished.steps_done, 5);
   EXPECT_EQ(AppliedVersions(dsn), "001,002,003,004,005");
   const std::string first = SchemaSnapshot(dsn);
-  EXPECT_THAT(first, AllOf(HasSubstr("index CREATE INDEX audit_at"),
-                           HasSubstr("trigger accounts_audit on accounts"),
-                           HasSubstr("type account_status"), HasSubstr("relation open_accounts v")));
+  EXPECT_THAT(first,
+              AllOf(HasSubstr("index CREATE INDEX audit_at"),
+                    HasSubstr("trigger accounts_audit on accounts"),
+                    HasSubstr("type account_status"), HasSubstr("relation open_accounts v")));
   // The non-transactional file reported each statement.
   int statements_done = 0;
   for (const RunEvent& event : up.events) {
@@ -94,23 +95,24 @@ TEST_F(FailurePgTest, FailingStatementRollsBackItsFileAndBlocksTheNextApply) {
   EXPECT_EQ(run.finished.statement_index, 3);
   EXPECT_EQ(run.finished.sqlstate, "42P01");
   EXPECT_EQ(run.finished.steps_done, 1);
-  EXPECT_THAT(run.finished.message,
-              AllOf(HasSubstr("apply 2_bad: statement 3 (line 3)"),
-                    HasSubstr("relation \"missing_table\" does not exist"),
-                    HasSubstr("SQLSTATE 42P01")));
+  EXPECT_THAT(run.finished.message, AllOf(HasSubstr("apply 2_bad: statement 3 (line 3)"),
+                                          HasSubstr("relation \"missing_table\" does not exist"),
+                                          HasSubstr("SQLSTATE 42P01")));
   // Nothing of the failed file remains; the file before it stays applied.
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('second') IS NULL"), "t");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('first') IS NOT NULL"), "t");
   EXPECT_EQ(AppliedVersions(dsn_), "1");
   EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn_, "SELECT state || ' ' || current_version || ' ' || statement_index || ' ' || "
-                      "sqlstate || ' ' || failing_statement FROM schemad.runs"),
+                dsn_,
+                "SELECT state || ' ' || current_version || ' ' || statement_index || ' ' || "
+                "sqlstate || ' ' || failing_statement FROM schemad.runs"),
             "failed 2 3 42P01 INSERT INTO missing_table VALUES (1)");
 
   RunResult next = RunEngine(*engine, ApplyRequest());
-  EXPECT_THAT(next.status, StatusIs(absl::StatusCode::kFailedPrecondition,
-                                    AllOf(HasSubstr("apply refused"), HasSubstr("is failed at 2 statement 3"),
-                                          HasSubstr("resolve it first"))));
+  EXPECT_THAT(next.status,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       AllOf(HasSubstr("apply refused"), HasSubstr("is failed at 2 statement 3"),
+                             HasSubstr("resolve it first"))));
   auto status = engine->GetStatus(*engine->targets()[0]);
   ASSERT_THAT(status, IsOk());
   ASSERT_TRUE(status->blocking_run.has_value());
@@ -121,8 +123,9 @@ TEST_F(FailurePgTest, FailingStatementRollsBackItsFileAndBlocksTheNextApply) {
                      "CREATE TABLE second (id int);\nINSERT INTO second VALUES (1);\n"
                      "CREATE TABLE missing_table (id int);\nCREATE TABLE never (id int);\n"}});
   auto fixed = MakeEngine(dir_, dsn_);
-  auto resolved = fixed->Resolve(*fixed->targets()[0], status->blocking_run->run_id, true,
-                                 "admin", [](const RunEvent&) {}, [] { return false; });
+  auto resolved = fixed->Resolve(
+      *fixed->targets()[0], status->blocking_run->run_id, true, "admin", [](const RunEvent&) {},
+      [] { return false; });
   ASSERT_THAT(resolved, IsOk());
   EXPECT_EQ(resolved->state, db::RunState::kResolved);
   EXPECT_EQ(AppliedVersions(dsn_), "1,2");
@@ -155,28 +158,33 @@ TEST_F(FailurePgTest, NonTransactionalFailureIsResolvedByRetryFromTheFailedState
   ASSERT_THAT(status, IsOk());
   ASSERT_TRUE(status->blocking_run.has_value());
   std::vector<RunEvent> events;
-  auto resolved = engine->Resolve(*engine->targets()[0], status->blocking_run->run_id, true,
-                                  "admin", [&](const RunEvent& e) { events.push_back(e); },
-                                  [] { return false; });
+  auto resolved = engine->Resolve(
+      *engine->targets()[0], status->blocking_run->run_id, true, "admin",
+      [&](const RunEvent& e) { events.push_back(e); }, [] { return false; });
   ASSERT_THAT(resolved, IsOk());
   EXPECT_EQ(resolved->outcome, "RESOLVED_RETRY");
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT string_agg(id::text, ',' ORDER BY id) FROM items"),
-            "1,2,3");  // statement 1 was not run twice
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(dsn_, "SELECT string_agg(id::text, ',' ORDER BY id) FROM items"),
+      "1,2,3");  // statement 1 was not run twice
   EXPECT_EQ(AppliedVersions(dsn_), "1,2");
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_code'::regclass"), "t");
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn_, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_code'::regclass"),
+            "t");
 }
 
 TEST_F(FailurePgTest, NonTransactionalFailureCanBeMarkedDone) {
-  WriteFiles(dir_, {{"1_index.up.sql",
-                     "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON missing (id);\n"}});
+  WriteFiles(dir_,
+             {{"1_index.up.sql",
+               "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON missing (id);\n"}});
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run = RunEngine(*engine, ApplyRequest());
   EXPECT_EQ(run.finished.outcome, "FAILED");
   EXPECT_EQ(run.finished.statement_index, 2);
   auto status = engine->GetStatus(*engine->targets()[0]);
   ASSERT_TRUE(status.ok() && status->blocking_run.has_value());
-  auto resolved = engine->Resolve(*engine->targets()[0], status->blocking_run->run_id, false,
-                                  "admin", [](const RunEvent&) {}, [] { return false; });
+  auto resolved = engine->Resolve(
+      *engine->targets()[0], status->blocking_run->run_id, false, "admin", [](const RunEvent&) {},
+      [] { return false; });
   ASSERT_THAT(resolved, IsOk());
   EXPECT_EQ(resolved->outcome, "RESOLVED_MARK_DONE");
   EXPECT_EQ(AppliedVersions(dsn_), "1");
@@ -185,8 +193,9 @@ TEST_F(FailurePgTest, NonTransactionalFailureCanBeMarkedDone) {
   ASSERT_THAT(next.status, IsOk());
   EXPECT_EQ(next.finished.outcome, "NO_CHANGE");
   // Resolving again is refused: nothing blocks any more.
-  EXPECT_THAT(engine->Resolve(*engine->targets()[0], status->blocking_run->run_id, false, "admin",
-                              [](const RunEvent&) {}, [] { return false; }),
+  EXPECT_THAT(engine->Resolve(
+                  *engine->targets()[0], status->blocking_run->run_id, false, "admin",
+                  [](const RunEvent&) {}, [] { return false; }),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("nothing to resolve")));
 }
 
@@ -196,21 +205,25 @@ TEST_F(FailurePgTest, StalePlanHashIsRefused) {
   auto engine = MakeEngine(dir_, dsn_);
   auto plan = engine->MakePlan(*engine->targets()[0], {});
   ASSERT_THAT(plan, IsOk());
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'schemad'"), "0")
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn_, "SELECT count(*) FROM pg_namespace WHERE nspname = 'schemad'"),
+            "0")
       << "Plan must write nothing";
   ASSERT_THAT(RunEngine(*engine, ApplyRequest("1")).status, IsOk());  // the state moves
   engine::RunRequest pinned = ApplyRequest();
   pinned.expected_plan_hash = plan->plan_hash;
   EXPECT_THAT(RunEngine(*engine, pinned).status,
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("the state moved since the plan was made"), HasSubstr(plan->plan_hash))));
+                       AllOf(HasSubstr("the state moved since the plan was made"),
+                             HasSubstr(plan->plan_hash))));
   auto fresh = engine->MakePlan(*engine->targets()[0], {});
   ASSERT_THAT(fresh, IsOk());
   pinned.expected_plan_hash = fresh->plan_hash;
   RunResult run = RunEngine(*engine, pinned);
   ASSERT_THAT(run.status, IsOk());
   EXPECT_EQ(run.finished.outcome, "APPLIED");
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT outcome FROM schemad.events WHERE outcome = 'REFUSED'"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn_, "SELECT outcome FROM schemad.events WHERE outcome = 'REFUSED'"),
             "REFUSED");
 }
 
@@ -245,12 +258,14 @@ TEST_F(FailurePgTest, ChecksumDriftAndOutOfOrderAreReportedAndBlock) {
   EXPECT_TRUE(status->out_of_order);
   EXPECT_TRUE(status->revisions[0].drift);
   EXPECT_TRUE(status->revisions[1].out_of_order);
-  EXPECT_THAT(RunEngine(*changed, ApplyRequest()).status,
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("out of order: pending 2")));
+  EXPECT_THAT(
+      RunEngine(*changed, ApplyRequest()).status,
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("out of order: pending 2")));
   engine::RunRequest allowed = ApplyRequest();
   allowed.plan.allow_out_of_order = true;
-  EXPECT_THAT(RunEngine(*changed, allowed).status,
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("checksum drift: applied 1")));
+  EXPECT_THAT(
+      RunEngine(*changed, allowed).status,
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("checksum drift: applied 1")));
   allowed.plan.accept_checksum_drift = true;
   RunResult run = RunEngine(*changed, allowed);
   ASSERT_THAT(run.status, IsOk());
@@ -275,8 +290,11 @@ TEST_F(FailurePgTest, LockTimeoutIsRetriedWithBackoffUntilTheLockIsFree) {
   ASSERT_THAT(run.status, IsOk());
   EXPECT_EQ(run.finished.outcome, "APPLIED");
   ASSERT_FALSE(run.notices.empty());
-  EXPECT_THAT(run.notices[0], AllOf(HasSubstr("lock_timeout at statement 1"), HasSubstr("retry 1 of 5")));
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"), "2");
+  EXPECT_THAT(run.notices[0],
+              AllOf(HasSubstr("lock_timeout at statement 1"), HasSubstr("retry 1 of 5")));
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn_, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy'"),
+            "2");
 }
 
 TEST_F(FailurePgTest, CancellationInterruptsAndRollsBackTheOpenFile) {
@@ -292,7 +310,10 @@ TEST_F(FailurePgTest, CancellationInterruptsAndRollsBackTheOpenFile) {
         if (event.kind == RunEvent::Kind::kStepStarted && event.version == "2") step_two = true;
         if (event.kind == RunEvent::Kind::kRunFinished) run.finished = event;
       },
-      [&] { return step_two && std::chrono::steady_clock::now() - start > std::chrono::milliseconds(300); });
+      [&] {
+        return step_two &&
+               std::chrono::steady_clock::now() - start > std::chrono::milliseconds(300);
+      });
   ASSERT_THAT(run.status, IsOk());
   EXPECT_EQ(run.finished.outcome, "INTERRUPTED");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
@@ -322,10 +343,12 @@ TEST_F(FailurePgTest, ConcurrentAppliesRunEachRevisionOnce) {
   ta.join();
   ta2.join();
   tb.join();
-  std::vector<std::string> outcomes = {a1.finished.outcome, a2.finished.outcome, b1.finished.outcome};
+  std::vector<std::string> outcomes = {a1.finished.outcome, a2.finished.outcome,
+                                       b1.finished.outcome};
   std::sort(outcomes.begin(), outcomes.end());
   EXPECT_EQ(absl::StrJoin(outcomes, ","), "APPLIED,NO_CHANGE,NO_CHANGE");
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) || ' ' || count(DISTINCT version) FROM schemad.migrations"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn_, "SELECT count(*) || ' ' || count(DISTINCT version) FROM schemad.migrations"),
             "20 20");
 }
 
@@ -353,7 +376,8 @@ TEST_F(FailurePgTest, BadRequests) {
                     {"2_b.up.sql", "CREATE TABLE b (id int);"},
                     {"2_b.down.sql", "DROP TABLE b;"}});
   auto engine = MakeEngine(dir_, dsn_);
-  EXPECT_THAT(engine->FindTarget("nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("unknown target \"nope\"")));
+  EXPECT_THAT(engine->FindTarget("nope"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("unknown target \"nope\"")));
   EXPECT_THAT(RunEngine(*engine, ApplyRequest("7")).status,
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("version 7 is not in catalog")));
   ASSERT_THAT(RunEngine(*engine, ApplyRequest()).status, IsOk());
@@ -363,8 +387,9 @@ TEST_F(FailurePgTest, BadRequests) {
   EXPECT_EQ(AppliedVersions(dsn_), "1,2") << "a refused plan runs nothing";
   EXPECT_THAT(RunEngine(*engine, RollbackRequest("1", 1)).status,
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("not both")));
-  EXPECT_THAT(RunEngine(*engine, RollbackRequest("", -1)).status,
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("steps must not be negative")));
+  EXPECT_THAT(
+      RunEngine(*engine, RollbackRequest("", -1)).status,
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("steps must not be negative")));
 }
 
 }  // namespace

@@ -32,7 +32,9 @@ TEST(StatusPgTest, EmptyDatabaseListsEveryNabavkidataRevisionAsPending) {
   }
   EXPECT_FALSE(status->blocking_run.has_value());
   // Reading status never creates the bookkeeping schema.
-  EXPECT_EQ(TestPostgres::MustQueryOne(config.dsn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'schemad'"), "0");
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                config.dsn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'schemad'"),
+            "0");
 
   absl::StatusOr<VersionReport> version = (*engine)->GetVersion(target);
   ASSERT_THAT(version, IsOk());

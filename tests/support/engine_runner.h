@@ -24,8 +24,9 @@ std::unique_ptr<engine::Engine> MakeEngine(const std::string& catalog, const std
                                            absl::Duration lock_timeout = absl::Seconds(5),
                                            absl::Duration lock_wait = absl::Seconds(30));
 
-RunResult RunEngine(engine::Engine& engine, const engine::RunRequest& request,
-                    const engine::CancelCheck& cancelled = [] { return false; });
+RunResult RunEngine(
+    engine::Engine& engine, const engine::RunRequest& request,
+    const engine::CancelCheck& cancelled = [] { return false; });
 engine::RunRequest ApplyRequest(const std::string& to = "");
 engine::RunRequest RollbackRequest(const std::string& to, int steps = 0);
 

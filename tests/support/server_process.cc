@@ -10,8 +10,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "server/common/sha256.h"
 #include "gtest/gtest.h"
+#include "server/common/sha256.h"
 #include "tests/support/test_postgres.h"
 
 namespace schemad::testing {
@@ -52,8 +52,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const Server
   if (!config.tokens.empty()) {
     yaml += "tokens:\n";
     for (const TokenSpec& token : config.tokens) {
-      absl::StrAppend(&yaml, "  - principal: ", token.principal, "\n    sha256: ",
-                      TokenHash(token.token), "\n    roles:\n");
+      absl::StrAppend(&yaml, "  - principal: ", token.principal,
+                      "\n    sha256: ", TokenHash(token.token), "\n    roles:\n");
       for (const auto& [environment, role] : token.roles) {
         absl::StrAppend(&yaml, "      \"", environment, "\": ", role, "\n");
       }
@@ -86,20 +86,20 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::StartWithArgs(
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     if (fs::exists(ready)) {
-      process->address_ =
-          std::string(absl::StripTrailingAsciiWhitespace(ReadTextFile(ready)));
+      process->address_ = std::string(absl::StripTrailingAsciiWhitespace(ReadTextFile(ready)));
       return process;
     }
     int status = 0;
     if (waitpid(process->pid_, &status, WNOHANG) == process->pid_) {
       process->pid_ = -1;
       return absl::FailedPreconditionError(
-          absl::StrCat("schemad exited with ", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                       ":\n", process->Log()));
+          absl::StrCat("schemad exited with ", WIFEXITED(status) ? WEXITSTATUS(status) : -1, ":\n",
+                       process->Log()));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return absl::DeadlineExceededError(absl::StrCat("schemad did not serve in time:\n", process->Log()));
+  return absl::DeadlineExceededError(
+      absl::StrCat("schemad did not serve in time:\n", process->Log()));
 }
 
 ServerProcess::~ServerProcess() { Stop(); }

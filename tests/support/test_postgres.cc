@@ -110,7 +110,8 @@ absl::StatusOr<std::vector<std::string>> TestPostgres::Query(const std::string& 
     std::vector<std::string> rows;
     for (const pqxx::row& row : txn.exec(sql)) {
       std::vector<std::string> cells;
-      for (const pqxx::field& field : row) cells.push_back(field.is_null() ? "NULL" : field.c_str());
+      for (const pqxx::field& field : row)
+        cells.push_back(field.is_null() ? "NULL" : field.c_str());
       rows.push_back(absl::StrJoin(cells, "\t"));
     }
     return rows;

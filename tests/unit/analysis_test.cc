@@ -38,21 +38,24 @@ TEST(LineageTest, DescribesWhatStatementsDo) {
   absl::StatusOr<sql::Lineage> lineage = sql::AnalyzeLineage(
       "CREATE TABLE shop.items (id bigserial PRIMARY KEY, owner uuid REFERENCES users ON DELETE "
       "SET NULL, price numeric(10,2) NOT NULL DEFAULT 0, at timestamptz, tags varchar(20)[]);\n"
-      "CREATE UNIQUE INDEX CONCURRENTLY items_owner ON shop.items (owner) WHERE owner IS NOT NULL;\n"
+      "CREATE UNIQUE INDEX CONCURRENTLY items_owner ON shop.items (owner) WHERE owner IS NOT "
+      "NULL;\n"
       "ALTER TABLE shop.items ALTER COLUMN price TYPE bigint;\n"
       "DO $$ BEGIN EXECUTE 'DROP TABLE x'; END $$;\n"
       "DROP TABLE IF EXISTS old CASCADE;");
   ASSERT_THAT(lineage, IsOk());
   std::vector<std::string> described;
-  for (const sql::Change& change : lineage->changes) described.push_back(sql::DescribeChange(change));
-  EXPECT_THAT(described,
-              ElementsAre("create table shop.items (id bigint not null default, owner uuid, price "
-                          "numeric(10,2) not null default, at timestamp with time zone, tags "
-                          "character varying(20)[], items_pkey primary key (id), items_owner_fkey "
-                          "foreign key (owner) references public.users on delete SET NULL)",
-                          "create index shop.items_owner on shop.items (owner) unique partial concurrently",
-                          "alter column type shop.items.price bigint",
-                          "drop table public.old if exists cascade"));
+  for (const sql::Change& change : lineage->changes)
+    described.push_back(sql::DescribeChange(change));
+  EXPECT_THAT(
+      described,
+      ElementsAre("create table shop.items (id bigint not null default, owner uuid, price "
+                  "numeric(10,2) not null default, at timestamp with time zone, tags "
+                  "character varying(20)[], items_pkey primary key (id), items_owner_fkey "
+                  "foreign key (owner) references public.users on delete SET NULL)",
+                  "create index shop.items_owner on shop.items (owner) unique partial concurrently",
+                  "alter column type shop.items.price bigint",
+                  "drop table public.old if exists cascade"));
   EXPECT_THAT(lineage->unanalysable, ElementsAre("statement 4 (line 4): DO block"));
 }
 
@@ -100,13 +103,15 @@ TEST(CoverageTest, NabavkidataCoversAllTwentyTwoStatically) {
 
 TEST(CoverageTest, ReportsMissingDroppedAndMissingColumns) {
   const std::string dir = testing::MakeTempDir("schemad-coverage");
-  testing::WriteFiles(dir, {{"1_a.up.sql", "CREATE TABLE a (id bigint PRIMARY KEY, name text);"},
-                            {"2_b.up.sql", "CREATE TABLE b (id bigint PRIMARY KEY);\nDROP TABLE a;"}});
+  testing::WriteFiles(dir,
+                      {{"1_a.up.sql", "CREATE TABLE a (id bigint PRIMARY KEY, name text);"},
+                       {"2_b.up.sql", "CREATE TABLE b (id bigint PRIMARY KEY);\nDROP TABLE a;"}});
   absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
   ASSERT_THAT(catalog, IsOk());
-  std::vector<TableCoverage> coverage = Coverage(
-      MustAnalyze(*catalog), {{"a", {}, {}}, {"b", {"id", "email"}, {"b_pkey", "b_email"}}, {"c", {}, {}}},
-      "public", nullptr);
+  std::vector<TableCoverage> coverage =
+      Coverage(MustAnalyze(*catalog),
+               {{"a", {}, {}}, {"b", {"id", "email"}, {"b_pkey", "b_email"}}, {"c", {}, {}}},
+               "public", nullptr);
   ASSERT_EQ(coverage.size(), 3u);
   EXPECT_FALSE(coverage[0].covered);
   EXPECT_EQ(coverage[0].created_by_version, "1");
@@ -138,8 +143,7 @@ TEST(QualityTest, FindsTheSeedsQualityProblems) {
   EXPECT_THAT(found, ElementsAre("fk-without-index public.child.child_parent_id_fkey 1",
                                  "table-without-primary-key public.child 1",
                                  "timestamp-without-default public.child.created_at 1",
-                                 "revision-without-down 2_b 2",
-                                 "not-statically-analysable 2_b 2"));
+                                 "revision-without-down 2_b 2", "not-statically-analysable 2_b 2"));
 }
 
 // One file per rule: each rule fires where it should and stays quiet where context makes the
@@ -160,10 +164,11 @@ TEST(LintTest, TestdataGolden) {
     sql::Linter linter;
     for (const sql::LintFinding& finding :
          linter.LintFile(fs::path(file).filename().string(), sql, *lineage)) {
-      absl::StrAppend(&text, finding.file, ":", finding.line, " ", sql::SeverityName(finding.severity),
-                      " ", finding.rule, " ", finding.object,
-                      finding.suppressed ? absl::StrCat(" suppressed: ", finding.suppression_reason) : "",
-                      "\n");
+      absl::StrAppend(
+          &text, finding.file, ":", finding.line, " ", sql::SeverityName(finding.severity), " ",
+          finding.rule, " ", finding.object,
+          finding.suppressed ? absl::StrCat(" suppressed: ", finding.suppression_reason) : "",
+          "\n");
       fired.insert(finding.rule);
     }
   }
@@ -203,8 +208,8 @@ TEST(CorporaTest, EveryFileAnalysesAndLints) {
   EXPECT_GE(files, 316 + 692);
   EXPECT_GT(unanalysable, 0);  // mattermost's DO blocks are reported, not guessed
   EXPECT_GT(findings, 0);
-  std::cout << files << " corpus files analysed, " << unanalysable
-            << " with DO blocks or CALLs, " << findings << " lint findings\n";
+  std::cout << files << " corpus files analysed, " << unanalysable << " with DO blocks or CALLs, "
+            << findings << " lint findings\n";
 }
 
 }  // namespace

@@ -34,8 +34,10 @@ TEST(FileNameTest, SplitsVersionAndName) {
 TEST(FileNameTest, BadNamesAreRefused) {
   EXPECT_THAT(ParseFileName("init.up.sql"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("init.up.sql: bad name")));
-  EXPECT_THAT(ParseFileName("0001.up.sql"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad name")));
-  EXPECT_THAT(ParseFileName("0001_x.sql"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad name")));
+  EXPECT_THAT(ParseFileName("0001.up.sql"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad name")));
+  EXPECT_THAT(ParseFileName("0001_x.sql"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad name")));
 }
 
 TEST(VersionTest, OrdersNumerically) {
@@ -129,11 +131,12 @@ TEST(ScriptTest, OwnBeginCommitWrapperIsDroppedNotNested) {
 }
 
 TEST(ScriptTest, CommitInTheMiddleMakesTheFileNonTransactional) {
-  absl::StatusOr<sql::Script> script = sql::ParseScript(
-      "CREATE TABLE a(x int);\nCOMMIT;\nCREATE TABLE b(y int);\n");
+  absl::StatusOr<sql::Script> script =
+      sql::ParseScript("CREATE TABLE a(x int);\nCOMMIT;\nCREATE TABLE b(y int);\n");
   ASSERT_THAT(script, IsOk());
   EXPECT_EQ(script->mode, sql::TransactionMode::kNonTransactional);
-  EXPECT_THAT(script->mode_reason, AllOf(HasSubstr("statement 2"), HasSubstr("transaction control")));
+  EXPECT_THAT(script->mode_reason,
+              AllOf(HasSubstr("statement 2"), HasSubstr("transaction control")));
 }
 
 class CatalogTest : public ::testing::Test {
@@ -189,23 +192,23 @@ TEST_F(CatalogTest, BadNameIsNamed) {
 
 TEST_F(CatalogTest, SyntaxErrorNamesFileAndLine) {
   testing::WriteFiles(dir_, {{"003_bad.up.sql", "CREATE TABLE a(id int);\nCREAT TABLE b();\n"}});
-  EXPECT_THAT(LoadCatalog(dir_),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("003_bad.up.sql"), HasSubstr("line 2"),
-                             HasSubstr("syntax error"))));
+  EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                          AllOf(HasSubstr("003_bad.up.sql"), HasSubstr("line 2"),
+                                                HasSubstr("syntax error"))));
 }
 
 TEST_F(CatalogTest, UnreadableFileIsNamed) {
   testing::WriteFiles(dir_, {{"004_x.up.sql", "SELECT 1;"}});
   std::filesystem::create_directory(dir_ + "/005_dir.up.sql");
   std::filesystem::create_symlink(dir_ + "/missing", dir_ + "/006_dangling.up.sql");
-  EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
-                                          AllOf(HasSubstr("006_dangling.up.sql"),
-                                                HasSubstr("cannot read"))));
+  EXPECT_THAT(LoadCatalog(dir_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("006_dangling.up.sql"), HasSubstr("cannot read"))));
 }
 
 TEST_F(CatalogTest, MissingFolderIsNotFound) {
-  EXPECT_THAT(LoadCatalog(dir_ + "/nope"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
+  EXPECT_THAT(LoadCatalog(dir_ + "/nope"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("nope")));
 }
 
 TEST(BundledCatalogTest, NabavkidataLoads) {

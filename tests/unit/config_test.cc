@@ -23,8 +23,7 @@ class ConfigTest : public ::testing::Test {
   }
   absl::StatusOr<Config> Parse(const std::string& yaml) {
     return ParseConfig(yaml, dir_ + "/schemad.yaml", [](const std::string& name) {
-      return name == "DEV_DSN" ? std::optional<std::string>("host=/tmp dbname=dev")
-                               : std::nullopt;
+      return name == "DEV_DSN" ? std::optional<std::string>("host=/tmp dbname=dev") : std::nullopt;
     });
   }
   std::string dir_;
@@ -38,8 +37,8 @@ TEST_F(ConfigTest, ValidConfigResolvesDsnAndRelativeCatalog) {
       std::string("listen: 127.0.0.1:6000\n") + kTarget +
       "  - name: stage\n    environment: staging\n    catalog: catalog\n    dsn_file: dsn.txt\n"
       "    lock_timeout: 750ms\n    lock_wait: 2m\n    lock_retries: 2\n"
-      "tokens:\n  - principal: ci\n    sha256: " + std::string(64, 'a') +
-      "\n    roles: {dev: admin, \"*\": viewer}\n");
+      "tokens:\n  - principal: ci\n    sha256: " +
+      std::string(64, 'a') + "\n    roles: {dev: admin, \"*\": viewer}\n");
   ASSERT_THAT(config, IsOk());
   EXPECT_EQ(config->listen, "127.0.0.1:6000");
   ASSERT_EQ(config->targets.size(), 2u);
@@ -57,9 +56,10 @@ TEST_F(ConfigTest, ValidConfigResolvesDsnAndRelativeCatalog) {
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyIsNamed) {
-  EXPECT_THAT(Parse(std::string(kTarget) + "lisen: 1.2.3.4:5\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("schemad.yaml"), HasSubstr("lisen"), HasSubstr("unknown key"))));
+  EXPECT_THAT(
+      Parse(std::string(kTarget) + "lisen: 1.2.3.4:5\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("schemad.yaml"), HasSubstr("lisen"), HasSubstr("unknown key"))));
 }
 
 TEST_F(ConfigTest, UnknownTargetKeyIsNamedWithItsPath) {
@@ -83,10 +83,11 @@ TEST_F(ConfigTest, MissingCatalogNamesTheFolder) {
 }
 
 TEST_F(ConfigTest, DuplicateTargetNameIsRefused) {
-  EXPECT_THAT(Parse(std::string(kTarget) +
-                    "  - name: dev\n    environment: prod\n    catalog: catalog\n    dsn_env: DEV_DSN\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("targets[1].name"), HasSubstr("duplicate target name \"dev\""))));
+  EXPECT_THAT(
+      Parse(std::string(kTarget) +
+            "  - name: dev\n    environment: prod\n    catalog: catalog\n    dsn_env: DEV_DSN\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("targets[1].name"), HasSubstr("duplicate target name \"dev\""))));
 }
 
 TEST_F(ConfigTest, UnsetDsnVariableIsNamed) {
@@ -118,10 +119,11 @@ TEST_F(ConfigTest, BadEnvironmentRoleAndDurationAreNamed) {
 }
 
 TEST_F(ConfigTest, TokenMustBeAHash) {
-  EXPECT_THAT(Parse(std::string(kTarget) +
-                    "tokens:\n  - principal: a\n    sha256: plain-token\n    roles: {dev: admin}\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("tokens[0].sha256"), HasSubstr("64-hex-digit"))));
+  EXPECT_THAT(
+      Parse(std::string(kTarget) +
+            "tokens:\n  - principal: a\n    sha256: plain-token\n    roles: {dev: admin}\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("tokens[0].sha256"), HasSubstr("64-hex-digit"))));
 }
 
 TEST_F(ConfigTest, NoTargetsIsRefused) {

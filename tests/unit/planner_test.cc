@@ -30,8 +30,8 @@ class PlannerTest : public ::testing::Test {
   }
   db::AppliedRevision Applied(const std::string& version) {
     const Revision& revision = catalog_.revisions[catalog_.IndexOf(version)];
-    return db::AppliedRevision{revision.version, revision.name, revision.up.checksum,
-                               absl::Now(), "test", 1, ""};
+    return db::AppliedRevision{
+        revision.version, revision.name, revision.up.checksum, absl::Now(), "test", 1, ""};
   }
   std::vector<std::string> Versions(const Plan& plan) {
     std::vector<std::string> versions;
@@ -71,7 +71,8 @@ TEST_F(PlannerTest, UnknownVersionIsNotFound) {
 
 TEST_F(PlannerTest, OutOfOrderIsRefusedUnlessAllowed) {
   PlanRequest request;
-  absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, request);
+  absl::StatusOr<Plan> plan =
+      MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, request);
   ASSERT_THAT(plan, IsOk());
   EXPECT_THAT(Versions(*plan), ElementsAre("2"));
   EXPECT_THAT(plan->refusal, HasSubstr("out of order: pending 2"));
@@ -114,7 +115,8 @@ TEST_F(PlannerTest, RollbackByStepsAndToVersion) {
   PlanRequest request;
   request.direction = Direction::kDown;
   request.steps = 1;
-  absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, request);
+  absl::StatusOr<Plan> plan =
+      MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, request);
   ASSERT_THAT(plan, IsOk());
   EXPECT_THAT(Versions(*plan), ElementsAre("3"));
   EXPECT_EQ(plan->to_version, "1");

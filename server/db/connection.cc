@@ -96,6 +96,14 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
 pqxx::connection_base& Connection::raw() { return impl_->conn; }
 int Connection::backend_pid() const { return impl_->conn.backendpid(); }
 bool Connection::is_open() const { return impl_->conn.is_open(); }
+bool Connection::IsAlive() {
+  try {
+    impl_->conn.get_notifs();  // PQconsumeInput: sees a FATAL or EOF that already arrived
+    return impl_->conn.is_open();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 void Connection::Cancel() {
   try {
     impl_->conn.cancel_query();
@@ -115,7 +123,7 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
     while (!idle_.empty()) {
       std::unique_ptr<Connection> conn = std::move(idle_.back());
       idle_.pop_back();
-      if (conn->is_open()) return Lease(this, std::move(conn));
+      if (conn->IsAlive()) return Lease(this, std::move(conn));
     }
   }
   absl::StatusOr<std::unique_ptr<Connection>> conn = Connection::Open(dsn_);

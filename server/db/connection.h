@@ -38,6 +38,9 @@ class Connection {
   pqxx::connection_base& raw();
   int backend_pid() const;
   bool is_open() const;
+  // False when the server closed the connection (restart, terminated backend, dropped
+  // database): reads what is already there without waiting.
+  bool IsAlive();
   // Asks the server to cancel the statement running on this connection; callable from any
   // thread.
   void Cancel();

@@ -498,13 +498,18 @@ def main():
     os.chmod(root, 0o755)
     pg = Postgres(root)
     servers = []
+    only = os.environ.get("SCHEMAD_BENCH_ONLY", "")  # e.g. "b1,b5", for quick looks
     try:
         server, ini = b1(pg, root)
         servers.append(server)
-        b2(pg, root)
-        b3(pg, root, server, ini)
-        b4(pg, root)
-        b5_mattermost(pg, root)
+        if not only or "b2" in only:
+            b2(pg, root)
+        if not only or "b3" in only:
+            b3(pg, root, server, ini)
+        if not only or "b4" in only:
+            b4(pg, root)
+        if not only or "b5" in only:
+            b5_mattermost(pg, root)
     finally:
         for s in servers:
             s.stop()
@@ -518,7 +523,7 @@ def main():
             f"{' (SCHEMAD_BENCH_QUICK=1)' if QUICK else ''}: {machine()}. "
             f"Medians of {REPS} interleaved repetitions after a warm-up unless a row says otherwise; "
             f"every reference was measured in the same run. Total time {total / 60:.1f} min.\n\n" + table)
-    if os.environ.get("SCHEMAD_BENCH_NO_RESULTS") != "1":
+    if os.environ.get("SCHEMAD_BENCH_NO_RESULTS") != "1" and not only:
         with open(os.path.join(REPO, "tests", "bench", "RESULTS.md"), "w") as f:
             f.write(text)
     shutil.rmtree(root, ignore_errors=True)

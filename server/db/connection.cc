@@ -98,8 +98,9 @@ int Connection::backend_pid() const { return impl_->conn.backendpid(); }
 bool Connection::is_open() const { return impl_->conn.is_open(); }
 bool Connection::IsAlive() {
   try {
-    impl_->conn.get_notifs();  // PQconsumeInput: sees a FATAL or EOF that already arrived
-    return impl_->conn.is_open();
+    pqxx::nontransaction txn(impl_->conn);
+    txn.exec("SELECT 1");
+    return true;
   } catch (const std::exception&) {
     return false;
   }

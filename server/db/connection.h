@@ -39,7 +39,7 @@ class Connection {
   int backend_pid() const;
   bool is_open() const;
   // False when the server closed the connection (restart, terminated backend, dropped
-  // database): reads what is already there without waiting.
+  // database). One round trip.
   bool IsAlive();
   // Asks the server to cancel the statement running on this connection; callable from any
   // thread.

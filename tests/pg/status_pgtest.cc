@@ -55,6 +55,24 @@ TEST(StatusPgTest, UnreachableDatabaseIsUnavailableWithoutTheDsn) {
                                                  ::testing::Not(::testing::HasSubstr("hunter2"))));
 }
 
+// A restart or a terminated backend closes pooled connections; the next call must not fail.
+TEST(StatusPgTest, PooledConnectionsClosedByTheServerAreReplaced) {
+  TargetConfig config;
+  config.name = "dev";
+  config.catalog_path = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
+  config.dsn = TestPostgres::Get().CreateDatabase();
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create({config}, "test");
+  ASSERT_THAT(engine, IsOk());
+  const Target& target = *(*engine)->targets()[0];
+  ASSERT_THAT((*engine)->GetStatus(target), IsOk());
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                config.dsn,
+                "SELECT count(pg_terminate_backend(pid)) > 0 FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+            "t");
+  EXPECT_THAT((*engine)->GetStatus(target), IsOk());
+}
+
 TEST(StatusPgTest, UnparsableDsnIsNotEchoed) {
   TargetConfig config;
   config.name = "dev";

@@ -41,7 +41,7 @@ fi
 cat <<MSG
 
 schemad is serving on $server (pid $pid), PostgreSQL data in $state.
-Try: $schemactl plan --target dev --sql | $schemactl history --target dev
+Try: $schemactl plan --target dev --sql, $schemactl validate --target dev, $schemactl history --target dev
 Ctrl-C (or kill $pid) stops schemad and its PostgreSQL.
 MSG
 wait "$pid"

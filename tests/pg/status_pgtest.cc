@@ -11,11 +11,14 @@ namespace {
 using ::schemad::testing::IsOk;
 using ::schemad::testing::TestPostgres;
 
+// Target dev over the bundled catalog and `dsn`.
+TargetConfig DevTarget(const std::string& dsn) {
+  TargetConfig config = DevTarget(dsn);
+  return config;
+}
+
 TEST(StatusPgTest, EmptyDatabaseListsEveryNabavkidataRevisionAsPending) {
-  TargetConfig config;
-  config.name = "dev";
-  config.catalog_path = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
-  config.dsn = TestPostgres::Get().CreateDatabase();
+  TargetConfig config = DevTarget(TestPostgres::Get().CreateDatabase());
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create({config}, "test");
   ASSERT_THAT(engine, IsOk());
   const Target& target = *(*engine)->targets()[0];
@@ -44,10 +47,7 @@ TEST(StatusPgTest, EmptyDatabaseListsEveryNabavkidataRevisionAsPending) {
 }
 
 TEST(StatusPgTest, UnreachableDatabaseIsUnavailableWithoutTheDsn) {
-  TargetConfig config;
-  config.name = "dev";
-  config.catalog_path = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
-  config.dsn = "host=/nonexistent-socket-dir port=1 user=u password=hunter2 dbname=x";
+  TargetConfig config = DevTarget("host=/nonexistent-socket-dir port=1 user=u password=hunter2 dbname=x");
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create({config}, "test");
   ASSERT_THAT(engine, IsOk());
   absl::StatusOr<TargetStatus> status = (*engine)->GetStatus(*(*engine)->targets()[0]);
@@ -57,10 +57,7 @@ TEST(StatusPgTest, UnreachableDatabaseIsUnavailableWithoutTheDsn) {
 
 // A restart or a terminated backend closes pooled connections; the next call must not fail.
 TEST(StatusPgTest, PooledConnectionsClosedByTheServerAreReplaced) {
-  TargetConfig config;
-  config.name = "dev";
-  config.catalog_path = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
-  config.dsn = TestPostgres::Get().CreateDatabase();
+  TargetConfig config = DevTarget(TestPostgres::Get().CreateDatabase());
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create({config}, "test");
   ASSERT_THAT(engine, IsOk());
   const Target& target = *(*engine)->targets()[0];

@@ -13,7 +13,10 @@ using ::schemad::testing::TestPostgres;
 
 // Target dev over the bundled catalog and `dsn`.
 TargetConfig DevTarget(const std::string& dsn) {
-  TargetConfig config = DevTarget(dsn);
+  TargetConfig config;
+  config.name = "dev";
+  config.catalog_path = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
+  config.dsn = dsn;
   return config;
 }
 

@@ -9,7 +9,7 @@ packages=(
   libpqxx-dev libpq-dev libabsl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libpg-query-dev libyaml-cpp-dev libcli11-dev libssl-dev
   postgresql-15 postgresql-client-15
-  python3 python3-grpcio python3-protobuf
+  python3 python3-grpcio python3-protobuf openssl
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-alembic python3-psycopg2 hyperfine nghttp2-client)

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -221,6 +222,48 @@ TEST_F(CliTest, PythonClientReadsTheVersion) {
   ASSERT_TRUE(denied.ok());
   EXPECT_EQ(denied->exit_code, 1);
   EXPECT_EQ(denied->out, "UNAUTHENTICATED\n");
+}
+
+// TLS with client certificates (mTLS): the only way to serve without tokens beyond loopback.
+TEST(TlsTest, MutualTlsAdmitsOnlyClientsWithACertificate) {
+  const std::string dir = MakeTempDir("schemad-tls");
+  WriteFiles(dir, {{"server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"}});
+  auto openssl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"openssl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    CommandOptions options;
+    options.working_dir = dir;
+    absl::StatusOr<CommandResult> result = RunCommand(argv, options);
+    ASSERT_TRUE(result.ok() && result->exit_code == 0)
+        << absl::StrJoin(args, " ") << ": " << (result.ok() ? result->err : "");
+  };
+  openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+           "-days", "1", "-subj", "/CN=schemad-test-ca"});
+  for (const std::string name : {"server", "client"}) {
+    openssl({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
+             name + ".csr", "-subj", "/CN=" + name});
+    std::vector<std::string> sign = {"x509",        "-req",   "-in",    name + ".csr",     "-CA",
+                                     "ca.pem",      "-CAkey", "ca.key", "-CAcreateserial", "-out",
+                                     name + ".pem", "-days",  "1"};
+    if (name == "server") sign.insert(sign.end(), {"-extfile", "server.ext"});
+    openssl(sign);
+  }
+  ServerConfig config;
+  config.targets.push_back({"dev", "dev", kCatalog, TestPostgres::Get().CreateDatabase(), ""});
+  config.extra_yaml = absl::StrCat("tls:\n  cert_file: ", dir, "/server.pem\n  key_file: ", dir,
+                                   "/server.key\n  client_ca_file: ", dir, "/ca.pem\n");
+  auto server = ServerProcess::Start(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  CommandResult with_certificate =
+      (*server)->Cli({"--tls-ca", dir + "/ca.pem", "--tls-cert", dir + "/client.pem", "--tls-key",
+                      dir + "/client.key", "version", "-t", "dev"});
+  EXPECT_EQ(with_certificate.exit_code, 0) << with_certificate.err;
+  EXPECT_THAT(with_certificate.out, HasSubstr("dev: nothing applied yet"));
+  CommandResult without_certificate =
+      (*server)->Cli({"--tls-ca", dir + "/ca.pem", "version", "-t", "dev"});
+  EXPECT_EQ(without_certificate.exit_code, 7) << without_certificate.err;
+  CommandResult plaintext = (*server)->Cli({"version", "-t", "dev"});
+  EXPECT_EQ(plaintext.exit_code, 7) << plaintext.err;
 }
 
 TEST(ServerStartTest, BadConfigRefusesToStartNamingTheKey) {

@@ -90,7 +90,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const Options&
     SCHEMAD_ASSIGN_OR_RETURN(
         CommandResult init,
         cluster->Tool("initdb", {"-D", cluster->data_dir_, "-A", "trust", "-U", "postgres",
-                                 "-E", "UTF8", "--locale=C", "-N"}));
+                                 "-E", "UTF8", "--locale=C.UTF-8", "-N"}));
     if (init.exit_code != 0) {
       return absl::FailedPreconditionError(
           absl::StrCat("initdb in ", cluster->data_dir_, " failed (is every parent folder "

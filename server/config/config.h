@@ -60,7 +60,7 @@ struct Config {
   std::vector<TokenConfig> tokens;
   TlsConfig tls;
   // Upper bound of the threads the gRPC sync server may use.
-  int max_threads = 16;
+  int max_threads = 64;
 };
 
 // Looks up an environment variable; injected so library code never calls getenv.

@@ -82,19 +82,20 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const Options&
   chmod(cluster->socket_dir_.c_str(), 0700);
   SCHEMAD_RETURN_IF_ERROR(Chown(cluster->socket_dir_, cluster->run_as_));
   if (cluster->socket_dir_.size() > 90) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "state folder path too long for a unix socket: ", cluster->socket_dir_));
+    return absl::FailedPreconditionError(
+        absl::StrCat("state folder path too long for a unix socket: ", cluster->socket_dir_));
   }
 
   if (!fs::exists(fs::path(cluster->data_dir_) / "PG_VERSION")) {
     SCHEMAD_ASSIGN_OR_RETURN(
         CommandResult init,
-        cluster->Tool("initdb", {"-D", cluster->data_dir_, "-A", "trust", "-U", "postgres",
-                                 "-E", "UTF8", "--locale=C.UTF-8", "-N"}));
+        cluster->Tool("initdb", {"-D", cluster->data_dir_, "-A", "trust", "-U", "postgres", "-E",
+                                 "UTF8", "--locale=C.UTF-8", "-N"}));
     if (init.exit_code != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("initdb in ", cluster->data_dir_, " failed (is every parent folder "
-                       "reachable by the postgres user?):\n", Tail(init.err + init.out)));
+      return absl::FailedPreconditionError(absl::StrCat("initdb in ", cluster->data_dir_,
+                                                        " failed (is every parent folder "
+                                                        "reachable by the postgres user?):\n",
+                                                        Tail(init.err + init.out)));
     }
   }
   // A crash can leave postmaster.pid behind; pg_ctl status tells whether a server still owns
@@ -104,15 +105,14 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const Options&
     SCHEMAD_ASSIGN_OR_RETURN(CommandResult status,
                              cluster->Tool("pg_ctl", {"status", "-D", cluster->data_dir_}));
     if (status.exit_code == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "a PostgreSQL server is already running in ", cluster->data_dir_,
-          " (another schemad on the same --state-dir?)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("a PostgreSQL server is already running in ", cluster->data_dir_,
+                       " (another schemad on the same --state-dir?)"));
     }
     fs::remove(pid_file, error);
   }
   std::vector<std::string> server_options = {
-      "-k", cluster->socket_dir_, "-p", std::to_string(options.port), "-c",
-      "listen_addresses="};
+      "-k", cluster->socket_dir_, "-p", std::to_string(options.port), "-c", "listen_addresses="};
   for (const std::string& setting : options.settings) {
     server_options.push_back("-c");
     server_options.push_back(setting);
@@ -120,14 +120,13 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(const Options&
   const std::string log_file = (fs::path(options.state_dir) / "postgres.log").string();
   SCHEMAD_ASSIGN_OR_RETURN(
       CommandResult start,
-      cluster->Tool("pg_ctl", {"start", "-w", "-t", "60", "-D", cluster->data_dir_, "-l",
-                               log_file, "-o", absl::StrJoin(server_options, " ")}));
+      cluster->Tool("pg_ctl", {"start", "-w", "-t", "60", "-D", cluster->data_dir_, "-l", log_file,
+                               "-o", absl::StrJoin(server_options, " ")}));
   if (start.exit_code != 0) {
     std::ifstream log(log_file);
     std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-    return absl::FailedPreconditionError(absl::StrCat("pg_ctl start failed:\n",
-                                                      Tail(start.err + start.out), "\n",
-                                                      Tail(log_text)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("pg_ctl start failed:\n", Tail(start.err + start.out), "\n", Tail(log_text)));
   }
   cluster->running_ = true;
   return cluster;
@@ -147,15 +146,20 @@ absl::Status LocalCluster::Stop() {
 }
 
 std::string LocalCluster::Dsn(const std::string& database) const {
-  return absl::StrCat("host=", socket_dir_, " port=", options_.port, " user=postgres dbname=",
-                      database);
+  return absl::StrCat("host=", socket_dir_, " port=", options_.port,
+                      " user=postgres dbname=", database);
 }
 
 absl::Status LocalCluster::EnsureDatabase(const std::string& database) const {
-  std::vector<std::string> argv = {(fs::path(options_.bin_dir) / "psql").string(),
-                                   "-X", "-q", "-At", "-d", Dsn("postgres"), "-c",
-                                   absl::StrCat("SELECT 1 FROM pg_database WHERE datname = '",
-                                                database, "'")};
+  std::vector<std::string> argv = {
+      (fs::path(options_.bin_dir) / "psql").string(),
+      "-X",
+      "-q",
+      "-At",
+      "-d",
+      Dsn("postgres"),
+      "-c",
+      absl::StrCat("SELECT 1 FROM pg_database WHERE datname = '", database, "'")};
   SCHEMAD_ASSIGN_OR_RETURN(CommandResult exists, RunCommand(argv));
   if (exists.exit_code != 0) {
     return absl::UnavailableError(absl::StrCat("psql failed: ", Tail(exists.err)));
@@ -164,8 +168,8 @@ absl::Status LocalCluster::EnsureDatabase(const std::string& database) const {
   argv.back() = absl::StrCat("CREATE DATABASE \"", database, "\"");
   SCHEMAD_ASSIGN_OR_RETURN(CommandResult create, RunCommand(argv));
   if (create.exit_code != 0) {
-    return absl::InternalError(absl::StrCat("cannot create database ", database, ": ",
-                                            Tail(create.err)));
+    return absl::InternalError(
+        absl::StrCat("cannot create database ", database, ": ", Tail(create.err)));
   }
   return absl::OkStatus();
 }

@@ -50,7 +50,8 @@ TEST(StatusPgTest, EmptyDatabaseListsEveryNabavkidataRevisionAsPending) {
 }
 
 TEST(StatusPgTest, UnreachableDatabaseIsUnavailableWithoutTheDsn) {
-  TargetConfig config = DevTarget("host=/nonexistent-socket-dir port=1 user=u password=hunter2 dbname=x");
+  TargetConfig config =
+      DevTarget("host=/nonexistent-socket-dir port=1 user=u password=hunter2 dbname=x");
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create({config}, "test");
   ASSERT_THAT(engine, IsOk());
   absl::StatusOr<TargetStatus> status = (*engine)->GetStatus(*(*engine)->targets()[0]);

@@ -253,6 +253,13 @@ absl::StatusOr<VersionReport> Engine::GetVersion(const Target& target) const {
   return report;
 }
 
+void Engine::InvalidateVersion(const Target& target) const {
+  // Only a cache that exists needs it: creating one would start a listener for nothing.
+  absl::MutexLock lock(&watch_mu_);
+  auto it = watches_.find(&target);
+  if (it != watches_.end()) it->second->cache.Invalidate();
+}
+
 uint64_t Engine::VersionGeneration(const Target& target) const {
   return WatchOf(target).cache.generation();
 }
@@ -346,7 +353,7 @@ absl::Status Engine::Run(const Target& target, const RunRequest& request, const 
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock, LockTarget(target, wait, *journal));
   absl::Status status = RunLocked(target, request, *journal, sink, cancelled);
   // This replica's own reads see the new state at once, not after its NOTIFY comes back.
-  WatchOf(target).cache.Invalidate();
+  InvalidateVersion(target);
   if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {
     // Refusals are mutating calls too: the audit log keeps them.
     db::EventRecord refused;
@@ -704,7 +711,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
     run.outcome = "RESOLVED_MARK_DONE";
   }
   SCHEMAD_RETURN_IF_ERROR(store.FinishRun(*journal, run));
-  WatchOf(target).cache.Invalidate();
+  InvalidateVersion(target);
   audit.outcome = run.outcome;
   audit.detail = absl::StrCat(revision.Id(), run.error.empty() ? "" : ": ", run.error);
   store.AppendEvent(*journal, audit).IgnoreError();

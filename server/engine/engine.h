@@ -207,6 +207,8 @@ class Engine {
   std::map<std::string, std::string> held_locks_ ABSL_GUARDED_BY(locks_mu_);  // key -> holder
   struct VersionWatch;
   VersionWatch& WatchOf(const Target& target) const;
+  // Drops this replica's cached version of `target`, if it has one.
+  void InvalidateVersion(const Target& target) const;
   absl::StatusOr<VersionReport> ReadVersion(const Target& target) const;
 
   mutable absl::Mutex watch_mu_;

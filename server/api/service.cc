@@ -1,5 +1,10 @@
 #include "server/api/service.h"
 
+#include <atomic>
+#include <deque>
+#include <optional>
+#include <thread>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -13,6 +18,8 @@ using google::protobuf::Timestamp;
 
 constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 500;
+// Events of a run its caller may fall behind by before it is dropped (the run carries on).
+constexpr size_t kMaxBufferedEvents = 4096;
 
 Timestamp ToProto(absl::Time time) {
   Timestamp out;
@@ -34,6 +41,42 @@ v1::Environment ToProto(Environment environment) {
   return v1::ENVIRONMENT_UNSPECIFIED;
 }
 
+// Events a run produced and its caller has not read yet, at most `capacity`. Thread-safe.
+class EventBuffer {
+ public:
+  explicit EventBuffer(size_t capacity) : capacity_(capacity) {}
+  // False when full: the caller is too slow.
+  bool Push(v1::RunEvent event) {
+    absl::MutexLock lock(&mu_);
+    if (events_.size() >= capacity_) return false;
+    events_.push_back(std::move(event));
+    return true;
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  // The next event; nullopt once closed and empty.
+  std::optional<v1::RunEvent> Pop() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](EventBuffer* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
+          return b->closed_ || !b->events_.empty();
+        },
+        this));
+    if (events_.empty()) return std::nullopt;
+    v1::RunEvent event = std::move(events_.front());
+    events_.pop_front();
+    return event;
+  }
+
+ private:
+  const size_t capacity_;
+  absl::Mutex mu_;
+  std::deque<v1::RunEvent> events_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 v1::Direction ToProto(engine::Direction direction) {
   return direction == engine::Direction::kUp ? v1::DIRECTION_UP : v1::DIRECTION_DOWN;
 }
@@ -50,26 +93,66 @@ v1::RunState ToProto(db::RunState state) {
       return v1::RUN_STATE_INTERRUPTED;
     case db::RunState::kResolved:
       return v1::RUN_STATE_RESOLVED;
+    case db::RunState::kTimedOut:
+      return v1::RUN_STATE_TIMED_OUT;
   }
   return v1::RUN_STATE_UNSPECIFIED;
 }
 
-v1::Outcome OutcomeToProto(const std::string& outcome) {
-  if (outcome == "APPLIED") return v1::OUTCOME_APPLIED;
-  if (outcome == "NO_CHANGE") return v1::OUTCOME_NO_CHANGE;
-  if (outcome == "FAILED") return v1::OUTCOME_FAILED;
-  if (outcome == "INTERRUPTED") return v1::OUTCOME_INTERRUPTED;
-  if (outcome == "ROLLED_BACK") return v1::OUTCOME_ROLLED_BACK;
-  if (outcome == "RESOLVED_RETRY") return v1::OUTCOME_APPLIED;
-  if (outcome == "RESOLVED_MARK_DONE") return v1::OUTCOME_APPLIED;
+// A resolved run reports the direction it completed; use ResolvedOutcome where that is known.
+v1::Outcome ToProto(db::Outcome outcome) {
+  switch (outcome) {
+    case db::Outcome::kApplied:
+      return v1::OUTCOME_APPLIED;
+    case db::Outcome::kNoChange:
+      return v1::OUTCOME_NO_CHANGE;
+    case db::Outcome::kFailed:
+      return v1::OUTCOME_FAILED;
+    case db::Outcome::kInterrupted:
+      return v1::OUTCOME_INTERRUPTED;
+    case db::Outcome::kTimedOut:
+      return v1::OUTCOME_TIMED_OUT;
+    case db::Outcome::kRolledBack:
+      return v1::OUTCOME_ROLLED_BACK;
+    case db::Outcome::kRepaired:
+      return v1::OUTCOME_REPAIRED;
+    case db::Outcome::kResolvedRetry:
+    case db::Outcome::kResolvedMarkDone:
+    case db::Outcome::kNone:
+      return v1::OUTCOME_UNSPECIFIED;
+  }
   return v1::OUTCOME_UNSPECIFIED;
+}
+
+v1::TransactionMode ToProto(sql::TransactionMode mode) {
+  switch (mode) {
+    case sql::TransactionMode::kTransactional:
+      return v1::TRANSACTION_MODE_TRANSACTIONAL;
+    case sql::TransactionMode::kNonTransactional:
+      return v1::TRANSACTION_MODE_NON_TRANSACTIONAL;
+    case sql::TransactionMode::kChained:
+      return v1::TRANSACTION_MODE_CHAINED;
+  }
+  return v1::TRANSACTION_MODE_UNSPECIFIED;
+}
+
+v1::TransactionMode ToProto(db::FileMode mode) {
+  switch (mode) {
+    case db::FileMode::kTransactional:
+      return v1::TRANSACTION_MODE_TRANSACTIONAL;
+    case db::FileMode::kNoTransaction:
+      return v1::TRANSACTION_MODE_NON_TRANSACTIONAL;
+    case db::FileMode::kChained:
+      return v1::TRANSACTION_MODE_CHAINED;
+  }
+  return v1::TRANSACTION_MODE_UNSPECIFIED;
 }
 
 void ToProto(const db::RunRecord& run, v1::Run* out) {
   out->set_run_id(run.run_id);
   out->set_request_id(run.request_id);
   out->set_principal(run.principal);
-  out->set_operation(run.operation);
+  out->set_operation(db::OperationName(run.operation));
   out->set_target_version(run.target_version);
   out->set_plan_hash(run.plan_hash);
   out->set_state(run.orphaned ? v1::RUN_STATE_INTERRUPTED : ToProto(run.state));
@@ -77,12 +160,26 @@ void ToProto(const db::RunRecord& run, v1::Run* out) {
   if (run.finished_at) *out->mutable_finished_at() = ToProto(*run.finished_at);
   out->set_server_instance(run.server_instance);
   out->set_current_version(run.current_version);
-  out->set_statement_index(run.statement_index);
-  out->set_error(run.orphaned && run.error.empty()
-                     ? "the server running it stopped; its transaction was rolled back"
-                     : run.error);
+  out->set_statement_index(run.failed_statement);
+  std::string error = run.error;
+  if (run.orphaned && error.empty()) {
+    error = run.current_mode == db::FileMode::kTransactional
+                ? "the server running it stopped; the open transaction was rolled back"
+                : absl::StrCat("the server running it stopped after ", run.completed,
+                               " committed statement(s) of ", run.current_version);
+  }
+  out->set_error(error);
   out->set_sqlstate(run.sqlstate);
   out->set_failing_statement(run.failing_statement);
+  out->set_completed(run.completed);
+  out->set_partial(run.partial);
+  out->set_current_mode(ToProto(run.current_mode));
+  out->set_from_version(run.from_version);
+  out->set_reached_version(run.reached_version);
+  out->set_steps_done(run.steps_done);
+  out->set_duration_ms(run.duration_ms);
+  out->set_outcome(ToProto(run.outcome));
+  out->set_overrides(run.overrides);
 }
 
 void ToProto(const engine::VersionReport& report, const std::string& target, v1::VersionInfo* out) {
@@ -113,8 +210,7 @@ v1::RunEvent ToProto(const engine::RunEvent& event) {
       started->set_version(event.version);
       started->set_name(event.name);
       started->set_direction(ToProto(event.direction));
-      started->set_transaction_mode(event.transactional ? v1::TRANSACTION_MODE_TRANSACTIONAL
-                                                        : v1::TRANSACTION_MODE_NON_TRANSACTIONAL);
+      started->set_transaction_mode(ToProto(event.mode));
       started->set_statement_count(event.statement_count);
       break;
     }
@@ -141,8 +237,9 @@ v1::RunEvent ToProto(const engine::RunEvent& event) {
     case Kind::kRunFinished: {
       auto* finished = out.mutable_run_finished();
       finished->set_run_id(event.run_id);
-      finished->set_outcome(OutcomeToProto(event.outcome));
+      finished->set_outcome(ToProto(event.outcome));
       finished->set_version(event.version);
+      finished->set_from_version(event.from_version);
       finished->set_steps_done(event.steps_done);
       finished->set_duration_ms(event.duration_ms);
       finished->set_error(event.message);
@@ -373,8 +470,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
     out->set_file(step.file->path);
     out->set_sql(step.file->text);
     out->set_checksum(step.file->checksum);
-    out->set_transaction_mode(step.transactional ? v1::TRANSACTION_MODE_TRANSACTIONAL
-                                                 : v1::TRANSACTION_MODE_NON_TRANSACTIONAL);
+    out->set_transaction_mode(ToProto(step.mode));
     out->set_transaction_reason(step.transaction_reason);
     out->set_statement_count(static_cast<int>(step.file->script.statements.size()));
   }
@@ -384,24 +480,49 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
 grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine::Target& target,
                                       const engine::RunRequest& request,
                                       grpc::ServerWriter<v1::RunEvent>* writer) {
-  std::string outcome;
-  absl::Status status = engine_->Run(
-      target, request,
-      [&](const engine::RunEvent& event) {
-        if (event.kind == engine::RunEvent::Kind::kRunFinished) {
-          outcome = absl::StrCat(event.outcome, event.message.empty() ? "" : ": ", event.message);
-        }
-        writer->Write(ToProto(event));
-      },
-      [context] { return context->IsCancelled(); });
+  // The run never waits on its caller: it runs on its own thread and hands events to a bounded
+  // buffer that this handler thread writes out. A caller that falls that far behind is
+  // dropped, and the run carries on (GetHistory follows it); a caller that cancels stops the
+  // run between statements.
+  EventBuffer buffer(kMaxBufferedEvents);
+  std::atomic<bool> dropped{false};
+  db::Outcome outcome = db::Outcome::kNone;
+  std::string message;
+  absl::Status status;
+  std::thread run([&] {
+    status = engine_->Run(
+        target, request,
+        [&](const engine::RunEvent& event) {
+          if (event.kind == engine::RunEvent::Kind::kRunFinished) {
+            outcome = event.outcome;
+            message = event.message;
+          }
+          if (!buffer.Push(ToProto(event)) && !dropped.exchange(true)) context->TryCancel();
+        },
+        [&] { return context->IsCancelled() && !dropped; });
+    buffer.Close();
+  });
+  bool writing = true;
+  while (std::optional<v1::RunEvent> event = buffer.Pop()) {
+    if (writing && !writer->Write(*event)) writing = false;
+  }
+  run.join();
   const std::string operation =
       request.plan.direction == engine::Direction::kUp ? "apply" : "rollback";
-  if (status.ok()) {
-    spdlog::info("{} target={} principal={} outcome={}", operation, target.config.name,
-                 request.principal, outcome);
-  } else {
+  if (!status.ok()) {
     spdlog::warn("{} target={} principal={} refused: {}", operation, target.config.name,
                  request.principal, std::string(status.message()));
+  } else if (outcome == db::Outcome::kFailed || outcome == db::Outcome::kInterrupted ||
+             outcome == db::Outcome::kTimedOut) {
+    spdlog::error("{} target={} principal={} outcome={}: {}", operation, target.config.name,
+                  request.principal, db::OutcomeName(outcome), message);
+  } else {
+    spdlog::info("{} target={} principal={} outcome={}", operation, target.config.name,
+                 request.principal, db::OutcomeName(outcome));
+  }
+  if (dropped) {
+    spdlog::warn("{} target={}: the caller stopped reading; dropped its stream, the run went on",
+                 operation, target.config.name);
   }
   return ToGrpc(status);
 }
@@ -466,10 +587,32 @@ grpc::Status SchemaService::ResolveRun(grpc::ServerContext* context,
       [context] { return context->IsCancelled(); });
   if (!run.ok()) return ToGrpc(run.status());
   spdlog::info("resolve target={} principal={} run={} outcome={}", request->target(),
-               caller.principal, run->run_id, run->outcome);
+               caller.principal, run->run_id, db::OutcomeName(run->outcome));
   ToProto(*run, response->mutable_run());
-  response->set_outcome(run->state == db::RunState::kResolved ? v1::OUTCOME_APPLIED
-                                                              : v1::OUTCOME_FAILED);
+  response->set_outcome(ToProto(run->outcome));
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::RepairChecksums(grpc::ServerContext* context,
+                                            const v1::RepairChecksumsRequest* request,
+                                            v1::RepairChecksumsResponse* response) {
+  Caller caller;
+  auto target = Admit(context, request->target(), Role::kAdmin, "RepairChecksums", &caller);
+  if (!target.ok()) return ToGrpc(target.status());
+  if (request->reason().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "reason: required");
+  }
+  absl::StatusOr<std::vector<engine::RepairedChecksum>> repaired = engine_->RepairChecksums(
+      **target, request->version(), request->reason(), caller.principal);
+  if (!repaired.ok()) return ToGrpc(repaired.status());
+  for (const engine::RepairedChecksum& r : *repaired) {
+    v1::RepairedChecksum* out = response->add_repaired();
+    out->set_version(r.version);
+    out->set_old_checksum(r.old_checksum);
+    out->set_new_checksum(r.new_checksum);
+  }
+  spdlog::info("repair target={} principal={} repaired={}", request->target(), caller.principal,
+               repaired->size());
   return grpc::Status::OK;
 }
 

@@ -38,6 +38,9 @@ class SchemaService final
   grpc::Status ValidateCoverage(grpc::ServerContext* context,
                                 const v1::ValidateCoverageRequest* request,
                                 v1::ValidateCoverageResponse* response) override;
+  grpc::Status RepairChecksums(grpc::ServerContext* context,
+                               const v1::RepairChecksumsRequest* request,
+                               v1::RepairChecksumsResponse* response) override;
   grpc::Status GetHistory(grpc::ServerContext* context, const v1::GetHistoryRequest* request,
                           v1::GetHistoryResponse* response) override;
 

@@ -62,6 +62,8 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
       const std::string key = entry.first.as<std::string>();
       if (key == "name") {
         catalog->name = entry.second.as<std::string>();
+      } else if (key == "empty_down_is_noop") {
+        catalog->empty_down_is_noop = entry.second.as<bool>();
       } else if (key == "description") {
         catalog->description =
             std::string(absl::StripAsciiWhitespace(entry.second.as<std::string>()));
@@ -240,6 +242,16 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
     SCHEMAD_ASSIGN_OR_RETURN(revision.up, LoadMigrationFile(*pair.up));
     if (pair.down) {
       SCHEMAD_ASSIGN_OR_RETURN(revision.down, LoadMigrationFile(*pair.down));
+      // A down that does nothing for an up that does something would "roll back" nothing.
+      if (revision.down->script.statements.empty() && !revision.up.script.statements.empty() &&
+          !revision.up.script.down_is_noop && !catalog.empty_down_is_noop) {
+        revision.down.reset();
+        revision.irreversible_reason = absl::StrCat(
+            "its down file is empty (declare -- ", sql::kDownIsNoopDirective,
+            " in the up file if rolling it back needs nothing)");
+      }
+    } else {
+      revision.irreversible_reason = "no .down.sql";
     }
     catalog.revisions.push_back(std::move(revision));
   }

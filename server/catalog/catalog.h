@@ -25,6 +25,8 @@ struct Revision {
   std::string name;     // e.g. "add_fraud_prevention_tables"
   MigrationFile up;
   std::optional<MigrationFile> down;  // absent: the revision is irreversible
+  // Why it is irreversible ("no .down.sql", "its down file is empty …"); empty when it is not.
+  std::string irreversible_reason;
 
   std::string Id() const { return version + "_" + name; }
 };
@@ -41,6 +43,10 @@ struct Catalog {
   std::string path;
   std::string coverage_schema = "public";
   std::vector<CoverageRequirement> coverage;
+  // catalog.yaml `empty_down_is_noop: true`: an empty down file means "nothing to undo" for
+  // every revision (for catalogs written for other tools); otherwise it makes the revision
+  // irreversible unless its up file says -- schemad:down-is-noop.
+  bool empty_down_is_noop = false;
   std::vector<Revision> revisions;  // ascending by version
 
   // Returns the index of `version` in `revisions`, or -1. Accepts any spelling with the same

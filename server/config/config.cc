@@ -96,7 +96,8 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
                                          const fs::path& base_dir, const EnvLookup& env) {
   SCHEMAD_RETURN_IF_ERROR(CheckKeys(node, path,
                                     {"name", "environment", "catalog", "dsn_env", "dsn_file",
-                                     "lock_timeout", "lock_retries", "lock_wait"}));
+                                     "lock_timeout", "lock_retries", "lock_wait",
+                                     "statement_timeout"}));
   TargetConfig target;
   for (const char* required : {"name", "environment", "catalog"}) {
     if (!node[required]) return path.Child(required).Error("is required");
@@ -144,6 +145,11 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
   if (node["lock_wait"]) {
     SCHEMAD_ASSIGN_OR_RETURN(target.lock_wait,
                              GetDuration(node["lock_wait"], path.Child("lock_wait")));
+  }
+  if (node["statement_timeout"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(
+        target.statement_timeout,
+        GetDuration(node["statement_timeout"], path.Child("statement_timeout")));
   }
   if (node["lock_retries"]) {
     SCHEMAD_ASSIGN_OR_RETURN(target.lock_retries,

@@ -28,6 +28,8 @@ struct TargetConfig {
   std::string dsn_source;
   // lock_timeout set on the session that runs DDL.
   absl::Duration lock_timeout = absl::Seconds(5);
+  // statement_timeout of migration statements (zero: none); a file's -- schemad:timeout wins.
+  absl::Duration statement_timeout = absl::ZeroDuration();
   // How many times a statement that hit lock_timeout (55P03) is retried.
   int lock_retries = 5;
   // How long Apply waits for another run's lock before ABORTED.

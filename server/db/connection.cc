@@ -75,6 +75,28 @@ std::string RedactedError(const std::string& dsn, std::string message) {
 
 }  // namespace
 
+std::string DatabaseIdentity(const std::string& dsn) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    return "";
+  }
+  std::string host, port, dbname, user;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    const std::string key = o->keyword;
+    const std::string value = o->val != nullptr ? o->val : "";
+    if (key == "host" || (key == "hostaddr" && host.empty())) host = value;
+    if (key == "port") port = value;
+    if (key == "dbname") dbname = value;
+    if (key == "user") user = value;
+  }
+  PQconninfoFree(options);
+  if (port.empty()) port = "5432";
+  if (dbname.empty()) dbname = user;
+  return absl::StrCat(host, ":", port, "/", dbname);
+}
+
 struct Connection::Impl {
   explicit Impl(const std::string& dsn) : conn(dsn), notices(conn) {}
   pqxx::connection conn;
@@ -86,7 +108,11 @@ Connection::~Connection() = default;
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& dsn) {
   try {
-    return std::unique_ptr<Connection>(new Connection(std::make_unique<Impl>(dsn)));
+    auto impl = std::make_unique<Impl>(dsn);
+    // libpqxx 6.4 would silently reconnect a broken connection on the next statement: that
+    // loses session state, advisory locks included. A broken connection stays broken.
+    impl->conn.inhibit_reactivation(true);
+    return std::unique_ptr<Connection>(new Connection(std::move(impl)));
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("cannot connect to the target database: ", RedactedError(dsn, e.what())));
@@ -114,6 +140,56 @@ void Connection::Cancel() {
 }
 std::vector<std::string> Connection::TakeNotices() { return impl_->notices.Take(); }
 
+void Connection::SetIfExists(const std::string& name, const std::string& value) {
+  try {
+    pqxx::nontransaction txn(impl_->conn);
+    txn.exec_params("SELECT set_config(name, $2, false) FROM pg_settings WHERE name = $1", name,
+                    value);
+    dirty_ = true;
+  } catch (const std::exception&) {
+    // A server without the setting, or a broken connection that the next statement reports.
+  }
+}
+
+bool Connection::InTransactionBlock() {
+  // libpqxx 6.4 does not show libpq's transaction status; a savepoint tells: it works only
+  // inside a block (25P01 outside, 25P02 in an aborted block).
+  try {
+    pqxx::nontransaction txn(impl_->conn);
+    txn.exec("SAVEPOINT schemad_probe");
+    txn.exec("RELEASE SAVEPOINT schemad_probe");
+    return true;
+  } catch (const pqxx::sql_error& e) {
+    return e.sqlstate() != "25P01";
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void Connection::RollbackOpenTransaction() {
+  try {
+    pqxx::nontransaction txn(impl_->conn);
+    txn.exec("ROLLBACK");  // outside a block only a warning
+  } catch (const std::exception&) {
+    impl_->conn.disconnect();
+  }
+  TakeNotices();
+}
+
+void Connection::ResetSession() {
+  if (!impl_->conn.is_open()) return;
+  RollbackOpenTransaction();
+  if (!impl_->conn.is_open()) return;
+  try {
+    pqxx::nontransaction txn(impl_->conn);
+    txn.exec("DISCARD ALL");
+    dirty_ = false;
+  } catch (const std::exception&) {
+    impl_->conn.disconnect();
+  }
+  TakeNotices();
+}
+
 ConnectionPool::Lease::~Lease() {
   if (conn_ != nullptr && pool_ != nullptr) pool_->Release(std::move(conn_));
 }
@@ -133,6 +209,8 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
 }
 
 void ConnectionPool::Release(std::unique_ptr<Connection> conn) {
+  if (!conn->is_open()) return;
+  if (conn->dirty()) conn->ResetSession();
   if (!conn->is_open()) return;
   conn->TakeNotices();
   absl::MutexLock lock(&mu_);

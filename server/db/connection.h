@@ -28,6 +28,10 @@ struct SqlFailure {
 // failure -> ABORTED, in-doubt -> UNKNOWN, other SQL errors -> INTERNAL with SQLSTATE.
 absl::Status StatusFromException(const std::exception& e);
 
+// "host:port/dbname" of a DSN, with libpq's defaults filled in, to tell whether two DSNs name
+// the same database. Empty when the DSN does not parse.
+std::string DatabaseIdentity(const std::string& dsn);
+
 // One open connection, owned by one thread at a time.
 class Connection {
  public:
@@ -46,14 +50,29 @@ class Connection {
   void Cancel();
   // Server NOTICE messages received since the last call.
   std::vector<std::string> TakeNotices();
+  // Sets a session setting when this server knows it (ignored otherwise).
+  void SetIfExists(const std::string& name, const std::string& value);
+  // Whether the session is inside a transaction block (aborted or not). Two round trips.
+  bool InTransactionBlock();
+  // Rolls back a transaction block the session is in, if any (one round trip).
+  void RollbackOpenTransaction();
+  // Marks the session as changed by migration SQL (settings, search_path, temp objects…), so
+  // the pool resets it before lending it again.
+  void MarkDirty() { dirty_ = true; }
+  bool dirty() const { return dirty_; }
+  // Ends any transaction and runs DISCARD ALL: no settings, prepared statements, temp tables,
+  // advisory locks or LISTENs survive. Closes the connection when that fails.
+  void ResetSession();
 
  private:
   struct Impl;
   explicit Connection(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  bool dirty_ = false;
 };
 
-// Lends connections to one database; returns them on release and drops broken ones.
+// Lends connections to one database; takes them back clean (a session that ran migration SQL
+// is reset) and drops broken ones.
 // Thread-safe.
 class ConnectionPool {
  public:

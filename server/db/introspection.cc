@@ -125,4 +125,47 @@ absl::StatusOr<std::map<std::string, double>> EstimatedRows(Connection& conn,
   }
 }
 
+absl::StatusOr<std::vector<BlockingSession>> BlockingSessions(Connection& conn, int pid) {
+  try {
+    pqxx::read_transaction txn(conn.raw());
+    std::vector<BlockingSession> blockers;
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), "
+             "coalesce(a.state, ''), coalesce(extract(epoch FROM now() - coalesce(a.xact_start, "
+             "a.query_start))::float8, 0), left(coalesce(a.query, ''), 60) "
+             "FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1)) ORDER BY a.pid",
+             pid)) {
+      BlockingSession blocker;
+      blocker.pid = row[0].as<int>();
+      blocker.application_name = row[1].as<std::string>();
+      blocker.user = row[2].as<std::string>();
+      blocker.state = row[3].as<std::string>();
+      blocker.seconds = row[4].as<double>();
+      blocker.query = row[5].as<std::string>();
+      blockers.push_back(std::move(blocker));
+    }
+    txn.commit();
+    return blockers;
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> InvalidIndexes(Connection& conn) {
+  try {
+    pqxx::read_transaction txn(conn.raw());
+    std::vector<std::string> names;
+    for (const pqxx::row& row : txn.exec("SELECT n.nspname || '.' || c.relname FROM pg_index i "
+                                         "JOIN pg_class c ON c.oid = i.indexrelid "
+                                         "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                         "WHERE NOT i.indisvalid ORDER BY 1")) {
+      names.push_back(row[0].as<std::string>());
+    }
+    txn.commit();
+    return names;
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
+}
+
 }  // namespace schemad::db

@@ -48,4 +48,20 @@ absl::StatusOr<LiveSchema> IntrospectSchema(Connection& conn, const std::set<std
 absl::StatusOr<std::map<std::string, double>> EstimatedRows(Connection& conn,
                                                             const std::set<std::string>& tables);
 
+// A session that blocks another (pg_blocking_pids), as a progress notice names it.
+struct BlockingSession {
+  int pid = 0;
+  std::string application_name;
+  std::string user;
+  std::string state;
+  double seconds = 0;  // since its transaction (or query) started
+  std::string query;   // the start of its query
+};
+
+// The sessions that block backend `pid` now; empty when none.
+absl::StatusOr<std::vector<BlockingSession>> BlockingSessions(Connection& conn, int pid);
+
+// Indexes left INVALID (e.g. by a failed CREATE INDEX CONCURRENTLY), as schema.name.
+absl::StatusOr<std::vector<std::string>> InvalidIndexes(Connection& conn);
+
 }  // namespace schemad::db

@@ -6,19 +6,31 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "server/common/sha256.h"
 #include "server/common/status_macros.h"
+#include "server/db/bookkeeping_schema.h"
 #include "server/db/introspection.h"
 #include "server/db/listener.h"
+#include "server/engine/admission.h"
+#include "server/engine/executor.h"
 
 namespace schemad::engine {
 namespace {
 
-constexpr absl::Duration kFirstBackoff = absl::Milliseconds(50);
-constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
+// What a request asks for, apart from how it was checked: a request id reused for another
+// request is refused.
+std::string RequestFingerprint(const RunRequest& request) {
+  const PlanRequest& plan = request.plan;
+  return Sha256Hex(absl::StrCat("schemad-request-v1\n",
+                                plan.direction == Direction::kUp ? "up" : "down", "\n",
+                                plan.to_version, "\n", plan.steps, "\n", plan.allow_out_of_order,
+                                plan.accept_checksum_drift));
+}
 
-std::string StepLabel(const PlanStep& step) {
-  return absl::StrCat(step.direction == Direction::kUp ? "apply " : "rollback ",
-                      step.revision->Id());
+// Makes the session that runs migrations notice a vanished client (PostgreSQL 14+), so a long
+// statement of a killed server is cancelled within a second instead of running on.
+void PrepareWorkSession(db::Connection& session) {
+  session.SetIfExists("client_connection_check_interval", "1000");
 }
 
 RunEvent Event(RunEvent::Kind kind) {
@@ -108,25 +120,6 @@ Engine::VersionWatch& Engine::WatchOf(const Target& target) const {
   return *raw;
 }
 
-// Holds the target's in-process lock and, on the journal connection, its advisory lock.
-class Engine::InProcessLock {
- public:
-  InProcessLock(Engine* engine, const Target* target, db::Connection* journal)
-      : engine_(engine), target_(target), journal_(journal) {}
-  // Also releases the advisory lock held on `journal` when this object goes.
-  void AttachAdvisory(db::Connection* journal) { journal_ = journal; }
-  ~InProcessLock() {
-    if (journal_ != nullptr) target_->store.AdvisoryUnlock(*journal_).IgnoreError();
-    absl::MutexLock lock(&engine_->locks_mu_);
-    engine_->held_locks_.erase(target_->lock_key);
-  }
-
- private:
-  Engine* engine_;
-  const Target* target_;
-  db::Connection* journal_;
-};
-
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetConfig>& targets,
                                                        std::string server_instance) {
   std::unique_ptr<Engine> engine(new Engine());
@@ -134,10 +127,23 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
   for (const TargetConfig& config : targets) {
     absl::StatusOr<Catalog> catalog = LoadCatalog(config.catalog_path);
     if (!catalog.ok()) return Annotate(catalog.status(), absl::StrCat("target ", config.name));
-    const std::string catalog_name = catalog->name;
+    const std::string name = catalog->name;
     auto target = std::make_unique<Target>(
         Target{config, *std::move(catalog), std::make_unique<db::ConnectionPool>(config.dsn, 4),
-               db::HistoryStore(catalog_name), absl::StrCat(config.dsn, "\n", catalog_name)});
+               db::HistoryStore(name), db::RunJournal(name), db::AuditLog(name),
+               absl::StrCat(db::DatabaseIdentity(config.dsn), "\n", name)});
+    // History and lock are keyed by (database, catalog name): two different catalogs under one
+    // name on one database would read each other's history.
+    for (const auto& other : engine->targets_) {
+      if (other->lock_key == target->lock_key &&
+          other->catalog.path != target->catalog.path) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "targets ", other->config.name, " and ", config.name,
+            " use the same database and the same catalog name \"", name,
+            "\" for different catalogs (", other->catalog.path, ", ", target->catalog.path,
+            "): their history and lock would mix; give one a distinct name in its catalog.yaml"));
+      }
+    }
     engine->targets_.push_back(std::move(target));
   }
   return engine;
@@ -159,11 +165,11 @@ absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
                                                 bool with_schema_drift) const {
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
   TargetStatus status;
-  SCHEMAD_ASSIGN_OR_RETURN(status.initialized, target.store.IsInitialized(*conn));
+  SCHEMAD_ASSIGN_OR_RETURN(status.initialized, db::BookkeepingInitialized(*conn));
   std::vector<db::AppliedRevision> applied;
   if (status.initialized) {
     SCHEMAD_ASSIGN_OR_RETURN(applied, target.store.ReadApplied(*conn));
-    SCHEMAD_ASSIGN_OR_RETURN(status.blocking_run, target.store.ReadBlockingRun(*conn));
+    SCHEMAD_ASSIGN_OR_RETURN(status.blocking_run, target.journal.ReadBlocking(*conn));
   }
   const Catalog& catalog = target.catalog;
   std::map<std::string, const db::AppliedRevision*> by_key;
@@ -291,7 +297,7 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
                            target.store.ReadApplied(*conn));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
-                           target.store.ReadBlockingRun(*conn));
+                           target.journal.ReadBlocking(*conn));
   SCHEMAD_ASSIGN_OR_RETURN(
       Plan plan, engine::MakePlan(target.config.name, target.catalog, applied, blocking, request));
   SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
@@ -304,56 +310,14 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
   return plan;
 }
 
-absl::StatusOr<std::unique_ptr<Engine::InProcessLock>> Engine::LockTarget(const Target& target,
-                                                                          absl::Duration wait,
-                                                                          db::Connection& journal) {
-  const absl::Time deadline = absl::Now() + wait;
-  absl::Duration backoff = kFirstBackoff;
-  // In-process first, so two calls on this replica never race for the advisory lock.
-  while (true) {
-    {
-      absl::MutexLock lock(&locks_mu_);
-      if (held_locks_.count(target.lock_key) == 0) {
-        held_locks_[target.lock_key] = "this server";
-        break;
-      }
-    }
-    if (absl::Now() >= deadline) {
-      return absl::AbortedError(
-          absl::StrCat("target ", target.config.name, " is locked by another run on this server"));
-    }
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, kMaxBackoff);
-  }
-  auto holder = std::make_unique<InProcessLock>(this, &target, nullptr);
-  // Then across replicas: polled on a connection that holds no transaction, so a waiter never
-  // holds a snapshot that a CREATE INDEX CONCURRENTLY of the holder would wait for.
-  backoff = kFirstBackoff;
-  while (true) {
-    SCHEMAD_ASSIGN_OR_RETURN(bool taken, target.store.TryAdvisoryLock(journal));
-    if (taken) break;
-    if (absl::Now() >= deadline) {
-      std::string who = "another schemad";
-      absl::StatusOr<std::optional<db::RunRecord>> running = target.store.ReadBlockingRun(journal);
-      if (running.ok() && running->has_value()) who = DescribeBlockingRun(**running);
-      return absl::AbortedError(absl::StrCat("target ", target.config.name, " is locked: ", who));
-    }
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, kMaxBackoff);
-  }
-  holder->AttachAdvisory(&journal);
-  return holder;
-}
-
 absl::Status Engine::Run(const Target& target, const RunRequest& request, const EventSink& sink,
                          const CancelCheck& cancelled) {
-  SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease journal, target.pool->Acquire());
   const absl::Duration wait =
       request.lock_wait > absl::ZeroDuration() ? request.lock_wait : target.config.lock_wait;
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock, LockTarget(target, wait, *journal));
-  absl::Status status = RunLocked(target, request, *journal, sink, cancelled);
-  // This replica's own reads see the new state at once, not after its NOTIFY comes back.
-  InvalidateVersion(target);
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
+                           TargetLock::Acquire(locks_, target.lock_key, *target.pool,
+                                               target.journal, target.config.name, wait));
+  absl::Status status = RunLocked(target, request, *lock, sink, cancelled);
   if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {
     // Refusals are mutating calls too: the audit log keeps them.
     db::EventRecord refused;
@@ -361,23 +325,35 @@ absl::Status Engine::Run(const Target& target, const RunRequest& request, const 
     refused.action = request.plan.direction == Direction::kUp ? "apply" : "rollback";
     refused.outcome = "REFUSED";
     refused.detail = std::string(status.message());
-    target.store.AppendEvent(*journal, refused).IgnoreError();
+    target.audit.Append(lock->session(), refused).IgnoreError();
   }
+  lock->Release().IgnoreError();
+  // This replica's own reads see the new state at once, not after its NOTIFY comes back.
+  InvalidateVersion(target);
   return status;
 }
 
-absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
-                               db::Connection& journal, const EventSink& sink,
-                               const CancelCheck& cancelled) {
-  const db::HistoryStore& store = target.store;
-  SCHEMAD_RETURN_IF_ERROR(store.EnsureSchema(journal));
-  SCHEMAD_RETURN_IF_ERROR(store.MarkOrphanedInterrupted(journal));
-  const std::string operation = request.plan.direction == Direction::kUp ? "apply" : "rollback";
+absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, TargetLock& lock,
+                               const EventSink& sink, const CancelCheck& cancelled) {
+  db::Connection& session = lock.session();
+  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(session));
+  SCHEMAD_RETURN_IF_ERROR(target.journal.MarkOrphanedInterrupted(session));
+  const bool up = request.plan.direction == Direction::kUp;
+  const std::string operation = up ? "apply" : "rollback";
+  const std::string fingerprint = RequestFingerprint(request);
 
   if (!request.request_id.empty()) {
     SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> previous,
-                             store.ReadRunByRequestId(journal, request.request_id));
+                             target.journal.ReadByRequestId(session, request.request_id));
     if (previous) {
+      if (previous->request_fingerprint != fingerprint) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            operation, " refused: request id ", request.request_id,
+            " was used for a different request (run ", previous->run_id, ", ",
+            db::OperationName(previous->operation), " to ",
+            previous->target_version.empty() ? "0" : previous->target_version,
+            "); use a new request id"));
+      }
       RunEvent started = Event(RunEvent::Kind::kRunStarted);
       started.run_id = previous->run_id;
       started.plan_hash = previous->plan_hash;
@@ -385,283 +361,148 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request,
       sink(started);
       RunEvent finished = Event(RunEvent::Kind::kRunFinished);
       finished.run_id = previous->run_id;
-      finished.outcome =
-          previous->outcome.empty() ? RunStateName(previous->state) : previous->outcome;
-      finished.version = previous->current_version;
+      finished.outcome = previous->outcome;
+      if (previous->state == db::RunState::kRunning) finished.outcome = db::Outcome::kNone;
+      finished.from_version = previous->from_version;
+      finished.version = previous->reached_version;
+      finished.steps_done = previous->steps_done;
+      finished.duration_ms = previous->duration_ms;
       finished.message = previous->error;
       finished.sqlstate = previous->sqlstate;
-      finished.statement_index = previous->statement_index;
+      finished.statement_index = previous->failed_statement;
       sink(finished);
       return absl::OkStatus();
     }
   }
 
-  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied, store.ReadApplied(journal));
-  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking, store.ReadBlockingRun(journal));
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
+                           target.store.ReadApplied(session));
+  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
+                           target.journal.ReadBlocking(session));
   SCHEMAD_ASSIGN_OR_RETURN(Plan plan, engine::MakePlan(target.config.name, target.catalog, applied,
                                                        blocking, request.plan));
-  if (!plan.refusal.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(operation, " refused: ", plan.refusal));
-  }
-  std::vector<std::string> overrides;
-  if (request.plan.allow_out_of_order) overrides.push_back("allow_out_of_order");
-  if (request.plan.accept_checksum_drift) overrides.push_back("accept_checksum_drift");
-  if (target.config.lint_block_severity > 0) {
+  std::vector<sql::LintFinding> lint;
+  if (target.config.lint_block_severity > 0 && plan.refusal.empty()) {
     SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
-    std::vector<std::string> blocking_findings;
-    for (const sql::LintFinding& finding : LintPlan(plan, target.catalog, *lineage)) {
-      if (finding.suppressed ||
-          static_cast<int>(finding.severity) < target.config.lint_block_severity) {
-        continue;
-      }
-      blocking_findings.push_back(absl::StrCat(finding.rule, " at ", finding.file, ":",
-                                               finding.line, " (", finding.message, ")"));
-    }
-    if (!blocking_findings.empty()) {
-      if (request.lint_override_reason.empty()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            operation, " refused: lint policy of ", EnvironmentName(target.config.environment),
-            " blocks ", blocking_findings.size(),
-            " finding(s): ", absl::StrJoin(blocking_findings, "; "),
-            " (fix them, suppress with -- schemad:lint-ignore RULE reason, or give an override "
-            "reason)"));
-      }
-      overrides.push_back(absl::StrCat("lint override (", blocking_findings.size(),
-                                       " finding(s)): ", request.lint_override_reason));
-    }
+    lint = LintPlan(plan, target.catalog, *lineage);
   }
-  if (!request.expected_plan_hash.empty() && request.expected_plan_hash != plan.plan_hash) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        operation, " refused: the state moved since the plan was made (expected plan hash ",
-        request.expected_plan_hash, ", now ", plan.plan_hash, "); plan again"));
-  }
+  AdmissionRequest admission;
+  admission.operation = operation;
+  admission.expected_plan_hash = request.expected_plan_hash;
+  admission.allow_out_of_order = request.plan.allow_out_of_order;
+  admission.accept_checksum_drift = request.plan.accept_checksum_drift;
+  admission.lint_override_reason = request.lint_override_reason;
+  admission.lint_block_severity = target.config.lint_block_severity;
+  admission.environment = EnvironmentName(target.config.environment);
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> overrides,
+                           CheckRunAllowed(plan, lint, admission));
 
   db::RunRecord run;
   run.request_id = request.request_id;
+  run.request_fingerprint = fingerprint;
   run.principal = request.principal;
-  run.operation = operation;
+  run.operation = up ? db::Operation::kApply : db::Operation::kRollback;
   run.target_version = plan.to_version;
   run.plan_hash = plan.plan_hash;
   run.server_instance = server_instance_;
-  run.backend_pid = journal.backend_pid();
+  run.backend_pid = session.backend_pid();
   run.overrides = absl::StrJoin(overrides, "; ");
-  // Everything that can fail before the first statement happens before the run is journaled,
-  // so a journaled run always records its end.
-  std::optional<db::ConnectionPool::Lease> work;
-  if (!plan.steps.empty()) {
-    SCHEMAD_ASSIGN_OR_RETURN(work, target.pool->Acquire());
-    store.PrepareWorkSession(**work);
-  }
-  SCHEMAD_ASSIGN_OR_RETURN(run.run_id, store.StartRun(journal, run));
+  run.from_version = plan.from_version;
+  run.reached_version = plan.from_version;
+  PrepareWorkSession(session);
+  SCHEMAD_ASSIGN_OR_RETURN(run.run_id, target.journal.Start(session, run));
+
+  Executor executor(target, lock, sink, cancelled);
   RunEvent started = Event(RunEvent::Kind::kRunStarted);
   started.run_id = run.run_id;
   started.step_count = static_cast<int>(plan.steps.size());
   started.plan_hash = plan.plan_hash;
-  sink(started);
+  executor.Emit(started);
 
-  const absl::Time run_start = absl::Now();
-  RunEvent finished = Event(RunEvent::Kind::kRunFinished);
-  finished.run_id = run.run_id;
   run.state = db::RunState::kSucceeded;
-  run.outcome = plan.steps.empty()
-                    ? "NO_CHANGE"
-                    : (request.plan.direction == Direction::kUp ? "APPLIED" : "ROLLED_BACK");
-
-  for (const PlanStep& step : plan.steps) {
-    absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> failure =
-        RunStep(target, step, run.run_id, request.principal, 0, journal, **work, sink, cancelled);
-    run.current_version = step.revision->version;
-    run.current_transactional = step.transactional;
-    if (!failure.ok() || failure->has_value()) {
-      run.state = db::RunState::kFailed;
-      run.outcome = "FAILED";
-      if (!failure.ok()) {
-        run.error = absl::StrCat(StepLabel(step), ": ", failure.status().message());
-      } else {
-        const db::HistoryStore::ScriptFailure& f = **failure;
-        const auto& statements = step.file->script.statements;
-        run.statement_index = f.statement_index + 1;
-        run.sqlstate = f.sqlstate;
-        run.error =
-            absl::StrCat(StepLabel(step), ": statement ", run.statement_index, " (line ",
-                         f.statement_index < static_cast<int>(statements.size())
-                             ? statements[f.statement_index].line
-                             : 0,
-                         "): ", f.message,
-                         f.sqlstate.empty() ? "" : absl::StrCat(" (SQLSTATE ", f.sqlstate, ")"));
-        if (f.statement_index < static_cast<int>(statements.size())) {
-          run.failing_statement = statements[f.statement_index].text;
-        }
-        if (f.sqlstate == "57014" && cancelled()) {
-          run.state = db::RunState::kInterrupted;
-          run.outcome = "INTERRUPTED";
-        }
-        if (!step.transactional) {
-          absl::StatusOr<std::vector<std::string>> invalid = store.InvalidIndexes(journal);
-          if (invalid.ok() && !invalid->empty()) {
-            absl::StrAppend(&run.error, "; indexes left INVALID: ", absl::StrJoin(*invalid, ", "));
-          }
-        }
-      }
-      break;
-    }
-    ++finished.steps_done;
-  }
-  SCHEMAD_RETURN_IF_ERROR(store.FinishRun(journal, run));
-  db::EventRecord audit;
-  audit.principal = request.principal;
-  audit.action = operation;
-  audit.run_id = run.run_id;
-  audit.outcome = run.outcome;
-  audit.detail = run.error.empty()
-                     ? absl::StrCat("to ", plan.to_version.empty() ? "0" : plan.to_version)
-                     : run.error;
-  if (!run.overrides.empty()) absl::StrAppend(&audit.detail, "; overrides: ", run.overrides);
-  store.AppendEvent(journal, audit).IgnoreError();
-
-  finished.outcome = run.outcome;
-  finished.version = plan.to_version;
-  finished.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - run_start);
-  finished.message = run.error;
-  finished.sqlstate = run.sqlstate;
-  finished.statement_index = run.statement_index;
-  sink(finished);
+  run.outcome = plan.steps.empty() ? db::Outcome::kNoChange
+                                   : (up ? db::Outcome::kApplied : db::Outcome::kRolledBack);
+  executor.Execute(plan.steps, 0, /*resume=*/false, run);
+  FinishRun(target, lock, run, executor);
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> Engine::RunStep(
-    const Target& target, const PlanStep& step, const std::string& run_id,
-    const std::string& principal, int first_statement, db::Connection& journal,
-    db::Connection& work, const EventSink& sink, const CancelCheck& cancelled) {
-  const db::HistoryStore& store = target.store;
-  const auto& statements = step.file->script.statements;
-  std::vector<std::string> texts;
-  texts.reserve(statements.size());
-  for (const sql::Statement& statement : statements) texts.push_back(statement.text);
-
-  RunEvent started = Event(RunEvent::Kind::kStepStarted);
-  started.version = step.revision->version;
-  started.name = step.revision->name;
-  started.direction = step.direction;
-  started.transactional = step.transactional;
-  started.statement_count = static_cast<int>(statements.size());
-  sink(started);
-  SCHEMAD_RETURN_IF_ERROR(store.UpdateProgress(journal, run_id, step.revision->version,
-                                               step.transactional, first_statement,
-                                               work.backend_pid()));
-
-  db::HistoryStore::HistoryWrite history;
-  history.insert = step.direction == Direction::kUp;
-  history.revision.version = step.revision->version;
-  history.revision.name = step.revision->name;
-  history.revision.checksum = step.revision->up.checksum;
-  history.revision.applied_by = principal;
-  history.revision.run_id = run_id;
-
-  // Cancels the running statement when the caller goes away, so a long statement does not
-  // outlive the call.
-  absl::Notification step_done;
-  std::thread watcher([&] {
-    while (!step_done.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
-      if (cancelled()) {
-        work.Cancel();
-        return;
-      }
+void Engine::FinishRun(const Target& target, TargetLock& lock, db::RunRecord& run,
+                       Executor& executor) {
+  // On the run's own session when it is alive; after it broke, on a new connection (the
+  // journal row is only updated while still "running").
+  absl::Status finished = target.journal.Finish(lock.session(), run, /*force=*/true);
+  std::optional<db::ConnectionPool::Lease> fallback;
+  db::Connection* conn = &lock.session();
+  if (!finished.ok()) {
+    absl::StatusOr<db::ConnectionPool::Lease> lease = target.pool->Acquire();
+    if (lease.ok()) {
+      fallback = *std::move(lease);
+      conn = &**fallback;
+      finished = target.journal.Finish(*conn, run);
     }
-  });
-  const auto forward_notices = [&] {
-    for (std::string& notice : work.TakeNotices()) {
-      RunEvent event = Event(RunEvent::Kind::kNotice);
-      event.version = step.revision->version;
-      event.message = std::move(notice);
-      sink(event);
-    }
-  };
-
-  const absl::Time start = absl::Now();
-  absl::Duration backoff = absl::Milliseconds(200);
-  int from = first_statement;
-  int completed = first_statement;  // statements of a non-transactional file done so far
-  absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> result;
-  for (int attempt = 0;; ++attempt) {
-    result = store.RunScript(work, texts, step.transactional, from, target.config.lock_timeout,
-                             history, cancelled, [&](int index, double duration_ms) {
-                               forward_notices();
-                               if (step.transactional) return;
-                               completed = index + 1;
-                               store
-                                   .UpdateProgress(journal, run_id, step.revision->version, false,
-                                                   index + 1, work.backend_pid())
-                                   .IgnoreError();
-                               RunEvent done = Event(RunEvent::Kind::kStatementDone);
-                               done.version = step.revision->version;
-                               done.statement_index = index + 1;
-                               done.statement_count = static_cast<int>(texts.size());
-                               done.duration_ms = duration_ms;
-                               sink(done);
-                             });
-    forward_notices();
-    if (!result.ok() || !result->has_value() || !(*result)->lock_timeout ||
-        attempt >= target.config.lock_retries || cancelled()) {
-      break;
-    }
-    const db::HistoryStore::ScriptFailure& f = **result;
-    RunEvent retry = Event(RunEvent::Kind::kNotice);
-    retry.version = step.revision->version;
-    retry.message = absl::StrCat("lock_timeout at statement ", f.statement_index + 1, ": ",
-                                 f.message, "; retry ", attempt + 1, " of ",
-                                 target.config.lock_retries, " in ", absl::FormatDuration(backoff));
-    sink(retry);
-    absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, absl::Seconds(10));
-    if (!step.transactional) from = f.statement_index;
   }
-  step_done.Notify();
-  watcher.join();
-  if (!result.ok()) {
-    // E.g. the history write after the last statement failed: keep the progress, so that a
-    // retry resumes after the statements that ran instead of running them again.
-    db::HistoryStore::ScriptFailure failure;
-    failure.statement_index = step.transactional ? 0 : completed;
-    failure.message = std::string(result.status().message());
-    failure.connection_lost = result.status().code() == absl::StatusCode::kUnavailable;
-    return std::optional<db::HistoryStore::ScriptFailure>(failure);
-  }
-  if (result->has_value()) return result;
+  db::EventRecord audit;
+  audit.principal = run.principal;
+  audit.action = db::OperationName(run.operation);
+  audit.run_id = run.run_id;
+  audit.outcome = db::OutcomeName(run.outcome);
+  audit.detail = run.error.empty()
+                     ? absl::StrCat("to ", run.reached_version.empty() ? "0" : run.reached_version)
+                     : run.error;
+  if (!run.overrides.empty()) absl::StrAppend(&audit.detail, "; overrides: ", run.overrides);
+  target.audit.Append(*conn, audit).IgnoreError();
 
-  RunEvent finished = Event(RunEvent::Kind::kStepFinished);
-  finished.version = step.revision->version;
-  finished.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-  sink(finished);
-  return result;
+  RunEvent event = Event(RunEvent::Kind::kRunFinished);
+  event.run_id = run.run_id;
+  event.outcome = run.outcome;
+  event.from_version = run.from_version;
+  event.version = run.reached_version;
+  event.steps_done = run.steps_done;
+  event.duration_ms = run.duration_ms;
+  event.message = run.error;
+  event.sqlstate = run.sqlstate;
+  event.statement_index = run.failed_statement;
+  if (!finished.ok()) {
+    absl::StrAppend(&event.message, event.message.empty() ? "" : "; ",
+                    "the end of the run could not be journaled (", finished.message(),
+                    "): the next run will record it as interrupted");
+  }
+  executor.Emit(event);
 }
 
 absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::string& run_id,
                                               bool retry, const std::string& principal,
                                               const EventSink& sink, const CancelCheck& cancelled) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
-  SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease journal, target.pool->Acquire());
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<InProcessLock> lock,
-                           LockTarget(target, target.config.lock_wait, *journal));
-  const db::HistoryStore& store = target.store;
-  SCHEMAD_RETURN_IF_ERROR(store.MarkOrphanedInterrupted(*journal));
-  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> found, store.ReadRun(*journal, run_id));
-  if (!found)
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
+                           TargetLock::Acquire(locks_, target.lock_key, *target.pool,
+                                               target.journal, target.config.name,
+                                               target.config.lock_wait));
+  db::Connection& session = lock->session();
+  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(session));
+  SCHEMAD_RETURN_IF_ERROR(target.journal.MarkOrphanedInterrupted(session));
+  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> found,
+                           target.journal.ReadRun(session, run_id));
+  if (!found) {
     return absl::NotFoundError(absl::StrCat("no run ", run_id, " on target ", target.config.name));
-  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking, store.ReadBlockingRun(*journal));
-  if (!blocking || blocking->run_id != found->run_id) {
-    return absl::FailedPreconditionError(absl::StrCat("run ", run_id, " is ",
-                                                      RunStateName(found->state),
-                                                      " and blocks nothing: nothing to resolve"));
   }
-  db::RunRecord run = *found;
+  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
+                           target.journal.ReadBlocking(session));
+  if (!blocking || blocking->run_id != found->run_id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "run ", run_id, " is ", RunStateName(found->state),
+        found->partial ? "" : " and left nothing behind", "; it blocks nothing: nothing to resolve"));
+  }
+  db::RunRecord run = *blocking;
   const int index = target.catalog.IndexOf(run.current_version);
   if (index < 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         "run ", run_id, " stopped at ", run.current_version, ", which is not in the catalog"));
   }
   const Revision& revision = target.catalog.revisions[index];
-  const Direction direction = run.operation == "rollback" ? Direction::kDown : Direction::kUp;
+  const Direction direction =
+      run.operation == db::Operation::kRollback ? Direction::kDown : Direction::kUp;
   if (direction == Direction::kDown && !revision.down) {
     return absl::FailedPreconditionError(absl::StrCat(revision.Id(), " has no down file"));
   }
@@ -669,30 +510,40 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   step.revision = &revision;
   step.direction = direction;
   step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
-  step.transactional = step.file->script.mode == sql::TransactionMode::kTransactional;
+  step.mode = step.file->script.mode;
+  step.transactional = step.mode == sql::TransactionMode::kTransactional;
 
-  db::EventRecord audit;
-  audit.principal = principal;
-  audit.run_id = run.run_id;
+  Executor executor(target, *lock, sink, cancelled);
+  const db::Outcome done_outcome =
+      direction == Direction::kUp ? db::Outcome::kApplied : db::Outcome::kRolledBack;
   if (retry) {
-    // A transactional file left nothing behind: run it whole. A non-transactional one resumes
-    // at the statement that failed.
-    const int first = step.transactional ? 0 : std::max(0, run.statement_index - 1);
-    SCHEMAD_ASSIGN_OR_RETURN(db::ConnectionPool::Lease work, target.pool->Acquire());
-    store.PrepareWorkSession(*work);
-    SCHEMAD_ASSIGN_OR_RETURN(auto failure, RunStep(target, step, run.run_id, principal, first,
-                                                   *journal, *work, sink, cancelled));
-    audit.action = "resolve-retry";
-    if (failure) {
-      run.state = db::RunState::kFailed;
-      run.statement_index = failure->statement_index + 1;
-      run.sqlstate = failure->sqlstate;
-      run.error = absl::StrCat(StepLabel(step), ": statement ", run.statement_index, ": ",
-                               failure->message);
-      run.outcome = "FAILED";
-    } else {
+    // Resume after the statements whose effects are durable, but only if they are still the
+    // statements the file has: a changed prefix would make the resumed file a different one.
+    const auto& statements = step.file->script.statements;
+    if (run.completed > static_cast<int>(statements.size())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "resolve --retry refused: ", revision.Id(), " completed ", run.completed,
+          " statement(s) but the file now has ", statements.size()));
+    }
+    for (int i = 0; i < run.completed && i < static_cast<int>(run.completed_hashes.size()); ++i) {
+      if (db::StatementHash(statements[i].text) != run.completed_hashes[i]) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "resolve --retry refused: statement ", i + 1, " (line ", statements[i].line, ") of ",
+            revision.Id(), " changed since it ran; restore it, or finish by hand and use "
+            "--mark-done"));
+      }
+    }
+    PrepareWorkSession(session);
+    const db::RunRecord before = run;
+    run.steps_done = 0;
+    executor.Execute({step}, run.completed, /*resume=*/true, run);
+    if (run.steps_done == 1) {
       run.state = db::RunState::kResolved;
-      run.outcome = "RESOLVED_RETRY";
+      run.outcome = db::Outcome::kResolvedRetry;
+      run.error = absl::StrCat("resolved by ", principal, " (retry from statement ",
+                               before.completed + 1, "); was: ", before.error);
+      run.partial = false;
+      run.failed_statement = 0;
     }
   } else {
     if (direction == Direction::kUp) {
@@ -702,32 +553,112 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
       applied.checksum = revision.up.checksum;
       applied.applied_by = principal;
       applied.run_id = run.run_id;
-      SCHEMAD_RETURN_IF_ERROR(store.RecordApplied(*journal, applied));
+      SCHEMAD_RETURN_IF_ERROR(target.store.Record(session, applied));
     } else {
-      SCHEMAD_RETURN_IF_ERROR(store.RemoveApplied(*journal, revision.version));
+      SCHEMAD_RETURN_IF_ERROR(target.store.Remove(session, revision.version));
     }
-    audit.action = "resolve-mark-done";
     run.state = db::RunState::kResolved;
-    run.outcome = "RESOLVED_MARK_DONE";
+    run.outcome = db::Outcome::kResolvedMarkDone;
+    run.partial = false;
+    run.error = absl::StrCat("marked done by ", principal, "; was: ", run.error);
   }
-  SCHEMAD_RETURN_IF_ERROR(store.FinishRun(*journal, run));
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
+                           target.store.ReadApplied(session));
+  run.reached_version = applied.empty() ? "" : applied.back().version;
+  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(session, run, /*force=*/true));
+  db::EventRecord audit;
+  audit.principal = principal;
+  audit.run_id = run.run_id;
+  audit.action = retry ? "resolve-retry" : "resolve-mark-done";
+  audit.outcome = db::OutcomeName(run.outcome);
+  audit.detail = absl::StrCat(revision.Id(), ": ", run.error);
+  target.audit.Append(session, audit).IgnoreError();
+  lock->Release().IgnoreError();
   InvalidateVersion(target);
-  audit.outcome = run.outcome;
-  audit.detail = absl::StrCat(revision.Id(), run.error.empty() ? "" : ": ", run.error);
-  store.AppendEvent(*journal, audit).IgnoreError();
+  if (run.state == db::RunState::kResolved) run.outcome = done_outcome;
   return run;
+}
+
+absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(const Target& target,
+                                                                      const std::string& version,
+                                                                      const std::string& reason,
+                                                                      const std::string& principal) {
+  if (reason.empty()) return absl::InvalidArgumentError("reason: required");
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
+                           TargetLock::Acquire(locks_, target.lock_key, *target.pool,
+                                               target.journal, target.config.name,
+                                               target.config.lock_wait));
+  db::Connection& session = lock->session();
+  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(session));
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
+                           target.store.ReadApplied(session));
+  std::vector<RepairedChecksum> repaired;
+  bool found = version.empty();
+  for (const db::AppliedRevision& revision : applied) {
+    if (!version.empty() && VersionKey(revision.version) != VersionKey(version)) continue;
+    found = true;
+    const int index = target.catalog.IndexOf(revision.version);
+    if (index < 0) {
+      if (!version.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("version ", version, " is applied but not in the catalog"));
+      }
+      continue;
+    }
+    const std::string& now = target.catalog.revisions[index].up.checksum;
+    if (now != revision.checksum) {
+      repaired.push_back(RepairedChecksum{revision.version, revision.checksum, now});
+    }
+  }
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("version ", version, " is not applied on target ",
+                                            target.config.name));
+  }
+  if (repaired.empty()) return repaired;
+
+  std::vector<std::string> changes;
+  for (const RepairedChecksum& r : repaired) {
+    changes.push_back(absl::StrCat(r.version, ": ", r.old_checksum, " -> ", r.new_checksum));
+  }
+  db::RunRecord run;
+  run.principal = principal;
+  run.operation = db::Operation::kRepair;
+  run.server_instance = server_instance_;
+  run.backend_pid = session.backend_pid();
+  run.overrides = absl::StrCat("reason: ", reason, "; ", absl::StrJoin(changes, "; "));
+  run.from_version = applied.empty() ? "" : applied.back().version;
+  run.reached_version = run.from_version;
+  run.target_version = run.from_version;
+  SCHEMAD_ASSIGN_OR_RETURN(run.run_id, target.journal.Start(session, run));
+  for (const RepairedChecksum& r : repaired) {
+    SCHEMAD_RETURN_IF_ERROR(target.store.UpdateChecksum(session, r.version, r.new_checksum));
+  }
+  run.state = db::RunState::kSucceeded;
+  run.outcome = db::Outcome::kRepaired;
+  run.steps_done = static_cast<int>(repaired.size());
+  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(session, run, /*force=*/true));
+  db::EventRecord audit;
+  audit.principal = principal;
+  audit.run_id = run.run_id;
+  audit.action = "repair";
+  audit.outcome = "REPAIRED";
+  audit.detail = run.overrides;
+  target.audit.Append(session, audit).IgnoreError();
+  lock->Release().IgnoreError();
+  InvalidateVersion(target);
+  return repaired;
 }
 
 absl::StatusOr<std::vector<db::RunRecord>> Engine::ReadRuns(const Target& target, int limit,
                                                             int offset) const {
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
-  return target.store.ReadRuns(*conn, limit, offset);
+  return target.journal.ReadRuns(*conn, limit, offset);
 }
 
 absl::StatusOr<std::vector<db::EventRecord>> Engine::ReadEvents(const Target& target, int limit,
                                                                 int offset) const {
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
-  return target.store.ReadEvents(*conn, limit, offset);
+  return target.audit.Read(*conn, limit, offset);
 }
 
 }  // namespace schemad::engine

@@ -16,12 +16,17 @@
 #include "absl/synchronization/mutex.h"
 #include "server/catalog/catalog.h"
 #include "server/config/config.h"
+#include "server/db/audit_log.h"
 #include "server/db/connection.h"
 #include "server/db/history_store.h"
+#include "server/db/run_journal.h"
 #include "server/engine/analysis.h"
 #include "server/engine/planner.h"
+#include "server/engine/target_lock.h"
 
 namespace schemad::engine {
+
+class Executor;
 
 // A configured target with its loaded catalog and connections.
 struct Target {
@@ -29,6 +34,8 @@ struct Target {
   Catalog catalog;
   std::unique_ptr<db::ConnectionPool> pool;
   db::HistoryStore store;
+  db::RunJournal journal;
+  db::AuditLog audit;
   // In-process key of the (database, catalog) lock.
   std::string lock_key;
 };
@@ -85,10 +92,10 @@ struct RunEvent {
   };
   Kind kind = Kind::kNotice;
   std::string run_id;
-  std::string version;
+  std::string version;  // kRunFinished: the version reached
   std::string name;
   Direction direction = Direction::kUp;
-  bool transactional = true;
+  sql::TransactionMode mode = sql::TransactionMode::kTransactional;
   int statement_index = 0;  // 1-based
   int statement_count = 0;
   int step_count = 0;
@@ -96,7 +103,8 @@ struct RunEvent {
   std::string message;
   std::string plan_hash;
   // kRunFinished:
-  std::string outcome;  // APPLIED, NO_CHANGE, FAILED, INTERRUPTED, ROLLED_BACK
+  db::Outcome outcome = db::Outcome::kNone;
+  std::string from_version;
   int steps_done = 0;
   std::string sqlstate;
 };
@@ -110,6 +118,13 @@ struct RunRequest {
   std::string lint_override_reason;
   // 0: the target's configured lock_wait.
   absl::Duration lock_wait = absl::ZeroDuration();
+};
+
+// What RepairChecksums changed: per version, the old and the new checksum.
+struct RepairedChecksum {
+  std::string version;
+  std::string old_checksum;
+  std::string new_checksum;
 };
 
 using EventSink = std::function<void(const RunEvent&)>;
@@ -176,10 +191,20 @@ class Engine {
   absl::Status Run(const Target& target, const RunRequest& request, const EventSink& sink,
                    const CancelCheck& cancelled);
 
-  // Resolves a failed run: retry its file from the failed statement, or mark it done.
+  // Resolves the run that blocks the target: retry its file from the first statement not
+  // completed (FAILED_PRECONDITION when the completed statements changed in the file since),
+  // or mark it done. Returns FAILED_PRECONDITION when the run blocks nothing.
   absl::StatusOr<db::RunRecord> Resolve(const Target& target, const std::string& run_id, bool retry,
                                         const std::string& principal, const EventSink& sink,
                                         const CancelCheck& cancelled);
+
+  // Re-records the catalog's checksum of every applied revision whose file changed (or only
+  // `version`), journaled with the old and new checksums and `reason` (required). Returns
+  // NOT_FOUND for a version that is not applied, INVALID_ARGUMENT without a reason.
+  absl::StatusOr<std::vector<RepairedChecksum>> RepairChecksums(const Target& target,
+                                                                const std::string& version,
+                                                                const std::string& reason,
+                                                                const std::string& principal);
 
   absl::StatusOr<std::vector<db::RunRecord>> ReadRuns(const Target& target, int limit,
                                                       int offset) const;
@@ -187,24 +212,16 @@ class Engine {
                                                           int offset) const;
 
  private:
-  class InProcessLock;
   Engine() = default;
   absl::StatusOr<TargetStatus> ReadStatus(const Target& target, bool with_schema_drift) const;
-  absl::Status RunLocked(const Target& target, const RunRequest& request, db::Connection& journal,
+  absl::Status RunLocked(const Target& target, const RunRequest& request, TargetLock& lock,
                          const EventSink& sink, const CancelCheck& cancelled);
-  // Runs one step (with lock-timeout retries). Returns the failure if the step failed.
-  absl::StatusOr<std::optional<db::HistoryStore::ScriptFailure>> RunStep(
-      const Target& target, const PlanStep& step, const std::string& run_id,
-      const std::string& principal, int first_statement, db::Connection& journal,
-      db::Connection& work, const EventSink& sink, const CancelCheck& cancelled);
-  absl::StatusOr<std::unique_ptr<InProcessLock>> LockTarget(const Target& target,
-                                                            absl::Duration wait,
-                                                            db::Connection& journal);
+  // Journals the run's end and its audit event, then streams RunFinished.
+  void FinishRun(const Target& target, TargetLock& lock, db::RunRecord& run, Executor& executor);
 
   std::vector<std::unique_ptr<Target>> targets_;
   std::string server_instance_;
-  absl::Mutex locks_mu_;
-  std::map<std::string, std::string> held_locks_ ABSL_GUARDED_BY(locks_mu_);  // key -> holder
+  InProcessLocks locks_;
   struct VersionWatch;
   VersionWatch& WatchOf(const Target& target) const;
   // Drops this replica's cached version of `target`, if it has one.

@@ -22,7 +22,10 @@ std::string HashPlan(const std::string& target, const Catalog& catalog,
   if (blocking_run) absl::StrAppend(&material, "blocking ", blocking_run->run_id, "\n");
   for (const PlanStep& step : plan.steps) {
     absl::StrAppend(&material, "step ", step.revision->version, " ", step.file->checksum, " ",
-                    step.transactional ? "tx" : "no-tx", "\n");
+                    step.mode == sql::TransactionMode::kTransactional ? "tx"
+                    : step.mode == sql::TransactionMode::kChained     ? "chained"
+                                                                      : "no-tx",
+                    "\n");
   }
   return Sha256Hex(material);
 }
@@ -32,7 +35,8 @@ PlanStep MakeStep(const Revision& revision, Direction direction) {
   step.revision = &revision;
   step.direction = direction;
   step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
-  step.transactional = step.file->script.mode == sql::TransactionMode::kTransactional;
+  step.mode = step.file->script.mode;
+  step.transactional = step.mode == sql::TransactionMode::kTransactional;
   step.transaction_reason = step.file->script.mode_reason;
   return step;
 }
@@ -53,16 +57,27 @@ std::vector<std::string> DriftedVersions(const Catalog& catalog,
 
 std::string DescribeBlockingRun(const db::RunRecord& run) {
   std::string state = run.orphaned ? "interrupted (its server stopped)" : RunStateName(run.state);
-  std::string text = absl::StrCat("run ", run.run_id, " (", run.operation, " by ", run.principal,
-                                  ", started ", absl::FormatTime("%Y-%m-%d %H:%M:%S UTC",
-                                                                 run.started_at,
-                                                                 absl::UTCTimeZone()),
-                                  ") is ", state);
+  std::string text = absl::StrCat(
+      "run ", run.run_id, " (", db::OperationName(run.operation), " by ", run.principal,
+      ", started ",
+      absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", run.started_at, absl::UTCTimeZone()), ") is ",
+      state);
   if (!run.current_version.empty()) {
     absl::StrAppend(&text, " at ", run.current_version);
-    if (run.statement_index > 0) absl::StrAppend(&text, " statement ", run.statement_index);
+    if (run.state == db::RunState::kRunning && !run.orphaned) {
+      absl::StrAppend(&text, " (", run.completed, " statement(s) done)");
+    } else if (run.failed_statement > 0) {
+      absl::StrAppend(&text, " statement ", run.failed_statement);
+    }
   }
   if (!run.error.empty()) absl::StrAppend(&text, ": ", run.error);
+  if (run.partial) {
+    absl::StrAppend(&text, "; ", run.completed, " statement(s) of ", run.current_version,
+                    " (", db::FileModeName(run.current_mode),
+                    ") are committed without its history row: resume with resolve --retry "
+                    "(from statement ",
+                    run.completed + 1, ") or record it with resolve --mark-done");
+  }
   return text;
 }
 
@@ -96,6 +111,11 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
         out_of_order.push_back(revision.version);
       }
       plan.steps.push_back(MakeStep(revision, Direction::kUp));
+      PlanStep& step = plan.steps.back();
+      const std::string& before =
+          plan.steps.size() > 1 ? plan.steps[plan.steps.size() - 2].version_after : plan.from_version;
+      step.version_after =
+          before.empty() || CompareVersions(revision.version, before) > 0 ? revision.version : before;
     }
     plan.to_version = plan.steps.empty() ? plan.from_version : plan.steps.back().revision->version;
     if (!out_of_order.empty()) {
@@ -135,10 +155,13 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       const Revision& revision = catalog.revisions[index];
       if (!revision.down) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "cannot roll back ", revision.Id(), ": it is irreversible (no .down.sql)"));
+            "cannot roll back ", revision.Id(), ": it is irreversible (",
+            revision.irreversible_reason, ")"));
       }
       plan.steps.push_back(MakeStep(revision, Direction::kDown));
       ++taken;
+      const size_t left = applied.size() - plan.steps.size();
+      plan.steps.back().version_after = left == 0 ? "" : applied[left - 1].version;
     }
     const size_t remaining = applied.size() - plan.steps.size();
     plan.to_version = remaining == 0 ? "" : applied[remaining - 1].version;
@@ -162,12 +185,20 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
   }
   for (const PlanStep& step : plan.steps) {
     if (step.direction == Direction::kUp && !step.revision->down) {
-      plan.warnings.push_back(absl::StrCat(step.revision->Id(),
-                                           " is irreversible (no .down.sql)"));
+      plan.warnings.push_back(absl::StrCat(step.revision->Id(), " is irreversible (",
+                                           step.revision->irreversible_reason, ")"));
     }
-    if (!step.transactional) {
+    if (step.mode == sql::TransactionMode::kNonTransactional) {
       plan.warnings.push_back(absl::StrCat(step.revision->Id(), " runs outside a transaction (",
                                            step.transaction_reason, ")"));
+    } else if (step.mode == sql::TransactionMode::kChained) {
+      plan.warnings.push_back(absl::StrCat(step.revision->Id(), " commits in segments (",
+                                           step.transaction_reason, ")"));
+    }
+    if (step.direction == Direction::kDown && step.file->script.statements.empty()) {
+      plan.warnings.push_back(absl::StrCat(step.revision->Id(), ": rolling back runs nothing (",
+                                           "the up file declares -- ", sql::kDownIsNoopDirective,
+                                           ")"));
     }
   }
   plan.plan_hash = HashPlan(target, catalog, applied, blocking_run, plan);

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "server/catalog/catalog.h"
 #include "server/db/history_store.h"
+#include "server/db/run_journal.h"
 #include "server/sql/lint.h"
 
 namespace schemad::engine {
@@ -30,8 +31,11 @@ struct PlanStep {
   const Revision* revision = nullptr;
   Direction direction = Direction::kUp;
   const MigrationFile* file = nullptr;
-  bool transactional = true;
+  sql::TransactionMode mode = sql::TransactionMode::kTransactional;
+  bool transactional = true;  // mode == kTransactional
   std::string transaction_reason;
+  // The target's version once this step is done.
+  std::string version_after;
 };
 
 struct Plan {

@@ -1,6 +1,7 @@
 #include "server/sql/script.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/ascii.h"
@@ -8,25 +9,61 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "pg_query.pb.h"
 #include "server/sql/parse_tree.h"
 
 namespace schemad::sql {
 namespace {
 
-bool HasNoTransactionDirective(absl::string_view text) {
+struct Directives {
+  bool no_transaction = false;
+  std::optional<absl::Duration> timeout;
+  bool down_is_noop = false;
+};
+
+// Reads the directives from the file's leading comment lines.
+absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
+  Directives directives;
+  int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
-    if (!absl::StartsWith(line, "--")) return false;
-    if (absl::StrContains(line, kNoTransactionDirective)) return true;
+    if (!absl::StartsWith(line, "--")) break;
+    absl::string_view comment = absl::StripAsciiWhitespace(line.substr(2));
+    if (absl::StartsWith(comment, kNoTransactionDirective)) directives.no_transaction = true;
+    if (absl::StartsWith(comment, kDownIsNoopDirective)) directives.down_is_noop = true;
+    if (absl::StartsWith(comment, kTimeoutDirective)) {
+      absl::string_view value =
+          absl::StripAsciiWhitespace(comment.substr(std::strlen(kTimeoutDirective)));
+      absl::Duration timeout;
+      if (!absl::ParseDuration(value, &timeout) || timeout <= absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("line ", line_number, ": bad directive -- ", kTimeoutDirective, " \"",
+                         value, "\" (want a positive duration such as 30s, 5m or 1h)"));
+      }
+      directives.timeout = timeout;
+    }
   }
-  return false;
+  return directives;
 }
 
 std::string KindName(const pg_query::Node& node) {
   const auto* field = pg_query::Node::descriptor()->FindFieldByNumber(node.node_case());
   return field == nullptr ? "Unknown" : field->message_type()->name();
+}
+
+// A boolean DefElem option: no argument means true; "false", "off", "0" mean false.
+bool DefElemBool(const pg_query::DefElem& def) {
+  if (!def.has_arg()) return true;
+  const pg_query::Node& arg = def.arg();
+  std::string value;
+  if (arg.has_string()) value = arg.string().sval();
+  if (arg.has_boolean()) return arg.boolean().boolval();
+  if (arg.has_integer()) return arg.integer().ival() != 0;
+  value = absl::AsciiStrToLower(value);
+  return !(value == "false" || value == "off" || value == "0" || value == "no");
 }
 
 // Why `node` can never run inside a transaction block, or "" when it can.
@@ -38,11 +75,77 @@ std::string NeedsNoTransaction(const pg_query::Node& node) {
       return node.drop_stmt().concurrent() ? "DROP INDEX CONCURRENTLY" : "";
     case pg_query::Node::kReindexStmt:
       for (const pg_query::Node& param : node.reindex_stmt().params()) {
-        if (param.has_def_elem() && param.def_elem().defname() == "concurrently") {
+        if (param.has_def_elem() && param.def_elem().defname() == "concurrently" &&
+            DefElemBool(param.def_elem())) {
           return "REINDEX CONCURRENTLY";
         }
       }
+      switch (node.reindex_stmt().kind()) {
+        case pg_query::REINDEX_OBJECT_SCHEMA:
+          return "REINDEX SCHEMA";
+        case pg_query::REINDEX_OBJECT_SYSTEM:
+          return "REINDEX SYSTEM";
+        case pg_query::REINDEX_OBJECT_DATABASE:
+          return "REINDEX DATABASE";
+        default:
+          return "";
+      }
+    case pg_query::Node::kAlterTableStmt:
+      for (const pg_query::Node& cmd : node.alter_table_stmt().cmds()) {
+        if (!cmd.has_alter_table_cmd()) continue;
+        const pg_query::AlterTableCmd& at = cmd.alter_table_cmd();
+        if (at.subtype() == pg_query::AT_DetachPartition && at.def().has_partition_cmd() &&
+            at.def().partition_cmd().concurrent()) {
+          return "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY";
+        }
+      }
       return "";
+    case pg_query::Node::kDiscardStmt:
+      return node.discard_stmt().target() == pg_query::DISCARD_ALL ? "DISCARD ALL" : "";
+    case pg_query::Node::kAlterDatabaseStmt:
+      for (const pg_query::Node& option : node.alter_database_stmt().options()) {
+        if (option.has_def_elem() && option.def_elem().defname() == "tablespace") {
+          return "ALTER DATABASE ... SET TABLESPACE";
+        }
+      }
+      return "";
+    case pg_query::Node::kCreateSubscriptionStmt: {
+      // create_slot defaults to connect, which defaults to true.
+      bool create_slot = true;
+      for (const pg_query::Node& option : node.create_subscription_stmt().options()) {
+        if (!option.has_def_elem()) continue;
+        const pg_query::DefElem& def = option.def_elem();
+        const bool value = DefElemBool(def);
+        if (def.defname() == "connect" && !value) create_slot = false;
+        if (def.defname() == "create_slot") {
+          create_slot = value;
+          break;
+        }
+      }
+      return create_slot ? "CREATE SUBSCRIPTION ... WITH (create_slot = true)" : "";
+    }
+    case pg_query::Node::kAlterSubscriptionStmt: {
+      const pg_query::AlterSubscriptionStmt& alter = node.alter_subscription_stmt();
+      if (alter.kind() == pg_query::ALTER_SUBSCRIPTION_REFRESH) {
+        return "ALTER SUBSCRIPTION ... REFRESH PUBLICATION";
+      }
+      if (alter.kind() != pg_query::ALTER_SUBSCRIPTION_SET_PUBLICATION &&
+          alter.kind() != pg_query::ALTER_SUBSCRIPTION_ADD_PUBLICATION &&
+          alter.kind() != pg_query::ALTER_SUBSCRIPTION_DROP_PUBLICATION) {
+        return "";
+      }
+      for (const pg_query::Node& option : alter.options()) {
+        if (option.has_def_elem() && option.def_elem().defname() == "refresh" &&
+            !DefElemBool(option.def_elem())) {
+          return "";
+        }
+      }
+      return "ALTER SUBSCRIPTION ... PUBLICATION with refresh";
+    }
+    case pg_query::Node::kDropSubscriptionStmt:
+      // Refused in a transaction when the subscription has a replication slot, which only the
+      // server knows: assume it has one.
+      return "DROP SUBSCRIPTION";
     case pg_query::Node::kVacuumStmt:
       return node.vacuum_stmt().is_vacuumcmd() ? "VACUUM" : "";
     case pg_query::Node::kCreatedbStmt:
@@ -77,7 +180,12 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
   if (!parsed.ok()) return parsed.status();
   const pg_query::ParseResult& tree = *parsed;
 
+  absl::StatusOr<Directives> directives = ReadDirectives(input);
+  if (!directives.ok()) return directives.status();
   Script script;
+  script.timeout = directives->timeout;
+  script.down_is_noop = directives->down_is_noop;
+  bool chained = false;
   std::vector<const pg_query::Node*> nodes;
   LineCounter lines(input);
   for (const pg_query::RawStmt& raw : tree.stmts()) {
@@ -91,7 +199,25 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
     statement.line = lines.LineAt(begin);
     statement.kind = KindName(raw.stmt());
     statement.needs_no_transaction = NeedsNoTransaction(raw.stmt());
-    statement.transaction_control = raw.stmt().has_transaction_stmt();
+    if (raw.stmt().has_transaction_stmt()) {
+      const pg_query::TransactionStmt& txn = raw.stmt().transaction_stmt();
+      const bool savepoint = txn.kind() == pg_query::TRANS_STMT_SAVEPOINT ||
+                             txn.kind() == pg_query::TRANS_STMT_RELEASE ||
+                             txn.kind() == pg_query::TRANS_STMT_ROLLBACK_TO;
+      const bool chain = txn.chain() && (txn.kind() == pg_query::TRANS_STMT_COMMIT ||
+                                         txn.kind() == pg_query::TRANS_STMT_ROLLBACK);
+      statement.transaction_control = !savepoint && !chain;
+      statement.commit_and_chain = chain && txn.kind() == pg_query::TRANS_STMT_COMMIT;
+      chained |= chain;
+    }
+    if (raw.stmt().has_index_stmt() && raw.stmt().index_stmt().concurrent() &&
+        !raw.stmt().index_stmt().idxname().empty()) {
+      const pg_query::IndexStmt& index = raw.stmt().index_stmt();
+      statement.concurrent_index =
+          index.relation().schemaname().empty()
+              ? index.idxname()
+              : absl::StrCat(index.relation().schemaname(), ".", index.idxname());
+    }
     script.statements.push_back(std::move(statement));
     nodes.push_back(&raw.stmt());
   }
@@ -110,30 +236,51 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
     if (!inner_control) {
       statements.pop_back();
       statements.erase(statements.begin());
+      nodes.pop_back();
+      nodes.erase(nodes.begin());
       script.mode_reason = "the file's own BEGIN ... COMMIT: run as one transaction";
     }
   }
 
-  if (HasNoTransactionDirective(input)) {
+  int no_transaction_at = -1;
+  int control_at = -1;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    if (no_transaction_at < 0 && !statements[i].needs_no_transaction.empty()) no_transaction_at = i;
+    if (control_at < 0 && statements[i].transaction_control) control_at = i;
+  }
+  const auto where = [&](int i) {
+    return absl::StrCat("statement ", i + 1, " (line ", statements[i].line, ")");
+  };
+  if (directives->no_transaction) {
     script.mode = TransactionMode::kNonTransactional;
-    script.mode_reason = absl::StrCat("directive -- ", kNoTransactionDirective);
-    return script;
+    script.mode_reason = absl::StrCat("directive -- ", kNoTransactionDirective,
+                                      ": statement by statement, each committed with its progress");
+  } else if (control_at >= 0) {
+    script.mode = TransactionMode::kNonTransactional;
+    script.mode_reason =
+        absl::StrCat(where(control_at),
+                     " is its own transaction control: statement by statement as written, the "
+                     "file's own transactions deciding what commits");
+  } else if (no_transaction_at >= 0) {
+    script.mode = TransactionMode::kNonTransactional;
+    script.mode_reason =
+        absl::StrCat(where(no_transaction_at), ": ", statements[no_transaction_at].needs_no_transaction,
+                     " cannot run in a transaction: statement by statement");
+  } else if (chained) {
+    script.mode = TransactionMode::kChained;
+    script.mode_reason =
+        "COMMIT AND CHAIN: one transaction opened by schemad, each COMMIT AND CHAIN a durable "
+        "checkpoint, the history row in the last segment";
   }
-  for (size_t i = 0; i < statements.size(); ++i) {
-    if (statements[i].transaction_control) {
-      script.mode = TransactionMode::kNonTransactional;
-      script.mode_reason =
-          absl::StrCat("statement ", i + 1, " (line ", statements[i].line,
-                       ") is its own transaction control: run statement by statement as written");
-      return script;
-    }
-  }
-  for (size_t i = 0; i < statements.size(); ++i) {
-    if (!statements[i].needs_no_transaction.empty()) {
-      script.mode = TransactionMode::kNonTransactional;
-      script.mode_reason = absl::StrCat("statement ", i + 1, " (line ", statements[i].line,
-                                        "): ", statements[i].needs_no_transaction);
-      return script;
+  if (chained && script.mode == TransactionMode::kNonTransactional) {
+    for (size_t i = 0; i < statements.size(); ++i) {
+      const bool chain = nodes[i]->has_transaction_stmt() && nodes[i]->transaction_stmt().chain();
+      if (chain && no_transaction_at >= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where(i), ": AND CHAIN needs a transaction, but ", where(no_transaction_at), " (",
+            statements[no_transaction_at].needs_no_transaction,
+            ") cannot run in one: split the file"));
+      }
     }
   }
   return script;

@@ -2,11 +2,13 @@
 // whether the file can run inside one transaction.
 #pragma once
 
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace schemad::sql {
 
@@ -17,26 +19,39 @@ struct Statement {
   // Why this statement can never run in a transaction block ("CREATE INDEX CONCURRENTLY"),
   // empty when it can.
   std::string needs_no_transaction;
-  // BEGIN / COMMIT / ROLLBACK / SAVEPOINT … written in the file itself.
+  // BEGIN / COMMIT / ROLLBACK … written in the file itself. The SAVEPOINT family and
+  // COMMIT/ROLLBACK AND CHAIN are not: they work inside the transaction the runner opens.
   bool transaction_control = false;
+  // COMMIT AND CHAIN: ends a durable segment of a chained file.
+  bool commit_and_chain = false;
+  // CREATE INDEX CONCURRENTLY: the index it builds as written ("s.name" or "name"), when named.
+  std::string concurrent_index;
 };
 
-enum class TransactionMode { kTransactional, kNonTransactional };
+// kTransactional: the whole file in one transaction with its history row. kNonTransactional:
+// statement by statement. kChained: inside one transaction that the runner opens, each
+// COMMIT AND CHAIN a durable checkpoint, the history row in the last segment.
+enum class TransactionMode { kTransactional, kNonTransactional, kChained };
 
 struct Script {
   std::vector<Statement> statements;
   TransactionMode mode = TransactionMode::kTransactional;
-  // Why the mode was chosen, for the plan ("statement 2: CREATE INDEX CONCURRENTLY").
+  // Why the mode was chosen and what will happen, for the plan.
   std::string mode_reason;
+  // Directives (leading comments): -- schemad:timeout 30s, -- schemad:down-is-noop.
+  std::optional<absl::Duration> timeout;
+  bool down_is_noop = false;
 };
 
-// The directive that forces a file to run outside a transaction, as a leading comment.
+// Directives, written as leading SQL comments of a file (`-- schemad:no-transaction`).
 inline constexpr char kNoTransactionDirective[] = "schemad:no-transaction";
+inline constexpr char kTimeoutDirective[] = "schemad:timeout";
+inline constexpr char kDownIsNoopDirective[] = "schemad:down-is-noop";
 
 // Parses a migration file with the PostgreSQL 15 grammar. Empty and comment-only text gives no
 // statements. A file wrapped in its own BEGIN ... COMMIT runs as one transaction without them;
 // other transaction control makes it non-transactional. Thread-safe.
-// Returns INVALID_ARGUMENT "line N: <parser message>" on a syntax error.
+// Returns INVALID_ARGUMENT "line N: <parser message>" on a syntax error or a bad directive.
 absl::StatusOr<Script> ParseScript(absl::string_view text);
 
 }  // namespace schemad::sql

@@ -47,7 +47,7 @@ TEST(ApplyE2eTest, ApplyShowsProgressAndRollbackUndoesIt) {
           HasSubstr("5  up   005      concurrent_index  1           no transaction"),
           HasSubstr("-- Runs outside a transaction: the parser sees CONCURRENTLY.\nCREATE INDEX "
                     "CONCURRENTLY audit_at ON audit (at);"),
-          HasSubstr("runs outside a transaction (statement 1 (line 2): CREATE INDEX CONCURRENTLY)"),
+          HasSubstr("runs outside a transaction (statement 1 (line 2): CREATE INDEX CONCURRENTLY"),
           HasSubstr("plan hash: ")));
   const std::string hash = plan.out.substr(plan.out.rfind("plan hash: ") + 11, 64);
 
@@ -408,7 +408,9 @@ TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileStopsStartUpNamingFileAndLin
 TEST(CorpusE2eTest, MattermostUpDownUp) {
   if (!std::filesystem::exists(kMattermost)) GTEST_SKIP() << "../shared is absent: " << kMattermost;
   const std::string dsn = TestPostgres::Get().CreateDatabase();
-  auto server = StartServer(kMattermost, dsn, "    lock_timeout: 30s\n");
+  // Its 14 comment-only downs of non-empty ups mean "nothing to undo": say so once, in a catalog.yaml.
+  const std::string catalog = CopyCatalog(kMattermost, "name: postgres\nempty_down_is_noop: true\n");
+  auto server = StartServer(catalog, dsn, "    lock_timeout: 30s\n");
   ASSERT_NE(server, nullptr);
   CommandResult up = server->Cli({"apply", "-t", "dev"});
   ASSERT_EQ(up.exit_code, 0) << up.out.substr(up.out.size() > 3000 ? up.out.size() - 3000 : 0)

@@ -28,7 +28,7 @@ TEST(EnginePgTest, UpDownUpGivesTheSameSchema) {
   auto engine = MakeEngine(kSmall, dsn);
   RunResult up = RunEngine(*engine, ApplyRequest());
   ASSERT_THAT(up.status, IsOk());
-  EXPECT_EQ(up.finished.outcome, "APPLIED");
+  EXPECT_EQ(up.finished.outcome, db::Outcome::kApplied);
   EXPECT_EQ(up.finished.steps_done, 5);
   EXPECT_EQ(AppliedVersions(dsn), "001,002,003,004,005");
   const std::string first = SchemaSnapshot(dsn);
@@ -45,11 +45,11 @@ TEST(EnginePgTest, UpDownUpGivesTheSameSchema) {
 
   RunResult again = RunEngine(*engine, ApplyRequest());
   ASSERT_THAT(again.status, IsOk());
-  EXPECT_EQ(again.finished.outcome, "NO_CHANGE");
+  EXPECT_EQ(again.finished.outcome, db::Outcome::kNoChange);
 
   RunResult down = RunEngine(*engine, RollbackRequest("0"));
   ASSERT_THAT(down.status, IsOk());
-  EXPECT_EQ(down.finished.outcome, "ROLLED_BACK");
+  EXPECT_EQ(down.finished.outcome, db::Outcome::kRolledBack);
   EXPECT_EQ(down.finished.steps_done, 5);
   EXPECT_EQ(AppliedVersions(dsn), "");
   EXPECT_EQ(SchemaSnapshot(dsn), "");
@@ -82,7 +82,7 @@ class FailurePgTest : public ::testing::Test {
   std::string dsn_;
 };
 
-TEST_F(FailurePgTest, FailingStatementRollsBackItsFileAndBlocksTheNextApply) {
+TEST_F(FailurePgTest, FailingTransactionalStatementLeavesNothingAndBlocksNothing) {
   WriteFiles(dir_, {{"1_ok.up.sql", "CREATE TABLE first (id int);"},
                     {"2_bad.up.sql",
                      "CREATE TABLE second (id int);\nINSERT INTO second VALUES (1);\n"
@@ -91,13 +91,17 @@ TEST_F(FailurePgTest, FailingStatementRollsBackItsFileAndBlocksTheNextApply) {
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run = RunEngine(*engine, ApplyRequest());
   ASSERT_THAT(run.status, IsOk());
-  EXPECT_EQ(run.finished.outcome, "FAILED");
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kFailed);
   EXPECT_EQ(run.finished.statement_index, 3);
   EXPECT_EQ(run.finished.sqlstate, "42P01");
   EXPECT_EQ(run.finished.steps_done, 1);
+  // The version reached, not the one planned.
+  EXPECT_EQ(run.finished.version, "1");
+  EXPECT_EQ(run.finished.from_version, "");
   EXPECT_THAT(run.finished.message, AllOf(HasSubstr("apply 2_bad: statement 3 (line 3)"),
                                           HasSubstr("relation \"missing_table\" does not exist"),
-                                          HasSubstr("SQLSTATE 42P01")));
+                                          HasSubstr("SQLSTATE 42P01"),
+                                          HasSubstr("nothing of 2_bad was committed")));
   // Nothing of the failed file remains; the file before it stays applied.
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('second') IS NULL"), "t");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('first') IS NOT NULL"), "t");
@@ -105,33 +109,29 @@ TEST_F(FailurePgTest, FailingStatementRollsBackItsFileAndBlocksTheNextApply) {
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn_,
                 "SELECT state || ' ' || current_version || ' ' || statement_index || ' ' || "
-                "sqlstate || ' ' || failing_statement FROM schemad.runs"),
-            "failed 2 3 42P01 INSERT INTO missing_table VALUES (1)");
+                "completed || ' ' || partial || ' ' || sqlstate || ' ' || failing_statement "
+                "FROM schemad.runs"),
+            "failed 2 3 0 false 42P01 INSERT INTO missing_table VALUES (1)");
 
-  RunResult next = RunEngine(*engine, ApplyRequest());
-  EXPECT_THAT(next.status,
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("apply refused"), HasSubstr("is failed at 2 statement 3"),
-                             HasSubstr("resolve it first"))));
+  // It left nothing behind, so it blocks nothing: the next apply runs the file again.
   auto status = engine->GetStatus(*engine->targets()[0]);
   ASSERT_THAT(status, IsOk());
-  ASSERT_TRUE(status->blocking_run.has_value());
-  EXPECT_EQ(status->blocking_run->statement_index, 3);
+  EXPECT_FALSE(status->blocking_run.has_value());
+  RunResult again = RunEngine(*engine, ApplyRequest());
+  ASSERT_THAT(again.status, IsOk());
+  EXPECT_EQ(again.finished.outcome, db::Outcome::kFailed);
+  EXPECT_EQ(again.finished.statement_index, 3);
 
-  // The author fixes the file; an admin retries; the run completes the file.
+  // The author fixes the file; the next apply completes it.
   WriteFiles(dir_, {{"2_bad.up.sql",
                      "CREATE TABLE second (id int);\nINSERT INTO second VALUES (1);\n"
                      "CREATE TABLE missing_table (id int);\nCREATE TABLE never (id int);\n"}});
   auto fixed = MakeEngine(dir_, dsn_);
-  auto resolved = fixed->Resolve(
-      *fixed->targets()[0], status->blocking_run->run_id, true, "admin", [](const RunEvent&) {},
-      [] { return false; });
-  ASSERT_THAT(resolved, IsOk());
-  EXPECT_EQ(resolved->state, db::RunState::kResolved);
-  EXPECT_EQ(AppliedVersions(dsn_), "1,2");
   RunResult rest = RunEngine(*fixed, ApplyRequest());
   ASSERT_THAT(rest.status, IsOk());
-  EXPECT_EQ(rest.finished.outcome, "APPLIED");
+  EXPECT_EQ(rest.finished.outcome, db::Outcome::kApplied);
+  EXPECT_EQ(rest.finished.from_version, "1");
+  EXPECT_EQ(rest.finished.version, "3");
   EXPECT_EQ(AppliedVersions(dsn_), "1,2,3");
 }
 
@@ -144,7 +144,7 @@ TEST_F(FailurePgTest, NonTransactionalFailureIsResolvedByRetryFromTheFailedState
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run = RunEngine(*engine, ApplyRequest());
   ASSERT_THAT(run.status, IsOk());
-  EXPECT_EQ(run.finished.outcome, "FAILED");
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kFailed);
   EXPECT_EQ(run.finished.statement_index, 2);
   EXPECT_EQ(run.finished.sqlstate, "23505");
   EXPECT_THAT(run.finished.message, HasSubstr("indexes left INVALID: public.items_code"));
@@ -162,7 +162,8 @@ TEST_F(FailurePgTest, NonTransactionalFailureIsResolvedByRetryFromTheFailedState
       *engine->targets()[0], status->blocking_run->run_id, true, "admin",
       [&](const RunEvent& e) { events.push_back(e); }, [] { return false; });
   ASSERT_THAT(resolved, IsOk());
-  EXPECT_EQ(resolved->outcome, "RESOLVED_RETRY");
+  EXPECT_EQ(resolved->state, db::RunState::kResolved);
+  EXPECT_EQ(resolved->outcome, db::Outcome::kApplied);
   EXPECT_EQ(
       TestPostgres::MustQueryOne(dsn_, "SELECT string_agg(id::text, ',' ORDER BY id) FROM items"),
       "1,2,3");  // statement 1 was not run twice
@@ -178,7 +179,7 @@ TEST_F(FailurePgTest, NonTransactionalFailureCanBeMarkedDone) {
                "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY t_id ON missing (id);\n"}});
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run = RunEngine(*engine, ApplyRequest());
-  EXPECT_EQ(run.finished.outcome, "FAILED");
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kFailed);
   EXPECT_EQ(run.finished.statement_index, 2);
   auto status = engine->GetStatus(*engine->targets()[0]);
   ASSERT_TRUE(status.ok() && status->blocking_run.has_value());
@@ -186,12 +187,13 @@ TEST_F(FailurePgTest, NonTransactionalFailureCanBeMarkedDone) {
       *engine->targets()[0], status->blocking_run->run_id, false, "admin", [](const RunEvent&) {},
       [] { return false; });
   ASSERT_THAT(resolved, IsOk());
-  EXPECT_EQ(resolved->outcome, "RESOLVED_MARK_DONE");
+  EXPECT_EQ(resolved->state, db::RunState::kResolved);
+  EXPECT_EQ(resolved->outcome, db::Outcome::kApplied);
   EXPECT_EQ(AppliedVersions(dsn_), "1");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT applied_by FROM schemad.migrations"), "admin");
   RunResult next = RunEngine(*engine, ApplyRequest());
   ASSERT_THAT(next.status, IsOk());
-  EXPECT_EQ(next.finished.outcome, "NO_CHANGE");
+  EXPECT_EQ(next.finished.outcome, db::Outcome::kNoChange);
   // Resolving again is refused: nothing blocks any more.
   EXPECT_THAT(engine->Resolve(
                   *engine->targets()[0], status->blocking_run->run_id, false, "admin",
@@ -221,7 +223,7 @@ TEST_F(FailurePgTest, StalePlanHashIsRefused) {
   pinned.expected_plan_hash = fresh->plan_hash;
   RunResult run = RunEngine(*engine, pinned);
   ASSERT_THAT(run.status, IsOk());
-  EXPECT_EQ(run.finished.outcome, "APPLIED");
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kApplied);
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn_, "SELECT outcome FROM schemad.events WHERE outcome = 'REFUSED'"),
             "REFUSED");
@@ -239,7 +241,7 @@ TEST_F(FailurePgTest, SameRequestIdReturnsTheSameRun) {
   RunResult retry = RunEngine(*reloaded, request);
   ASSERT_THAT(retry.status, IsOk());
   EXPECT_EQ(retry.finished.run_id, first.finished.run_id);
-  EXPECT_EQ(retry.finished.outcome, "APPLIED");
+  EXPECT_EQ(retry.finished.outcome, db::Outcome::kApplied);
   EXPECT_EQ(AppliedVersions(dsn_), "1");  // the retry did not start a new run
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) FROM schemad.runs"), "1");
 }
@@ -269,7 +271,7 @@ TEST_F(FailurePgTest, ChecksumDriftAndOutOfOrderAreReportedAndBlock) {
   allowed.plan.accept_checksum_drift = true;
   RunResult run = RunEngine(*changed, allowed);
   ASSERT_THAT(run.status, IsOk());
-  EXPECT_EQ(run.finished.outcome, "APPLIED");
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kApplied);
   EXPECT_EQ(AppliedVersions(dsn_), "1,2,3");
 }
 
@@ -288,7 +290,7 @@ TEST_F(FailurePgTest, LockTimeoutIsRetriedWithBackoffUntilTheLockIsFree) {
   RunResult run = RunEngine(*engine, ApplyRequest());
   release.join();
   ASSERT_THAT(run.status, IsOk());
-  EXPECT_EQ(run.finished.outcome, "APPLIED");
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kApplied);
   ASSERT_FALSE(run.notices.empty());
   EXPECT_THAT(run.notices[0],
               AllOf(HasSubstr("lock_timeout at statement 1"), HasSubstr("retry 1 of 5")));
@@ -315,7 +317,7 @@ TEST_F(FailurePgTest, CancellationInterruptsAndRollsBackTheOpenFile) {
                std::chrono::steady_clock::now() - start > std::chrono::milliseconds(300);
       });
   ASSERT_THAT(run.status, IsOk());
-  EXPECT_EQ(run.finished.outcome, "INTERRUPTED");
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kInterrupted);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('slow') IS NULL"), "t");
   EXPECT_EQ(AppliedVersions(dsn_), "1");
@@ -323,7 +325,7 @@ TEST_F(FailurePgTest, CancellationInterruptsAndRollsBackTheOpenFile) {
   // An interrupted transactional file left nothing behind, so it does not block.
   WriteFiles(dir_, {{"2_slow.up.sql", "CREATE TABLE slow (id int);\n"}});
   auto fixed = MakeEngine(dir_, dsn_);
-  EXPECT_EQ(RunEngine(*fixed, ApplyRequest()).finished.outcome, "APPLIED");
+  EXPECT_EQ(RunEngine(*fixed, ApplyRequest()).finished.outcome, db::Outcome::kApplied);
 }
 
 // Two engines are two replicas: they share nothing but the database.
@@ -343,8 +345,9 @@ TEST_F(FailurePgTest, ConcurrentAppliesRunEachRevisionOnce) {
   ta.join();
   ta2.join();
   tb.join();
-  std::vector<std::string> outcomes = {a1.finished.outcome, a2.finished.outcome,
-                                       b1.finished.outcome};
+  std::vector<std::string> outcomes = {db::OutcomeName(a1.finished.outcome),
+                                       db::OutcomeName(a2.finished.outcome),
+                                       db::OutcomeName(b1.finished.outcome)};
   std::sort(outcomes.begin(), outcomes.end());
   EXPECT_EQ(absl::StrJoin(outcomes, ","), "APPLIED,NO_CHANGE,NO_CHANGE");
   EXPECT_EQ(TestPostgres::MustQueryOne(
@@ -365,7 +368,7 @@ TEST_F(FailurePgTest, LoserGetsAbortedNamingTheHolder) {
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   RunResult lost = RunEngine(*waiter, ApplyRequest());
   t.join();
-  EXPECT_EQ(held.finished.outcome, "APPLIED");
+  EXPECT_EQ(held.finished.outcome, db::Outcome::kApplied);
   EXPECT_THAT(lost.status, StatusIs(absl::StatusCode::kAborted,
                                     AllOf(HasSubstr("is locked: run "), HasSubstr("apply by alice"),
                                           HasSubstr("is running at 1"))));

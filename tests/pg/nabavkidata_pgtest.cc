@@ -196,7 +196,7 @@ class NabavkidataPgTest : public ::testing::Test {
     ASSERT_NE(engine_, nullptr);
     apply_ = RunEngine(*engine_, ApplyRequest());
     ASSERT_THAT(apply_.status, IsOk());
-    ASSERT_EQ(apply_.finished.outcome, "APPLIED") << apply_.finished.message;
+    ASSERT_EQ(apply_.finished.outcome, db::Outcome::kApplied) << apply_.finished.message;
     ASSERT_EQ(apply_.finished.steps_done, 6);
   }
 
@@ -687,7 +687,7 @@ TEST_F(NabavkidataPgTest, RollingBackTheCpvSeedIsRefusedWhileTendersUseTheCodes)
   ASSERT_THAT(LoadFixture(), IsOk());
   RunResult back = RunEngine(*engine_, RollbackRequest("20251123_220000"));
   ASSERT_THAT(back.status, IsOk());
-  EXPECT_EQ(back.finished.outcome, "FAILED");
+  EXPECT_EQ(back.finished.outcome, db::Outcome::kFailed);
   EXPECT_EQ(back.finished.sqlstate, "23503");
   EXPECT_THAT(back.finished.message, HasSubstr("tenders_cpv_code_fkey"));
   EXPECT_EQ(back.finished.steps_done, 3);
@@ -738,7 +738,7 @@ TEST_F(NabavkidataPgTest, RollbackToZeroLeavesNothingAndReapplyGivesTheSameSchem
 
   RunResult down = RunEngine(*engine_, RollbackRequest("0"));
   ASSERT_THAT(down.status, IsOk());
-  EXPECT_EQ(down.finished.outcome, "ROLLED_BACK") << down.finished.message;
+  EXPECT_EQ(down.finished.outcome, db::Outcome::kRolledBack) << down.finished.message;
   EXPECT_EQ(down.finished.steps_done, 6);
   EXPECT_EQ(AppliedVersions(), "");
   EXPECT_EQ(SchemaSnapshot(dsn_), "");
@@ -758,7 +758,7 @@ TEST_F(NabavkidataPgTest, RollbackToZeroLeavesNothingAndReapplyGivesTheSameSchem
 
   RunResult up = RunEngine(*engine_, ApplyRequest());
   ASSERT_THAT(up.status, IsOk());
-  EXPECT_EQ(up.finished.outcome, "APPLIED") << up.finished.message;
+  EXPECT_EQ(up.finished.outcome, db::Outcome::kApplied) << up.finished.message;
   EXPECT_EQ(up.finished.steps_done, 6);
   EXPECT_EQ(AppliedVersions(), kAllVersions);
   const std::string reapplied = SchemaSnapshot(dsn_);

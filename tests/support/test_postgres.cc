@@ -134,4 +134,11 @@ std::string TestPostgres::MustQueryOne(const std::string& dsn, const std::string
   return rows.empty() ? "" : rows[0];
 }
 
+std::string CopyCatalog(const std::string& dir, const std::string& catalog_yaml) {
+  const std::string copy = MakeTempDir("schemad-catalog-copy");
+  std::filesystem::copy(dir, copy, std::filesystem::copy_options::recursive);
+  WriteFiles(copy, {{"catalog.yaml", catalog_yaml}});
+  return copy;
+}
+
 }  // namespace schemad::testing

@@ -38,6 +38,8 @@ std::string MakeTempDir(const std::string& prefix);
 
 // Writes `files` (name -> content) into `dir`, creating it.
 void WriteFiles(const std::string& dir, const std::map<std::string, std::string>& files);
+// Copies the catalog folder `dir` to a new temporary folder and writes `catalog_yaml` into it.
+std::string CopyCatalog(const std::string& dir, const std::string& catalog_yaml);
 
 std::string ReadTextFile(const std::string& path);
 

@@ -96,6 +96,16 @@ TEST(ScriptTest, ConcurrentlyAndFriendsRunOutsideATransaction) {
       {"VACUUM t;", "VACUUM"},
       {"CREATE DATABASE d;", "CREATE DATABASE"},
       {"ALTER SYSTEM SET work_mem = '8MB';", "ALTER SYSTEM"},
+      {"ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY;", "DETACH PARTITION ... CONCURRENTLY"},
+      {"REINDEX SCHEMA public;", "REINDEX SCHEMA"},
+      {"REINDEX DATABASE d;", "REINDEX DATABASE"},
+      {"REINDEX SYSTEM d;", "REINDEX SYSTEM"},
+      {"CREATE TABLESPACE ts LOCATION '/tmp/ts';", "CREATE TABLESPACE"},
+      {"DROP TABLESPACE ts;", "DROP TABLESPACE"},
+      {"DISCARD ALL;", "DISCARD ALL"},
+      {"ALTER DATABASE d SET TABLESPACE ts;", "SET TABLESPACE"},
+      {"CREATE SUBSCRIPTION s CONNECTION 'host=x' PUBLICATION p;", "create_slot"},
+      {"ALTER SUBSCRIPTION s REFRESH PUBLICATION;", "REFRESH PUBLICATION"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<sql::Script> script = sql::ParseScript(c.sql);
@@ -103,7 +113,11 @@ TEST(ScriptTest, ConcurrentlyAndFriendsRunOutsideATransaction) {
     EXPECT_EQ(script->mode, sql::TransactionMode::kNonTransactional) << c.sql;
     EXPECT_THAT(script->mode_reason, HasSubstr(c.reason));
   }
-  absl::StatusOr<sql::Script> plain = sql::ParseScript("CREATE INDEX i ON t(a); ANALYZE t;");
+  absl::StatusOr<sql::Script> plain = sql::ParseScript(
+      "CREATE INDEX i ON t(a); ANALYZE t; DISCARD PLANS; REINDEX (CONCURRENTLY false) TABLE t;\n"
+      "ALTER TABLE p DETACH PARTITION p1; ALTER TABLE p DETACH PARTITION p1 FINALIZE;\n"
+      "CREATE SUBSCRIPTION s CONNECTION 'host=x' PUBLICATION p WITH (connect = false);\n"
+      "ALTER SUBSCRIPTION s SET PUBLICATION p WITH (refresh = false);");
   ASSERT_THAT(plain, IsOk());
   EXPECT_EQ(plain->mode, sql::TransactionMode::kTransactional);
 }
@@ -139,6 +153,42 @@ TEST(ScriptTest, CommitInTheMiddleMakesTheFileNonTransactional) {
               AllOf(HasSubstr("statement 2"), HasSubstr("transaction control")));
 }
 
+TEST(ScriptTest, CommitAndChainRunsInsideARunnerTransactionWithCheckpoints) {
+  absl::StatusOr<sql::Script> script = sql::ParseScript(
+      "CREATE TABLE a(id int);\nCOMMIT AND CHAIN;\nSAVEPOINT s;\nCREATE TABLE b(id int);\n"
+      "RELEASE SAVEPOINT s;\n");
+  ASSERT_THAT(script, IsOk());
+  EXPECT_EQ(script->mode, sql::TransactionMode::kChained);
+  EXPECT_THAT(script->mode_reason, HasSubstr("durable checkpoint"));
+  ASSERT_EQ(script->statements.size(), 5u);
+  EXPECT_TRUE(script->statements[1].commit_and_chain);
+  EXPECT_FALSE(script->statements[1].transaction_control);
+  EXPECT_FALSE(script->statements[2].transaction_control);  // SAVEPOINT works inside
+  // Wrapped in the file's own BEGIN ... COMMIT, still chained.
+  script = sql::ParseScript("BEGIN;\nCREATE TABLE a(id int);\nCOMMIT AND CHAIN;\nSELECT 1;\nCOMMIT;\n");
+  ASSERT_THAT(script, IsOk());
+  EXPECT_EQ(script->mode, sql::TransactionMode::kChained);
+  EXPECT_EQ(script->statements.size(), 3u);
+  // A chain needs a transaction, CONCURRENTLY refuses one: the file is refused, naming both.
+  EXPECT_THAT(sql::ParseScript("CREATE INDEX CONCURRENTLY i ON t(a);\nCOMMIT AND CHAIN;\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("statement 2 (line 2)"), HasSubstr("statement 1 (line 1)"),
+                             HasSubstr("split the file"))));
+}
+
+TEST(ScriptTest, TimeoutAndDownIsNoopDirectives) {
+  absl::StatusOr<sql::Script> script = sql::ParseScript(
+      "-- schemad:timeout 90s\n-- schemad:down-is-noop\nCREATE INDEX CONCURRENTLY i ON t(a);");
+  ASSERT_THAT(script, IsOk());
+  ASSERT_TRUE(script->timeout.has_value());
+  EXPECT_EQ(*script->timeout, absl::Seconds(90));
+  EXPECT_TRUE(script->down_is_noop);
+  EXPECT_EQ(script->statements[0].concurrent_index, "i");
+  EXPECT_THAT(sql::ParseScript("-- schemad:timeout soon\nSELECT 1;"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("line 1"), HasSubstr("schemad:timeout \"soon\""))));
+}
+
 class CatalogTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = testing::MakeTempDir("schemad-catalog"); }
@@ -167,6 +217,27 @@ TEST_F(CatalogTest, LoadsOrderedRevisionsAndManifest) {
   ASSERT_EQ(catalog->coverage.size(), 2u);
   EXPECT_THAT(catalog->coverage[0].columns, ElementsAre("id"));
   EXPECT_EQ(catalog->coverage[1].table, "nine");
+}
+
+TEST_F(CatalogTest, EmptyDownOfANonEmptyUpIsIrreversibleUnlessDeclared) {
+  testing::WriteFiles(dir_, {{"1_a.up.sql", "CREATE TABLE a(id int);"},
+                             {"1_a.down.sql", "-- nothing to undo\n"},
+                             {"2_b.up.sql", "-- schemad:down-is-noop\nUPDATE a SET id = id;"},
+                             {"2_b.down.sql", "-- data fix: nothing to undo\n"},
+                             {"3_c.up.sql", "-- superseded\n"},
+                             {"3_c.down.sql", ""}});
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir_);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_FALSE(catalog->revisions[0].down.has_value());
+  EXPECT_THAT(catalog->revisions[0].irreversible_reason,
+              AllOf(HasSubstr("down file is empty"), HasSubstr("schemad:down-is-noop")));
+  EXPECT_TRUE(catalog->revisions[1].down.has_value());
+  EXPECT_TRUE(catalog->revisions[2].down.has_value());  // empty up, empty down: consistent
+  // A catalog written for another tool can say so once, in catalog.yaml.
+  testing::WriteFiles(dir_, {{"catalog.yaml", "name: x\nempty_down_is_noop: true\n"}});
+  catalog = LoadCatalog(dir_);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_TRUE(catalog->revisions[0].down.has_value());
 }
 
 TEST_F(CatalogTest, DuplicateVersionNamesBothFiles) {
@@ -233,14 +304,25 @@ TEST(CorpusTest, MattermostLoadsAndConcurrentlyFilesAreDetected) {
   EXPECT_EQ(catalog->revisions.size(), 158u);
   std::vector<std::string> non_transactional_up;
   int non_transactional_down = 0;
+  std::vector<std::string> irreversible;
   for (const Revision& revision : catalog->revisions) {
     if (revision.up.script.mode == sql::TransactionMode::kNonTransactional) {
       non_transactional_up.push_back(revision.version);
+    }
+    if (!revision.down) {
+      EXPECT_THAT(revision.irreversible_reason, HasSubstr("down file is empty")) << revision.Id();
+      irreversible.push_back(revision.version);
+      continue;
     }
     if (revision.down->script.mode == sql::TransactionMode::kNonTransactional) {
       ++non_transactional_down;
     }
   }
+  // Comment-only downs of non-empty ups roll back nothing: irreversible unless declared.
+  // (000081 and 000094 are empty both ways: consistent, so reversible.)
+  EXPECT_THAT(irreversible, ElementsAre("000015", "000074", "000076", "000077", "000088", "000095",
+                                        "000105", "000107", "000108", "000114", "000123", "000124",
+                                        "000125", "000126"));
   // REPORT.md: 8 up and 7 down files hold CONCURRENTLY (000158 down lost its header upstream,
   // the parser finds it anyway).
   EXPECT_THAT(non_transactional_up, ElementsAre("000118", "000131", "000132", "000135", "000143",

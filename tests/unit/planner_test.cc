@@ -99,11 +99,11 @@ TEST_F(PlannerTest, ChecksumDriftIsRefusedUnlessAccepted) {
 TEST_F(PlannerTest, FailedRunBlocks) {
   db::RunRecord failed;
   failed.run_id = "r1";
-  failed.operation = "apply";
+  failed.operation = db::Operation::kApply;
   failed.principal = "ci";
   failed.state = db::RunState::kFailed;
   failed.current_version = "2";
-  failed.statement_index = 3;
+  failed.failed_statement = 3;
   failed.error = "boom";
   absl::StatusOr<Plan> plan = MakePlan("dev", catalog_, {Applied("1")}, failed, {});
   ASSERT_THAT(plan, IsOk());

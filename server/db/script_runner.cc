@@ -1,0 +1,229 @@
+#include "server/db/script_runner.h"
+
+#include <chrono>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/db/advisory_lock.h"
+#include "server/db/transaction.h"
+
+namespace schemad::db {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
+
+std::string Milliseconds(absl::Duration d) {
+  return absl::StrCat("'", absl::ToInt64Milliseconds(d), "ms'");
+}
+
+// PostgreSQL's first line, without libpqxx's additions.
+std::string CleanMessage(const std::exception& e) {
+  std::string message = e.what();
+  if (const size_t newline = message.find('\n'); newline != std::string::npos) {
+    message = message.substr(0, newline);
+  }
+  while (!message.empty() && message.back() == ' ') message.pop_back();
+  if (absl::StartsWith(message, "ERROR:  ")) message = message.substr(8);
+  return message;
+}
+
+// Thrown between statements when the caller cancelled.
+struct CancelledError {};
+
+// Thrown when a CREATE INDEX CONCURRENTLY finished but left its index INVALID (e.g. IF NOT
+// EXISTS met the leftover of an earlier attempt).
+struct StepError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+constexpr char kIndexValid[] =
+    "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)";
+
+}  // namespace
+
+StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& cancelled,
+                             const std::function<void(int, double)>& on_statement) {
+  session_.MarkDirty();
+  const int n = static_cast<int>(step.statements.size());
+  std::vector<std::string> hashes;
+  hashes.reserve(n);
+  for (const ScriptStatement& statement : step.statements) hashes.push_back(statement.hash);
+  const auto prefix = [&](int count) {
+    return std::vector<std::string>(hashes.begin(), hashes.begin() + count);
+  };
+  bool has_control = false;
+  for (const ScriptStatement& statement : step.statements) {
+    has_control |= statement.transaction_control;
+  }
+
+  StepResult result;
+  result.completed = step.first;
+  int index = step.first;
+  bool unwrapped = false;  // the statement in flight commits on its own
+  const auto start = Clock::now();
+  const auto exec = [&](const std::string& sql) {
+    pqxx::nontransaction txn(session_.raw());
+    txn.exec(sql);
+  };
+  const auto run_statement = [&](int i) {
+    if (cancelled()) throw CancelledError();
+    const auto statement_start = Clock::now();
+    exec(step.statements[i].text);
+    on_statement(i, MsSince(statement_start));
+  };
+  const auto write_progress = [&](int count) {
+    pqxx::nontransaction txn(session_.raw());
+    journal_.WriteProgress(txn, step.run_id, count, prefix(count), lock_key_);
+  };
+  // The history row, the final progress and the fence, then COMMIT.
+  const auto commit_step = [&] {
+    {
+      pqxx::nontransaction txn(session_.raw());
+      journal_.WriteProgress(txn, step.run_id, n, hashes, lock_key_);
+      history_.Write(txn, step.history, MsSince(start));
+    }
+    exec("COMMIT");
+    result.completed = n;
+  };
+
+  try {
+    exec(absl::StrCat("SET lock_timeout = ", Milliseconds(step.lock_timeout),
+                      "; SET statement_timeout = ", Milliseconds(step.statement_timeout)));
+    switch (step.mode) {
+      case FileMode::kTransactional:
+        exec("BEGIN");
+        for (index = 0; index < n; ++index) run_statement(index);
+        commit_step();
+        break;
+
+      case FileMode::kChained:
+        // The whole file runs in a transaction this runner opens; each COMMIT AND CHAIN ends a
+        // segment whose progress commits with it.
+        exec("BEGIN");
+        for (index = step.first; index < n; ++index) {
+          if (step.statements[index].commit_and_chain) {
+            if (cancelled()) throw CancelledError();
+            write_progress(index + 1);
+            exec(step.statements[index].text);
+            result.completed = index + 1;
+            on_statement(index, 0);
+            continue;
+          }
+          run_statement(index);
+        }
+        commit_step();
+        break;
+
+      case FileMode::kNoTransaction:
+        for (index = step.first; index < n; ++index) {
+          const ScriptStatement& statement = step.statements[index];
+          if (!has_control && !statement.outside_transaction) {
+            // A statement that may run in a transaction commits together with its progress:
+            // exactly once, whatever happens.
+            unwrapped = false;
+            exec("BEGIN");
+            run_statement(index);
+            write_progress(index + 1);
+            exec("COMMIT");
+            result.completed = index + 1;
+            continue;
+          }
+          unwrapped = true;
+          if (!has_control) {
+            pqxx::nontransaction txn(session_.raw());
+            if (!txn.exec("SELECT " + LockHeldBySelfSql(lock_key_))[0][0].as<bool>()) {
+              throw LockLostError();
+            }
+          }
+          run_statement(index);
+          if (!statement.concurrent_index.empty()) {
+            pqxx::nontransaction txn(session_.raw());
+            const pqxx::result valid = txn.exec_params(kIndexValid, statement.concurrent_index);
+            if (valid.empty() || !valid[0][0].as<bool>()) {
+              throw StepError(absl::StrCat("index ", statement.concurrent_index,
+                                                   " is INVALID after CREATE INDEX CONCURRENTLY"));
+            }
+          }
+          // Inside the file's own transaction block the progress commits (or rolls back) with
+          // the statements it describes.
+          write_progress(index + 1);
+          // Inside the file's own block this is not durable yet; after a failure the journal
+          // is read back for the truth.
+          result.completed = index + 1;
+        }
+        if (has_control && session_.InTransactionBlock()) {
+          throw StepError("the file leaves a transaction block open (BEGIN without COMMIT)");
+        }
+        unwrapped = false;
+        exec("BEGIN");
+        commit_step();
+        break;
+    }
+    result.kind = StepResult::Kind::kDone;
+    result.duration_ms = MsSince(start);
+    return result;
+  } catch (const CancelledError&) {
+    result.kind = StepResult::Kind::kCancelled;
+    result.sqlstate = "57014";
+    result.message = "cancelled before the statement started";
+    unwrapped = false;
+  } catch (const LockLostError& e) {
+    result.kind = StepResult::Kind::kLockLost;
+    result.message = e.what();
+    unwrapped = false;
+  } catch (const StepError& e) {
+    result.kind = StepResult::Kind::kFailed;
+    result.message = e.what();
+  } catch (const pqxx::broken_connection& e) {
+    result.kind = StepResult::Kind::kSessionLost;
+    result.message = absl::StrCat("database connection lost: ", CleanMessage(e));
+  } catch (const pqxx::sql_error& e) {
+    result.sqlstate = e.sqlstate();
+    result.message = CleanMessage(e);
+    if (result.sqlstate == "55P03") {
+      result.kind = StepResult::Kind::kLockTimeout;
+    } else if (result.sqlstate == "57014" && cancelled()) {
+      result.kind = StepResult::Kind::kCancelled;
+    } else if (result.sqlstate == "57014" && absl::StrContains(result.message, "statement timeout")) {
+      result.kind = StepResult::Kind::kTimedOut;
+    } else {
+      result.kind = StepResult::Kind::kFailed;
+    }
+  } catch (const std::exception& e) {
+    result.kind = StepResult::Kind::kFailed;
+    result.message = CleanMessage(e);
+  }
+  result.failed_index = std::min(index, std::max(n - 1, 0));
+  result.duration_ms = MsSince(start);
+  if (result.kind != StepResult::Kind::kSessionLost) {
+    session_.RollbackOpenTransaction();
+    // The journal is the truth about what committed (the file's own transactions included).
+    absl::StatusOr<int> durable = journal_.ReadCompleted(session_, step.run_id);
+    if (durable.ok() && step.mode != FileMode::kTransactional) result.completed = *durable;
+  }
+  if (step.mode == FileMode::kTransactional) result.completed = 0;
+  result.partial = step.mode != FileMode::kTransactional &&
+                   (result.completed > 0 || unwrapped || result.kind == StepResult::Kind::kSessionLost);
+  if (step.mode == FileMode::kChained) result.partial = result.completed > 0;
+  return result;
+}
+
+absl::StatusOr<bool> ScriptRunner::DropInvalidIndex(const std::string& index) {
+  return InTransaction<pqxx::nontransaction>(
+      session_, [&](pqxx::nontransaction& txn) -> absl::StatusOr<bool> {
+        const pqxx::result valid = txn.exec_params(kIndexValid, index);
+        if (valid.empty() || valid[0][0].as<bool>()) return false;
+        const pqxx::row name = txn.exec_params1(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+            index);
+        txn.exec("DROP INDEX CONCURRENTLY IF EXISTS " + name[0].as<std::string>());
+        return true;
+      });
+}
+
+}  // namespace schemad::db

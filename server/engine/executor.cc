@@ -1,0 +1,387 @@
+#include "server/engine/executor.h"
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "server/db/introspection.h"
+
+namespace schemad::engine {
+namespace {
+
+// A statement waiting longer than this gets a notice naming who blocks it.
+constexpr absl::Duration kBlockerReportAfter = absl::Seconds(1);
+// Failing statements are kept in the journal and responses up to this many bytes.
+constexpr size_t kStatementTextLimit = 4096;
+
+std::string StepLabel(const PlanStep& step) {
+  return absl::StrCat(step.direction == Direction::kUp ? "apply " : "rollback ",
+                      step.revision->Id());
+}
+
+RunEvent Event(RunEvent::Kind kind) {
+  RunEvent event;
+  event.kind = kind;
+  return event;
+}
+
+std::string DescribeBlockers(const std::vector<db::BlockingSession>& blockers) {
+  std::vector<std::string> parts;
+  for (const db::BlockingSession& b : blockers) {
+    parts.push_back(absl::StrFormat("pid %d (application \"%s\", user %s, %s for %.1f s: %s)",
+                                    b.pid, b.application_name, b.user, b.state, b.seconds,
+                                    b.query));
+  }
+  return absl::StrJoin(parts, "; ");
+}
+
+std::string Truncated(const std::string& text) {
+  if (text.size() <= kStatementTextLimit) return text;
+  return absl::StrCat(text.substr(0, kStatementTextLimit), "… (", text.size(), " bytes in all)");
+}
+
+// Watches a running step from a helper thread: cancels the statement when the caller goes
+// away, and names the sessions that block a statement waiting for a lock.
+class StepWatcher {
+ public:
+  StepWatcher(const Target& target, db::Connection& session, const CancelCheck& cancelled,
+              std::function<void(const std::string&)> notice)
+      : target_(target), session_(session), cancelled_(cancelled), notice_(std::move(notice)) {
+    statement_started_ = absl::Now();
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~StepWatcher() {
+    done_.Notify();
+    thread_.join();
+  }
+  // The runner moved on to statement `index` (0-based).
+  void StatementStarted(int index) {
+    absl::MutexLock lock(&mu_);
+    statement_ = index;
+    statement_started_ = absl::Now();
+  }
+  std::string last_blockers() {
+    absl::MutexLock lock(&mu_);
+    return last_blockers_;
+  }
+
+ private:
+  void Loop() {
+    const int pid = session_.backend_pid();
+    absl::Time last_check = absl::InfinitePast();
+    std::optional<db::ConnectionPool::Lease> side;
+    while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+      if (cancelled_()) {
+        session_.Cancel();
+        return;
+      }
+      int statement;
+      absl::Time started;
+      {
+        absl::MutexLock lock(&mu_);
+        statement = statement_;
+        started = statement_started_;
+      }
+      const absl::Time now = absl::Now();
+      if (now - started < kBlockerReportAfter || now - last_check < absl::Seconds(1)) continue;
+      last_check = now;
+      if (!side) {
+        absl::StatusOr<db::ConnectionPool::Lease> lease = target_.pool->Acquire();
+        if (!lease.ok()) continue;
+        side = *std::move(lease);
+      }
+      absl::StatusOr<std::vector<db::BlockingSession>> blockers =
+          db::BlockingSessions(**side, pid);
+      if (!blockers.ok() || blockers->empty()) continue;
+      const std::string text = DescribeBlockers(*blockers);
+      bool changed;
+      {
+        absl::MutexLock lock(&mu_);
+        changed = text != last_blockers_;
+        last_blockers_ = text;
+      }
+      if (changed) {
+        notice_(absl::StrCat("statement ", statement + 1, " has waited ",
+                             absl::FormatDuration(absl::Seconds(absl::ToInt64Seconds(now - started))),
+                             " for a lock held by ", text));
+      }
+    }
+  }
+
+  const Target& target_;
+  db::Connection& session_;
+  const CancelCheck& cancelled_;
+  std::function<void(const std::string&)> notice_;
+  absl::Notification done_;
+  absl::Mutex mu_;
+  int statement_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time statement_started_ ABSL_GUARDED_BY(mu_);
+  std::string last_blockers_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::string StepErrorText(const PlanStep& step, int statement_index, const std::string& message,
+                          const std::string& sqlstate) {
+  const auto& statements = step.file->script.statements;
+  std::string where;
+  if (statement_index >= 0 && statement_index < static_cast<int>(statements.size())) {
+    where = absl::StrCat(": statement ", statement_index + 1, " (line ",
+                         statements[statement_index].line, ")");
+  }
+  return absl::StrCat(StepLabel(step), where, ": ", message,
+                      sqlstate.empty() ? "" : absl::StrCat(" (SQLSTATE ", sqlstate, ")"));
+}
+
+db::FileMode ModeOf(sql::TransactionMode mode) {
+  switch (mode) {
+    case sql::TransactionMode::kTransactional:
+      return db::FileMode::kTransactional;
+    case sql::TransactionMode::kNonTransactional:
+      return db::FileMode::kNoTransaction;
+    case sql::TransactionMode::kChained:
+      return db::FileMode::kChained;
+  }
+  return db::FileMode::kTransactional;
+}
+
+std::vector<db::ScriptStatement> RunnerStatements(const MigrationFile& file) {
+  std::vector<db::ScriptStatement> statements;
+  statements.reserve(file.script.statements.size());
+  for (const sql::Statement& s : file.script.statements) {
+    db::ScriptStatement statement;
+    statement.text = s.text;
+    statement.hash = db::StatementHash(s.text);
+    statement.outside_transaction = !s.needs_no_transaction.empty();
+    statement.transaction_control = s.transaction_control;
+    statement.commit_and_chain = s.commit_and_chain;
+    statement.concurrent_index = s.concurrent_index;
+    statements.push_back(std::move(statement));
+  }
+  return statements;
+}
+
+void Executor::Emit(const RunEvent& event) {
+  absl::MutexLock lock(&sink_mu_);
+  sink_(event);
+}
+
+void Executor::Execute(const std::vector<PlanStep>& steps, int first_statement, bool resume,
+                       db::RunRecord& run) {
+  const absl::Time start = absl::Now();
+  int first = first_statement;
+  for (const PlanStep& step : steps) {
+    const db::StepResult result = RunStep(step, first, resume, run);
+    first = 0;
+    resume = false;
+    if (result.kind != db::StepResult::Kind::kDone) {
+      RecordFailure(step, result, run);
+      break;
+    }
+    ++run.steps_done;
+    run.reached_version = step.version_after;
+    run.completed = 0;
+    run.partial = false;
+  }
+  run.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+}
+
+db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool resume,
+                                 db::RunRecord& run) {
+  db::Connection& session = lock_.session();
+  db::StepSpec spec;
+  spec.run_id = run.run_id;
+  spec.mode = ModeOf(step.mode);
+  spec.statements = RunnerStatements(*step.file);
+  spec.first = first_statement;
+  spec.lock_timeout = target_.config.lock_timeout;
+  // The file's own -- schemad:timeout, else the up file's (for its down), else the target's.
+  spec.statement_timeout = step.file->script.timeout.value_or(
+      step.revision->up.script.timeout.value_or(target_.config.statement_timeout));
+  spec.history.insert = step.direction == Direction::kUp;
+  spec.history.revision.version = step.revision->version;
+  spec.history.revision.name = step.revision->name;
+  spec.history.revision.checksum = step.revision->up.checksum;
+  spec.history.revision.applied_by = run.principal;
+  spec.history.revision.run_id = run.run_id;
+
+  run.current_version = step.revision->version;
+  run.current_mode = spec.mode;
+  run.completed = first_statement;
+  run.completed_hashes.clear();
+  for (int i = 0; i < first_statement && i < static_cast<int>(spec.statements.size()); ++i) {
+    run.completed_hashes.push_back(spec.statements[i].hash);
+  }
+  run.backend_pid = session.backend_pid();
+
+  RunEvent started = Event(RunEvent::Kind::kStepStarted);
+  started.version = step.revision->version;
+  started.name = step.revision->name;
+  started.direction = step.direction;
+  started.mode = step.mode;
+  started.statement_count = static_cast<int>(spec.statements.size());
+  Emit(started);
+  db::StepResult result;
+  // A non-transactional or chained file's mode is what a later run relies on to judge what a
+  // crash left: durable before its first statement. A transactional file leaves nothing.
+  if (absl::Status journaled = target_.journal.StepStarted(
+          session, run, spec.mode != db::FileMode::kTransactional);
+      !journaled.ok()) {
+    result.kind = db::StepResult::Kind::kSessionLost;
+    result.message = std::string(journaled.message());
+    result.completed = first_statement;
+    Reconcile(step, run.run_id, result);
+    return result;
+  }
+
+  const auto notice = [&](const std::string& message) {
+    RunEvent event = Event(RunEvent::Kind::kNotice);
+    event.version = step.revision->version;
+    event.message = message;
+    Emit(event);
+  };
+  const auto forward_notices = [&] {
+    for (std::string& text : session.TakeNotices()) notice(text);
+  };
+  db::ScriptRunner runner(session, target_.journal, target_.store, lock_.advisory().key());
+  StepWatcher watcher(target_, session, cancelled_, notice);
+  const int count = static_cast<int>(spec.statements.size());
+  const auto on_statement = [&](int index, double duration_ms) {
+    forward_notices();
+    watcher.StatementStarted(index + 1);
+    RunEvent done = Event(RunEvent::Kind::kStatementDone);
+    done.version = step.revision->version;
+    done.statement_index = index + 1;
+    done.statement_count = count;
+    done.duration_ms = duration_ms;
+    Emit(done);
+  };
+
+  absl::Duration backoff = absl::Milliseconds(200);
+  for (int attempt = 0;; ++attempt) {
+    // A resumed or retried CREATE INDEX CONCURRENTLY first drops the INVALID index that its
+    // interrupted attempt left, or it would fail ("already exists") or, with IF NOT EXISTS,
+    // be skipped while the index stays unusable.
+    if ((attempt > 0 || spec.first > 0 || resume) &&
+        spec.first < count && !spec.statements[spec.first].concurrent_index.empty()) {
+      const std::string& index = spec.statements[spec.first].concurrent_index;
+      absl::StatusOr<bool> dropped = runner.DropInvalidIndex(index);
+      if (dropped.ok() && *dropped) {
+        const std::string text = absl::StrCat("dropped INVALID index ", index,
+                                              " left by an interrupted CREATE INDEX "
+                                              "CONCURRENTLY, before running statement ",
+                                              spec.first + 1, " again");
+        notice(text);
+        db::EventRecord event;
+        event.principal = run.principal;
+        event.action = "drop-invalid-index";
+        event.run_id = run.run_id;
+        event.outcome = "DONE";
+        event.detail = absl::StrCat(step.revision->Id(), ": ", text);
+        target_.audit.Append(session, event).IgnoreError();
+      }
+    }
+    watcher.StatementStarted(spec.first);
+    result = runner.Run(spec, cancelled_, on_statement);
+    forward_notices();
+    if (result.kind != db::StepResult::Kind::kLockTimeout ||
+        attempt >= target_.config.lock_retries || cancelled_()) {
+      break;
+    }
+    std::string blockers = watcher.last_blockers();
+    notice(absl::StrCat("lock_timeout at statement ", result.failed_index + 1, ": ",
+                        result.message, blockers.empty() ? "" : absl::StrCat(" (held by ", blockers, ")"),
+                        "; retry ", attempt + 1, " of ", target_.config.lock_retries, " in ",
+                        absl::FormatDuration(backoff)));
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(10));
+    if (spec.mode != db::FileMode::kTransactional) spec.first = result.completed;
+  }
+  if (result.kind == db::StepResult::Kind::kSessionLost) Reconcile(step, run.run_id, result);
+  run.completed = result.completed;
+  if (result.kind == db::StepResult::Kind::kDone) {
+    RunEvent finished = Event(RunEvent::Kind::kStepFinished);
+    finished.version = step.revision->version;
+    finished.duration_ms = result.duration_ms;
+    Emit(finished);
+  }
+  return result;
+}
+
+void Executor::Reconcile(const PlanStep& step, const std::string& run_id,
+                         db::StepResult& result) {
+  absl::StatusOr<db::ConnectionPool::Lease> conn = target_.pool->Acquire();
+  if (!conn.ok()) return;  // the journal keeps the last durable progress; the run is orphaned
+  const bool up = step.direction == Direction::kUp;
+  absl::StatusOr<bool> recorded =
+      target_.store.IsRecorded(**conn, step.revision->version, up ? run_id : "");
+  if (recorded.ok() && *recorded == up) {
+    // The commit went through before the session broke.
+    result.kind = db::StepResult::Kind::kDone;
+    result.completed = static_cast<int>(step.file->script.statements.size());
+    return;
+  }
+  absl::StatusOr<int> completed = target_.journal.ReadCompleted(**conn, run_id);
+  if (completed.ok() && step.mode != sql::TransactionMode::kTransactional) {
+    result.completed = *completed;
+  }
+  if (step.mode == sql::TransactionMode::kChained) result.partial = result.completed > 0;
+}
+
+void Executor::RecordFailure(const PlanStep& step, const db::StepResult& result,
+                             db::RunRecord& run) {
+  using Kind = db::StepResult::Kind;
+  const auto& statements = step.file->script.statements;
+  run.completed = result.completed;
+  run.partial = result.partial;
+  run.sqlstate = result.sqlstate;
+  run.failed_statement = statements.empty() ? 0 : result.failed_index + 1;
+  if (result.failed_index < static_cast<int>(statements.size())) {
+    run.failing_statement = Truncated(statements[result.failed_index].text);
+  }
+  std::string message = result.message;
+  switch (result.kind) {
+    case Kind::kTimedOut:
+      run.state = db::RunState::kTimedOut;
+      run.outcome = db::Outcome::kTimedOut;
+      break;
+    case Kind::kCancelled:
+      run.state = db::RunState::kInterrupted;
+      run.outcome = db::Outcome::kInterrupted;
+      message = absl::StrCat("cancelled (the caller went away or the server is stopping): ",
+                             message);
+      break;
+    case Kind::kLockLost:
+    case Kind::kSessionLost:
+      run.state = db::RunState::kInterrupted;
+      run.outcome = db::Outcome::kInterrupted;
+      break;
+    default:
+      run.state = db::RunState::kFailed;
+      run.outcome = db::Outcome::kFailed;
+      break;
+  }
+  if (result.sqlstate == "25001") {
+    absl::StrAppend(&message, " (add -- ", sql::kNoTransactionDirective,
+                    " to run this file statement by statement)");
+  }
+  run.error = StepErrorText(step, result.failed_index, message, result.sqlstate);
+  if (!run.partial) {
+    absl::StrAppend(&run.error, "; nothing of ", step.revision->Id(), " was committed");
+  } else {
+    absl::StatusOr<db::ConnectionPool::Lease> conn = target_.pool->Acquire();
+    if (conn.ok()) {
+      absl::StatusOr<std::vector<std::string>> invalid = db::InvalidIndexes(**conn);
+      if (invalid.ok() && !invalid->empty()) {
+        absl::StrAppend(&run.error, "; indexes left INVALID: ", absl::StrJoin(*invalid, ", "));
+      }
+    }
+  }
+}
+
+}  // namespace schemad::engine

@@ -286,4 +286,14 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
   return script;
 }
 
+std::vector<std::string> StatementKinds() {
+  std::vector<std::string> kinds;
+  const auto* node = pg_query::Node::descriptor();
+  for (int i = 0; i < node->field_count(); ++i) {
+    const auto* type = node->field(i)->message_type();
+    if (type != nullptr && absl::EndsWith(type->name(), "Stmt")) kinds.push_back(type->name());
+  }
+  return kinds;
+}
+
 }  // namespace schemad::sql

@@ -54,4 +54,8 @@ inline constexpr char kDownIsNoopDirective[] = "schemad:down-is-noop";
 // Returns INVALID_ARGUMENT "line N: <parser message>" on a syntax error or a bad directive.
 absl::StatusOr<Script> ParseScript(absl::string_view text);
 
+// Every statement node kind of the grammar ("IndexStmt", "VacuumStmt", …): the parse-tree node
+// types whose names end in "Stmt". For tests that prove the classifier covers them all.
+std::vector<std::string> StatementKinds();
+
 }  // namespace schemad::sql

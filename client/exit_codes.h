@@ -13,6 +13,8 @@ enum ExitCode : int {
   kExitFailedPrecondition = 6,  // failed run to resolve, drift, stale plan hash, irreversible
   kExitUnreachable = 7,         // schemad (or the target database) cannot be reached
   kExitAuth = 8,                // missing/invalid token, or role not allowed
+  kExitTimedOut = 9,            // a statement exceeded its statement_timeout (TIMED_OUT)
+  kExitInterrupted = 10,        // the run was interrupted (INTERRUPTED, or the stream broke)
 };
 
 inline constexpr char kExitCodesHelp[] =
@@ -27,6 +29,10 @@ inline constexpr char kExitCodesHelp[] =
     "  6  failed precondition (failed run to resolve, checksum drift, stale plan hash,\n"
     "     out-of-order revision, irreversible step)\n"
     "  7  unreachable (schemad or the target database)\n"
-    "  8  not authenticated or not allowed\n";
+    "  8  not authenticated or not allowed\n"
+    "  9  timed out: a statement exceeded its statement_timeout; nothing of that file was\n"
+    "     committed unless the file runs outside a transaction (see status)\n"
+    "  10 interrupted: the run stopped (cancelled, server stopping, database session lost),\n"
+    "     or the stream broke while it ran; see status for what committed\n";
 
 }  // namespace schemad::cli

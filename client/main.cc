@@ -170,22 +170,36 @@ int FollowRun(Client& client, grpc::ClientContext* context,
               grpc::ClientReaderInterface<v1::RunEvent>* reader) {
   v1::RunEvent event;
   v1::Outcome outcome = v1::OUTCOME_UNSPECIFIED;
+  std::string run_id;
   while (reader->Read(&event)) {
     if (client.options().json) {
       std::cout << ToJson(event) << "\n" << std::flush;
     } else {
       std::cout << RenderEvent(event) << std::flush;
     }
+    if (event.has_run_started()) run_id = event.run_started().run_id();
     if (event.has_run_finished()) outcome = event.run_finished().outcome();
   }
   grpc::Status status = reader->Finish();
   (void)context;
+  if (!status.ok() && !run_id.empty() && outcome == v1::OUTCOME_UNSPECIFIED) {
+    // The run had started: say what that means instead of "cannot reach schemad".
+    std::cerr << "schemactl: the stream of run " << run_id << " ended before the run did ("
+              << status.error_message()
+              << "): schemad stops a run whose caller goes away between statements and rolls "
+                 "back its open transaction; see schemactl status / history for what committed\n";
+    return kExitInterrupted;
+  }
   if (!status.ok()) return client.Fail(status);
   switch (outcome) {
     case v1::OUTCOME_APPLIED:
     case v1::OUTCOME_NO_CHANGE:
     case v1::OUTCOME_ROLLED_BACK:
       return kExitOk;
+    case v1::OUTCOME_TIMED_OUT:
+      return kExitTimedOut;
+    case v1::OUTCOME_INTERRUPTED:
+      return kExitInterrupted;
     default:
       return kExitError;
   }
@@ -365,11 +379,17 @@ int Main(int argc, char** argv) {
   resolve_cmd->add_option("--target,-t", target, "target name")->required();
   resolve_cmd->add_option("--run", run_id, "the failed run's id")->required();
   auto* retry_opt = resolve_cmd->add_flag("--retry", retry,
-                                          "run the failed file again from the failed statement");
+                                          "resume the stopped file after its committed statements");
   auto* done_opt = resolve_cmd->add_flag(
       "--mark-done", mark_done,
       "you finished the revision by hand: record it as applied (rolled back, for a rollback)");
   retry_opt->excludes(done_opt);
+  auto* repair_cmd = app.add_subcommand(
+      "repair", "accept changed files of applied revisions: re-record their checksums (admin)");
+  repair_cmd->add_option("--target,-t", target, "target name")->required();
+  repair_cmd->add_option("--version", to_version, "only this version (default: every drifted one)");
+  std::string reason;
+  repair_cmd->add_option("--reason", reason, "why the change is accepted (journaled)")->required();
   auto* validate_cmd = app.add_subcommand(
       "validate", "coverage of the required tables, statistics and quality checks");
   validate_cmd->add_option("--target,-t", target, "target name")->required();
@@ -561,7 +581,36 @@ int Main(int argc, char** argv) {
         Unary(client, &v1::SchemaService::Stub::ResolveRun, request, &response, kRunTimeout);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderRun(response.run()));
-    return response.outcome() == v1::OUTCOME_APPLIED ? kExitOk : kExitError;
+    switch (response.outcome()) {
+      case v1::OUTCOME_APPLIED:
+      case v1::OUTCOME_ROLLED_BACK:
+        return kExitOk;
+      case v1::OUTCOME_TIMED_OUT:
+        return kExitTimedOut;
+      case v1::OUTCOME_INTERRUPTED:
+        return kExitInterrupted;
+      default:
+        return kExitError;
+    }
+  }
+  if (repair_cmd->parsed()) {
+    v1::RepairChecksumsRequest request;
+    request.set_target(target);
+    request.set_version(to_version);
+    request.set_reason(reason);
+    v1::RepairChecksumsResponse response;
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::RepairChecksums, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    std::string text;
+    for (const v1::RepairedChecksum& r : response.repaired()) {
+      absl::StrAppend(&text, r.version(), ": ", r.old_checksum(), " -> ", r.new_checksum(), "\n");
+    }
+    absl::StrAppend(&text, response.repaired_size() == 0
+                               ? "nothing to repair: every applied revision matches its file\n"
+                               : absl::StrCat(response.repaired_size(), " checksum(s) re-recorded\n"));
+    Print(options, response, text);
+    return kExitOk;
   }
   return kExitUsage;
 }

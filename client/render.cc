@@ -27,6 +27,8 @@ std::string RunStateName(v1::RunState state) {
       return "interrupted";
     case v1::RUN_STATE_RESOLVED:
       return "resolved";
+    case v1::RUN_STATE_TIMED_OUT:
+      return "timed out";
     default:
       return "unknown";
   }
@@ -44,8 +46,23 @@ std::string OutcomeName(v1::Outcome outcome) {
       return "INTERRUPTED";
     case v1::OUTCOME_ROLLED_BACK:
       return "ROLLED_BACK";
+    case v1::OUTCOME_TIMED_OUT:
+      return "TIMED_OUT";
+    case v1::OUTCOME_REPAIRED:
+      return "REPAIRED";
     default:
       return "UNKNOWN";
+  }
+}
+
+std::string ModeName(v1::TransactionMode mode) {
+  switch (mode) {
+    case v1::TRANSACTION_MODE_NON_TRANSACTIONAL:
+      return "no transaction";
+    case v1::TRANSACTION_MODE_CHAINED:
+      return "chained";
+    default:
+      return "transaction";
   }
 }
 
@@ -158,6 +175,13 @@ std::string RenderRun(const v1::Run& run) {
     if (run.statement_index() > 0) absl::StrAppend(&out, " statement ", run.statement_index());
   }
   if (!run.error().empty()) absl::StrAppend(&out, "\n  error: ", run.error());
+  if (run.partial()) {
+    absl::StrAppend(&out, "\n  committed: ", run.completed(), " statement(s) of ",
+                    run.current_version(),
+                    " without its history row; schemactl resolve --run ", run.run_id(),
+                    " --retry resumes at statement ", run.completed() + 1,
+                    ", --mark-done records it as done by hand");
+  }
   if (!run.failing_statement().empty()) {
     absl::StrAppend(&out, "\n  statement: ", run.failing_statement().substr(0, 300));
   }
@@ -211,9 +235,7 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
     for (const v1::PlanStep& step : plan.steps()) {
       rows.push_back({std::to_string(++index), step.direction() == v1::DIRECTION_UP ? "up" : "down",
                       step.version(), step.name(), std::to_string(step.statement_count()),
-                      step.transaction_mode() == v1::TRANSACTION_MODE_TRANSACTIONAL
-                          ? "transaction"
-                          : "no transaction"});
+                      ModeName(step.transaction_mode())});
     }
     out += RenderTable({"#", "DIR", "VERSION", "NAME", "STATEMENTS", "MODE"}, rows);
     if (with_sql) {
@@ -241,9 +263,9 @@ std::string RenderEvent(const v1::RunEvent& event) {
       const auto& step = event.step_started();
       return absl::StrCat(step.direction() == v1::DIRECTION_UP ? "  up   " : "  down ",
                           step.version(), "_", step.name(),
-                          step.transaction_mode() == v1::TRANSACTION_MODE_NON_TRANSACTIONAL
-                              ? " (no transaction)"
-                              : "",
+                          step.transaction_mode() == v1::TRANSACTION_MODE_TRANSACTIONAL
+                              ? ""
+                              : absl::StrCat(" (", ModeName(step.transaction_mode()), ")"),
                           " ...\n");
     }
     case v1::RunEvent::kStatementDone: {
@@ -259,7 +281,11 @@ std::string RenderEvent(const v1::RunEvent& event) {
       const auto& finished = event.run_finished();
       std::string out = absl::StrCat(OutcomeName(finished.outcome()), ": ", finished.steps_done(),
                                      " step(s) in ", Millis(finished.duration_ms()), ", now at ",
-                                     Or(finished.version(), "(empty)"), "\n");
+                                     Or(finished.version(), "(empty)"),
+                                     finished.version() == finished.from_version()
+                                         ? ""
+                                         : absl::StrCat(" (from ", Or(finished.from_version(), "(empty)"), ")"),
+                                     "\n");
       if (!finished.error().empty()) absl::StrAppend(&out, "error: ", finished.error(), "\n");
       return out;
     }

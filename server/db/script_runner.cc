@@ -212,18 +212,34 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
   return result;
 }
 
-absl::StatusOr<bool> ScriptRunner::DropInvalidIndex(const std::string& index) {
+absl::StatusOr<ScriptRunner::IndexState> ScriptRunner::PrepareConcurrentIndex(
+    const std::string& index) {
   return InTransaction<pqxx::nontransaction>(
-      session_, [&](pqxx::nontransaction& txn) -> absl::StatusOr<bool> {
+      session_, [&](pqxx::nontransaction& txn) -> absl::StatusOr<IndexState> {
         const pqxx::result valid = txn.exec_params(kIndexValid, index);
-        if (valid.empty() || valid[0][0].as<bool>()) return false;
+        if (valid.empty()) return IndexState::kAbsent;
+        if (valid[0][0].as<bool>()) return IndexState::kValid;
         const pqxx::row name = txn.exec_params1(
             "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
             index);
         txn.exec("DROP INDEX CONCURRENTLY IF EXISTS " + name[0].as<std::string>());
-        return true;
+        return IndexState::kDroppedInvalid;
       });
+}
+
+absl::Status ScriptRunner::RecordCompleted(const StepSpec& step, int count) {
+  std::vector<std::string> hashes;
+  for (int i = 0; i < count; ++i) hashes.push_back(step.statements[i].hash);
+  try {
+    pqxx::nontransaction txn(session_.raw());
+    journal_.WriteProgress(txn, step.run_id, count, hashes, lock_key_);
+    return absl::OkStatus();
+  } catch (const LockLostError& e) {
+    return absl::AbortedError(e.what());
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
 }
 
 }  // namespace schemad::db

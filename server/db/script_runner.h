@@ -73,9 +73,13 @@ class ScriptRunner {
   StepResult Run(const StepSpec& step, const std::function<bool()>& cancelled,
                  const std::function<void(int, double)>& on_statement);
 
-  // Drops `index` ("s.name" or "name") with DROP INDEX CONCURRENTLY when it exists and is
-  // INVALID: the leftover of an interrupted CREATE INDEX CONCURRENTLY. True when dropped.
-  absl::StatusOr<bool> DropInvalidIndex(const std::string& index);
+  // Before a resumed CREATE INDEX CONCURRENTLY of `index` ("s.name" or "name"): drops it
+  // (DROP INDEX CONCURRENTLY) when it is INVALID, the leftover of the interrupted attempt.
+  enum class IndexState { kAbsent, kDroppedInvalid, kValid };
+  absl::StatusOr<IndexState> PrepareConcurrentIndex(const std::string& index);
+  // Records, fenced, that the first `count` statements of `step` are complete (a resumed
+  // statement whose effect is found complete, e.g. its index exists and is valid).
+  absl::Status RecordCompleted(const StepSpec& step, int count);
 
  private:
   Connection& session_;

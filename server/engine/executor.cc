@@ -269,17 +269,26 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
     // be skipped while the index stays unusable.
     if ((attempt > 0 || spec.first > 0 || resume) &&
         spec.first < count && !spec.statements[spec.first].concurrent_index.empty()) {
-      const std::string& index = spec.statements[spec.first].concurrent_index;
-      absl::StatusOr<bool> dropped = runner.DropInvalidIndex(index);
-      if (dropped.ok() && *dropped) {
-        const std::string text = absl::StrCat("dropped INVALID index ", index,
-                                              " left by an interrupted CREATE INDEX "
-                                              "CONCURRENTLY, before running statement ",
-                                              spec.first + 1, " again");
+      const std::string index = spec.statements[spec.first].concurrent_index;
+      absl::StatusOr<db::ScriptRunner::IndexState> state = runner.PrepareConcurrentIndex(index);
+      std::string text;
+      if (state.ok() && *state == db::ScriptRunner::IndexState::kDroppedInvalid) {
+        text = absl::StrCat("dropped INVALID index ", index,
+                            " left by an interrupted CREATE INDEX CONCURRENTLY, before running "
+                            "statement ",
+                            spec.first + 1, " again");
+      } else if (state.ok() && *state == db::ScriptRunner::IndexState::kValid &&
+                 runner.RecordCompleted(spec, spec.first + 1).ok()) {
+        // The build finished before the interruption, only its progress was not recorded.
+        text = absl::StrCat("index ", index, " exists and is valid: statement ", spec.first + 1,
+                            " completed before the interruption; recorded as done");
+        ++spec.first;
+      }
+      if (!text.empty()) {
         notice(text);
         db::EventRecord event;
         event.principal = run.principal;
-        event.action = "drop-invalid-index";
+        event.action = "resume-concurrent-index";
         event.run_id = run.run_id;
         event.outcome = "DONE";
         event.detail = absl::StrCat(step.revision->Id(), ": ", text);

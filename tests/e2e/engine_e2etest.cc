@@ -95,7 +95,9 @@ TEST(ApplyE2eTest, FailedRunIsResolvedWithTheCli) {
                     HasSubstr("SQLSTATE 23505"), HasSubstr("indexes left INVALID: public.t_code")));
   CommandResult status = server->Cli({"status", "-t", "dev"});
   EXPECT_THAT(status.out, AllOf(HasSubstr("BLOCKED by run "), HasSubstr("failed, started"),
-                                HasSubstr("at 2 statement 2")));
+                                HasSubstr("at 2 statement 2"),
+                                HasSubstr("committed: 1 statement(s) of 2 without its history row"),
+                                HasSubstr("--retry resumes at statement 2")));
   CommandResult refused = server->Cli({"apply", "-t", "dev"});
   EXPECT_EQ(refused.exit_code, 6);
   EXPECT_THAT(refused.err, HasSubstr("resolve it first"));
@@ -108,6 +110,94 @@ TEST(ApplyE2eTest, FailedRunIsResolvedWithTheCli) {
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"),
             "1,3");
   EXPECT_EQ(AppliedVersions(dsn), "1,2");
+}
+
+// Issue 9, items 8, 11, 13 at the terminal: TIMED_OUT has its own exit code, a stream that
+// ends mid-run says the run was interrupted (not "cannot reach schemad"), repair accepts a
+// changed file for good.
+TEST(ApplyE2eTest, ExitCodesSayTimedOutInterruptedAndRepairAcceptsDrift) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-codes");
+  WriteFiles(dir, {{"1_t.up.sql", "CREATE TABLE t (id int);"},
+                   {"2_slow.up.sql", "-- schemad:timeout 200ms\nSELECT pg_sleep(3);\n"}});
+  auto server = StartServer(dir, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult timed_out = server->Cli({"apply", "-t", "dev"});
+  EXPECT_EQ(timed_out.exit_code, 9) << timed_out.out << timed_out.err;
+  EXPECT_THAT(timed_out.out, AllOf(HasSubstr("TIMED_OUT: 1 step(s)"), HasSubstr("now at 1"),
+                                   HasSubstr("statement timeout")));
+  EXPECT_THAT(server->Cli({"--help"}).out, HasSubstr("9  timed out"));
+
+  WriteFiles(dir, {{"2_slow.up.sql", "SELECT pg_sleep(3);\n"}});
+  auto restarted = StartServer(dir, dsn);
+  ASSERT_NE(restarted, nullptr);
+  CommandResult cut =
+      RunCli({"--server", restarted->address(), "--timeout", "1", "apply", "-t", "dev"});
+  EXPECT_EQ(cut.exit_code, 10) << cut.out << cut.err;
+  EXPECT_THAT(cut.err, AllOf(HasSubstr("ended before the run did"), HasSubstr("rolls back"),
+                             Not(HasSubstr("cannot reach"))));
+  // The server saw the caller go and recorded the run as interrupted.
+  for (int i = 0; i < 100 && TestPostgres::MustQueryOne(
+                                 dsn, "SELECT count(*) FROM schemad.runs WHERE state = "
+                                      "'running'") != "0";
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT state FROM schemad.runs ORDER BY started_at DESC LIMIT 1"),
+            "interrupted");
+
+  WriteFiles(dir, {{"1_t.up.sql", "-- the table\nCREATE TABLE t (id int);"},
+                   {"2_slow.up.sql", "SELECT 1;\n"}});
+  auto edited = StartServer(dir, dsn);
+  ASSERT_NE(edited, nullptr);
+  EXPECT_EQ(edited->Cli({"apply", "-t", "dev"}).exit_code, 6);
+  CommandResult repair = edited->Cli({"repair", "-t", "dev", "--reason", "comment only"});
+  ASSERT_EQ(repair.exit_code, 0) << repair.err;
+  EXPECT_THAT(repair.out, AllOf(HasSubstr("1: v1:"), HasSubstr("1 checksum(s) re-recorded")));
+  CommandResult apply = edited->Cli({"apply", "-t", "dev"});
+  EXPECT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_THAT(apply.out, HasSubstr("now at 2 (from 1)"));
+}
+
+// Item 14: a caller that stops reading the stream never holds the migration (or its locks):
+// the run finishes while the client reads nothing.
+TEST(ApplyE2eTest, ACallerThatStopsReadingDoesNotHoldTheRun) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-slow-reader");
+  std::string chatty;
+  const std::string notice(3000, 'x');
+  for (int i = 0; i < 6000; ++i) {
+    absl::StrAppend(&chatty, "DO $$BEGIN RAISE NOTICE '", notice, "'; END$$;\n");
+  }
+  WriteFiles(dir, {{"1_chatty.up.sql", chatty}});
+  auto server = StartServer(dir, dsn);
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::SchemaService::NewStub(
+      grpc::CreateChannel(server->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+  v1::ApplyRequest request;
+  request.set_target("dev");
+  std::unique_ptr<grpc::ClientReader<v1::RunEvent>> reader = stub->Apply(&context, request);
+  // Read nothing; the run must still finish, recorded.
+  std::string state;
+  for (int i = 0; i < 1200; ++i) {
+    absl::StatusOr<std::vector<std::string>> rows =
+        TestPostgres::Query(dsn, "SELECT state FROM schemad.runs");
+    state = rows.ok() && !rows->empty() ? (*rows)[0] : "";
+    if (!state.empty() && state != "running") break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(state, "succeeded");
+  EXPECT_EQ(AppliedVersions(dsn), "1");
+  // The server says so once its handler is done.
+  for (int i = 0; i < 200 && server->Log().find("stopped reading") == std::string::npos; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_THAT(server->Log(), HasSubstr("the caller stopped reading; dropped its stream"));
+  context.TryCancel();
+  reader->Finish();
 }
 
 // kill -9 in the middle of a long transactional file: the database holds nothing of that
@@ -145,7 +235,7 @@ TEST(CrashE2eTest, KillNineMidMigrationLeavesDatabaseAndJournalInAgreement) {
   EXPECT_EQ(server->Stop(SIGKILL), 128 + SIGKILL);
   int cli_status = 0;
   waitpid(*cli, &cli_status, 0);
-  EXPECT_EQ(WEXITSTATUS(cli_status), 7);
+  EXPECT_EQ(WEXITSTATUS(cli_status), 10);  // interrupted: the stream ended mid-run
 
   // PostgreSQL notices the vanished client within a second and rolls its transaction back.
   std::string remaining;

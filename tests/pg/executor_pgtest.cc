@@ -224,7 +224,7 @@ TEST_F(ExecutorPgTest, ResumedConcurrentIndexBuildDropsItsInvalidLeftover) {
                 dsn_, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_code'::regclass"),
             "t");
   EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn_, "SELECT count(*) FROM schemad.events WHERE action = 'drop-invalid-index'"),
+                dsn_, "SELECT count(*) FROM schemad.events WHERE action = 'resume-concurrent-index'"),
             "1");
 
   // An INVALID items_id exists already: IF NOT EXISTS would skip it and record an unusable

@@ -101,6 +101,12 @@ struct Connection::Impl {
   explicit Impl(const std::string& dsn) : conn(dsn), notices(conn) {}
   pqxx::connection conn;
   NoticeCollector notices;
+  // Cancel() comes from another thread: it must not meet a disconnect.
+  absl::Mutex cancel_mu;
+  void Disconnect() {
+    absl::MutexLock lock(&cancel_mu);
+    conn.disconnect();
+  }
 };
 
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -132,6 +138,8 @@ bool Connection::IsAlive() {
   }
 }
 void Connection::Cancel() {
+  absl::MutexLock lock(&impl_->cancel_mu);
+  if (!impl_->conn.is_open()) return;
   try {
     impl_->conn.cancel_query();
   } catch (const std::exception&) {
@@ -160,7 +168,7 @@ bool Connection::InTransactionBlock() {
     txn.exec("RELEASE SAVEPOINT schemad_probe");
     return true;
   } catch (const pqxx::sql_error& e) {
-    return e.sqlstate() != "25P01";
+    return e.sqlstate() == "25P02";
   } catch (const std::exception&) {
     return false;
   }
@@ -171,7 +179,7 @@ void Connection::RollbackOpenTransaction() {
     pqxx::nontransaction txn(impl_->conn);
     txn.exec("ROLLBACK");  // outside a block only a warning
   } catch (const std::exception&) {
-    impl_->conn.disconnect();
+    impl_->Disconnect();
   }
   TakeNotices();
 }
@@ -185,7 +193,7 @@ void Connection::ResetSession() {
     txn.exec("DISCARD ALL");
     dirty_ = false;
   } catch (const std::exception&) {
-    impl_->conn.disconnect();
+    impl_->Disconnect();
   }
   TakeNotices();
 }
@@ -195,13 +203,16 @@ ConnectionPool::Lease::~Lease() {
 }
 
 absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
-  {
-    absl::MutexLock lock(&mu_);
-    while (!idle_.empty()) {
-      std::unique_ptr<Connection> conn = std::move(idle_.back());
+  while (true) {
+    std::unique_ptr<Connection> conn;
+    {
+      absl::MutexLock lock(&mu_);
+      if (idle_.empty()) break;
+      conn = std::move(idle_.back());
       idle_.pop_back();
-      if (conn->IsAlive()) return Lease(this, std::move(conn));
     }
+    // The round trip happens outside the lock: a half-open connection stalls only its caller.
+    if (conn->IsAlive()) return Lease(this, std::move(conn));
   }
   absl::StatusOr<std::unique_ptr<Connection>> conn = Connection::Open(dsn_);
   if (!conn.ok()) return conn.status();

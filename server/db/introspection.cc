@@ -151,6 +151,17 @@ absl::StatusOr<std::vector<BlockingSession>> BlockingSessions(Connection& conn, 
   }
 }
 
+absl::Status TerminateBackend(Connection& conn, int pid) {
+  try {
+    pqxx::nontransaction txn(conn.raw());
+    txn.exec_params("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE pid = $1",
+                    pid);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
+}
+
 absl::StatusOr<std::vector<std::string>> InvalidIndexes(Connection& conn) {
   try {
     pqxx::read_transaction txn(conn.raw());

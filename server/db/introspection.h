@@ -61,6 +61,10 @@ struct BlockingSession {
 // The sessions that block backend `pid` now; empty when none.
 absl::StatusOr<std::vector<BlockingSession>> BlockingSessions(Connection& conn, int pid);
 
+// Ends backend `pid` (one of ours whose connection broke) and waits up to 5 s for it to exit,
+// so it cannot commit anything after we read what it did.
+absl::Status TerminateBackend(Connection& conn, int pid);
+
 // Indexes left INVALID (e.g. by a failed CREATE INDEX CONCURRENTLY), as schema.name.
 absl::StatusOr<std::vector<std::string>> InvalidIndexes(Connection& conn);
 

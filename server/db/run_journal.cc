@@ -21,6 +21,14 @@ constexpr char kRunColumns[] =
     "r.overrides, r.from_version, r.reached_version, r.steps_done, r.duration_ms, "
     "r.request_fingerprint, ";
 
+// Whether the run's current file reached its history (recorded by this run, or removed by this
+// rollback): then nothing of it is left without its history row, whatever the progress says.
+constexpr char kStepRecordedExpr[] =
+    "(CASE WHEN r.operation = 'rollback' THEN NOT EXISTS (SELECT 1 FROM schemad.migrations m "
+    "WHERE m.catalog = r.catalog AND m.version = r.current_version) ELSE EXISTS (SELECT 1 FROM "
+    "schemad.migrations m WHERE m.catalog = r.catalog AND m.version = r.current_version AND "
+    "m.run_id = r.run_id) END)";
+
 constexpr char kInsertRun[] =
     "INSERT INTO schemad.runs (catalog, request_id, request_fingerprint, principal, operation, "
     "target_version, plan_hash, state, server_instance, backend_pid, overrides, from_version, "
@@ -107,6 +115,7 @@ RunRecord RunFromRow(const pqxx::row& row) {
   run.duration_ms = row[25].as<double>();
   run.request_fingerprint = row[26].as<std::string>();
   run.orphaned = row[27].as<bool>();
+  run.step_recorded = row[28].as<bool>();
   return run;
 }
 
@@ -190,7 +199,8 @@ RunJournal::RunJournal(std::string catalog)
       // A running run is orphaned when nobody holds the catalog's lock: every live run holds
       // it, on the session that runs it, until it has recorded its end.
       columns_(absl::StrCat(kRunColumns, "(r.state = 'running' AND NOT ",
-                            LockHeldByAnyoneSql(lock_key_), ") AS orphaned")) {}
+                            LockHeldByAnyoneSql(lock_key_), ") AS orphaned, ", kStepRecordedExpr,
+                            " AS step_recorded")) {}
 
 absl::StatusOr<std::string> RunJournal::Start(Connection& conn, const RunRecord& run) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::StatusOr<std::string> {
@@ -224,22 +234,31 @@ void RunJournal::WriteProgress(pqxx::transaction_base& txn, const std::string& r
   if (updated.affected_rows() != 1) throw LockLostError();
 }
 
-absl::StatusOr<int> RunJournal::ReadCompleted(Connection& conn, const std::string& run_id) const {
+absl::StatusOr<RunJournal::Progress> RunJournal::ReadProgress(Connection& conn,
+                                                              const std::string& run_id) const {
   return InTransaction<pqxx::read_transaction>(
-      conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<int> {
-        return txn.exec_params1("SELECT completed FROM schemad.runs WHERE run_id = $1::uuid",
-                                run_id)[0]
-            .as<int>();
+      conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<Progress> {
+        const pqxx::row row = txn.exec_params1(
+            "SELECT current_version, completed FROM schemad.runs WHERE run_id = $1::uuid", run_id);
+        return Progress{row[0].as<std::string>(), row[1].as<int>()};
       });
 }
 
-absl::Status RunJournal::Finish(Connection& conn, const RunRecord& run, bool force) const {
+absl::Status RunJournal::Finish(Connection& conn, const RunRecord& run, bool lock_lost) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
-    txn.exec_params(absl::StrCat(kFinish, force ? "" : " AND state = 'running'"), run.run_id,
-                    RunStateName(run.state), run.current_version, run.failed_statement, run.error,
-                    run.sqlstate, run.failing_statement, OutcomeName(run.outcome),
-                    FileModeName(run.current_mode), run.completed, run.partial,
-                    run.reached_version, run.steps_done, run.duration_ms);
+    txn.exec("SET LOCAL synchronous_commit = on");
+    const pqxx::result updated = txn.exec_params(
+        absl::StrCat(kFinish, lock_lost ? " AND state = 'running'"
+                                        : absl::StrCat(" AND ", LockHeldBySelfSql(lock_key_))),
+        run.run_id, RunStateName(run.state), run.current_version, run.failed_statement, run.error,
+        run.sqlstate, run.failing_statement, OutcomeName(run.outcome),
+        FileModeName(run.current_mode), run.completed, run.partial, run.reached_version,
+        run.steps_done, run.duration_ms);
+    if (updated.affected_rows() != 1) {
+      return absl::FailedPreconditionError(
+          "the journal row was not written: this run no longer holds the target's lock and the "
+          "row is no longer running (another run took over)");
+    }
     txn.exec_params(kNotifyVersion, catalog_);
     return absl::OkStatus();
   });
@@ -251,12 +270,12 @@ absl::Status RunJournal::MarkOrphanedInterrupted(Connection& conn) const {
     // transactional file nothing; a chained one its committed segments; a no-transaction file
     // possibly its statement in flight too.
     const pqxx::result updated = txn.exec_params(
-        "UPDATE schemad.runs r SET state = 'interrupted', finished_at = now(), "
-        "error = CASE WHEN r.error = '' THEN 'the server running it stopped before recording "
-        "its end' ELSE r.error END, outcome = 'INTERRUPTED', "
-        "partial = (r.current_mode = 'no-transaction' OR "
-        "(r.current_mode = 'chained' AND r.completed > 0)) "
-        "WHERE r.catalog = $1 AND r.state = 'running'",
+        absl::StrCat("UPDATE schemad.runs r SET state = 'interrupted', finished_at = now(), "
+                     "error = CASE WHEN r.error = '' THEN 'the server running it stopped before "
+                     "recording its end' ELSE r.error END, outcome = 'INTERRUPTED', "
+                     "partial = (r.current_mode = 'no-transaction' OR (r.current_mode = "
+                     "'chained' AND r.completed > 0)) AND NOT ",
+                     kStepRecordedExpr, " WHERE r.catalog = $1 AND r.state = 'running'"),
         catalog_);
     if (updated.affected_rows() > 0) txn.exec_params(kNotifyVersion, catalog_);
     return absl::OkStatus();
@@ -279,6 +298,9 @@ absl::StatusOr<std::optional<RunRecord>> RunJournal::ReadBlocking(Connection& co
           run.partial = run.current_mode == FileMode::kNoTransaction ||
                         (run.current_mode == FileMode::kChained && run.completed > 0);
         }
+        // Its history row is written (the file completed, or was marked done): nothing of it
+        // is left without one.
+        if (run.step_recorded) run.partial = false;
         const bool stopped = run.orphaned || run.state == RunState::kFailed ||
                              run.state == RunState::kInterrupted ||
                              run.state == RunState::kTimedOut;

@@ -75,6 +75,8 @@ struct RunRecord {
   std::string overrides;
   // Running, but nobody holds the catalog's lock: the server that ran it died.
   bool orphaned = false;
+  // The current file's history row is written (read only).
+  bool step_recorded = false;
 };
 
 // A short, stable hash of a statement's text, kept per completed statement.
@@ -98,10 +100,17 @@ class RunJournal {
   // no longer holds `lock_key`.
   void WriteProgress(pqxx::transaction_base& txn, const std::string& run_id, int completed,
                      const std::vector<std::string>& hashes, int64_t lock_key) const;
-  // The durable progress of `run_id`, as committed.
-  absl::StatusOr<int> ReadCompleted(Connection& conn, const std::string& run_id) const;
-  // Records the end. Only a run still "running" is updated, unless `force` (resolve, repair).
-  absl::Status Finish(Connection& conn, const RunRecord& run, bool force = false) const;
+  // The durable progress of `run_id`, as committed: the file it is at and its completed
+  // statements.
+  struct Progress {
+    std::string version;
+    int completed = 0;
+  };
+  absl::StatusOr<Progress> ReadProgress(Connection& conn, const std::string& run_id) const;
+  // Records the end, on the session that holds the catalog's lock (fenced: a session that lost
+  // the lock writes nothing), or with `lock_lost` on any connection while the row is still
+  // "running" (nobody took the run over). Returns FAILED_PRECONDITION when nothing was written.
+  absl::Status Finish(Connection& conn, const RunRecord& run, bool lock_lost = false) const;
   // Marks every "running" run interrupted. Call only while holding the catalog's lock: then no
   // other run can be live.
   absl::Status MarkOrphanedInterrupted(Connection& conn) const;

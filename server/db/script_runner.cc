@@ -16,8 +16,11 @@ double MsSince(Clock::time_point since) {
   return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
 }
 
+// A duration as a PostgreSQL setting; a positive one is at least 1 ms (0 would disable it).
 std::string Milliseconds(absl::Duration d) {
-  return absl::StrCat("'", absl::ToInt64Milliseconds(d), "ms'");
+  int64_t ms = absl::ToInt64Milliseconds(d);
+  if (d > absl::ZeroDuration() && ms == 0) ms = 1;
+  return absl::StrCat("'", ms, "ms'");
 }
 
 // PostgreSQL's first line, without libpqxx's additions.
@@ -75,15 +78,22 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
     exec(step.statements[i].text);
     on_statement(i, MsSince(statement_start));
   };
-  const auto write_progress = [&](int count) {
-    pqxx::nontransaction txn(session_.raw());
-    journal_.WriteProgress(txn, step.run_id, count, prefix(count), lock_key_);
+  // Progress, fenced and synchronous whatever the file set, inside the transaction that is
+  // open (`in_transaction`) or in one of its own.
+  const auto write_progress = [&](int count, bool in_transaction) {
+    exec(in_transaction ? "SET LOCAL synchronous_commit = on"
+                        : "BEGIN; SET LOCAL synchronous_commit = on");
+    {
+      pqxx::nontransaction txn(session_.raw());
+      journal_.WriteProgress(txn, step.run_id, count, prefix(count), lock_key_);
+    }
+    if (!in_transaction) exec("COMMIT");
   };
   // The history row, the final progress and the fence, then COMMIT.
   const auto commit_step = [&] {
+    write_progress(n, /*in_transaction=*/true);
     {
       pqxx::nontransaction txn(session_.raw());
-      journal_.WriteProgress(txn, step.run_id, n, hashes, lock_key_);
       history_.Write(txn, step.history, MsSince(start));
     }
     exec("COMMIT");
@@ -91,8 +101,11 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
   };
 
   try {
-    exec(absl::StrCat("SET lock_timeout = ", Milliseconds(step.lock_timeout),
+    // Nothing an earlier file set (search_path, role, timeouts…) reaches this one.
+    exec(absl::StrCat("RESET ALL; SET lock_timeout = ", Milliseconds(step.lock_timeout),
                       "; SET statement_timeout = ", Milliseconds(step.statement_timeout)));
+    // A long statement of a server that died is cancelled within a second (PostgreSQL 14+).
+    session_.SetIfExists("client_connection_check_interval", "1000");
     switch (step.mode) {
       case FileMode::kTransactional:
         exec("BEGIN");
@@ -107,7 +120,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
         for (index = step.first; index < n; ++index) {
           if (step.statements[index].commit_and_chain) {
             if (cancelled()) throw CancelledError();
-            write_progress(index + 1);
+            write_progress(index + 1, /*in_transaction=*/true);
             exec(step.statements[index].text);
             result.completed = index + 1;
             on_statement(index, 0);
@@ -127,7 +140,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
             unwrapped = false;
             exec("BEGIN");
             run_statement(index);
-            write_progress(index + 1);
+            write_progress(index + 1, /*in_transaction=*/true);
             exec("COMMIT");
             result.completed = index + 1;
             continue;
@@ -150,7 +163,12 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
           }
           // Inside the file's own transaction block the progress commits (or rolls back) with
           // the statements it describes.
-          write_progress(index + 1);
+          if (has_control) {
+            pqxx::nontransaction txn(session_.raw());
+            journal_.WriteProgress(txn, step.run_id, index + 1, prefix(index + 1), lock_key_);
+          } else {
+            write_progress(index + 1, /*in_transaction=*/false);
+          }
           // Inside the file's own block this is not durable yet; after a failure the journal
           // is read back for the truth.
           result.completed = index + 1;
@@ -188,7 +206,8 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
       result.kind = StepResult::Kind::kLockTimeout;
     } else if (result.sqlstate == "57014" && cancelled()) {
       result.kind = StepResult::Kind::kCancelled;
-    } else if (result.sqlstate == "57014" && absl::StrContains(result.message, "statement timeout")) {
+    } else if (result.sqlstate == "57014" && step.statement_timeout > absl::ZeroDuration()) {
+      // Cancelled, not by us: the statement_timeout (the message text is localised).
       result.kind = StepResult::Kind::kTimedOut;
     } else {
       result.kind = StepResult::Kind::kFailed;
@@ -202,8 +221,13 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
   if (result.kind != StepResult::Kind::kSessionLost) {
     session_.RollbackOpenTransaction();
     // The journal is the truth about what committed (the file's own transactions included).
-    absl::StatusOr<int> durable = journal_.ReadCompleted(session_, step.run_id);
-    if (durable.ok() && step.mode != FileMode::kTransactional) result.completed = *durable;
+    absl::StatusOr<RunJournal::Progress> durable = journal_.ReadProgress(session_, step.run_id);
+    if (!durable.ok()) {
+      result.kind = StepResult::Kind::kSessionLost;
+      result.message = absl::StrCat(result.message, "; then ", durable.status().message());
+    } else if (step.mode != FileMode::kTransactional) {
+      result.completed = durable->completed;
+    }
   }
   if (step.mode == FileMode::kTransactional) result.completed = 0;
   result.partial = step.mode != FileMode::kTransactional &&

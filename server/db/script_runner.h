@@ -57,6 +57,10 @@ struct StepResult {
   std::string message;
   // Something of this file is committed without its history row.
   bool partial = false;
+  // The session broke (even if what it committed was then read back as complete).
+  bool session_lost = false;
+  // What committed could not be read back after the session broke.
+  bool unknown = false;
   double duration_ms = 0;
 };
 

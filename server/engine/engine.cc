@@ -27,12 +27,6 @@ std::string RequestFingerprint(const RunRequest& request) {
                                 plan.accept_checksum_drift));
 }
 
-// Makes the session that runs migrations notice a vanished client (PostgreSQL 14+), so a long
-// statement of a killed server is cancelled within a second instead of running on.
-void PrepareWorkSession(db::Connection& session) {
-  session.SetIfExists("client_connection_check_interval", "1000");
-}
-
 RunEvent Event(RunEvent::Kind kind) {
   RunEvent event;
   event.kind = kind;
@@ -362,6 +356,9 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
       RunEvent finished = Event(RunEvent::Kind::kRunFinished);
       finished.run_id = previous->run_id;
       finished.outcome = previous->outcome;
+      if (previous->state == db::RunState::kResolved) {
+        finished.outcome = up ? db::Outcome::kApplied : db::Outcome::kRolledBack;
+      }
       if (previous->state == db::RunState::kRunning) finished.outcome = db::Outcome::kNone;
       finished.from_version = previous->from_version;
       finished.version = previous->reached_version;
@@ -409,7 +406,6 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
   run.overrides = absl::StrJoin(overrides, "; ");
   run.from_version = plan.from_version;
   run.reached_version = plan.from_version;
-  PrepareWorkSession(session);
   SCHEMAD_ASSIGN_OR_RETURN(run.run_id, target.journal.Start(session, run));
 
   Executor executor(target, lock, sink, cancelled);
@@ -431,7 +427,7 @@ void Engine::FinishRun(const Target& target, TargetLock& lock, db::RunRecord& ru
                        Executor& executor) {
   // On the run's own session when it is alive; after it broke, on a new connection (the
   // journal row is only updated while still "running").
-  absl::Status finished = target.journal.Finish(lock.session(), run, /*force=*/true);
+  absl::Status finished = target.journal.Finish(lock.session(), run);
   std::optional<db::ConnectionPool::Lease> fallback;
   db::Connection* conn = &lock.session();
   if (!finished.ok()) {
@@ -439,7 +435,7 @@ void Engine::FinishRun(const Target& target, TargetLock& lock, db::RunRecord& ru
     if (lease.ok()) {
       fallback = *std::move(lease);
       conn = &**fallback;
-      finished = target.journal.Finish(*conn, run);
+      finished = target.journal.Finish(*conn, run, /*lock_lost=*/true);
     }
   }
   db::EventRecord audit;
@@ -492,7 +488,8 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   if (!blocking || blocking->run_id != found->run_id) {
     return absl::FailedPreconditionError(absl::StrCat(
         "run ", run_id, " is ", RunStateName(found->state),
-        found->partial ? "" : " and left nothing behind", "; it blocks nothing: nothing to resolve"));
+        found->partial ? " but a later run superseded it" : " and left nothing behind",
+        "; it blocks nothing: nothing to resolve"));
   }
   db::RunRecord run = *blocking;
   const int index = target.catalog.IndexOf(run.current_version);
@@ -520,12 +517,25 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
     // Resume after the statements whose effects are durable, but only if they are still the
     // statements the file has: a changed prefix would make the resumed file a different one.
     const auto& statements = step.file->script.statements;
+    if (ModeOf(step.mode) != run.current_mode) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "resolve --retry refused: ", revision.Id(), " ran as ", db::FileModeName(run.current_mode),
+          " but now runs as ", db::FileModeName(ModeOf(step.mode)),
+          "; restore the file, or finish by hand and use --mark-done"));
+    }
+    if (run.completed > static_cast<int>(run.completed_hashes.size())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "resolve --retry refused: the journal has no statement hashes for the ", run.completed,
+          " completed statement(s) of ", revision.Id(),
+          " (written by an older schemad), so a changed file cannot be told; finish by hand "
+          "and use --mark-done"));
+    }
     if (run.completed > static_cast<int>(statements.size())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "resolve --retry refused: ", revision.Id(), " completed ", run.completed,
           " statement(s) but the file now has ", statements.size()));
     }
-    for (int i = 0; i < run.completed && i < static_cast<int>(run.completed_hashes.size()); ++i) {
+    for (int i = 0; i < run.completed; ++i) {
       if (db::StatementHash(statements[i].text) != run.completed_hashes[i]) {
         return absl::FailedPreconditionError(absl::StrCat(
             "resolve --retry refused: statement ", i + 1, " (line ", statements[i].line, ") of ",
@@ -533,11 +543,10 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
             "--mark-done"));
       }
     }
-    PrepareWorkSession(session);
     const db::RunRecord before = run;
-    run.steps_done = 0;
     executor.Execute({step}, run.completed, /*resume=*/true, run);
-    if (run.steps_done == 1) {
+    run.duration_ms += before.duration_ms;
+    if (run.steps_done == before.steps_done + 1) {
       run.state = db::RunState::kResolved;
       run.outcome = db::Outcome::kResolvedRetry;
       run.error = absl::StrCat("resolved by ", principal, " (retry from statement ",
@@ -565,7 +574,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
                            target.store.ReadApplied(session));
   run.reached_version = applied.empty() ? "" : applied.back().version;
-  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(session, run, /*force=*/true));
+  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(session, run));
   db::EventRecord audit;
   audit.principal = principal;
   audit.run_id = run.run_id;
@@ -636,7 +645,7 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(const Targ
   run.state = db::RunState::kSucceeded;
   run.outcome = db::Outcome::kRepaired;
   run.steps_done = static_cast<int>(repaired.size());
-  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(session, run, /*force=*/true));
+  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(session, run));
   db::EventRecord audit;
   audit.principal = principal;
   audit.run_id = run.run_id;

@@ -76,8 +76,13 @@ class StepWatcher {
     std::optional<db::ConnectionPool::Lease> side;
     while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
       if (cancelled_()) {
-        session_.Cancel();
-        return;
+        // Again every second: a cancel that reaches the backend between two statements is
+        // ignored, and the runner checks for cancellation only between statements.
+        if (absl::Now() - last_cancel_ >= absl::Seconds(1)) {
+          session_.Cancel();
+          last_cancel_ = absl::Now();
+        }
+        continue;
       }
       int statement;
       absl::Time started;
@@ -117,6 +122,7 @@ class StepWatcher {
   const CancelCheck& cancelled_;
   std::function<void(const std::string&)> notice_;
   absl::Notification done_;
+  absl::Time last_cancel_ = absl::InfinitePast();
   absl::Mutex mu_;
   int statement_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time statement_started_ ABSL_GUARDED_BY(mu_);
@@ -187,6 +193,15 @@ void Executor::Execute(const std::vector<PlanStep>& steps, int first_statement, 
     run.reached_version = step.version_after;
     run.completed = 0;
     run.partial = false;
+    if (result.session_lost) {
+      // Its commit went through, then the session broke: the run cannot go on without it.
+      run.state = db::RunState::kInterrupted;
+      run.outcome = db::Outcome::kInterrupted;
+      run.error = absl::StrCat("the database session was lost after ", step.revision->Id(),
+                               " committed (", result.message,
+                               "); nothing of a later revision ran: apply again to continue");
+      break;
+    }
   }
   run.duration_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
 }
@@ -219,13 +234,6 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   }
   run.backend_pid = session.backend_pid();
 
-  RunEvent started = Event(RunEvent::Kind::kStepStarted);
-  started.version = step.revision->version;
-  started.name = step.revision->name;
-  started.direction = step.direction;
-  started.mode = step.mode;
-  started.statement_count = static_cast<int>(spec.statements.size());
-  Emit(started);
   db::StepResult result;
   // A non-transactional or chained file's mode is what a later run relies on to judge what a
   // crash left: durable before its first statement. A transactional file leaves nothing.
@@ -235,9 +243,16 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
     result.kind = db::StepResult::Kind::kSessionLost;
     result.message = std::string(journaled.message());
     result.completed = first_statement;
-    Reconcile(step, run.run_id, result);
+    Reconcile(step, run, result);
     return result;
   }
+  RunEvent started = Event(RunEvent::Kind::kStepStarted);
+  started.version = step.revision->version;
+  started.name = step.revision->name;
+  started.direction = step.direction;
+  started.mode = step.mode;
+  started.statement_count = static_cast<int>(spec.statements.size());
+  Emit(started);
 
   const auto notice = [&](const std::string& message) {
     RunEvent event = Event(RunEvent::Kind::kNotice);
@@ -311,7 +326,7 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
     backoff = std::min(backoff * 2, absl::Seconds(10));
     if (spec.mode != db::FileMode::kTransactional) spec.first = result.completed;
   }
-  if (result.kind == db::StepResult::Kind::kSessionLost) Reconcile(step, run.run_id, result);
+  if (result.kind == db::StepResult::Kind::kSessionLost) Reconcile(step, run, result);
   run.completed = result.completed;
   if (result.kind == db::StepResult::Kind::kDone) {
     RunEvent finished = Event(RunEvent::Kind::kStepFinished);
@@ -322,22 +337,33 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   return result;
 }
 
-void Executor::Reconcile(const PlanStep& step, const std::string& run_id,
+void Executor::Reconcile(const PlanStep& step, const db::RunRecord& run,
                          db::StepResult& result) {
+  const std::string& run_id = run.run_id;
+  result.session_lost = true;
+  result.unknown = true;
   absl::StatusOr<db::ConnectionPool::Lease> conn = target_.pool->Acquire();
   if (!conn.ok()) return;  // the journal keeps the last durable progress; the run is orphaned
+  // The old backend may still be alive (a broken network, not a dead server) and commit
+  // later: end it, and wait for it, before reading what it did.
+  if (run.backend_pid > 0) db::TerminateBackend(**conn, run.backend_pid).IgnoreError();
   const bool up = step.direction == Direction::kUp;
   absl::StatusOr<bool> recorded =
       target_.store.IsRecorded(**conn, step.revision->version, up ? run_id : "");
-  if (recorded.ok() && *recorded == up) {
+  absl::StatusOr<db::RunJournal::Progress> progress = target_.journal.ReadProgress(**conn, run_id);
+  if (!recorded.ok() || !progress.ok()) return;
+  result.unknown = false;
+  if (*recorded == up) {
     // The commit went through before the session broke.
     result.kind = db::StepResult::Kind::kDone;
     result.completed = static_cast<int>(step.file->script.statements.size());
+    result.partial = false;
     return;
   }
-  absl::StatusOr<int> completed = target_.journal.ReadCompleted(**conn, run_id);
-  if (completed.ok() && step.mode != sql::TransactionMode::kTransactional) {
-    result.completed = *completed;
+  // Progress counts for this file only if the journal had moved on to it.
+  if (step.mode != sql::TransactionMode::kTransactional &&
+      progress->version == step.revision->version) {
+    result.completed = progress->completed;
   }
   if (step.mode == sql::TransactionMode::kChained) result.partial = result.completed > 0;
 }
@@ -380,7 +406,10 @@ void Executor::RecordFailure(const PlanStep& step, const db::StepResult& result,
                     " to run this file statement by statement)");
   }
   run.error = StepErrorText(step, result.failed_index, message, result.sqlstate);
-  if (!run.partial) {
+  if (result.unknown) {
+    absl::StrAppend(&run.error, "; what of ", step.revision->Id(),
+                    " committed could not be read back: see status");
+  } else if (!run.partial) {
     absl::StrAppend(&run.error, "; nothing of ", step.revision->Id(), " was committed");
   } else {
     absl::StatusOr<db::ConnectionPool::Lease> conn = target_.pool->Acquire();

@@ -38,7 +38,7 @@ class Executor {
   db::StepResult RunStep(const PlanStep& step, int first_statement, bool resume,
                          db::RunRecord& run);
   // After the session broke: what committed, read on a new connection.
-  void Reconcile(const PlanStep& step, const std::string& run_id, db::StepResult& result);
+  void Reconcile(const PlanStep& step, const db::RunRecord& run, db::StepResult& result);
   void RecordFailure(const PlanStep& step, const db::StepResult& result, db::RunRecord& run);
 
   const Target& target_;

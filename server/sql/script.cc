@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -52,6 +53,11 @@ absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
 std::string KindName(const pg_query::Node& node) {
   const auto* field = pg_query::Node::descriptor()->FindFieldByNumber(node.node_case());
   return field == nullptr ? "Unknown" : field->message_type()->name();
+}
+
+// `name` as a quoted SQL identifier (the parser gives names as PostgreSQL stores them).
+std::string QuoteIdent(const std::string& name) {
+  return absl::StrCat("\"", absl::StrReplaceAll(name, {{"\"", "\"\""}}), "\"");
 }
 
 // A boolean DefElem option: no argument means true; "false", "off", "0" mean false.
@@ -215,8 +221,9 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
       const pg_query::IndexStmt& index = raw.stmt().index_stmt();
       statement.concurrent_index =
           index.relation().schemaname().empty()
-              ? index.idxname()
-              : absl::StrCat(index.relation().schemaname(), ".", index.idxname());
+              ? QuoteIdent(index.idxname())
+              : absl::StrCat(QuoteIdent(index.relation().schemaname()), ".",
+                             QuoteIdent(index.idxname()));
     }
     script.statements.push_back(std::move(statement));
     nodes.push_back(&raw.stmt());
@@ -226,9 +233,11 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
   const size_t n = statements.size();
   // A file wrapped in its own BEGIN ... COMMIT: the author meant one transaction, which is what
   // we run anyway; drop the wrapper so its COMMIT cannot end our transaction early.
+  // A BEGIN with options (ISOLATION LEVEL, READ ONLY) is kept: the file runs as written.
   if (n >= 2 &&
       (IsKind(statements[0], pg_query::TRANS_STMT_BEGIN, *nodes[0]) ||
        IsKind(statements[0], pg_query::TRANS_STMT_START, *nodes[0])) &&
+      nodes[0]->transaction_stmt().options().empty() &&
       IsKind(statements[n - 1], pg_query::TRANS_STMT_COMMIT, *nodes[n - 1]) &&
       !nodes[n - 1]->transaction_stmt().chain()) {
     bool inner_control = false;

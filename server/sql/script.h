@@ -24,7 +24,7 @@ struct Statement {
   bool transaction_control = false;
   // COMMIT AND CHAIN: ends a durable segment of a chained file.
   bool commit_and_chain = false;
-  // CREATE INDEX CONCURRENTLY: the index it builds as written ("s.name" or "name"), when named.
+  // CREATE INDEX CONCURRENTLY: the index it builds, quoted ("s"."name" or "name"), when named.
   std::string concurrent_index;
 };
 

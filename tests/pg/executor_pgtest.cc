@@ -219,7 +219,7 @@ TEST_F(ExecutorPgTest, ResumedConcurrentIndexBuildDropsItsInvalidLeftover) {
   ASSERT_TRUE(blocking.has_value());
   std::vector<std::string> notices;
   ASSERT_THAT(Resolve(*engine, blocking->run_id, true, &notices), IsOk());
-  EXPECT_THAT(notices, Contains(HasSubstr("dropped INVALID index items_code")));
+  EXPECT_THAT(notices, Contains(HasSubstr("dropped INVALID index \"items_code\"")));
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn_, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_code'::regclass"),
             "t");
@@ -235,7 +235,7 @@ TEST_F(ExecutorPgTest, ResumedConcurrentIndexBuildDropsItsInvalidLeftover) {
   RunResult skipped = RunEngine(*engine, ApplyRequest());
   EXPECT_EQ(skipped.finished.outcome, db::Outcome::kFailed);
   EXPECT_THAT(skipped.finished.message,
-              HasSubstr("index items_id is INVALID after CREATE INDEX CONCURRENTLY"));
+              HasSubstr("index \"items_id\" is INVALID after CREATE INDEX CONCURRENTLY"));
   EXPECT_EQ(AppliedVersions(dsn_), "001,002");
 }
 

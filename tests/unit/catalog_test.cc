@@ -183,7 +183,7 @@ TEST(ScriptTest, TimeoutAndDownIsNoopDirectives) {
   ASSERT_TRUE(script->timeout.has_value());
   EXPECT_EQ(*script->timeout, absl::Seconds(90));
   EXPECT_TRUE(script->down_is_noop);
-  EXPECT_EQ(script->statements[0].concurrent_index, "i");
+  EXPECT_EQ(script->statements[0].concurrent_index, "\"i\"");
   EXPECT_THAT(sql::ParseScript("-- schemad:timeout soon\nSELECT 1;"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("line 1"), HasSubstr("schemad:timeout \"soon\""))));

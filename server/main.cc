@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
     sigwait(&signals, &signal_number);
     spdlog::info("received {}, shutting down", strsignal(signal_number));
     // Calls in flight get a few seconds; runs see the cancellation between statements.
-    server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    server->server->Shutdown(std::chrono::system_clock::now() +
+                             absl::ToChronoMilliseconds(config.shutdown_grace));
   });
   server->server->Wait();
   signal_waiter.join();

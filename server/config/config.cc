@@ -229,10 +229,15 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   if (root.IsNull()) return top.Error("is empty");
   SCHEMAD_RETURN_IF_ERROR(
       CheckKeys(root, {source, "(top level)"},
-                {"listen", "targets", "tokens", "tls", "max_threads", "lint_policy"}));
+                {"listen", "targets", "tokens", "tls", "max_threads", "lint_policy",
+                 "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
+  }
+  if (root["shutdown_grace"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(config.shutdown_grace,
+                             GetDuration(root["shutdown_grace"], top.Child("shutdown_grace")));
   }
   if (root["max_threads"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.max_threads,

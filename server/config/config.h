@@ -63,6 +63,9 @@ struct Config {
   TlsConfig tls;
   // Upper bound of the threads the gRPC sync server may use.
   int max_threads = 64;
+  // On SIGTERM/SIGINT, running migrations get this long to finish; then their statement is
+  // cancelled, the open transaction rolls back and the run's end is journaled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
 };
 
 // Looks up an environment variable; injected so library code never calls getenv.

@@ -28,6 +28,12 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 PSQL = os.path.join(PG_BIN, "psql")  # not Debian's Perl wrapper /usr/bin/psql (+20 ms a call)
 CATALOG = os.path.join(REPO, "migrations", "nabavkidata")
 QUICK = os.environ.get("SCHEMAD_BENCH_QUICK") == "1"
+# A build folder of an earlier schemad (server/schemad, client/schemactl) to time beside this one
+# in the same run, e.g. the commit before a change: SCHEMAD_BENCH_BASELINE=/tmp/old/build.
+BASELINE = os.environ.get("SCHEMAD_BENCH_BASELINE", "")
+BASELINE_BINARIES = ((os.path.join(BASELINE, "server", "schemad"),
+                      os.path.join(BASELINE, "client", "schemactl")) if BASELINE else None)
+FAULT_TRIALS = int(os.environ.get("SCHEMAD_BENCH_FAULT_TRIALS", "10" if QUICK else "50"))
 REPS = 3 if QUICK else 5
 
 rows = []  # (benchmark, measured, reference, ratio/added, target, met)
@@ -103,7 +109,8 @@ class Postgres:
 class Server:
     """A schemad on a free port with a config file; DSNs through environment variables."""
 
-    def __init__(self, root, name, targets):
+    def __init__(self, root, name, targets, binaries=None):
+        self.schemad, self.schemactl = binaries or (SCHEMAD, SCHEMACTL)
         self.dir = os.path.join(root, name)
         os.makedirs(self.dir, exist_ok=True)
         env = dict(os.environ)
@@ -117,7 +124,7 @@ class Server:
             f.write(yaml)
         ready = os.path.join(self.dir, "ready")
         self.env = env
-        self.proc = subprocess.Popen([SCHEMAD, "--config", self.config, "--ready-file", ready,
+        self.proc = subprocess.Popen([self.schemad, "--config", self.config, "--ready-file", ready,
                                       "--log-level", "warn"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
         for _ in range(3000):
@@ -129,7 +136,7 @@ class Server:
         self.address = open(ready).read().strip()
 
     def cli(self, *args):
-        return [SCHEMACTL, "--server", self.address, "--timeout", "3600"] + list(args)
+        return [self.schemactl, "--server", self.address, "--timeout", "3600"] + list(args)
 
     def rss_kib(self, field="VmRSS"):
         with open(f"/proc/{self.proc.pid}/status") as f:
@@ -230,13 +237,15 @@ def alembic(ini, *args):
 
 def b1(pg, root):
     log("B1: apply and roll back the nabavkidata catalog")
-    for db in ("b1_schemad", "b1_psql_a", "b1_psql_b", "b1_alembic"):
+    for db in ("b1_schemad", "b1_psql_a", "b1_psql_b", "b1_alembic", "b1_baseline"):
         pg.fresh(db)
     server = Server(root, "b1", [("nabavkidata", CATALOG, pg.dsn("b1_schemad"))])
+    baseline = (Server(root, "b1_baseline", [("nabavkidata", CATALOG, pg.dsn("b1_baseline"))],
+                       BASELINE_BINARIES) if BASELINE else None)
     scripts = psql_scripts(root, "b1", CATALOG)
     ini = alembic_project(os.path.join(root, "b1_alembic_project"), CATALOG, pg.url("b1_alembic"))
     times = {k: [] for k in ("schemad_up", "schemad_down", "a_up", "a_down", "b_up", "b_down",
-                             "alembic_up", "alembic_down")}
+                             "alembic_up", "alembic_down", "base_up", "base_down")}
     for rep in range(REPS + 1):  # the first is warm-up
         sample = {}
         sample["schemad_up"] = timed(server.cli("apply", "--target", "nabavkidata"))
@@ -251,10 +260,13 @@ def b1(pg, root):
                                   "-d", pg.dsn("b1_psql_b")], stderr=subprocess.DEVNULL)
         sample["alembic_up"] = timed(alembic(ini, "upgrade", "head"), stderr=subprocess.DEVNULL)
         sample["alembic_down"] = timed(alembic(ini, "downgrade", "base"), stderr=subprocess.DEVNULL)
+        if baseline:
+            sample["base_up"] = timed(baseline.cli("apply", "--target", "nabavkidata"))
+            sample["base_down"] = timed(baseline.cli("rollback", "--target", "nabavkidata", "--to", "0"))
         if rep > 0:
             for key, value in sample.items():
                 times[key].append(value)
-    m = {k: ms(median(v)) for k, v in times.items()}
+    m = {k: ms(median(v)) for k, v in times.items() if v}
     for direction in ("up", "down"):
         s, a, b, al = m[f"schemad_{direction}"], m[f"a_{direction}"], m[f"b_{direction}"], m[f"alembic_{direction}"]
         what = "apply" if direction == "up" else "full rollback"
@@ -265,6 +277,12 @@ def b1(pg, root):
                f"ratio {a / b:.2f}x")
         record(f"B1 {what}: Alembic vs schemactl", f"{al:.1f} ms", f"{s:.1f} ms", ">= 3x faster", al >= 3 * s,
                f"schemad {al / s:.1f}x faster, Alembic adds {al - b:+.1f} ms over psql")
+        if baseline:
+            base = m[f"base_{direction}"]
+            record(f"B1 {what}: this build vs the baseline build", f"{s:.1f} ms", f"{base:.1f} ms",
+                   "report", True, f"{s - base:+.1f} ms; baseline {base / b:.2f}x of psql per file")
+    if baseline:
+        baseline.stop()
     subprocess.run(server.cli("apply", "--target", "nabavkidata"), check=True, stdout=subprocess.DEVNULL)
     subprocess.run(alembic(ini, "upgrade", "head"), check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -276,15 +294,21 @@ def b2(pg, root):
     catalogs = {n: generate_tiny_catalog(os.path.join(root, f"tiny_{n}"), n) for n in (100, 1000, 10000)}
     for n in (100, 1000, 10000):
         pg.fresh(f"b2_{n}")
-    pg.fresh("b2_apply"); pg.fresh("b2_psql")
+    pg.fresh("b2_apply"); pg.fresh("b2_psql"); pg.fresh("b2_baseline")
     server = Server(root, "b2", [(f"tiny{n}", catalogs[n], pg.dsn(f"b2_{n}")) for n in (100, 1000, 10000)]
                     + [("apply1000", catalogs[1000], pg.dsn("b2_apply"))])
     per_file = psql_scripts(root, "b2", catalogs[1000])["up"][1]
-    apply_times, rollback_times, psql_times = [], [], []
+    baseline = (Server(root, "b2_baseline", [("apply1000", catalogs[1000], pg.dsn("b2_baseline"))],
+                       BASELINE_BINARIES) if BASELINE else None)
+    apply_times, rollback_times, psql_times, base_times = [], [], [], []
     reps = 2 if QUICK else 3
     for rep in range(reps):
         apply_times.append(timed(server.cli("apply", "--target", "apply1000")))
         rollback_times.append(timed(server.cli("rollback", "--target", "apply1000", "--to", "0")))
+        if baseline:
+            base_times.append(timed(baseline.cli("apply", "--target", "apply1000")))
+            subprocess.run(baseline.cli("rollback", "--target", "apply1000", "--to", "0"), check=True,
+                           stdout=subprocess.DEVNULL)
         pg.fresh("b2_psql")
         psql_times.append(timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", per_file,
                                  "-d", pg.dsn("b2_psql")], stderr=subprocess.DEVNULL))
@@ -293,6 +317,12 @@ def b2(pg, root):
            "<= 1.05x (<= 0.3 ms/revision)", s <= 1.05 * p,
            f"ratio {s / p:.3f}x, schemad's own cost {(s - p) / 1000:.3f} ms/revision; "
            f"rollback of 1,000: {ms(median(rollback_times)):.0f} ms")
+    if baseline:
+        base = ms(median(base_times))
+        record("B2 apply 1,000 revisions: this build vs the baseline build", f"{s:.0f} ms",
+               f"{base:.0f} ms", "report", True,
+               f"{(s - base) / 1000:+.3f} ms/revision; baseline {base / p:.3f}x of psql per file")
+        baseline.stop()
     for what in ("plan", "status"):
         for n in (100, 1000, 10000):
             out = subprocess.run([BENCH_CLIENT, "latency", server.address, f"tiny{n}", what,
@@ -453,12 +483,23 @@ def b5_mattermost(pg, root):
         log("B5: ../shared/corpora/mattermost is absent, skipped")
         return
     log("B5: apply the mattermost corpus (158 revisions)")
+    # Its comment-only downs mean "nothing to undo": say so in a catalog.yaml of a copy.
+    copy = os.path.join(root, "mattermost")
+    shutil.copytree(corpus, copy)
+    with open(os.path.join(copy, "catalog.yaml"), "w") as f:
+        f.write("name: postgres\nempty_down_is_noop: true\n")
     pg.fresh("b5_schemad")
-    server = Server(root, "b5", [("mm", corpus, pg.dsn("b5_schemad"))])
+    pg.fresh("b5_baseline")
+    server = Server(root, "b5", [("mm", copy, pg.dsn("b5_schemad"))])
+    baseline = (Server(root, "b5_baseline", [("mm", corpus, pg.dsn("b5_baseline"))],
+                       BASELINE_BINARIES) if BASELINE else None)
     files = [u for u, _ in revisions(corpus)]
-    schemad_times, psql_times = [], []
+    schemad_times, psql_times, base_times = [], [], []
     for rep in range(REPS + 1):
         s = timed(server.cli("apply", "--target", "mm"))
+        if baseline:
+            base_times.append(timed(baseline.cli("apply", "--target", "mm")))
+            pg.fresh("b5_baseline")
         subprocess.run(server.cli("rollback", "--target", "mm", "--to", "0"), check=True,
                        stdout=subprocess.DEVNULL)
         # The down pass leaves four objects behind (REPORT.md); start the next up from empty.
@@ -477,8 +518,31 @@ def b5_mattermost(pg, root):
             psql_times.append(p)
     s, p = ms(median(schemad_times)), ms(median(psql_times))
     record("B5 apply mattermost (158 revisions): schemactl vs psql -1 -f per file", f"{s:.0f} ms",
-           f"{p:.0f} ms", "report (issue 3)", True, f"ratio {s / p:.2f}x")
+           f"{p:.0f} ms", "<= 0.5x", s <= 0.5 * p, f"ratio {s / p:.2f}x")
     server.stop()
+    if baseline:
+        base = ms(median(base_times[1:]))
+        record("B5 apply mattermost: this build vs the baseline build", f"{s:.0f} ms", f"{base:.0f} ms",
+               "report", True, f"{s - base:+.0f} ms")
+        baseline.stop()
+
+
+def fault_trials(root):
+    """Issue 9's fault harness with more trials than CI runs."""
+    log(f"Faults: {FAULT_TRIALS} trials of tests/fault/fault_harness.py")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, os.path.join(REPO, "tests", "fault", "fault_harness.py"),
+                          "--schemad", SCHEMAD, "--schemactl", SCHEMACTL, "--trials", str(FAULT_TRIALS)],
+                         capture_output=True, text=True)
+    summary = re.search(r"^(\d+) passed, (\d+) failed$", out.stdout, re.M)
+    passed, failed = (int(summary.group(1)), int(summary.group(2))) if summary else (0, FAULT_TRIALS)
+    kinds = {}
+    for kind in re.findall(r"^trial \d+ (\S+) at", out.stdout, re.M):
+        kinds[kind] = kinds.get(kind, 0) + 1
+    record(f"Fault harness: {FAULT_TRIALS} trials (kill -9 schemad, pg restart fast/immediate, "
+           "lock holder terminated, client killed)", f"{failed} bad", f"{passed} ok", "0 bad",
+           failed == 0 and summary is not None,
+           f"{time.perf_counter() - start:.0f} s; " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
 
 
 def machine():
@@ -510,6 +574,8 @@ def main():
             b4(pg, root)
         if not only or "b5" in only:
             b5_mattermost(pg, root)
+        if not only or "fault" in only:
+            fault_trials(root)
     finally:
         for s in servers:
             s.stop()

@@ -200,6 +200,40 @@ TEST(ApplyE2eTest, ACallerThatStopsReadingDoesNotHoldTheRun) {
   reader->Finish();
 }
 
+// Item 14: a server asked to stop gives a running migration its grace, then cancels the
+// statement, rolls back and records the end (no run is left "running").
+TEST(CrashE2eTest, ShutdownCancelsARunAfterItsGraceAndRecordsTheEnd) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-shutdown");
+  WriteFiles(dir, {{"1_slow.up.sql", "CREATE TABLE never (id int);\nSELECT pg_sleep(30);\n"}});
+  ServerConfig config;
+  config.targets.push_back({"dev", "dev", dir, dsn, ""});
+  config.extra_yaml = "shutdown_grace: 1s\n";
+  auto server = ServerProcess::Start(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  CommandOptions options;
+  options.env = {"SCHEMAD_TOKEN="};
+  auto cli = SpawnProcess({SCHEMACTL_BIN, "--server", (*server)->address(), "apply", "-t", "dev"},
+                          options, MakeTempDir("schemad-e2e-shutdown-cli") + "/cli.log");
+  ASSERT_TRUE(cli.ok());
+  bool sleeping = false;
+  for (int i = 0; i < 400 && !sleeping; ++i) {
+    sleeping = TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
+                                               "query LIKE 'SELECT pg_sleep%'") == "1";
+    if (!sleeping) absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(sleeping);
+  const absl::Time asked = absl::Now();
+  EXPECT_EQ((*server)->Stop(SIGTERM), 0) << (*server)->Log();
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(10));
+  int cli_status = 0;
+  waitpid(*cli, &cli_status, 0);
+  EXPECT_EQ(WEXITSTATUS(cli_status), 10);
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT state || ' ' || outcome FROM schemad.runs"),
+            "interrupted INTERRUPTED");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('never') IS NULL"), "t");
+}
+
 // kill -9 in the middle of a long transactional file: the database holds nothing of that
 // file, the journal says interrupted, and the next apply proceeds.
 TEST(CrashE2eTest, KillNineMidMigrationLeavesDatabaseAndJournalInAgreement) {

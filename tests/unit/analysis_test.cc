@@ -133,7 +133,9 @@ TEST(QualityTest, FindsTheSeedsQualityProblems) {
                              "REFERENCES parent, created_at timestamptz DEFAULT now());\n"
                              "CREATE INDEX covered_parent ON covered (parent_id);\n"},
                             {"1_a.down.sql", "DROP TABLE covered, child, parent;"},
-                            {"2_b.up.sql", "DO $$ BEGIN NULL; END $$;"}});
+                            {"2_b.up.sql", "DO $$ BEGIN NULL; END $$;"},
+                            {"3_c.up.sql", "CREATE TABLE c (id bigint PRIMARY KEY);"},
+                            {"3_c.down.sql", "-- nothing\n"}});
   absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
   ASSERT_THAT(catalog, IsOk());
   std::vector<std::string> found;
@@ -143,7 +145,8 @@ TEST(QualityTest, FindsTheSeedsQualityProblems) {
   EXPECT_THAT(found, ElementsAre("fk-without-index public.child.child_parent_id_fkey 1",
                                  "table-without-primary-key public.child 1",
                                  "timestamp-without-default public.child.created_at 1",
-                                 "revision-without-down 2_b 2", "not-statically-analysable 2_b 2"));
+                                 "revision-without-down 2_b 2", "not-statically-analysable 2_b 2",
+                                 "empty-down 3_c 3"));
 }
 
 // One file per rule: each rule fires where it should and stays quiet where context makes the

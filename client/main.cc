@@ -165,6 +165,21 @@ v1::Environment TargetEnvironment(Client& client, const std::string& target, int
   return v1::ENVIRONMENT_UNSPECIFIED;
 }
 
+int ExitCodeOf(v1::Outcome outcome) {
+  switch (outcome) {
+    case v1::OUTCOME_APPLIED:
+    case v1::OUTCOME_NO_CHANGE:
+    case v1::OUTCOME_ROLLED_BACK:
+      return kExitOk;
+    case v1::OUTCOME_TIMED_OUT:
+      return kExitTimedOut;
+    case v1::OUTCOME_INTERRUPTED:
+      return kExitInterrupted;
+    default:
+      return kExitError;
+  }
+}
+
 // Streams a run's events; returns the exit code of its outcome.
 int FollowRun(Client& client, grpc::ClientContext* context,
               grpc::ClientReaderInterface<v1::RunEvent>* reader) {
@@ -191,18 +206,7 @@ int FollowRun(Client& client, grpc::ClientContext* context,
     return kExitInterrupted;
   }
   if (!status.ok()) return client.Fail(status);
-  switch (outcome) {
-    case v1::OUTCOME_APPLIED:
-    case v1::OUTCOME_NO_CHANGE:
-    case v1::OUTCOME_ROLLED_BACK:
-      return kExitOk;
-    case v1::OUTCOME_TIMED_OUT:
-      return kExitTimedOut;
-    case v1::OUTCOME_INTERRUPTED:
-      return kExitInterrupted;
-    default:
-      return kExitError;
-  }
+  return ExitCodeOf(outcome);
 }
 
 int Plan(Client& client, const v1::PlanRequest& request, v1::PlanResponse* response) {
@@ -581,17 +585,7 @@ int Main(int argc, char** argv) {
         Unary(client, &v1::SchemaService::Stub::ResolveRun, request, &response, kRunTimeout);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderRun(response.run()));
-    switch (response.outcome()) {
-      case v1::OUTCOME_APPLIED:
-      case v1::OUTCOME_ROLLED_BACK:
-        return kExitOk;
-      case v1::OUTCOME_TIMED_OUT:
-        return kExitTimedOut;
-      case v1::OUTCOME_INTERRUPTED:
-        return kExitInterrupted;
-      default:
-        return kExitError;
-    }
+    return ExitCodeOf(response.outcome());
   }
   if (repair_cmd->parsed()) {
     v1::RepairChecksumsRequest request;
@@ -606,9 +600,10 @@ int Main(int argc, char** argv) {
     for (const v1::RepairedChecksum& r : response.repaired()) {
       absl::StrAppend(&text, r.version(), ": ", r.old_checksum(), " -> ", r.new_checksum(), "\n");
     }
-    absl::StrAppend(&text, response.repaired_size() == 0
-                               ? "nothing to repair: every applied revision matches its file\n"
-                               : absl::StrCat(response.repaired_size(), " checksum(s) re-recorded\n"));
+    absl::StrAppend(&text,
+                    response.repaired_size() == 0
+                        ? "nothing to repair: every applied revision matches its file\n"
+                        : absl::StrCat(response.repaired_size(), " checksum(s) re-recorded\n"));
     Print(options, response, text);
     return kExitOk;
   }

@@ -177,9 +177,8 @@ std::string RenderRun(const v1::Run& run) {
   if (!run.error().empty()) absl::StrAppend(&out, "\n  error: ", run.error());
   if (run.partial()) {
     absl::StrAppend(&out, "\n  committed: ", run.completed(), " statement(s) of ",
-                    run.current_version(),
-                    " without its history row; schemactl resolve --run ", run.run_id(),
-                    " --retry resumes at statement ", run.completed() + 1,
+                    run.current_version(), " without its history row; schemactl resolve --run ",
+                    run.run_id(), " --retry resumes at statement ", run.completed() + 1,
                     ", --mark-done records it as done by hand");
   }
   if (!run.failing_statement().empty()) {
@@ -279,13 +278,13 @@ std::string RenderEvent(const v1::RunEvent& event) {
       return absl::StrCat("         notice: ", event.notice().message(), "\n");
     case v1::RunEvent::kRunFinished: {
       const auto& finished = event.run_finished();
-      std::string out = absl::StrCat(OutcomeName(finished.outcome()), ": ", finished.steps_done(),
-                                     " step(s) in ", Millis(finished.duration_ms()), ", now at ",
-                                     Or(finished.version(), "(empty)"),
-                                     finished.version() == finished.from_version()
-                                         ? ""
-                                         : absl::StrCat(" (from ", Or(finished.from_version(), "(empty)"), ")"),
-                                     "\n");
+      std::string out = absl::StrCat(
+          OutcomeName(finished.outcome()), ": ", finished.steps_done(), " step(s) in ",
+          Millis(finished.duration_ms()), ", now at ", Or(finished.version(), "(empty)"),
+          finished.version() == finished.from_version()
+              ? ""
+              : absl::StrCat(" (from ", Or(finished.from_version(), "(empty)"), ")"),
+          "\n");
       if (!finished.error().empty()) absl::StrAppend(&out, "error: ", finished.error(), "\n");
       return out;
     }

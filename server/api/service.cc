@@ -60,9 +60,8 @@ class EventBuffer {
   std::optional<v1::RunEvent> Pop() {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
-        +[](EventBuffer* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
-          return b->closed_ || !b->events_.empty();
-        },
+        +[](EventBuffer* b)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) { return b->closed_ || !b->events_.empty(); },
         this));
     if (events_.empty()) return std::nullopt;
     v1::RunEvent event = std::move(events_.front());
@@ -602,8 +601,8 @@ grpc::Status SchemaService::RepairChecksums(grpc::ServerContext* context,
   if (request->reason().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "reason: required");
   }
-  absl::StatusOr<std::vector<engine::RepairedChecksum>> repaired = engine_->RepairChecksums(
-      **target, request->version(), request->reason(), caller.principal);
+  absl::StatusOr<std::vector<engine::RepairedChecksum>> repaired =
+      engine_->RepairChecksums(**target, request->version(), request->reason(), caller.principal);
   if (!repaired.ok()) return ToGrpc(repaired.status());
   for (const engine::RepairedChecksum& r : *repaired) {
     v1::RepairedChecksum* out = response->add_repaired();

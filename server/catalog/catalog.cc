@@ -246,9 +246,9 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
       if (revision.down->script.statements.empty() && !revision.up.script.statements.empty() &&
           !revision.up.script.down_is_noop && !catalog.empty_down_is_noop) {
         revision.down.reset();
-        revision.irreversible_reason = absl::StrCat(
-            "its down file is empty (declare -- ", sql::kDownIsNoopDirective,
-            " in the up file if rolling it back needs nothing)");
+        revision.irreversible_reason =
+            absl::StrCat("its down file is empty (declare -- ", sql::kDownIsNoopDirective,
+                         " in the up file if rolling it back needs nothing)");
       }
     } else {
       revision.irreversible_reason = "no .down.sql";

@@ -94,10 +94,10 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& file, const Path& 
 
 absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& path,
                                          const fs::path& base_dir, const EnvLookup& env) {
-  SCHEMAD_RETURN_IF_ERROR(CheckKeys(node, path,
-                                    {"name", "environment", "catalog", "dsn_env", "dsn_file",
-                                     "lock_timeout", "lock_retries", "lock_wait",
-                                     "statement_timeout"}));
+  SCHEMAD_RETURN_IF_ERROR(
+      CheckKeys(node, path,
+                {"name", "environment", "catalog", "dsn_env", "dsn_file", "lock_timeout",
+                 "lock_retries", "lock_wait", "statement_timeout"}));
   TargetConfig target;
   for (const char* required : {"name", "environment", "catalog"}) {
     if (!node[required]) return path.Child(required).Error("is required");
@@ -227,10 +227,9 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   const Path top{source, ""};
   Config config;
   if (root.IsNull()) return top.Error("is empty");
-  SCHEMAD_RETURN_IF_ERROR(
-      CheckKeys(root, {source, "(top level)"},
-                {"listen", "targets", "tokens", "tls", "max_threads", "lint_policy",
-                 "shutdown_grace"}));
+  SCHEMAD_RETURN_IF_ERROR(CheckKeys(
+      root, {source, "(top level)"},
+      {"listen", "targets", "tokens", "tls", "max_threads", "lint_policy", "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));

@@ -53,7 +53,7 @@ absl::StatusOr<std::vector<AppliedRevision>> HistoryStore::ReadApplied(Connectio
 }
 
 absl::StatusOr<bool> HistoryStore::IsRecorded(Connection& conn, const std::string& version,
-                                                const std::string& run_id) const {
+                                              const std::string& run_id) const {
   return InTransaction<pqxx::read_transaction>(
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<bool> {
         return txn.exec_params1(kIsRecordedBy, catalog_, DigitsKey(version), run_id)[0].as<bool>();

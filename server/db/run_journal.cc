@@ -204,11 +204,10 @@ RunJournal::RunJournal(std::string catalog)
 
 absl::StatusOr<std::string> RunJournal::Start(Connection& conn, const RunRecord& run) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::StatusOr<std::string> {
-    std::string id = txn.exec_params1(kInsertRun, catalog_, run.request_id,
-                                      run.request_fingerprint, run.principal,
-                                      OperationName(run.operation), run.target_version,
-                                      run.plan_hash, run.server_instance, run.backend_pid,
-                                      run.overrides, run.from_version)[0]
+    std::string id = txn.exec_params1(kInsertRun, catalog_, run.request_id, run.request_fingerprint,
+                                      run.principal, OperationName(run.operation),
+                                      run.target_version, run.plan_hash, run.server_instance,
+                                      run.backend_pid, run.overrides, run.from_version)[0]
                          .as<std::string>();
     txn.exec_params(kNotifyVersion, catalog_);
     return id;
@@ -228,9 +227,8 @@ absl::Status RunJournal::StepStarted(Connection& conn, const RunRecord& run, boo
 void RunJournal::WriteProgress(pqxx::transaction_base& txn, const std::string& run_id,
                                int completed, const std::vector<std::string>& hashes,
                                int64_t lock_key) const {
-  const pqxx::result updated =
-      txn.exec_params(absl::StrCat(kProgress, LockHeldBySelfSql(lock_key)), run_id, completed,
-                      absl::StrJoin(hashes, ","));
+  const pqxx::result updated = txn.exec_params(absl::StrCat(kProgress, LockHeldBySelfSql(lock_key)),
+                                               run_id, completed, absl::StrJoin(hashes, ","));
   if (updated.affected_rows() != 1) throw LockLostError();
 }
 

@@ -158,7 +158,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
             const pqxx::result valid = txn.exec_params(kIndexValid, statement.concurrent_index);
             if (valid.empty() || !valid[0][0].as<bool>()) {
               throw StepError(absl::StrCat("index ", statement.concurrent_index,
-                                                   " is INVALID after CREATE INDEX CONCURRENTLY"));
+                                           " is INVALID after CREATE INDEX CONCURRENTLY"));
             }
           }
           // Inside the file's own transaction block the progress commits (or rolls back) with
@@ -230,8 +230,9 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
     }
   }
   if (step.mode == FileMode::kTransactional) result.completed = 0;
-  result.partial = step.mode != FileMode::kTransactional &&
-                   (result.completed > 0 || unwrapped || result.kind == StepResult::Kind::kSessionLost);
+  result.partial =
+      step.mode != FileMode::kTransactional &&
+      (result.completed > 0 || unwrapped || result.kind == StepResult::Kind::kSessionLost);
   if (step.mode == FileMode::kChained) result.partial = result.completed > 0;
   return result;
 }

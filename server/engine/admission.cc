@@ -5,8 +5,9 @@
 
 namespace schemad::engine {
 
-absl::StatusOr<std::vector<std::string>> CheckRunAllowed(
-    const Plan& plan, const std::vector<sql::LintFinding>& lint, const AdmissionRequest& request) {
+absl::StatusOr<std::vector<std::string>> CheckRunAllowed(const Plan& plan,
+                                                         const std::vector<sql::LintFinding>& lint,
+                                                         const AdmissionRequest& request) {
   const std::string& operation = request.operation;
   if (!plan.refusal.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(operation, " refused: ", plan.refusal));

@@ -24,7 +24,8 @@ struct AdmissionRequest {
 // Returns the overrides the run uses (for the journal), or FAILED_PRECONDITION saying why the
 // plan may not run: the planner's refusal, lint findings the policy blocks without an override
 // reason, or a plan hash that moved.
-absl::StatusOr<std::vector<std::string>> CheckRunAllowed(
-    const Plan& plan, const std::vector<sql::LintFinding>& lint, const AdmissionRequest& request);
+absl::StatusOr<std::vector<std::string>> CheckRunAllowed(const Plan& plan,
+                                                         const std::vector<sql::LintFinding>& lint,
+                                                         const AdmissionRequest& request);
 
 }  // namespace schemad::engine

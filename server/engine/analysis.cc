@@ -344,14 +344,13 @@ std::vector<Finding> QualityChecks(const std::vector<RevisionLineage>& lineage) 
   for (const RevisionLineage& revision : lineage) {
     if (!revision.revision->down) {
       const bool empty = revision.revision->irreversible_reason != "no .down.sql";
-      findings.push_back(
-          {empty ? "empty-down" : "revision-without-down", sql::Severity::kWarning,
-           revision.revision->Id(), revision.revision->version,
-           empty ? absl::StrCat(revision.revision->Id(), ": ",
-                                revision.revision->irreversible_reason,
-                                ": it cannot be rolled back")
-                 : absl::StrCat(revision.revision->Id(),
-                                " has no .down.sql: it cannot be rolled back")});
+      findings.push_back({empty ? "empty-down" : "revision-without-down", sql::Severity::kWarning,
+                          revision.revision->Id(), revision.revision->version,
+                          empty ? absl::StrCat(revision.revision->Id(), ": ",
+                                               revision.revision->irreversible_reason,
+                                               ": it cannot be rolled back")
+                                : absl::StrCat(revision.revision->Id(),
+                                               " has no .down.sql: it cannot be rolled back")});
     }
     for (const std::string& what : revision.up.unanalysable) {
       findings.push_back({"not-statically-analysable", sql::Severity::kInfo,

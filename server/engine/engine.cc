@@ -129,8 +129,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
     // History and lock are keyed by (database, catalog name): two different catalogs under one
     // name on one database would read each other's history.
     for (const auto& other : engine->targets_) {
-      if (other->lock_key == target->lock_key &&
-          other->catalog.path != target->catalog.path) {
+      if (other->lock_key == target->lock_key && other->catalog.path != target->catalog.path) {
         return absl::InvalidArgumentError(absl::StrCat(
             "targets ", other->config.name, " and ", config.name,
             " use the same database and the same catalog name \"", name,
@@ -304,13 +303,22 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
   return plan;
 }
 
+absl::StatusOr<std::unique_ptr<TargetLock>> Engine::LockForChange(const Target& target,
+                                                                  absl::Duration wait) {
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
+                           TargetLock::Acquire(locks_, target.lock_key, *target.pool,
+                                               target.journal, target.config.name, wait));
+  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(lock->session()));
+  // Holding the lock, no other run can be live: any "running" row is a dead server's.
+  SCHEMAD_RETURN_IF_ERROR(target.journal.MarkOrphanedInterrupted(lock->session()));
+  return lock;
+}
+
 absl::Status Engine::Run(const Target& target, const RunRequest& request, const EventSink& sink,
                          const CancelCheck& cancelled) {
   const absl::Duration wait =
       request.lock_wait > absl::ZeroDuration() ? request.lock_wait : target.config.lock_wait;
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
-                           TargetLock::Acquire(locks_, target.lock_key, *target.pool,
-                                               target.journal, target.config.name, wait));
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock, LockForChange(target, wait));
   absl::Status status = RunLocked(target, request, *lock, sink, cancelled);
   if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {
     // Refusals are mutating calls too: the audit log keeps them.
@@ -330,8 +338,6 @@ absl::Status Engine::Run(const Target& target, const RunRequest& request, const 
 absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, TargetLock& lock,
                                const EventSink& sink, const CancelCheck& cancelled) {
   db::Connection& session = lock.session();
-  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(session));
-  SCHEMAD_RETURN_IF_ERROR(target.journal.MarkOrphanedInterrupted(session));
   const bool up = request.plan.direction == Direction::kUp;
   const std::string operation = up ? "apply" : "rollback";
   const std::string fingerprint = RequestFingerprint(request);
@@ -341,12 +347,12 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
                              target.journal.ReadByRequestId(session, request.request_id));
     if (previous) {
       if (previous->request_fingerprint != fingerprint) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            operation, " refused: request id ", request.request_id,
-            " was used for a different request (run ", previous->run_id, ", ",
-            db::OperationName(previous->operation), " to ",
-            previous->target_version.empty() ? "0" : previous->target_version,
-            "); use a new request id"));
+        return absl::FailedPreconditionError(
+            absl::StrCat(operation, " refused: request id ", request.request_id,
+                         " was used for a different request (run ", previous->run_id, ", ",
+                         db::OperationName(previous->operation), " to ",
+                         previous->target_version.empty() ? "0" : previous->target_version,
+                         "); use a new request id"));
       }
       RunEvent started = Event(RunEvent::Kind::kRunStarted);
       started.run_id = previous->run_id;
@@ -472,12 +478,8 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
                                               const EventSink& sink, const CancelCheck& cancelled) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
-                           TargetLock::Acquire(locks_, target.lock_key, *target.pool,
-                                               target.journal, target.config.name,
-                                               target.config.lock_wait));
+                           LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();
-  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(session));
-  SCHEMAD_RETURN_IF_ERROR(target.journal.MarkOrphanedInterrupted(session));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> found,
                            target.journal.ReadRun(session, run_id));
   if (!found) {
@@ -486,10 +488,10 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
                            target.journal.ReadBlocking(session));
   if (!blocking || blocking->run_id != found->run_id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "run ", run_id, " is ", RunStateName(found->state),
-        found->partial ? " but a later run superseded it" : " and left nothing behind",
-        "; it blocks nothing: nothing to resolve"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("run ", run_id, " is ", RunStateName(found->state),
+                     found->partial ? " but a later run superseded it" : " and left nothing behind",
+                     "; it blocks nothing: nothing to resolve"));
   }
   db::RunRecord run = *blocking;
   const int index = target.catalog.IndexOf(run.current_version);
@@ -518,10 +520,11 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
     // statements the file has: a changed prefix would make the resumed file a different one.
     const auto& statements = step.file->script.statements;
     if (ModeOf(step.mode) != run.current_mode) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "resolve --retry refused: ", revision.Id(), " ran as ", db::FileModeName(run.current_mode),
-          " but now runs as ", db::FileModeName(ModeOf(step.mode)),
-          "; restore the file, or finish by hand and use --mark-done"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("resolve --retry refused: ", revision.Id(), " ran as ",
+                       db::FileModeName(run.current_mode), " but now runs as ",
+                       db::FileModeName(ModeOf(step.mode)),
+                       "; restore the file, or finish by hand and use --mark-done"));
     }
     if (run.completed > static_cast<int>(run.completed_hashes.size())) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -531,16 +534,17 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
           "and use --mark-done"));
     }
     if (run.completed > static_cast<int>(statements.size())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "resolve --retry refused: ", revision.Id(), " completed ", run.completed,
-          " statement(s) but the file now has ", statements.size()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("resolve --retry refused: ", revision.Id(), " completed ", run.completed,
+                       " statement(s) but the file now has ", statements.size()));
     }
     for (int i = 0; i < run.completed; ++i) {
       if (db::StatementHash(statements[i].text) != run.completed_hashes[i]) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "resolve --retry refused: statement ", i + 1, " (line ", statements[i].line, ") of ",
-            revision.Id(), " changed since it ran; restore it, or finish by hand and use "
-            "--mark-done"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("resolve --retry refused: statement ", i + 1, " (line ",
+                         statements[i].line, ") of ", revision.Id(),
+                         " changed since it ran; restore it, or finish by hand and use "
+                         "--mark-done"));
       }
     }
     const db::RunRecord before = run;
@@ -588,17 +592,13 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   return run;
 }
 
-absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(const Target& target,
-                                                                      const std::string& version,
-                                                                      const std::string& reason,
-                                                                      const std::string& principal) {
+absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
+    const Target& target, const std::string& version, const std::string& reason,
+    const std::string& principal) {
   if (reason.empty()) return absl::InvalidArgumentError("reason: required");
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
-                           TargetLock::Acquire(locks_, target.lock_key, *target.pool,
-                                               target.journal, target.config.name,
-                                               target.config.lock_wait));
+                           LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();
-  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(session));
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
                            target.store.ReadApplied(session));
   std::vector<RepairedChecksum> repaired;
@@ -620,8 +620,8 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(const Targ
     }
   }
   if (!found) {
-    return absl::NotFoundError(absl::StrCat("version ", version, " is not applied on target ",
-                                            target.config.name));
+    return absl::NotFoundError(
+        absl::StrCat("version ", version, " is not applied on target ", target.config.name));
   }
   if (repaired.empty()) return repaired;
 

@@ -214,6 +214,10 @@ class Engine {
  private:
   Engine() = default;
   absl::StatusOr<TargetStatus> ReadStatus(const Target& target, bool with_schema_drift) const;
+  // The target's lock for a run, resolve or repair, with the bookkeeping schema ensured and
+  // dead servers' runs marked interrupted. ABORTED when another run holds it past `wait`.
+  absl::StatusOr<std::unique_ptr<TargetLock>> LockForChange(const Target& target,
+                                                            absl::Duration wait);
   absl::Status RunLocked(const Target& target, const RunRequest& request, TargetLock& lock,
                          const EventSink& sink, const CancelCheck& cancelled);
   // Journals the run's end and its audit event, then streams RunFinished.

@@ -99,8 +99,7 @@ class StepWatcher {
         if (!lease.ok()) continue;
         side = *std::move(lease);
       }
-      absl::StatusOr<std::vector<db::BlockingSession>> blockers =
-          db::BlockingSessions(**side, pid);
+      absl::StatusOr<std::vector<db::BlockingSession>> blockers = db::BlockingSessions(**side, pid);
       if (!blockers.ok() || blockers->empty()) continue;
       const std::string text = DescribeBlockers(*blockers);
       bool changed;
@@ -110,9 +109,10 @@ class StepWatcher {
         last_blockers_ = text;
       }
       if (changed) {
-        notice_(absl::StrCat("statement ", statement + 1, " has waited ",
-                             absl::FormatDuration(absl::Seconds(absl::ToInt64Seconds(now - started))),
-                             " for a lock held by ", text));
+        notice_(
+            absl::StrCat("statement ", statement + 1, " has waited ",
+                         absl::FormatDuration(absl::Seconds(absl::ToInt64Seconds(now - started))),
+                         " for a lock held by ", text));
       }
     }
   }
@@ -237,8 +237,8 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   db::StepResult result;
   // A non-transactional or chained file's mode is what a later run relies on to judge what a
   // crash left: durable before its first statement. A transactional file leaves nothing.
-  if (absl::Status journaled = target_.journal.StepStarted(
-          session, run, spec.mode != db::FileMode::kTransactional);
+  if (absl::Status journaled =
+          target_.journal.StepStarted(session, run, spec.mode != db::FileMode::kTransactional);
       !journaled.ok()) {
     result.kind = db::StepResult::Kind::kSessionLost;
     result.message = std::string(journaled.message());
@@ -282,8 +282,8 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
     // A resumed or retried CREATE INDEX CONCURRENTLY first drops the INVALID index that its
     // interrupted attempt left, or it would fail ("already exists") or, with IF NOT EXISTS,
     // be skipped while the index stays unusable.
-    if ((attempt > 0 || spec.first > 0 || resume) &&
-        spec.first < count && !spec.statements[spec.first].concurrent_index.empty()) {
+    if ((attempt > 0 || spec.first > 0 || resume) && spec.first < count &&
+        !spec.statements[spec.first].concurrent_index.empty()) {
       const std::string index = spec.statements[spec.first].concurrent_index;
       absl::StatusOr<db::ScriptRunner::IndexState> state = runner.PrepareConcurrentIndex(index);
       std::string text;
@@ -318,8 +318,8 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
       break;
     }
     std::string blockers = watcher.last_blockers();
-    notice(absl::StrCat("lock_timeout at statement ", result.failed_index + 1, ": ",
-                        result.message, blockers.empty() ? "" : absl::StrCat(" (held by ", blockers, ")"),
+    notice(absl::StrCat("lock_timeout at statement ", result.failed_index + 1, ": ", result.message,
+                        blockers.empty() ? "" : absl::StrCat(" (held by ", blockers, ")"),
                         "; retry ", attempt + 1, " of ", target_.config.lock_retries, " in ",
                         absl::FormatDuration(backoff)));
     absl::SleepFor(backoff);
@@ -337,8 +337,7 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   return result;
 }
 
-void Executor::Reconcile(const PlanStep& step, const db::RunRecord& run,
-                         db::StepResult& result) {
+void Executor::Reconcile(const PlanStep& step, const db::RunRecord& run, db::StepResult& result) {
   const std::string& run_id = run.run_id;
   result.session_lost = true;
   result.unknown = true;
@@ -388,8 +387,8 @@ void Executor::RecordFailure(const PlanStep& step, const db::StepResult& result,
     case Kind::kCancelled:
       run.state = db::RunState::kInterrupted;
       run.outcome = db::Outcome::kInterrupted;
-      message = absl::StrCat("cancelled (the caller went away or the server is stopping): ",
-                             message);
+      message =
+          absl::StrCat("cancelled (the caller went away or the server is stopping): ", message);
       break;
     case Kind::kLockLost:
     case Kind::kSessionLost:

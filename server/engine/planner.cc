@@ -13,9 +13,9 @@ namespace {
 std::string HashPlan(const std::string& target, const Catalog& catalog,
                      const std::vector<db::AppliedRevision>& applied,
                      const std::optional<db::RunRecord>& blocking_run, const Plan& plan) {
-  std::string material = absl::StrCat("schemad-plan-v1\ntarget=", target, "\ncatalog=",
-                                      catalog.name, "\ndirection=",
-                                      plan.direction == Direction::kUp ? "up" : "down", "\n");
+  std::string material =
+      absl::StrCat("schemad-plan-v1\ntarget=", target, "\ncatalog=", catalog.name,
+                   "\ndirection=", plan.direction == Direction::kUp ? "up" : "down", "\n");
   for (const db::AppliedRevision& revision : applied) {
     absl::StrAppend(&material, "applied ", revision.version, " ", revision.checksum, "\n");
   }
@@ -59,9 +59,8 @@ std::string DescribeBlockingRun(const db::RunRecord& run) {
   std::string state = run.orphaned ? "interrupted (its server stopped)" : RunStateName(run.state);
   std::string text = absl::StrCat(
       "run ", run.run_id, " (", db::OperationName(run.operation), " by ", run.principal,
-      ", started ",
-      absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", run.started_at, absl::UTCTimeZone()), ") is ",
-      state);
+      ", started ", absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", run.started_at, absl::UTCTimeZone()),
+      ") is ", state);
   if (!run.current_version.empty()) {
     absl::StrAppend(&text, " at ", run.current_version);
     if (run.state == db::RunState::kRunning && !run.orphaned) {
@@ -72,8 +71,8 @@ std::string DescribeBlockingRun(const db::RunRecord& run) {
   }
   if (!run.error.empty()) absl::StrAppend(&text, ": ", run.error);
   if (run.partial) {
-    absl::StrAppend(&text, "; ", run.completed, " statement(s) of ", run.current_version,
-                    " (", db::FileModeName(run.current_mode),
+    absl::StrAppend(&text, "; ", run.completed, " statement(s) of ", run.current_version, " (",
+                    db::FileModeName(run.current_mode),
                     ") are committed without its history row: resume with resolve --retry "
                     "(from statement ",
                     run.completed + 1, ") or record it with resolve --mark-done");
@@ -90,7 +89,8 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
   plan.direction = request.direction;
   plan.from_version = applied.empty() ? "" : applied.back().version;
   std::set<std::string> applied_keys;
-  for (const db::AppliedRevision& revision : applied) applied_keys.insert(VersionKey(revision.version));
+  for (const db::AppliedRevision& revision : applied)
+    applied_keys.insert(VersionKey(revision.version));
 
   if (request.steps < 0) return absl::InvalidArgumentError("steps must not be negative");
   if (request.direction == Direction::kUp) {
@@ -99,8 +99,8 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
     if (!request.to_version.empty()) {
       last = catalog.IndexOf(request.to_version);
       if (last < 0) {
-        return absl::NotFoundError(absl::StrCat("version ", request.to_version,
-                                                " is not in catalog ", catalog.name));
+        return absl::NotFoundError(
+            absl::StrCat("version ", request.to_version, " is not in catalog ", catalog.name));
       }
     }
     std::vector<std::string> out_of_order;
@@ -112,10 +112,12 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       }
       plan.steps.push_back(MakeStep(revision, Direction::kUp));
       PlanStep& step = plan.steps.back();
-      const std::string& before =
-          plan.steps.size() > 1 ? plan.steps[plan.steps.size() - 2].version_after : plan.from_version;
-      step.version_after =
-          before.empty() || CompareVersions(revision.version, before) > 0 ? revision.version : before;
+      const std::string& before = plan.steps.size() > 1
+                                      ? plan.steps[plan.steps.size() - 2].version_after
+                                      : plan.from_version;
+      step.version_after = before.empty() || CompareVersions(revision.version, before) > 0
+                               ? revision.version
+                               : before;
     }
     plan.to_version = plan.steps.empty() ? plan.from_version : plan.steps.back().revision->version;
     if (!out_of_order.empty()) {
@@ -132,13 +134,14 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       return absl::InvalidArgumentError("give either to_version or steps for a rollback, not both");
     }
     if (request.to_version.empty() && request.steps == 0) {
-      return absl::InvalidArgumentError("a rollback needs to_version (\"0\" for everything) or steps");
+      return absl::InvalidArgumentError(
+          "a rollback needs to_version (\"0\" for everything) or steps");
     }
     if (!request.to_version.empty() && VersionKey(request.to_version) != "0" &&
         catalog.IndexOf(request.to_version) < 0 &&
         applied_keys.count(VersionKey(request.to_version)) == 0) {
-      return absl::NotFoundError(absl::StrCat("version ", request.to_version,
-                                              " is not in catalog ", catalog.name));
+      return absl::NotFoundError(
+          absl::StrCat("version ", request.to_version, " is not in catalog ", catalog.name));
     }
     int taken = 0;
     for (auto it = applied.rbegin(); it != applied.rend(); ++it) {
@@ -148,15 +151,15 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       }
       const int index = catalog.IndexOf(it->version);
       if (index < 0) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "cannot roll back ", it->version, "_", it->name,
-            ": it is applied but no longer in the catalog"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot roll back ", it->version, "_", it->name,
+                         ": it is applied but no longer in the catalog"));
       }
       const Revision& revision = catalog.revisions[index];
       if (!revision.down) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "cannot roll back ", revision.Id(), ": it is irreversible (",
-            revision.irreversible_reason, ")"));
+        return absl::FailedPreconditionError(absl::StrCat("cannot roll back ", revision.Id(),
+                                                          ": it is irreversible (",
+                                                          revision.irreversible_reason, ")"));
       }
       plan.steps.push_back(MakeStep(revision, Direction::kDown));
       ++taken;
@@ -178,8 +181,8 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
     }
   }
   if (blocking_run) {
-    const std::string text = absl::StrCat(DescribeBlockingRun(*blocking_run),
-                                          "; resolve it first (schemactl resolve)");
+    const std::string text =
+        absl::StrCat(DescribeBlockingRun(*blocking_run), "; resolve it first (schemactl resolve)");
     plan.warnings.push_back(text);
     plan.refusal = text;
   }

@@ -219,11 +219,10 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
     if (raw.stmt().has_index_stmt() && raw.stmt().index_stmt().concurrent() &&
         !raw.stmt().index_stmt().idxname().empty()) {
       const pg_query::IndexStmt& index = raw.stmt().index_stmt();
-      statement.concurrent_index =
-          index.relation().schemaname().empty()
-              ? QuoteIdent(index.idxname())
-              : absl::StrCat(QuoteIdent(index.relation().schemaname()), ".",
-                             QuoteIdent(index.idxname()));
+      statement.concurrent_index = index.relation().schemaname().empty()
+                                       ? QuoteIdent(index.idxname())
+                                       : absl::StrCat(QuoteIdent(index.relation().schemaname()),
+                                                      ".", QuoteIdent(index.idxname()));
     }
     script.statements.push_back(std::move(statement));
     nodes.push_back(&raw.stmt());
@@ -272,9 +271,9 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
                      "file's own transactions deciding what commits");
   } else if (no_transaction_at >= 0) {
     script.mode = TransactionMode::kNonTransactional;
-    script.mode_reason =
-        absl::StrCat(where(no_transaction_at), ": ", statements[no_transaction_at].needs_no_transaction,
-                     " cannot run in a transaction: statement by statement");
+    script.mode_reason = absl::StrCat(where(no_transaction_at), ": ",
+                                      statements[no_transaction_at].needs_no_transaction,
+                                      " cannot run in a transaction: statement by statement");
   } else if (chained) {
     script.mode = TransactionMode::kChained;
     script.mode_reason =

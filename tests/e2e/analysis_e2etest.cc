@@ -101,7 +101,8 @@ TEST(DriftE2eTest, ManualAlterOutsideSchemadIsReportedAndNothingElse) {
 TEST(DriftE2eTest, MattermostLeftoversAfterFullRollback) {
   if (!fs::exists(kMattermost)) GTEST_SKIP() << "../shared is absent";
   const std::string dsn = TestPostgres::Get().CreateDatabase();
-  const std::string catalog = CopyCatalog(kMattermost, "name: postgres\nempty_down_is_noop: true\n");
+  const std::string catalog =
+      CopyCatalog(kMattermost, "name: postgres\nempty_down_is_noop: true\n");
   auto server = StartServer(catalog, dsn, "dev", "    lock_timeout: 30s\n");
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);

@@ -137,9 +137,10 @@ TEST(ApplyE2eTest, ExitCodesSayTimedOutInterruptedAndRepairAcceptsDrift) {
   EXPECT_THAT(cut.err, AllOf(HasSubstr("ended before the run did"), HasSubstr("rolls back"),
                              Not(HasSubstr("cannot reach"))));
   // The server saw the caller go and recorded the run as interrupted.
-  for (int i = 0; i < 100 && TestPostgres::MustQueryOne(
-                                 dsn, "SELECT count(*) FROM schemad.runs WHERE state = "
-                                      "'running'") != "0";
+  for (int i = 0;
+       i < 100 && TestPostgres::MustQueryOne(dsn,
+                                             "SELECT count(*) FROM schemad.runs WHERE state = "
+                                             "'running'") != "0";
        ++i) {
     absl::SleepFor(absl::Milliseconds(50));
   }
@@ -218,8 +219,9 @@ TEST(CrashE2eTest, ShutdownCancelsARunAfterItsGraceAndRecordsTheEnd) {
   ASSERT_TRUE(cli.ok());
   bool sleeping = false;
   for (int i = 0; i < 400 && !sleeping; ++i) {
-    sleeping = TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM pg_stat_activity WHERE "
-                                               "query LIKE 'SELECT pg_sleep%'") == "1";
+    sleeping = TestPostgres::MustQueryOne(dsn,
+                                          "SELECT count(*) FROM pg_stat_activity WHERE "
+                                          "query LIKE 'SELECT pg_sleep%'") == "1";
     if (!sleeping) absl::SleepFor(absl::Milliseconds(50));
   }
   ASSERT_TRUE(sleeping);
@@ -532,8 +534,10 @@ TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileStopsStartUpNamingFileAndLin
 TEST(CorpusE2eTest, MattermostUpDownUp) {
   if (!std::filesystem::exists(kMattermost)) GTEST_SKIP() << "../shared is absent: " << kMattermost;
   const std::string dsn = TestPostgres::Get().CreateDatabase();
-  // Its 14 comment-only downs of non-empty ups mean "nothing to undo": say so once, in a catalog.yaml.
-  const std::string catalog = CopyCatalog(kMattermost, "name: postgres\nempty_down_is_noop: true\n");
+  // Its 14 comment-only downs of non-empty ups mean "nothing to undo": say so once, in a
+  // catalog.yaml.
+  const std::string catalog =
+      CopyCatalog(kMattermost, "name: postgres\nempty_down_is_noop: true\n");
   auto server = StartServer(catalog, dsn, "    lock_timeout: 30s\n");
   ASSERT_NE(server, nullptr);
   CommandResult up = server->Cli({"apply", "-t", "dev"});

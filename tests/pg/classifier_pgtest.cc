@@ -87,9 +87,10 @@ struct Exception {
   const char* why;
 };
 constexpr Exception kStateDependent[] = {
-    {"ReindexStmt", "cls_pt", "REINDEX of a partitioned table: refused in a transaction, which "
-                              "only the catalog knows; a transactional file then fails with a "
-                              "hint to add -- schemad:no-transaction"},
+    {"ReindexStmt", "cls_pt",
+     "REINDEX of a partitioned table: refused in a transaction, which "
+     "only the catalog knows; a transactional file then fails with a "
+     "hint to add -- schemad:no-transaction"},
     {"ReindexStmt", "cls_pi", "REINDEX of a partitioned index (as above)"},
     {"ClusterStmt", "cls_pt", "CLUSTER of a partitioned table (as above)"},
     {"VariableSetStmt", "SERIALIZABLE", "SET TRANSACTION is legal as the first statement only"},
@@ -109,8 +110,8 @@ TEST(ClassifierPgTest, EveryStatementKindTheParserKnowsHasASample) {
   std::set<std::string> sampled;
   for (const Entry& entry : ReadEntries()) sampled.insert(entry.kind);
   // Kinds that are never a top-level statement of a file.
-  const std::set<std::string> nested = {"RawStmt", "ReturnStmt", "PLAssignStmt",
-                                        "SetOperationStmt", "ReplicaIdentityStmt"};
+  const std::set<std::string> nested = {"RawStmt", "ReturnStmt", "PLAssignStmt", "SetOperationStmt",
+                                        "ReplicaIdentityStmt"};
   std::vector<std::string> missing;
   for (const std::string& kind : StatementKinds()) {
     if (sampled.count(kind) == 0 && nested.count(kind) == 0) missing.push_back(kind);
@@ -157,8 +158,8 @@ TEST(ClassifierPgTest, NoTransactionExactlyWherePostgresSays25001) {
       ++state_dependent;
     } else if (server_says_no != classifier_says_no) {
       wrong.push_back(absl::StrCat(entry.kind, ": server ", server_says_no ? "refuses" : "allows",
-                                   ", classifier ", classifier_says_no ? "refuses" : "allows",
-                                   ": ", entry.sql));
+                                   ", classifier ", classifier_says_no ? "refuses" : "allows", ": ",
+                                   entry.sql));
     }
   }
   EXPECT_THAT(wrong, ::testing::IsEmpty());

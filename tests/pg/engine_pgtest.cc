@@ -98,10 +98,10 @@ TEST_F(FailurePgTest, FailingTransactionalStatementLeavesNothingAndBlocksNothing
   // The version reached, not the one planned.
   EXPECT_EQ(run.finished.version, "1");
   EXPECT_EQ(run.finished.from_version, "");
-  EXPECT_THAT(run.finished.message, AllOf(HasSubstr("apply 2_bad: statement 3 (line 3)"),
-                                          HasSubstr("relation \"missing_table\" does not exist"),
-                                          HasSubstr("SQLSTATE 42P01"),
-                                          HasSubstr("nothing of 2_bad was committed")));
+  EXPECT_THAT(run.finished.message,
+              AllOf(HasSubstr("apply 2_bad: statement 3 (line 3)"),
+                    HasSubstr("relation \"missing_table\" does not exist"),
+                    HasSubstr("SQLSTATE 42P01"), HasSubstr("nothing of 2_bad was committed")));
   // Nothing of the failed file remains; the file before it stays applied.
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('second') IS NULL"), "t");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('first') IS NOT NULL"), "t");

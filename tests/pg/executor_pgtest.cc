@@ -51,7 +51,8 @@ class ExecutorPgTest : public ::testing::Test {
     return engine.Resolve(
         *engine.targets()[0], run_id, retry, "admin",
         [&](const RunEvent& e) {
-          if (notices != nullptr && e.kind == RunEvent::Kind::kNotice) notices->push_back(e.message);
+          if (notices != nullptr && e.kind == RunEvent::Kind::kNotice)
+            notices->push_back(e.message);
         },
         [] { return false; });
   }
@@ -59,14 +60,16 @@ class ExecutorPgTest : public ::testing::Test {
   std::string dsn_;
 };
 
-constexpr char kSleeping[] = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
-                             "query LIKE 'SELECT pg_sleep(%' AND pid <> pg_backend_pid()";
+constexpr char kSleeping[] =
+    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
+    "query LIKE 'SELECT pg_sleep(%' AND pid <> pg_backend_pid()";
 
 // Issue 9, item 1: a second replica can never run what the first is still running.
 TEST_F(ExecutorPgTest, LockHolderTerminatedMidRunNeverRunsARevisionTwice) {
   WriteFiles(dir_, {{"001_log.up.sql", "CREATE TABLE audit_log (note text);"},
-                    {"002_once.up.sql", "INSERT INTO audit_log VALUES ('once');\n"
-                                        "SELECT pg_sleep(4);\n"}});
+                    {"002_once.up.sql",
+                     "INSERT INTO audit_log VALUES ('once');\n"
+                     "SELECT pg_sleep(4);\n"}});
   auto a = MakeEngine(dir_, dsn_);
   auto b = MakeEngine(dir_, dsn_);
   RunResult first;
@@ -79,9 +82,9 @@ TEST_F(ExecutorPgTest, LockHolderTerminatedMidRunNeverRunsARevisionTwice) {
   run_a.join();
   ASSERT_THAT(first.status, IsOk());
   EXPECT_EQ(first.finished.outcome, db::Outcome::kInterrupted);
-  EXPECT_THAT(first.finished.message, AllOf(HasSubstr("apply 002_once"),
-                                            HasSubstr("connection lost"),
-                                            HasSubstr("nothing of 002_once was committed")));
+  EXPECT_THAT(first.finished.message,
+              AllOf(HasSubstr("apply 002_once"), HasSubstr("connection lost"),
+                    HasSubstr("nothing of 002_once was committed")));
   EXPECT_EQ(first.finished.version, "001");
   ASSERT_THAT(second.status, IsOk());
   EXPECT_EQ(second.finished.outcome, db::Outcome::kApplied);
@@ -104,10 +107,11 @@ TEST_F(ExecutorPgTest, AStepWhoseSessionLostTheLockCommitsNothing) {
 
 // Item 2: progress counts what committed; resume starts after it, and refuses a changed prefix.
 TEST_F(ExecutorPgTest, StoppedNoTransactionFileResumesAfterItsCommittedStatements) {
-  const std::string file = "-- schemad:no-transaction\nINSERT INTO counter VALUES (1);\n"
-                           "SELECT pg_sleep(3);\nINSERT INTO counter VALUES (2);\n";
-  WriteFiles(dir_, {{"001_counter.up.sql", "CREATE TABLE counter (n int);"},
-                    {"002_fill.up.sql", file}});
+  const std::string file =
+      "-- schemad:no-transaction\nINSERT INTO counter VALUES (1);\n"
+      "SELECT pg_sleep(3);\nINSERT INTO counter VALUES (2);\n";
+  WriteFiles(dir_,
+             {{"001_counter.up.sql", "CREATE TABLE counter (n int);"}, {"002_fill.up.sql", file}});
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run;
   std::thread runner([&] { run = RunEngine(*engine, ApplyRequest()); });
@@ -126,19 +130,22 @@ TEST_F(ExecutorPgTest, StoppedNoTransactionFileResumesAfterItsCommittedStatement
               AllOf(HasSubstr("1 statement(s) of 002"), HasSubstr("from statement 2")));
 
   // The file's first statement changed since it ran: resuming would run a different file.
-  WriteFiles(dir_, {{"002_fill.up.sql", absl::StrReplaceAll(file, {{"VALUES (1)", "VALUES (9)"}})}});
+  WriteFiles(dir_,
+             {{"002_fill.up.sql", absl::StrReplaceAll(file, {{"VALUES (1)", "VALUES (9)"}})}});
   auto edited = MakeEngine(dir_, dsn_);
-  EXPECT_THAT(Resolve(*edited, blocking->run_id, true),
-              StatusIs(absl::StatusCode::kFailedPrecondition,
-                       AllOf(HasSubstr("statement 1 (line 2)"), HasSubstr("changed since it ran"))));
+  EXPECT_THAT(
+      Resolve(*edited, blocking->run_id, true),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               AllOf(HasSubstr("statement 1 (line 2)"), HasSubstr("changed since it ran"))));
   WriteFiles(dir_, {{"002_fill.up.sql", file}});
   auto restored = MakeEngine(dir_, dsn_);
   auto resolved = Resolve(*restored, blocking->run_id, true);
   ASSERT_THAT(resolved, IsOk());
   EXPECT_EQ(resolved->state, db::RunState::kResolved);
   EXPECT_EQ(resolved->outcome, db::Outcome::kApplied);
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT string_agg(n::text, ',' ORDER BY n) FROM counter"),
-            "1,2");
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(dsn_, "SELECT string_agg(n::text, ',' ORDER BY n) FROM counter"),
+      "1,2");
   EXPECT_EQ(AppliedVersions(dsn_), "001,002");
 }
 
@@ -146,8 +153,9 @@ TEST_F(ExecutorPgTest, StoppedNoTransactionFileResumesAfterItsCommittedStatement
 TEST_F(ExecutorPgTest, ChainedFileCheckpointsAndResumesAtTheFailedSegment) {
   WriteFiles(dir_, {{"001_ab.up.sql",
                      "CREATE TABLE a (id int);\nCOMMIT AND CHAIN;\nCREATE TABLE b (id int);\n"},
-                    {"002_fill.up.sql", "INSERT INTO a VALUES (1);\nCOMMIT AND CHAIN;\n"
-                                        "INSERT INTO missing VALUES (2);\n"}});
+                    {"002_fill.up.sql",
+                     "INSERT INTO a VALUES (1);\nCOMMIT AND CHAIN;\n"
+                     "INSERT INTO missing VALUES (2);\n"}});
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run = RunEngine(*engine, ApplyRequest());
   ASSERT_THAT(run.status, IsOk());
@@ -184,16 +192,18 @@ TEST_F(ExecutorPgTest, SessionsGoBackCleanAndProgressCountsOnlyWhatCommitted) {
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT completed FROM schemad.runs"), "1");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT count(*) FROM x"), "0");
   EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn_, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                      "AND state LIKE 'idle in transaction%'"),
+                dsn_,
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state LIKE 'idle in transaction%'"),
             "0");
 
   const std::string dir2 = MakeTempDir("schemad-settings");
   const std::string dsn2 = TestPostgres::Get().CreateDatabase();
-  WriteFiles(dir2, {{"001_settings.up.sql",
-                     "-- schemad:no-transaction\nSELECT set_config('search_path', '', false);\n"
-                     "SET statement_timeout = '1ms';\n"},
-                    {"002_next.up.sql", "CREATE TABLE leak_check (id int);\nSELECT pg_sleep(0.1);\n"}});
+  WriteFiles(dir2,
+             {{"001_settings.up.sql",
+               "-- schemad:no-transaction\nSELECT set_config('search_path', '', false);\n"
+               "SET statement_timeout = '1ms';\n"},
+              {"002_next.up.sql", "CREATE TABLE leak_check (id int);\nSELECT pg_sleep(0.1);\n"}});
   auto settings = MakeEngine(dir2, dsn2);
   ASSERT_EQ(RunEngine(*settings, ApplyRequest("001")).finished.outcome, db::Outcome::kApplied);
   RunResult next = RunEngine(*settings, ApplyRequest());
@@ -205,11 +215,12 @@ TEST_F(ExecutorPgTest, SessionsGoBackCleanAndProgressCountsOnlyWhatCommitted) {
 // Item 7: the INVALID index of an interrupted CREATE INDEX CONCURRENTLY is dropped before the
 // statement runs again; a CIC that ends with an INVALID index fails its step.
 TEST_F(ExecutorPgTest, ResumedConcurrentIndexBuildDropsItsInvalidLeftover) {
-  WriteFiles(dir_, {{"001_items.up.sql",
-                     "CREATE TABLE items (id int, code text);\n"
-                     "INSERT INTO items VALUES (1, 'a'), (2, 'a'), (3, 'c');\n"},
-                    {"002_index.up.sql", "CREATE UNIQUE INDEX CONCURRENTLY items_code ON items (code);"},
-                    {"003_id.up.sql", "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_id ON items (id);"}});
+  WriteFiles(
+      dir_, {{"001_items.up.sql",
+              "CREATE TABLE items (id int, code text);\n"
+              "INSERT INTO items VALUES (1, 'a'), (2, 'a'), (3, 'c');\n"},
+             {"002_index.up.sql", "CREATE UNIQUE INDEX CONCURRENTLY items_code ON items (code);"},
+             {"003_id.up.sql", "CREATE INDEX CONCURRENTLY IF NOT EXISTS items_id ON items (id);"}});
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run = RunEngine(*engine, ApplyRequest("002"));
   EXPECT_EQ(run.finished.outcome, db::Outcome::kFailed);
@@ -223,15 +234,16 @@ TEST_F(ExecutorPgTest, ResumedConcurrentIndexBuildDropsItsInvalidLeftover) {
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn_, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_code'::regclass"),
             "t");
-  EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn_, "SELECT count(*) FROM schemad.events WHERE action = 'resume-concurrent-index'"),
-            "1");
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(
+          dsn_, "SELECT count(*) FROM schemad.events WHERE action = 'resume-concurrent-index'"),
+      "1");
 
   // An INVALID items_id exists already: IF NOT EXISTS would skip it and record an unusable
   // index as applied.
   TestPostgres::MustQuery(dsn_, "INSERT INTO items VALUES (1, 'z')");
-  EXPECT_FALSE(TestPostgres::Query(dsn_, "CREATE UNIQUE INDEX CONCURRENTLY items_id ON items (id)")
-                   .ok());
+  EXPECT_FALSE(
+      TestPostgres::Query(dsn_, "CREATE UNIQUE INDEX CONCURRENTLY items_id ON items (id)").ok());
   RunResult skipped = RunEngine(*engine, ApplyRequest());
   EXPECT_EQ(skipped.finished.outcome, db::Outcome::kFailed);
   EXPECT_THAT(skipped.finished.message,
@@ -245,8 +257,9 @@ TEST_F(ExecutorPgTest, RequestIdsAndOutcomesTellWhatHappened) {
   WriteFiles(dir_, {{"001_a.up.sql", "CREATE TABLE a (id int);"},
                     {"001_a.down.sql", "DROP TABLE a;"},
                     {"002_b.up.sql", "CREATE TABLE b (id int);"},
-                    {"002_b.down.sql", "-- schemad:no-transaction\nCREATE TABLE marker (id int);\n"
-                                       "DROP TABLE missing;\nDROP TABLE b;\n"}});
+                    {"002_b.down.sql",
+                     "-- schemad:no-transaction\nCREATE TABLE marker (id int);\n"
+                     "DROP TABLE missing;\nDROP TABLE b;\n"}});
   auto engine = MakeEngine(dir_, dsn_);
   engine::RunRequest request = ApplyRequest();
   request.request_id = "deploy-42";
@@ -270,8 +283,9 @@ TEST_F(ExecutorPgTest, RequestIdsAndOutcomesTellWhatHappened) {
   EXPECT_EQ(down.finished.version, "002");
   std::optional<db::RunRecord> blocking = Blocking(*engine);
   ASSERT_TRUE(blocking.has_value());
-  WriteFiles(dir_, {{"002_b.down.sql", "-- schemad:no-transaction\nCREATE TABLE marker (id int);\n"
-                                       "DROP TABLE IF EXISTS missing;\nDROP TABLE b;\n"}});
+  WriteFiles(dir_, {{"002_b.down.sql",
+                     "-- schemad:no-transaction\nCREATE TABLE marker (id int);\n"
+                     "DROP TABLE IF EXISTS missing;\nDROP TABLE b;\n"}});
   auto fixed = MakeEngine(dir_, dsn_);
   auto resolved = Resolve(*fixed, blocking->run_id, true);
   ASSERT_THAT(resolved, IsOk());
@@ -299,11 +313,12 @@ TEST_F(ExecutorPgTest, RepairChecksumsRecordsTheNewChecksumsWithAReason) {
   EXPECT_NE((*repaired)[0].old_checksum, (*repaired)[0].new_checksum);
   EXPECT_EQ(RunEngine(*edited, ApplyRequest()).finished.outcome, db::Outcome::kNoChange);
   EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn_, "SELECT overrides LIKE 'reason: comment added, same DDL; 001: v1:% -> v1:%' "
-                      "FROM schemad.runs WHERE operation = 'repair'"),
+                dsn_,
+                "SELECT overrides LIKE 'reason: comment added, same DDL; 001: v1:% -> v1:%' "
+                "FROM schemad.runs WHERE operation = 'repair'"),
             "t");
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_,
-                                       "SELECT principal FROM schemad.events WHERE action = 'repair'"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn_, "SELECT principal FROM schemad.events WHERE action = 'repair'"),
             "admin");
   EXPECT_THAT(edited->RepairChecksums(target, "", "again", "admin"), IsOk());  // nothing to do
 }
@@ -321,19 +336,20 @@ TEST_F(ExecutorPgTest, TwoCatalogsWithOneNameOnOneDatabaseAreRefused) {
   TargetConfig second = first;
   second.name = "billing";
   second.catalog_path = b;
-  EXPECT_THAT(engine::Engine::Create({first, second}, "test"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("targets orders and billing"),
-                             HasSubstr("same catalog name \"migrations\""), HasSubstr(a),
-                             HasSubstr(b))));
+  EXPECT_THAT(
+      engine::Engine::Create({first, second}, "test"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("targets orders and billing"),
+                     HasSubstr("same catalog name \"migrations\""), HasSubstr(a), HasSubstr(b))));
   second.catalog_path = a;  // the same catalog twice is fine
   EXPECT_THAT(engine::Engine::Create({first, second}, "test"), IsOk());
 }
 
 // Item 13: a statement over its time limit ends the step TIMED_OUT, leaving nothing.
 TEST_F(ExecutorPgTest, StatementOverItsTimeoutEndsTheStepTimedOut) {
-  WriteFiles(dir_, {{"001_slow.up.sql", "-- schemad:timeout 300ms\nCREATE TABLE slow (id int);\n"
-                                        "SELECT pg_sleep(5);\n"}});
+  WriteFiles(dir_, {{"001_slow.up.sql",
+                     "-- schemad:timeout 300ms\nCREATE TABLE slow (id int);\n"
+                     "SELECT pg_sleep(5);\n"}});
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run = RunEngine(*engine, ApplyRequest());
   EXPECT_EQ(run.finished.outcome, db::Outcome::kTimedOut);
@@ -380,10 +396,10 @@ TEST_F(ExecutorPgTest, AWaitingStatementNamesItsBlockers) {
   hold.commit();
   runner.join();
   EXPECT_EQ(outcome, db::Outcome::kApplied);
-  EXPECT_THAT(notices, Contains(AllOf(HasSubstr("statement 1 has waited"), HasSubstr("pid "),
-                                      HasSubstr("application \"blocker-test\""),
-                                      HasSubstr("idle in transaction"),
-                                      HasSubstr("LOCK TABLE t"))));
+  EXPECT_THAT(notices,
+              Contains(AllOf(HasSubstr("statement 1 has waited"), HasSubstr("pid "),
+                             HasSubstr("application \"blocker-test\""),
+                             HasSubstr("idle in transaction"), HasSubstr("LOCK TABLE t"))));
 }
 
 }  // namespace

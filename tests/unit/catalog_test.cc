@@ -165,7 +165,8 @@ TEST(ScriptTest, CommitAndChainRunsInsideARunnerTransactionWithCheckpoints) {
   EXPECT_FALSE(script->statements[1].transaction_control);
   EXPECT_FALSE(script->statements[2].transaction_control);  // SAVEPOINT works inside
   // Wrapped in the file's own BEGIN ... COMMIT, still chained.
-  script = sql::ParseScript("BEGIN;\nCREATE TABLE a(id int);\nCOMMIT AND CHAIN;\nSELECT 1;\nCOMMIT;\n");
+  script =
+      sql::ParseScript("BEGIN;\nCREATE TABLE a(id int);\nCOMMIT AND CHAIN;\nSELECT 1;\nCOMMIT;\n");
   ASSERT_THAT(script, IsOk());
   EXPECT_EQ(script->mode, sql::TransactionMode::kChained);
   EXPECT_EQ(script->statements.size(), 3u);
@@ -320,9 +321,9 @@ TEST(CorpusTest, MattermostLoadsAndConcurrentlyFilesAreDetected) {
   }
   // Comment-only downs of non-empty ups roll back nothing: irreversible unless declared.
   // (000081 and 000094 are empty both ways: consistent, so reversible.)
-  EXPECT_THAT(irreversible, ElementsAre("000015", "000074", "000076", "000077", "000088", "000095",
-                                        "000105", "000107", "000108", "000114", "000123", "000124",
-                                        "000125", "000126"));
+  EXPECT_THAT(irreversible,
+              ElementsAre("000015", "000074", "000076", "000077", "000088", "000095", "000105",
+                          "000107", "000108", "000114", "000123", "000124", "000125", "000126"));
   // REPORT.md: 8 up and 7 down files hold CONCURRENTLY (000158 down lost its header upstream,
   // the parser finds it anyway).
   EXPECT_THAT(non_transactional_up, ElementsAre("000118", "000131", "000132", "000135", "000143",

@@ -24,10 +24,11 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"server/catalog", {"server/sql", "server/common"}},
     {"server/db", {"server/common"}},
     {"server/embedded", {"server/common"}},
-    {"server/engine", {"server/db", "server/sql", "server/catalog", "server/config",
-                       "server/common"}},
-    {"server/api", {"server/engine", "server/db", "server/sql", "server/catalog", "server/config",
-                    "server/common"}},
+    {"server/engine",
+     {"server/db", "server/sql", "server/catalog", "server/config", "server/common"}},
+    {"server/api",
+     {"server/engine", "server/db", "server/sql", "server/catalog", "server/config",
+      "server/common"}},
     {"client", {"server/catalog", "server/sql", "server/common"}},
 };
 

@@ -22,8 +22,7 @@ int64_t CatalogLockKey(const std::string& catalog) {
 }
 
 std::string LockHeldBySelfSql(int64_t key) {
-  return absl::StrFormat("EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid() AND %s)",
-                         absl::StrFormat(kLockMatch, key >> 32, key & 0xffffffff));
+  return absl::StrFormat("schemad.holds_lock(%d)", key);
 }
 
 std::string LockHeldByAnyoneSql(int64_t key) {
@@ -43,14 +42,6 @@ absl::StatusOr<std::unique_ptr<AdvisoryLock>> AdvisoryLock::TryAcquire(
 }
 
 AdvisoryLock::~AdvisoryLock() { Release().IgnoreError(); }
-
-bool AdvisoryLock::StillHeld() {
-  absl::StatusOr<bool> held = InTransaction<pqxx::nontransaction>(
-      *session_, [&](pqxx::nontransaction& txn) -> absl::StatusOr<bool> {
-        return txn.exec("SELECT " + LockHeldBySelfSql(key_))[0][0].as<bool>();
-      });
-  return held.ok() && *held;
-}
 
 absl::Status AdvisoryLock::Release() {
   if (released_) return absl::OkStatus();

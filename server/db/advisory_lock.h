@@ -15,8 +15,9 @@ namespace schemad::db {
 // The advisory lock key of `catalog` (stable across releases of schemad).
 int64_t CatalogLockKey(const std::string& catalog);
 
-// SQL: true iff the session running it holds the advisory lock `key`. Used to fence commits
-// (a step commits only while its run still holds the target) and to tell orphaned runs.
+// SQL: true iff the session running it holds the advisory lock `key` (the function
+// schemad.holds_lock of the bookkeeping schema). Fences commits: a step commits only while its
+// run still holds the target.
 std::string LockHeldBySelfSql(int64_t key);
 // SQL: true iff any session holds the advisory lock `key` on the current database.
 std::string LockHeldByAnyoneSql(int64_t key);
@@ -36,9 +37,6 @@ class AdvisoryLock {
   Connection& session() { return *session_; }
   int64_t key() const { return key_; }
 
-  // Whether the session still holds the lock (one round trip). False also when the session
-  // broke.
-  bool StillHeld();
   // Unlocks and returns the session to the pool clean (no transaction, no settings, no
   // locks). Returns DATA_LOSS "the lock was lost before release" when the session no longer
   // held it, UNAVAILABLE when the session broke. Idempotent.

@@ -84,6 +84,17 @@ UPDATE schemad.runs SET current_mode = 'no-transaction', partial = true,
   completed = CASE WHEN state = 'running' THEN statement_index
                    ELSE greatest(statement_index - 1, 0) END
   WHERE NOT current_transactional;
+-- The commit fence: true iff the calling session holds advisory lock `key` (plpgsql, so its
+-- plan is cached per session).
+CREATE OR REPLACE FUNCTION schemad.holds_lock(key bigint) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid()
+                   AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                   AND l.classid::bigint = (key >> 32) AND l.objid::bigint = (key & 4294967295)
+                   AND l.database = (SELECT oid FROM pg_database
+                                     WHERE datname = current_database()));
+END $$;
 UPDATE schemad.meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 

@@ -215,11 +215,25 @@ absl::StatusOr<std::string> RunJournal::Start(Connection& conn, const RunRecord&
 }
 
 absl::Status RunJournal::StepStarted(Connection& conn, const RunRecord& run, bool durable) const {
+  const std::string hashes = absl::StrJoin(run.completed_hashes, ",");
+  if (!durable) {
+    // One round trip: the update commits on its own, asynchronously (a local setting of the
+    // statement's own transaction).
+    return InTransaction<pqxx::nontransaction>(
+        conn, [&](pqxx::nontransaction& txn) -> absl::Status {
+          txn.exec_params(absl::StrCat("WITH u AS (", kStepStarted,
+                                       " RETURNING 1) SELECT set_config('synchronous_commit', "
+                                       "'off', true) FROM u"),
+                          run.run_id, run.current_version, FileModeName(run.current_mode),
+                          run.completed, hashes, run.backend_pid, run.steps_done,
+                          run.reached_version);
+          return absl::OkStatus();
+        });
+  }
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
-    if (!durable) txn.exec("SET LOCAL synchronous_commit = off");
+    txn.exec("SET LOCAL synchronous_commit = on");
     txn.exec_params(kStepStarted, run.run_id, run.current_version, FileModeName(run.current_mode),
-                    run.completed, absl::StrJoin(run.completed_hashes, ","), run.backend_pid,
-                    run.steps_done, run.reached_version);
+                    run.completed, hashes, run.backend_pid, run.steps_done, run.reached_version);
     return absl::OkStatus();
   });
 }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/db/advisory_lock.h"
 #include "server/db/transaction.h"
 
@@ -43,6 +44,25 @@ struct StepError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The end of a file, in one round trip: its final progress (fenced: only while this session
+// holds the target's lock), its history row (only if the progress was written) and the version
+// NOTIFY. Returns 1 when written.
+constexpr char kCommitInsert[] =
+    "WITH progress AS (UPDATE schemad.runs SET completed = $2, completed_hashes = "
+    "string_to_array($3, ',') WHERE run_id = $1::uuid AND schemad.holds_lock($4) RETURNING 1), "
+    "history AS (INSERT INTO schemad.migrations (catalog, version, version_key, name, checksum, "
+    "applied_by, duration_ms, run_id) SELECT $5, $6, $7::numeric, $8, $9, $10, $11::float8, "
+    "NULLIF($12, '')::uuid FROM progress ON CONFLICT (catalog, version_key) DO UPDATE SET "
+    "checksum = EXCLUDED.checksum, applied_at = now(), applied_by = EXCLUDED.applied_by, "
+    "duration_ms = EXCLUDED.duration_ms, run_id = EXCLUDED.run_id RETURNING 1) "
+    "SELECT count(*), pg_notify('schemad_version', $5) FROM progress";
+constexpr char kCommitDelete[] =
+    "WITH progress AS (UPDATE schemad.runs SET completed = $2, completed_hashes = "
+    "string_to_array($3, ',') WHERE run_id = $1::uuid AND schemad.holds_lock($4) RETURNING 1), "
+    "history AS (DELETE FROM schemad.migrations WHERE catalog = $5 AND version_key = $6::numeric "
+    "AND EXISTS (SELECT 1 FROM progress) RETURNING 1) "
+    "SELECT count(*), pg_notify('schemad_version', $5) FROM progress";
+
 constexpr char kIndexValid[] =
     "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)";
 
@@ -78,37 +98,49 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
     exec(step.statements[i].text);
     on_statement(i, MsSince(statement_start));
   };
+  const std::string begin = "BEGIN; SET LOCAL synchronous_commit = on";
   // Progress, fenced and synchronous whatever the file set, inside the transaction that is
   // open (`in_transaction`) or in one of its own.
   const auto write_progress = [&](int count, bool in_transaction) {
-    exec(in_transaction ? "SET LOCAL synchronous_commit = on"
-                        : "BEGIN; SET LOCAL synchronous_commit = on");
+    exec(in_transaction ? "SET LOCAL synchronous_commit = on" : begin);
     {
       pqxx::nontransaction txn(session_.raw());
       journal_.WriteProgress(txn, step.run_id, count, prefix(count), lock_key_);
     }
     if (!in_transaction) exec("COMMIT");
   };
-  // The history row, the final progress and the fence, then COMMIT.
+  // The history row, the final progress and the fence, then COMMIT (synchronous: the
+  // transaction was opened with synchronous_commit on).
   const auto commit_step = [&] {
-    write_progress(n, /*in_transaction=*/true);
     {
       pqxx::nontransaction txn(session_.raw());
-      history_.Write(txn, step.history, MsSince(start));
+      const AppliedRevision& r = step.history.revision;
+      const std::string all = absl::StrJoin(hashes, ",");
+      const pqxx::result written =
+          step.history.insert
+              ? txn.exec_params(kCommitInsert, step.run_id, n, all, lock_key_, history_.catalog(),
+                                r.version, DigitsKey(r.version), r.name, r.checksum, r.applied_by,
+                                MsSince(start), r.run_id)
+              : txn.exec_params(kCommitDelete, step.run_id, n, all, lock_key_, history_.catalog(),
+                                DigitsKey(r.version));
+      if (written[0][0].as<int>() != 1) throw LockLostError();
     }
     exec("COMMIT");
     result.completed = n;
   };
 
+
   try {
-    // Nothing an earlier file set (search_path, role, timeouts…) reaches this one.
-    exec(absl::StrCat("RESET ALL; SET lock_timeout = ", Milliseconds(step.lock_timeout),
-                      "; SET statement_timeout = ", Milliseconds(step.statement_timeout)));
-    // A long statement of a server that died is cancelled within a second (PostgreSQL 14+).
-    session_.SetIfExists("client_connection_check_interval", "1000");
+    // Nothing an earlier file set (search_path, role, timeouts…) reaches this one; a long
+    // statement of a server that died is cancelled within a second (PostgreSQL 14+).
+    const std::string settings = absl::StrCat(
+        "RESET ALL; SET lock_timeout = ", Milliseconds(step.lock_timeout),
+        "; SET statement_timeout = ", Milliseconds(step.statement_timeout),
+        session_.raw().server_version() >= 140000 ? "; SET client_connection_check_interval = 1000"
+                                                  : "");
     switch (step.mode) {
       case FileMode::kTransactional:
-        exec("BEGIN");
+        exec(absl::StrCat(settings, "; ", begin));
         for (index = 0; index < n; ++index) run_statement(index);
         commit_step();
         break;
@@ -116,7 +148,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
       case FileMode::kChained:
         // The whole file runs in a transaction this runner opens; each COMMIT AND CHAIN ends a
         // segment whose progress commits with it.
-        exec("BEGIN");
+        exec(absl::StrCat(settings, "; ", begin));
         for (index = step.first; index < n; ++index) {
           if (step.statements[index].commit_and_chain) {
             if (cancelled()) throw CancelledError();
@@ -132,15 +164,19 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
         break;
 
       case FileMode::kNoTransaction:
+        exec(settings);
         for (index = step.first; index < n; ++index) {
           const ScriptStatement& statement = step.statements[index];
           if (!has_control && !statement.outside_transaction) {
             // A statement that may run in a transaction commits together with its progress:
             // exactly once, whatever happens.
             unwrapped = false;
-            exec("BEGIN");
+            exec(begin);
             run_statement(index);
-            write_progress(index + 1, /*in_transaction=*/true);
+            {
+              pqxx::nontransaction txn(session_.raw());
+              journal_.WriteProgress(txn, step.run_id, index + 1, prefix(index + 1), lock_key_);
+            }
             exec("COMMIT");
             result.completed = index + 1;
             continue;
@@ -177,7 +213,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
           throw StepError("the file leaves a transaction block open (BEGIN without COMMIT)");
         }
         unwrapped = false;
-        exec("BEGIN");
+        exec(begin);
         commit_step();
         break;
     }

@@ -15,10 +15,14 @@ constexpr char kRead[] =
 
 }  // namespace
 
+void AuditLog::Write(pqxx::transaction_base& txn, const EventRecord& event) const {
+  txn.exec_params(kAppend, catalog_, event.principal, event.action, event.run_id, event.outcome,
+                  event.detail);
+}
+
 absl::Status AuditLog::Append(Connection& conn, const EventRecord& event) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
-    txn.exec_params(kAppend, catalog_, event.principal, event.action, event.run_id, event.outcome,
-                    event.detail);
+    Write(txn, event);
     return absl::OkStatus();
   });
 }

@@ -9,6 +9,10 @@
 #include "absl/time/time.h"
 #include "server/db/connection.h"
 
+namespace pqxx {
+class transaction_base;
+}
+
 namespace schemad::db {
 
 struct EventRecord {
@@ -26,6 +30,8 @@ class AuditLog {
  public:
   explicit AuditLog(std::string catalog) : catalog_(std::move(catalog)) {}
   absl::Status Append(Connection& conn, const EventRecord& event) const;
+  // Appends inside `txn` (e.g. together with the run's end).
+  void Write(pqxx::transaction_base& txn, const EventRecord& event) const;
   // Newest first.
   absl::StatusOr<std::vector<EventRecord>> Read(Connection& conn, int limit, int offset) const;
 

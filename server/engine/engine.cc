@@ -431,19 +431,6 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
 
 void Engine::FinishRun(const Target& target, TargetLock& lock, db::RunRecord& run,
                        Executor& executor) {
-  // On the run's own session when it is alive; after it broke, on a new connection (the
-  // journal row is only updated while still "running").
-  absl::Status finished = target.journal.Finish(lock.session(), run);
-  std::optional<db::ConnectionPool::Lease> fallback;
-  db::Connection* conn = &lock.session();
-  if (!finished.ok()) {
-    absl::StatusOr<db::ConnectionPool::Lease> lease = target.pool->Acquire();
-    if (lease.ok()) {
-      fallback = *std::move(lease);
-      conn = &**fallback;
-      finished = target.journal.Finish(*conn, run, /*lock_lost=*/true);
-    }
-  }
   db::EventRecord audit;
   audit.principal = run.principal;
   audit.action = db::OperationName(run.operation);
@@ -453,7 +440,16 @@ void Engine::FinishRun(const Target& target, TargetLock& lock, db::RunRecord& ru
                      ? absl::StrCat("to ", run.reached_version.empty() ? "0" : run.reached_version)
                      : run.error;
   if (!run.overrides.empty()) absl::StrAppend(&audit.detail, "; overrides: ", run.overrides);
-  target.audit.Append(*conn, audit).IgnoreError();
+  // On the run's own session when it is alive; after it broke, on a new connection (the
+  // journal row is only updated while still "running"). The audit event commits with it.
+  absl::Status finished =
+      target.journal.Finish(lock.session(), run, /*lock_lost=*/false, &target.audit, &audit);
+  if (!finished.ok()) {
+    absl::StatusOr<db::ConnectionPool::Lease> lease = target.pool->Acquire();
+    if (lease.ok()) {
+      finished = target.journal.Finish(**lease, run, /*lock_lost=*/true, &target.audit, &audit);
+    }
+  }
 
   RunEvent event = Event(RunEvent::Kind::kRunFinished);
   event.run_id = run.run_id;

@@ -269,6 +269,9 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   const auto on_statement = [&](int index, double duration_ms) {
     forward_notices();
     watcher.StatementStarted(index + 1);
+    // A transactional file's statements are not progress anyone can resume from: the step's
+    // own events say enough (and a seed file of thousands of INSERTs stays quiet).
+    if (spec.mode == db::FileMode::kTransactional) return;
     RunEvent done = Event(RunEvent::Kind::kStatementDone);
     done.version = step.revision->version;
     done.statement_index = index + 1;

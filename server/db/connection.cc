@@ -117,7 +117,12 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
     auto impl = std::make_unique<Impl>(dsn);
     // libpqxx 6.4 would silently reconnect a broken connection on the next statement: that
     // loses session state, advisory locks included. A broken connection stays broken.
+    // (Deprecated in libpqxx 6.4 together with reactivation itself, which is still on by
+    // default there.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     impl->conn.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
     return std::unique_ptr<Connection>(new Connection(std::move(impl)));
   } catch (const std::exception& e) {
     return absl::UnavailableError(

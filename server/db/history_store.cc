@@ -72,22 +72,6 @@ void HistoryStore::Write(pqxx::transaction_base& txn, const HistoryWrite& write,
   txn.exec_params(kNotifyVersion, catalog_);
 }
 
-absl::Status HistoryStore::Record(Connection& conn, const AppliedRevision& revision) const {
-  return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
-    Write(txn, HistoryWrite{true, revision}, revision.duration_ms);
-    return absl::OkStatus();
-  });
-}
-
-absl::Status HistoryStore::Remove(Connection& conn, const std::string& version) const {
-  return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
-    AppliedRevision revision;
-    revision.version = version;
-    Write(txn, HistoryWrite{false, revision}, 0);
-    return absl::OkStatus();
-  });
-}
-
 absl::Status HistoryStore::UpdateChecksum(Connection& conn, const std::string& version,
                                           const std::string& checksum) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {

@@ -45,8 +45,6 @@ class HistoryStore {
   // outcome was in doubt really did).
   absl::StatusOr<bool> IsRecorded(Connection& conn, const std::string& version,
                                   const std::string& run_id) const;
-  absl::Status Record(Connection& conn, const AppliedRevision& revision) const;
-  absl::Status Remove(Connection& conn, const std::string& version) const;
   // Replaces the recorded checksum of `version`; NOT_FOUND when it is not recorded.
   absl::Status UpdateChecksum(Connection& conn, const std::string& version,
                               const std::string& checksum) const;

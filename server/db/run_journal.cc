@@ -257,7 +257,7 @@ absl::StatusOr<RunJournal::Progress> RunJournal::ReadProgress(Connection& conn,
 }
 
 absl::Status RunJournal::Finish(Connection& conn, const RunRecord& run, bool lock_lost,
-                                const AuditLog* audit, const EventRecord* event) const {
+                                const std::function<void(pqxx::transaction_base&)>& also) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
     txn.exec("SET LOCAL synchronous_commit = on");
     const pqxx::result updated = txn.exec_params(
@@ -272,7 +272,7 @@ absl::Status RunJournal::Finish(Connection& conn, const RunRecord& run, bool loc
           "the journal row was not written: this run no longer holds the target's lock and the "
           "row is no longer running (another run took over)");
     }
-    if (audit != nullptr && event != nullptr) audit->Write(txn, *event);
+    if (also) also(txn);
     txn.exec_params(kNotifyVersion, catalog_);
     return absl::OkStatus();
   });

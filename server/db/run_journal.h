@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -10,7 +11,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "server/db/audit_log.h"
 #include "server/db/connection.h"
 
 namespace pqxx {
@@ -111,9 +111,10 @@ class RunJournal {
   // Records the end, on the session that holds the catalog's lock (fenced: a session that lost
   // the lock writes nothing), or with `lock_lost` on any connection while the row is still
   // "running" (nobody took the run over). Returns FAILED_PRECONDITION when nothing was written.
-  // `audit`, when given, is appended in the same transaction (one disk flush for both).
+  // `also`, when given, writes more in the same transaction (the audit event, a history row
+  // marked done): one disk flush, all or nothing.
   absl::Status Finish(Connection& conn, const RunRecord& run, bool lock_lost = false,
-                      const AuditLog* audit = nullptr, const EventRecord* event = nullptr) const;
+                      const std::function<void(pqxx::transaction_base&)>& also = {}) const;
   // Marks every "running" run interrupted. Call only while holding the catalog's lock: then no
   // other run can be live.
   absl::Status MarkOrphanedInterrupted(Connection& conn) const;

@@ -1,5 +1,6 @@
 #include "server/engine/engine.h"
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -442,13 +443,12 @@ void Engine::FinishRun(const Target& target, TargetLock& lock, db::RunRecord& ru
   if (!run.overrides.empty()) absl::StrAppend(&audit.detail, "; overrides: ", run.overrides);
   // On the run's own session when it is alive; after it broke, on a new connection (the
   // journal row is only updated while still "running"). The audit event commits with it.
+  const auto with_audit = [&](pqxx::transaction_base& txn) { target.audit.Write(txn, audit); };
   absl::Status finished =
-      target.journal.Finish(lock.session(), run, /*lock_lost=*/false, &target.audit, &audit);
+      target.journal.Finish(lock.session(), run, /*lock_lost=*/false, with_audit);
   if (!finished.ok()) {
     absl::StatusOr<db::ConnectionPool::Lease> lease = target.pool->Acquire();
-    if (lease.ok()) {
-      finished = target.journal.Finish(**lease, run, /*lock_lost=*/true, &target.audit, &audit);
-    }
+    if (lease.ok()) finished = target.journal.Finish(**lease, run, /*lock_lost=*/true, with_audit);
   }
 
   RunEvent event = Event(RunEvent::Kind::kRunFinished);
@@ -554,18 +554,15 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
       run.partial = false;
       run.failed_statement = 0;
     }
-  } else {
-    if (direction == Direction::kUp) {
-      db::AppliedRevision applied;
-      applied.version = revision.version;
-      applied.name = revision.name;
-      applied.checksum = revision.up.checksum;
-      applied.applied_by = principal;
-      applied.run_id = run.run_id;
-      SCHEMAD_RETURN_IF_ERROR(target.store.Record(session, applied));
-    } else {
-      SCHEMAD_RETURN_IF_ERROR(target.store.Remove(session, revision.version));
-    }
+  }
+  db::HistoryWrite mark;  // --mark-done: the history row, written with the run's end
+  if (!retry) {
+    mark.insert = direction == Direction::kUp;
+    mark.revision.version = revision.version;
+    mark.revision.name = revision.name;
+    mark.revision.checksum = revision.up.checksum;
+    mark.revision.applied_by = principal;
+    mark.revision.run_id = run.run_id;
     run.state = db::RunState::kResolved;
     run.outcome = db::Outcome::kResolvedMarkDone;
     run.partial = false;
@@ -573,15 +570,27 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   }
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
                            target.store.ReadApplied(session));
-  run.reached_version = applied.empty() ? "" : applied.back().version;
-  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(session, run));
+  std::vector<std::string> versions;
+  for (const db::AppliedRevision& a : applied) {
+    if (retry || VersionKey(a.version) != VersionKey(revision.version))
+      versions.push_back(a.version);
+  }
+  if (!retry && mark.insert) versions.push_back(revision.version);
+  std::sort(versions.begin(), versions.end(),
+            [](const std::string& a, const std::string& b) { return CompareVersions(a, b) < 0; });
+  run.reached_version = versions.empty() ? "" : versions.back();
   db::EventRecord audit;
   audit.principal = principal;
   audit.run_id = run.run_id;
   audit.action = retry ? "resolve-retry" : "resolve-mark-done";
   audit.outcome = db::OutcomeName(run.outcome);
   audit.detail = absl::StrCat(revision.Id(), ": ", run.error);
-  target.audit.Append(session, audit).IgnoreError();
+  // The history row of --mark-done, the run's end and the audit event commit together.
+  SCHEMAD_RETURN_IF_ERROR(
+      target.journal.Finish(session, run, /*lock_lost=*/false, [&](pqxx::transaction_base& txn) {
+        if (!retry) target.store.Write(txn, mark, 0);
+        target.audit.Write(txn, audit);
+      }));
   lock->Release().IgnoreError();
   InvalidateVersion(target);
   if (run.state == db::RunState::kResolved) run.outcome = done_outcome;
@@ -641,14 +650,15 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
   run.state = db::RunState::kSucceeded;
   run.outcome = db::Outcome::kRepaired;
   run.steps_done = static_cast<int>(repaired.size());
-  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(session, run));
   db::EventRecord audit;
   audit.principal = principal;
   audit.run_id = run.run_id;
   audit.action = "repair";
   audit.outcome = "REPAIRED";
   audit.detail = run.overrides;
-  target.audit.Append(session, audit).IgnoreError();
+  SCHEMAD_RETURN_IF_ERROR(
+      target.journal.Finish(session, run, /*lock_lost=*/false,
+                            [&](pqxx::transaction_base& txn) { target.audit.Write(txn, audit); }));
   lock->Release().IgnoreError();
   InvalidateVersion(target);
   return repaired;

@@ -98,6 +98,8 @@ class StepWatcher {
         absl::StatusOr<db::ConnectionPool::Lease> lease = target_.pool->Acquire();
         if (!lease.ok()) continue;
         side = *std::move(lease);
+        // A stuck database must not stall the run through its watcher.
+        (*side)->SetIfExists("statement_timeout", "2000");
       }
       absl::StatusOr<std::vector<db::BlockingSession>> blockers = db::BlockingSessions(**side, pid);
       if (!blockers.ok() || blockers->empty()) continue;

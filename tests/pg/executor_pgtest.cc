@@ -372,8 +372,9 @@ TEST_F(ExecutorPgTest, AWaitingStatementNamesItsBlockers) {
   absl::Mutex mu;
   std::vector<std::string> notices;
   db::Outcome outcome = db::Outcome::kNone;
+  absl::Status run_status;
   std::thread runner([&] {
-    engine->Run(
+    run_status = engine->Run(
         *engine->targets()[0], ApplyRequest(),
         [&](const RunEvent& e) {
           absl::MutexLock lock(&mu);
@@ -395,6 +396,7 @@ TEST_F(ExecutorPgTest, AWaitingStatementNamesItsBlockers) {
   }
   hold.commit();
   runner.join();
+  EXPECT_THAT(run_status, IsOk());
   EXPECT_EQ(outcome, db::Outcome::kApplied);
   EXPECT_THAT(notices,
               Contains(AllOf(HasSubstr("statement 1 has waited"), HasSubstr("pid "),

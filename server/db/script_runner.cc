@@ -92,11 +92,13 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
     pqxx::nontransaction txn(session_.raw());
     txn.exec(sql);
   };
+  // Runs statement `i`; returns its duration. The caller reports it once it is as durable as
+  // the mode makes it.
   const auto run_statement = [&](int i) {
     if (cancelled()) throw CancelledError();
     const auto statement_start = Clock::now();
     exec(step.statements[i].text);
-    on_statement(i, MsSince(statement_start));
+    return MsSince(statement_start);
   };
   const std::string begin = "BEGIN; SET LOCAL synchronous_commit = on";
   // Progress, fenced and synchronous whatever the file set, inside the transaction that is
@@ -141,7 +143,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
     switch (step.mode) {
       case FileMode::kTransactional:
         exec(absl::StrCat(settings, "; ", begin));
-        for (index = 0; index < n; ++index) run_statement(index);
+        for (index = 0; index < n; ++index) on_statement(index, run_statement(index));
         commit_step();
         break;
 
@@ -158,7 +160,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
             on_statement(index, 0);
             continue;
           }
-          run_statement(index);
+          on_statement(index, run_statement(index));
         }
         commit_step();
         break;
@@ -172,13 +174,14 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
             // exactly once, whatever happens.
             unwrapped = false;
             exec(begin);
-            run_statement(index);
+            const double ms = run_statement(index);
             {
               pqxx::nontransaction txn(session_.raw());
               journal_.WriteProgress(txn, step.run_id, index + 1, prefix(index + 1), lock_key_);
             }
             exec("COMMIT");
             result.completed = index + 1;
+            on_statement(index, ms);
             continue;
           }
           unwrapped = true;
@@ -188,7 +191,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
               throw LockLostError();
             }
           }
-          run_statement(index);
+          const double ms = run_statement(index);
           if (!statement.concurrent_index.empty()) {
             pqxx::nontransaction txn(session_.raw());
             const pqxx::result valid = txn.exec_params(kIndexValid, statement.concurrent_index);
@@ -208,6 +211,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
           // Inside the file's own block this is not durable yet; after a failure the journal
           // is read back for the truth.
           result.completed = index + 1;
+          on_statement(index, ms);
         }
         if (has_control && session_.InTransactionBlock()) {
           throw StepError("the file leaves a transaction block open (BEGIN without COMMIT)");

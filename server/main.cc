@@ -10,6 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "server/api/server.h"
 #include "server/common/logging.h"
 #include "server/config/config.h"
@@ -153,9 +154,18 @@ int main(int argc, char** argv) {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     spdlog::info("received {}, shutting down", strsignal(signal_number));
-    // Calls in flight get a few seconds; runs see the cancellation between statements.
+    // Calls in flight get the grace; then runs are cancelled between statements (also those
+    // whose caller was dropped, which gRPC's own cancellation no longer reaches).
+    absl::Notification shut_down;
+    std::thread stop_runs([&] {
+      if (!shut_down.WaitForNotificationWithTimeout(config.shutdown_grace)) {
+        server->service->StopRuns();
+      }
+    });
     server->server->Shutdown(std::chrono::system_clock::now() +
                              absl::ToChronoMilliseconds(config.shutdown_grace));
+    shut_down.Notify();
+    stop_runs.join();
   });
   server->server->Wait();
   signal_waiter.join();

@@ -498,7 +498,7 @@ grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine
           }
           if (!buffer.Push(ToProto(event)) && !dropped.exchange(true)) context->TryCancel();
         },
-        [&] { return context->IsCancelled() && !dropped; });
+        [&] { return (context->IsCancelled() && !dropped) || stopping_; });
     buffer.Close();
   });
   bool writing = true;

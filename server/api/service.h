@@ -1,6 +1,7 @@
 // SchemaService: converts proto to domain types, calls one engine method, converts back.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "schemad/v1/schemad.grpc.pb.h"
@@ -17,6 +18,10 @@ class SchemaService final
  public:
   SchemaService(engine::Engine* engine, Authorizer authorizer)
       : engine_(engine), authorizer_(std::move(authorizer)) {}
+
+  // The server's shutdown grace is over: every run still going is cancelled between
+  // statements, also one whose caller was dropped. Thread-safe.
+  void StopRuns() { stopping_ = true; }
 
   grpc::Status ListTargets(grpc::ServerContext* context, const v1::ListTargetsRequest* request,
                            v1::ListTargetsResponse* response) override;
@@ -45,6 +50,7 @@ class SchemaService final
                           v1::GetHistoryResponse* response) override;
 
  private:
+  std::atomic<bool> stopping_{false};
   // Authenticates the caller, finds the target and checks the role; returns the target.
   absl::StatusOr<const engine::Target*> Admit(grpc::ServerContextBase* context,
                                               const std::string& target, Role needed,

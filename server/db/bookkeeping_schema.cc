@@ -84,10 +84,16 @@ UPDATE schemad.runs SET current_mode = 'no-transaction', partial = true,
   completed = CASE WHEN state = 'running' THEN statement_index
                    ELSE greatest(statement_index - 1, 0) END
   WHERE NOT current_transactional;
+UPDATE schemad.meta SET value = '2' WHERE key = 'schema_version';
+)sql";
+
+// Version 3: the commit fence as a function (its plan is cached per session; its search_path is
+// pinned, so nothing a migration sets can change what it sees).
+constexpr char kUpgradeV3[] = R"sql(
 -- The commit fence: true iff the calling session holds advisory lock `key` (plpgsql, so its
 -- plan is cached per session).
 CREATE OR REPLACE FUNCTION schemad.holds_lock(key bigint) RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RETURN EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = pg_backend_pid()
                    AND l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
@@ -95,7 +101,10 @@ BEGIN
                    AND l.database = (SELECT oid FROM pg_database
                                      WHERE datname = current_database()));
 END $$;
-UPDATE schemad.meta SET value = '2' WHERE key = 'schema_version';
+-- Callable under any role a migration switches to (it tells only about the caller's own locks).
+GRANT USAGE ON SCHEMA schemad TO PUBLIC;
+GRANT EXECUTE ON FUNCTION schemad.holds_lock(bigint) TO PUBLIC;
+UPDATE schemad.meta SET value = '3' WHERE key = 'schema_version';
 )sql";
 
 constexpr char kIsInitialized[] =
@@ -132,6 +141,7 @@ absl::Status EnsureBookkeepingSchema(Connection& conn) {
           kBookkeepingVersion));
     }
     if (stored < 2) txn.exec(kUpgradeV2);
+    if (stored < 3) txn.exec(kUpgradeV3);
     return absl::OkStatus();
   });
 }

@@ -143,6 +143,7 @@ bool Connection::IsAlive() {
   }
 }
 void Connection::Cancel() {
+  if (!cancel_armed_) return;
   absl::MutexLock lock(&impl_->cancel_mu);
   if (!impl_->conn.is_open()) return;
   try {

@@ -2,6 +2,7 @@
 // libpqxx exceptions into absl::Status with SQLSTATE.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,9 +46,10 @@ class Connection {
   // False when the server closed the connection (restart, terminated backend, dropped
   // database). One round trip.
   bool IsAlive();
-  // Asks the server to cancel the statement running on this connection; callable from any
-  // thread.
+  // Asks the server to cancel the statement running on this connection, if one is armed
+  // (ArmCancel): callable from any thread. Bookkeeping statements are never cancelled.
   void Cancel();
+  void ArmCancel(bool armed) { cancel_armed_ = armed; }
   // Server NOTICE messages received since the last call.
   std::vector<std::string> TakeNotices();
   // Sets a session setting when this server knows it (ignored otherwise).
@@ -69,6 +71,7 @@ class Connection {
   explicit Connection(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   bool dirty_ = false;
+  std::atomic<bool> cancel_armed_{true};
 };
 
 // Lends connections to one database; takes them back clean (a session that ran migration SQL

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
@@ -154,8 +155,12 @@ absl::StatusOr<std::vector<BlockingSession>> BlockingSessions(Connection& conn, 
 absl::Status TerminateBackend(Connection& conn, int pid) {
   try {
     pqxx::nontransaction txn(conn.raw());
-    txn.exec_params("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE pid = $1",
-                    pid);
+    const pqxx::result ended = txn.exec_params(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE pid = $1", pid);
+    if (!ended.empty() && !ended[0][0].as<bool>()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("backend ", pid, " did not exit within 5 s of being terminated"));
+    }
     return absl::OkStatus();
   } catch (const std::exception& e) {
     return StatusFromException(e);

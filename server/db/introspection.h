@@ -62,7 +62,8 @@ struct BlockingSession {
 absl::StatusOr<std::vector<BlockingSession>> BlockingSessions(Connection& conn, int pid);
 
 // Ends backend `pid` (one of ours whose connection broke) and waits up to 5 s for it to exit,
-// so it cannot commit anything after we read what it did.
+// so it cannot commit anything after we read what it did. DEADLINE_EXCEEDED when it is still
+// there.
 absl::Status TerminateBackend(Connection& conn, int pid);
 
 // Indexes left INVALID (e.g. by a failed CREATE INDEX CONCURRENTLY), as schema.name.

@@ -63,6 +63,11 @@ constexpr char kCommitDelete[] =
     "AND EXISTS (SELECT 1 FROM progress) RETURNING 1) "
     "SELECT count(*), pg_notify('schemad_version', $5) FROM progress";
 
+// What no earlier file may leave behind (RESET ALL keeps role and session authorization).
+constexpr char kResetSession[] = "RESET ALL; RESET SESSION AUTHORIZATION; RESET ROLE";
+// Before the runner's own writes inside a file's transaction.
+constexpr char kBookkeepingLocal[] = "SET LOCAL ROLE NONE; SET LOCAL synchronous_commit = on";
+
 constexpr char kIndexValid[] =
     "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)";
 
@@ -71,6 +76,7 @@ constexpr char kIndexValid[] =
 StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& cancelled,
                              const std::function<void(int, double)>& on_statement) {
   session_.MarkDirty();
+  session_.ArmCancel(false);
   const int n = static_cast<int>(step.statements.size());
   std::vector<std::string> hashes;
   hashes.reserve(n);
@@ -97,23 +103,32 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
   const auto run_statement = [&](int i) {
     if (cancelled()) throw CancelledError();
     const auto statement_start = Clock::now();
-    exec(step.statements[i].text);
+    session_.ArmCancel(true);
+    try {
+      exec(step.statements[i].text);
+    } catch (...) {
+      session_.ArmCancel(false);
+      throw;
+    }
+    session_.ArmCancel(false);
     return MsSince(statement_start);
   };
-  const std::string begin = "BEGIN; SET LOCAL synchronous_commit = on";
+  const std::string begin = "BEGIN";
   // Progress, fenced and synchronous whatever the file set, inside the transaction that is
   // open (`in_transaction`) or in one of its own.
   const auto write_progress = [&](int count, bool in_transaction) {
-    exec(in_transaction ? "SET LOCAL synchronous_commit = on" : begin);
+    exec(in_transaction ? kBookkeepingLocal : absl::StrCat("BEGIN; ", kBookkeepingLocal));
     {
       pqxx::nontransaction txn(session_.raw());
       journal_.WriteProgress(txn, step.run_id, count, prefix(count), lock_key_);
     }
     if (!in_transaction) exec("COMMIT");
   };
-  // The history row, the final progress and the fence, then COMMIT (synchronous: the
-  // transaction was opened with synchronous_commit on).
+  // The history row, the final progress and the fence, then COMMIT.
   const auto commit_step = [&] {
+    // The bookkeeping runs as the session's own user and commits synchronously, whatever the
+    // file set (SET ROLE, synchronous_commit) and whatever COMMIT AND CHAIN dropped.
+    exec(kBookkeepingLocal);
     {
       pqxx::nontransaction txn(session_.raw());
       const AppliedRevision& r = step.history.revision;
@@ -127,16 +142,16 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
                                 DigitsKey(r.version));
       if (written[0][0].as<int>() != 1) throw LockLostError();
     }
-    exec("COMMIT");
+    // What the file set at session level (SET ROLE …) ends with it.
+    exec(absl::StrCat("COMMIT; ", kResetSession));
     result.completed = n;
   };
-
 
   try {
     // Nothing an earlier file set (search_path, role, timeouts…) reaches this one; a long
     // statement of a server that died is cancelled within a second (PostgreSQL 14+).
     const std::string settings = absl::StrCat(
-        "RESET ALL; SET lock_timeout = ", Milliseconds(step.lock_timeout),
+        kResetSession, "; SET lock_timeout = ", Milliseconds(step.lock_timeout),
         "; SET statement_timeout = ", Milliseconds(step.statement_timeout),
         session_.raw().server_version() >= 140000 ? "; SET client_connection_check_interval = 1000"
                                                   : "");
@@ -175,6 +190,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
             unwrapped = false;
             exec(begin);
             const double ms = run_statement(index);
+            exec(kBookkeepingLocal);
             {
               pqxx::nontransaction txn(session_.raw());
               journal_.WriteProgress(txn, step.run_id, index + 1, prefix(index + 1), lock_key_);
@@ -260,11 +276,22 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
   result.duration_ms = MsSince(start);
   if (result.kind != StepResult::Kind::kSessionLost) {
     session_.RollbackOpenTransaction();
+    // The rollback took the file's settings with it, but not what it set outside a transaction.
+    try {
+      exec(kResetSession);
+    } catch (const std::exception&) {
+      // Reported by the read below when the session broke.
+    }
     // The journal is the truth about what committed (the file's own transactions included).
     absl::StatusOr<RunJournal::Progress> durable = journal_.ReadProgress(session_, step.run_id);
-    if (!durable.ok()) {
+    if (!durable.ok() &&
+        (!session_.is_open() || durable.status().code() == absl::StatusCode::kUnavailable)) {
       result.kind = StepResult::Kind::kSessionLost;
       result.message = absl::StrCat(result.message, "; then ", durable.status().message());
+    } else if (!durable.ok()) {
+      result.unknown = true;
+      result.message = absl::StrCat(
+          result.message, "; then reading its progress failed: ", durable.status().message());
     } else if (step.mode != FileMode::kTransactional) {
       result.completed = durable->completed;
     }

@@ -350,7 +350,9 @@ void Executor::Reconcile(const PlanStep& step, const db::RunRecord& run, db::Ste
   if (!conn.ok()) return;  // the journal keeps the last durable progress; the run is orphaned
   // The old backend may still be alive (a broken network, not a dead server) and commit
   // later: end it, and wait for it, before reading what it did.
-  if (run.backend_pid > 0) db::TerminateBackend(**conn, run.backend_pid).IgnoreError();
+  if (run.backend_pid > 0 && !db::TerminateBackend(**conn, run.backend_pid).ok()) {
+    return;  // it may still commit: what it did cannot be known yet
+  }
   const bool up = step.direction == Direction::kUp;
   absl::StatusOr<bool> recorded =
       target_.store.IsRecorded(**conn, step.revision->version, up ? run_id : "");

@@ -404,5 +404,28 @@ TEST_F(ExecutorPgTest, AWaitingStatementNamesItsBlockers) {
                              HasSubstr("idle in transaction"), HasSubstr("LOCK TABLE t"))));
 }
 
+// A file that switches role still commits its bookkeeping (as the session's user), and the
+// role does not reach the next file.
+TEST_F(ExecutorPgTest, SetRoleInAFileNeitherBlocksItsCommitNorLeaksToTheNextFile) {
+  WriteFiles(dir_, {{"001_role.up.sql",
+                     "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
+                     "'schemad_app_owner') THEN CREATE ROLE schemad_app_owner NOLOGIN; END IF; "
+                     "END $$;\nGRANT CREATE ON SCHEMA public TO schemad_app_owner;\n"},
+                    {"002_owned.up.sql",
+                     "SET ROLE schemad_app_owner;\nCREATE TABLE owned (id int);\n"},
+                    {"003_after.up.sql", "CREATE TABLE after_role (id int);\n"}});
+  auto engine = MakeEngine(dir_, dsn_);
+  RunResult run = RunEngine(*engine, ApplyRequest());
+  ASSERT_THAT(run.status, IsOk());
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kApplied) << run.finished.message;
+  EXPECT_EQ(AppliedVersions(dsn_), "001,002,003");
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn_, "SELECT tableowner FROM pg_tables WHERE tablename = 'owned'"),
+            "schemad_app_owner");
+  EXPECT_NE(TestPostgres::MustQueryOne(
+                dsn_, "SELECT tableowner FROM pg_tables WHERE tablename = 'after_role'"),
+            "schemad_app_owner");
+}
+
 }  // namespace
 }  // namespace schemad::testing

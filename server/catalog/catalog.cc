@@ -24,13 +24,85 @@ namespace fs = std::filesystem;
 constexpr absl::string_view kUpSuffix = ".up.sql";
 constexpr absl::string_view kDownSuffix = ".down.sql";
 
+// Files larger than this are refused: a migration is text a person reviews.
+constexpr uintmax_t kMaxFileBytes = 64 << 20;
+
+// "line L, column C" (1-based, columns in bytes) of byte `offset` of `text`.
+std::string Position(absl::string_view text, size_t offset) {
+  size_t line = 1, line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return absl::StrCat("line ", line, ", column ", offset - line_start + 1, " (byte offset ", offset,
+                      ")");
+}
+
+// The offset of the first byte that is not part of well-formed UTF-8, or npos.
+size_t InvalidUtf8At(absl::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = s[i];
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xE  ? 3
+                 : (c >> 3) == 0x1E ? 4
+                                    : 0;
+    if (len == 0 || i + len > n || (len == 2 && c < 0xC2)) return i;
+    for (size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return i;
+    }
+    if (len == 3) {
+      const unsigned cp = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
+      if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    }
+    if (len == 4) {
+      const unsigned cp = ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) |
+                          ((s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F);
+      if (cp < 0x10000 || cp > 0x10FFFF) return i;
+    }
+    i += len;
+  }
+  return absl::string_view::npos;
+}
+
+// Reads a catalog file: only regular files (a symlink is followed to one), at most
+// kMaxFileBytes, UTF-8 without NUL bytes. Returns INVALID_ARGUMENT naming the path (and the
+// line and column) otherwise: what the parser, the checksum and the plan see must be the same
+// text, and every response must be valid UTF-8.
 absl::StatusOr<std::string> ReadFile(const fs::path& path) {
+  std::error_code error;
+  const fs::file_status status = fs::status(path, error);
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", error.message()));
+  }
+  if (!fs::is_regular_file(status)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path.string(), ": not a regular file (only regular files and symlinks to them are read)"));
+  }
+  const uintmax_t size = fs::file_size(path, error);
+  if (!error && size > kMaxFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.string(), ": ", size, " bytes, over the limit of ", kMaxFileBytes));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": cannot read file"));
   std::stringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": read error"));
-  return buffer.str();
+  std::string text = buffer.str();
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", Position(text, nul),
+                                                   ": NUL byte (a catalog file must be text)"));
+  }
+  if (const size_t bad = InvalidUtf8At(text); bad != absl::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", Position(text, bad),
+                                                   ": not valid UTF-8 (save the file as UTF-8)"));
+  }
+  return text;
 }
 
 absl::StatusOr<MigrationFile> LoadMigrationFile(const fs::path& path) {
@@ -115,6 +187,17 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
 }
 
 }  // namespace
+
+bool IsVersion(absl::string_view text) {
+  if (text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(text.front())) ||
+      !absl::ascii_isdigit(static_cast<unsigned char>(text.back()))) {
+    return false;
+  }
+  for (char c : text) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
 
 std::string VersionKey(absl::string_view version) {
   std::string digits;
@@ -205,8 +288,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
   };
   std::map<std::string, Pair> by_key;  // VersionKey -> files
   std::vector<fs::path> entries;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) {
-    entries.push_back(entry.path());
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    entries.push_back(it->path());
   }
   if (error) return absl::InvalidArgumentError(absl::StrCat(dir, ": ", error.message()));
   std::sort(entries.begin(), entries.end());
@@ -216,7 +299,7 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
       SCHEMAD_RETURN_IF_ERROR(LoadManifest(path, &catalog));
       continue;
     }
-    if (!absl::EndsWith(file_name, ".sql") || fs::is_directory(path)) continue;
+    if (!absl::EndsWith(file_name, ".sql") || fs::is_directory(path, error)) continue;
     absl::StatusOr<FileName> parsed = ParseFileName(file_name);
     if (!parsed.ok()) return Annotate(parsed.status(), dir);
     Pair& pair = by_key[VersionKey(parsed->version)];

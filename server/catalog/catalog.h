@@ -55,6 +55,9 @@ struct Catalog {
   std::string LatestVersion() const { return revisions.empty() ? "" : revisions.back().version; }
 };
 
+// Whether `text` is a version as written in file names: digits, with underscores between them.
+bool IsVersion(absl::string_view text);
+
 // The numeric value of a version as a canonical string: digits only, no leading zeros.
 std::string VersionKey(absl::string_view version);
 

@@ -601,6 +601,10 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
     const Target& target, const std::string& version, const std::string& reason,
     const std::string& principal) {
   if (reason.empty()) return absl::InvalidArgumentError("reason: required");
+  if (!version.empty() && !IsVersion(version)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("version: \"", version.substr(0, 40), "\" is not a version"));
+  }
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
                            LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();

@@ -111,6 +111,23 @@ TEST_F(PlannerTest, FailedRunBlocks) {
   EXPECT_THAT(plan->refusal, HasSubstr("statement 3: boom"));
 }
 
+// Issue 10, item 5: a word where a version belongs is refused, never read as 0 (everything).
+TEST_F(PlannerTest, WordsAreNotVersions) {
+  for (const char* word : {"latest", "HEAD", " ", "v5", "5;", "1_"}) {
+    PlanRequest down;
+    down.direction = Direction::kDown;
+    down.to_version = word;
+    EXPECT_THAT(MakePlan("dev", catalog_, {Applied("1"), Applied("3")}, std::nullopt, down),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a version")))
+        << word;
+    PlanRequest up;
+    up.to_version = word;
+    EXPECT_THAT(MakePlan("dev", catalog_, {}, std::nullopt, up),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not a version")))
+        << word;
+  }
+}
+
 TEST_F(PlannerTest, RollbackByStepsAndToVersion) {
   PlanRequest request;
   request.direction = Direction::kDown;

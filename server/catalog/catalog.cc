@@ -299,7 +299,9 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
       SCHEMAD_RETURN_IF_ERROR(LoadManifest(path, &catalog));
       continue;
     }
-    if (!absl::EndsWith(file_name, ".sql") || fs::is_directory(path, error)) continue;
+    // Documented rule: files not ending in .sql (in any case) are not part of the catalog
+    // (README, catalog.yaml, dotfiles…); every .sql file must be a well-named revision.
+    if (!absl::EndsWithIgnoreCase(file_name, ".sql") || fs::is_directory(path, error)) continue;
     absl::StatusOr<FileName> parsed = ParseFileName(file_name);
     if (!parsed.ok()) return Annotate(parsed.status(), dir);
     Pair& pair = by_key[VersionKey(parsed->version)];

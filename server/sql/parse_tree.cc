@@ -70,7 +70,15 @@ absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
   ParseResultHolder holder(text);
   const PgQueryProtobufParseResult& result = holder.get();
   if (result.error != nullptr) {
-    const size_t position = result.error->cursorpos > 0 ? result.error->cursorpos - 1 : 0;
+    // The parser's cursor counts characters, not bytes (unlike statement locations).
+    const size_t chars = result.error->cursorpos > 0 ? result.error->cursorpos - 1 : 0;
+    size_t position = 0;
+    for (size_t seen = 0; position < text.size() && seen < chars; ++seen) {
+      ++position;
+      while (position < text.size() && (static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) {
+        ++position;
+      }
+    }
     return absl::InvalidArgumentError(
         absl::StrCat("line ", LineAt(text, position), ": ", result.error->message));
   }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/sql/script.h"
@@ -85,6 +86,16 @@ TEST(ScriptTest, SyntaxErrorGivesLineAndParserMessage) {
   EXPECT_THAT(sql::ParseScript("SELECT 1;\n\nCREATE TABLE t (id int,);\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("line 3"), HasSubstr("syntax error at or near \")\""))));
+}
+
+// Issue 10, item 9: the parser's error cursor counts characters; lines are right after
+// multi-byte text.
+TEST(ScriptTest, SyntaxErrorLineIsRightAfterMultiByteText) {
+  std::string text;
+  for (int i = 0; i < 299; ++i) absl::StrAppend(&text, "-- комментарий на кириллице\n");
+  absl::StrAppend(&text, "CREATE TABEL broken (id int);\n");
+  EXPECT_THAT(sql::ParseScript(text), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               HasSubstr("line 300: syntax error")));
 }
 
 TEST(ScriptTest, ConcurrentlyAndFriendsRunOutsideATransaction) {
@@ -276,6 +287,14 @@ TEST_F(CatalogTest, NulBytesInvalidUtf8AndSpecialFilesAreRefusedNamingThePlace) 
   EXPECT_THAT(LoadCatalog(dir_),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("4_loop.up.sql"), HasSubstr("symbolic links"))));
+}
+
+// Issue 10, item 10: no .sql file is silently ignored.
+TEST_F(CatalogTest, UpperCaseSuffixIsAnErrorNotIgnored) {
+  testing::WriteFiles(dir_, {{"001_a.up.sql", "SELECT 1;"}, {"002_x.UP.SQL", "SELECT 2;"},
+                             {"README.md", "notes"}, {".gitkeep", ""}});
+  EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                          AllOf(HasSubstr("002_x.UP.SQL"), HasSubstr("bad name"))));
 }
 
 TEST_F(CatalogTest, DuplicateVersionNamesBothFiles) {

@@ -5,9 +5,11 @@
 #include <optional>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
@@ -18,6 +20,10 @@ using google::protobuf::Timestamp;
 
 constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 500;
+// Bounds of request strings: target names, free-text reasons, everything else.
+constexpr size_t kMaxNameBytes = 128;
+constexpr size_t kMaxReasonBytes = 1024;
+constexpr size_t kMaxFieldBytes = 256;
 // Events of a run its caller may fall behind by before it is dropped (the run carries on).
 constexpr size_t kMaxBufferedEvents = 4096;
 
@@ -39,6 +45,37 @@ v1::Environment ToProto(Environment environment) {
       return v1::ENVIRONMENT_PROD;
   }
   return v1::ENVIRONMENT_UNSPECIFIED;
+}
+
+// Every string field of a request is bounded and printable (no control characters), checked at
+// the edge: a long or odd value never reaches a query, an index or an error message.
+// Returns INVALID_ARGUMENT naming the field.
+absl::Status CheckStringFields(const google::protobuf::Message& request) {
+  const google::protobuf::Descriptor* descriptor = request.GetDescriptor();
+  const google::protobuf::Reflection* reflection = request.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* field = descriptor->field(i);
+    if (field->type() != google::protobuf::FieldDescriptor::TYPE_STRING || field->is_repeated()) {
+      continue;
+    }
+    const std::string value = reflection->GetString(request, field);
+    const size_t limit = absl::EndsWith(field->name(), "reason") ? kMaxReasonBytes
+                         : field->name() == "target"             ? kMaxNameBytes
+                                                                 : kMaxFieldBytes;
+    if (value.size() > limit) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field->name(), ": ", value.size(), " bytes, at most ", limit));
+    }
+    const bool text = absl::EndsWith(field->name(), "reason");  // free text: lines allowed
+    for (char c : value) {
+      if ((static_cast<unsigned char>(c) < 0x20 && !(text && (c == '\n' || c == '\t'))) ||
+          c == 0x7f) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field->name(), ": contains a control character"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Events a run produced and its caller has not read yet, at most `capacity`. Thread-safe.
@@ -292,12 +329,16 @@ grpc::Status ToGrpc(const absl::Status& status) {
 }
 
 absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBase* context,
-                                                           const std::string& target_name,
+                                                           const google::protobuf::Message& request,
                                                            Role needed, const std::string& action,
                                                            Caller* caller) const {
   absl::StatusOr<Caller> authenticated = authorizer_.Authenticate(*context);
   if (!authenticated.ok()) return authenticated.status();
   *caller = *authenticated;
+  if (absl::Status bounded = CheckStringFields(request); !bounded.ok()) return bounded;
+  const auto* field = request.GetDescriptor()->FindFieldByName("target");
+  const std::string target_name =
+      field != nullptr ? request.GetReflection()->GetString(request, field) : "";
   absl::StatusOr<const engine::Target*> target = engine_->FindTarget(target_name);
   if (!target.ok()) return target.status();
   absl::Status allowed =
@@ -328,7 +369,7 @@ grpc::ServerUnaryReactor* SchemaService::GetVersion(grpc::CallbackServerContext*
                                                     v1::VersionInfo* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Caller caller;
-  auto target = Admit(context, request->target(), Role::kViewer, "GetVersion", &caller);
+  auto target = Admit(context, *request, Role::kViewer, "GetVersion", &caller);
   if (!target.ok()) {
     reactor->Finish(ToGrpc(target.status()));
     return reactor;
@@ -344,7 +385,7 @@ grpc::Status SchemaService::WatchVersion(grpc::ServerContext* context,
                                          const v1::WatchVersionRequest* request,
                                          grpc::ServerWriter<v1::VersionInfo>* writer) {
   Caller caller;
-  auto target = Admit(context, request->target(), Role::kViewer, "WatchVersion", &caller);
+  auto target = Admit(context, *request, Role::kViewer, "WatchVersion", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   std::string last_sent = "\x01";
   while (!context->IsCancelled()) {
@@ -374,7 +415,7 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
                                       v1::GetStatusResponse* response) {
   Caller caller;
   const ServerTiming timing(context);
-  auto target = Admit(context, request->target(), Role::kViewer, "GetStatus", &caller);
+  auto target = Admit(context, *request, Role::kViewer, "GetStatus", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   absl::StatusOr<engine::TargetStatus> status = engine_->GetStatus(**target);
   if (!status.ok()) return ToGrpc(status.status());
@@ -423,7 +464,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
                                  v1::PlanResponse* response) {
   Caller caller;
   const ServerTiming timing(context);
-  auto target = Admit(context, request->target(), Role::kViewer, "Plan", &caller);
+  auto target = Admit(context, *request, Role::kViewer, "Plan", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   engine::PlanRequest plan_request;
   if (request->direction() == v1::DIRECTION_DOWN) {
@@ -530,7 +571,7 @@ grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyR
                                   grpc::ServerWriter<v1::RunEvent>* writer) {
   Caller caller;
   const bool overrides = request->allow_out_of_order() || request->accept_checksum_drift();
-  auto target = Admit(context, request->target(), overrides ? Role::kAdmin : Role::kDeployer,
+  auto target = Admit(context, *request, overrides ? Role::kAdmin : Role::kDeployer,
                       overrides ? "Apply with overrides" : "Apply", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->lock_wait_seconds() < 0) {
@@ -553,7 +594,7 @@ grpc::Status SchemaService::Rollback(grpc::ServerContext* context,
                                      const v1::RollbackRequest* request,
                                      grpc::ServerWriter<v1::RunEvent>* writer) {
   Caller caller;
-  auto target = Admit(context, request->target(), Role::kAdmin, "Rollback", &caller);
+  auto target = Admit(context, *request, Role::kAdmin, "Rollback", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->lock_wait_seconds() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lock_wait_seconds: must be >= 0");
@@ -573,7 +614,7 @@ grpc::Status SchemaService::ResolveRun(grpc::ServerContext* context,
                                        const v1::ResolveRunRequest* request,
                                        v1::ResolveRunResponse* response) {
   Caller caller;
-  auto target = Admit(context, request->target(), Role::kAdmin, "ResolveRun", &caller);
+  auto target = Admit(context, *request, Role::kAdmin, "ResolveRun", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->action() != v1::ResolveRunRequest::ACTION_RETRY &&
       request->action() != v1::ResolveRunRequest::ACTION_MARK_DONE) {
@@ -596,7 +637,7 @@ grpc::Status SchemaService::RepairChecksums(grpc::ServerContext* context,
                                             const v1::RepairChecksumsRequest* request,
                                             v1::RepairChecksumsResponse* response) {
   Caller caller;
-  auto target = Admit(context, request->target(), Role::kAdmin, "RepairChecksums", &caller);
+  auto target = Admit(context, *request, Role::kAdmin, "RepairChecksums", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->reason().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "reason: required");
@@ -619,7 +660,7 @@ grpc::Status SchemaService::ValidateCoverage(grpc::ServerContext* context,
                                              const v1::ValidateCoverageRequest* request,
                                              v1::ValidateCoverageResponse* response) {
   Caller caller;
-  auto target = Admit(context, request->target(), Role::kViewer, "ValidateCoverage", &caller);
+  auto target = Admit(context, *request, Role::kViewer, "ValidateCoverage", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   std::vector<CoverageRequirement> requirements;
   for (const v1::CoverageRequirement& requirement : request->requirements()) {
@@ -667,7 +708,7 @@ grpc::Status SchemaService::GetHistory(grpc::ServerContext* context,
                                        const v1::GetHistoryRequest* request,
                                        v1::GetHistoryResponse* response) {
   Caller caller;
-  auto target = Admit(context, request->target(), Role::kViewer, "GetHistory", &caller);
+  auto target = Admit(context, *request, Role::kViewer, "GetHistory", &caller);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->page_size() < 0 || request->page_size() > kMaxPageSize) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

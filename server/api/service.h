@@ -52,8 +52,10 @@ class SchemaService final
  private:
   std::atomic<bool> stopping_{false};
   // Authenticates the caller, finds the target and checks the role; returns the target.
+  // Also checks every string field of `request` (bounded, printable: INVALID_ARGUMENT naming
+  // the field) and finds its `target`.
   absl::StatusOr<const engine::Target*> Admit(grpc::ServerContextBase* context,
-                                              const std::string& target, Role needed,
+                                              const google::protobuf::Message& request, Role needed,
                                               const std::string& action, Caller* caller) const;
   grpc::Status RunStream(grpc::ServerContext* context, const engine::Target& target,
                          const engine::RunRequest& request,

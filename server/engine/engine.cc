@@ -319,6 +319,8 @@ absl::Status Engine::Run(const Target& target, const RunRequest& request, const 
                          const CancelCheck& cancelled) {
   const absl::Duration wait =
       request.lock_wait > absl::ZeroDuration() ? request.lock_wait : target.config.lock_wait;
+  // Refused before anything is locked or created.
+  SCHEMAD_RETURN_IF_ERROR(CheckPlanRequest(request.plan));
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock, LockForChange(target, wait));
   absl::Status status = RunLocked(target, request, *lock, sink, cancelled);
   if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {

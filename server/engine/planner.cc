@@ -80,6 +80,18 @@ std::string DescribeBlockingRun(const db::RunRecord& run) {
   return text;
 }
 
+absl::Status CheckPlanRequest(const PlanRequest& request) {
+  if (request.steps < 0) return absl::InvalidArgumentError("steps must not be negative");
+  // Versions are digits (underscores between them allowed): "latest" or "v5" must never be
+  // read as 0 (everything) or 5.
+  if (!request.to_version.empty() && !IsVersion(request.to_version)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "to_version: \"", request.to_version.substr(0, 40),
+        "\" is not a version (digits, underscores between them allowed; 0 rolls back everything)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
                               const std::vector<db::AppliedRevision>& applied,
                               const std::optional<db::RunRecord>& blocking_run,
@@ -92,14 +104,7 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
   for (const db::AppliedRevision& revision : applied)
     applied_keys.insert(VersionKey(revision.version));
 
-  if (request.steps < 0) return absl::InvalidArgumentError("steps must not be negative");
-  // Versions are digits (underscores between them allowed): "latest" or "v5" must never be
-  // read as 0 (everything) or 5.
-  if (!request.to_version.empty() && !IsVersion(request.to_version)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "to_version: \"", request.to_version.substr(0, 40),
-        "\" is not a version (digits, underscores between them allowed; 0 rolls back everything)"));
-  }
+  if (absl::Status checked = CheckPlanRequest(request); !checked.ok()) return checked;
   if (request.direction == Direction::kUp) {
     if (request.steps != 0) return absl::InvalidArgumentError("steps is for rollback only");
     int last = static_cast<int>(catalog.revisions.size()) - 1;

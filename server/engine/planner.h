@@ -53,6 +53,10 @@ struct Plan {
   std::map<std::string, double> table_rows;
 };
 
+// The request's own checks (no catalog needed): steps not negative, to_version a version.
+// Returns INVALID_ARGUMENT naming the field.
+absl::Status CheckPlanRequest(const PlanRequest& request);
+
 // Computes the plan. Writes nothing. Returns NOT_FOUND for a version not in the catalog,
 // INVALID_ARGUMENT for contradictory fields, FAILED_PRECONDITION when rolling back across a
 // revision without a down file or one missing from the catalog.

@@ -75,7 +75,8 @@ absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
     size_t position = 0;
     for (size_t seen = 0; position < text.size() && seen < chars; ++seen) {
       ++position;
-      while (position < text.size() && (static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) {
+      while (position < text.size() &&
+             (static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) {
         ++position;
       }
     }

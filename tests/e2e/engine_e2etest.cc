@@ -444,6 +444,50 @@ TEST_F(BadRequestE2eTest, EachBadFieldGetsItsCodeAndMessage) {
                      "unknown target \"nope\""});
   }
   {
+    // Issue 10, item 6: every string field is bounded and printable, checked at the edge.
+    v1::PlanRequest request;
+    request.set_target(std::string(10000, 't'));
+    v1::PlanResponse response;
+    cases.push_back({stub_->Plan(Context().get(), request, &response),
+                     grpc::StatusCode::INVALID_ARGUMENT, "target: 10000 bytes, at most 128"});
+  }
+  {
+    v1::ApplyRequest request;
+    request.set_target("dev");
+    request.set_request_id(std::string(10000, 'r'));
+    auto context = Context();
+    auto reader = stub_->Apply(context.get(), request);
+    v1::RunEvent event;
+    while (reader->Read(&event)) {
+    }
+    cases.push_back({reader->Finish(), grpc::StatusCode::INVALID_ARGUMENT,
+                     "request_id: 10000 bytes, at most 256"});
+  }
+  {
+    v1::ApplyRequest request;
+    request.set_target("dev");
+    request.set_request_id(std::string("deploy\0-1", 9));
+    auto context = Context();
+    auto reader = stub_->Apply(context.get(), request);
+    v1::RunEvent event;
+    while (reader->Read(&event)) {
+    }
+    cases.push_back({reader->Finish(), grpc::StatusCode::INVALID_ARGUMENT,
+                     "request_id: contains a control character"});
+  }
+  {
+    v1::RollbackRequest request;
+    request.set_target("dev");
+    request.set_to_version("latest");
+    auto context = Context();
+    auto reader = stub_->Rollback(context.get(), request);
+    v1::RunEvent event;
+    while (reader->Read(&event)) {
+    }
+    cases.push_back({reader->Finish(), grpc::StatusCode::INVALID_ARGUMENT,
+                     "to_version: \"latest\" is not a version"});
+  }
+  {
     v1::PlanRequest request;
     request.set_target("dev");
     request.set_to_version("999");

@@ -94,8 +94,8 @@ TEST(ScriptTest, SyntaxErrorLineIsRightAfterMultiByteText) {
   std::string text;
   for (int i = 0; i < 299; ++i) absl::StrAppend(&text, "-- комментарий на кириллице\n");
   absl::StrAppend(&text, "CREATE TABEL broken (id int);\n");
-  EXPECT_THAT(sql::ParseScript(text), StatusIs(absl::StatusCode::kInvalidArgument,
-                                               HasSubstr("line 300: syntax error")));
+  EXPECT_THAT(sql::ParseScript(text),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 300: syntax error")));
 }
 
 TEST(ScriptTest, ConcurrentlyAndFriendsRunOutsideATransaction) {
@@ -291,8 +291,10 @@ TEST_F(CatalogTest, NulBytesInvalidUtf8AndSpecialFilesAreRefusedNamingThePlace) 
 
 // Issue 10, item 10: no .sql file is silently ignored.
 TEST_F(CatalogTest, UpperCaseSuffixIsAnErrorNotIgnored) {
-  testing::WriteFiles(dir_, {{"001_a.up.sql", "SELECT 1;"}, {"002_x.UP.SQL", "SELECT 2;"},
-                             {"README.md", "notes"}, {".gitkeep", ""}});
+  testing::WriteFiles(dir_, {{"001_a.up.sql", "SELECT 1;"},
+                             {"002_x.UP.SQL", "SELECT 2;"},
+                             {"README.md", "notes"},
+                             {".gitkeep", ""}});
   EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
                                           AllOf(HasSubstr("002_x.UP.SQL"), HasSubstr("bad name"))));
 }

@@ -117,6 +117,26 @@ absl::StatusOr<MigrationFile> LoadMigrationFile(const fs::path& path) {
   return file;
 }
 
+// A YAML node of the expected shape, or INVALID_ARGUMENT "<file>: <key path>: expected …".
+absl::Status Expect(const YAML::Node& node, YAML::NodeType::value type, const std::string& source,
+                    const std::string& key, const char* what) {
+  if (node.Type() == type) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(source, ": line ", node.Mark().line + 1, ": ", key, ": expected ", what));
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
+                                                    const std::string& source,
+                                                    const std::string& key) {
+  SCHEMAD_RETURN_IF_ERROR(Expect(node, YAML::NodeType::Sequence, source, key, "a list of names"));
+  std::vector<std::string> out;
+  for (const YAML::Node& item : node) {
+    SCHEMAD_RETURN_IF_ERROR(Expect(item, YAML::NodeType::Scalar, source, key, "a list of names"));
+    out.push_back(item.as<std::string>());
+  }
+  return out;
+}
+
 absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
   SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   const std::string source = path.string();
@@ -129,35 +149,65 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
   }
   if (root.IsNull()) return absl::OkStatus();
   if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(source, ": must be a mapping"));
+  using Type = YAML::NodeType;
   try {
     for (const auto& entry : root) {
       const std::string key = entry.first.as<std::string>();
+      const YAML::Node& value = entry.second;
       if (key == "name") {
-        catalog->name = entry.second.as<std::string>();
+        SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "a name"));
+        const std::string name = value.as<std::string>();
+        // The catalog's identity in every target's history: never empty or odd.
+        if (name.empty() || name.size() > 128 ||
+            name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789_.-") != std::string::npos) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              source, ": name: expected 1 to 128 letters, digits, '_', '.' or '-', got \"",
+              name.substr(0, 40), "\""));
+        }
+        catalog->name = name;
       } else if (key == "empty_down_is_noop") {
-        catalog->empty_down_is_noop = entry.second.as<bool>();
+        bool flag = false;
+        if (!value.IsScalar() || !YAML::convert<bool>::decode(value, flag)) {
+          return absl::InvalidArgumentError(absl::StrCat(source, ": line ", value.Mark().line + 1,
+                                                         ": ", key, ": expected true or false"));
+        }
+        catalog->empty_down_is_noop = flag;
       } else if (key == "description") {
-        catalog->description =
-            std::string(absl::StripAsciiWhitespace(entry.second.as<std::string>()));
+        SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "text"));
+        catalog->description = std::string(absl::StripAsciiWhitespace(value.as<std::string>()));
       } else if (key == "coverage") {
-        for (const auto& item : entry.second) {
+        SCHEMAD_RETURN_IF_ERROR(
+            Expect(value, Type::Map, source, key, "a mapping with schema and required"));
+        for (const auto& item : value) {
           const std::string sub = item.first.as<std::string>();
           if (sub == "schema") {
+            SCHEMAD_RETURN_IF_ERROR(
+                Expect(item.second, Type::Scalar, source, "coverage.schema", "a schema name"));
             catalog->coverage_schema = item.second.as<std::string>();
           } else if (sub == "required") {
+            SCHEMAD_RETURN_IF_ERROR(Expect(item.second, Type::Sequence, source, "coverage.required",
+                                           "a list of tables"));
             for (const YAML::Node& required : item.second) {
               CoverageRequirement requirement;
               if (required.IsScalar()) {
                 requirement.table = required.as<std::string>();
               } else {
+                SCHEMAD_RETURN_IF_ERROR(Expect(required, Type::Map, source, "coverage.required[]",
+                                               "a table name or {table, columns, indexes}"));
                 for (const auto& field : required) {
                   const std::string name = field.first.as<std::string>();
+                  const std::string where = absl::StrCat("coverage.required[].", name);
                   if (name == "table") {
+                    SCHEMAD_RETURN_IF_ERROR(
+                        Expect(field.second, Type::Scalar, source, where, "a table name"));
                     requirement.table = field.second.as<std::string>();
                   } else if (name == "columns") {
-                    requirement.columns = field.second.as<std::vector<std::string>>();
+                    SCHEMAD_ASSIGN_OR_RETURN(requirement.columns,
+                                             StringList(field.second, source, where));
                   } else if (name == "indexes") {
-                    requirement.indexes = field.second.as<std::vector<std::string>>();
+                    SCHEMAD_ASSIGN_OR_RETURN(requirement.indexes,
+                                             StringList(field.second, source, where));
                   } else {
                     return absl::InvalidArgumentError(
                         absl::StrCat(source, ": coverage.required: unknown key ", name));

@@ -289,6 +289,29 @@ TEST_F(CatalogTest, NulBytesInvalidUtf8AndSpecialFilesAreRefusedNamingThePlace) 
                        AllOf(HasSubstr("4_loop.up.sql"), HasSubstr("symbolic links"))));
 }
 
+// Issue 10, item 7: catalog.yaml values of the wrong type fail, naming the key and the type.
+TEST_F(CatalogTest, CatalogYamlTypesAreChecked) {
+  testing::WriteFiles(dir_, {{"001_a.up.sql", "SELECT 1;"}});
+  struct Case {
+    const char* yaml;
+    const char* message;
+  } cases[] = {
+      {"coverage:\n  required: users\n", "line 2: coverage.required: expected a list of tables"},
+      {"coverage: all of them\n", "coverage: expected a mapping with schema and required"},
+      {"name: ''\n", "name: expected 1 to 128 letters"},
+      {"name: [a, b]\n", "name: expected a name"},
+      {"empty_down_is_noop: sometimes\n", "empty_down_is_noop: expected true or false"},
+      {"coverage:\n  required:\n    - table: t\n      columns: id\n",
+       "coverage.required[].columns: expected a list of names"},
+  };
+  for (const Case& c : cases) {
+    testing::WriteFiles(dir_, {{"catalog.yaml", c.yaml}});
+    EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                            AllOf(HasSubstr("catalog.yaml"), HasSubstr(c.message))))
+        << c.yaml;
+  }
+}
+
 // Issue 10, item 10: no .sql file is silently ignored.
 TEST_F(CatalogTest, UpperCaseSuffixIsAnErrorNotIgnored) {
   testing::WriteFiles(dir_, {{"001_a.up.sql", "SELECT 1;"},

@@ -1,8 +1,15 @@
 #include "server/api/server.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -41,6 +48,39 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsCo
 
 }  // namespace
 
+namespace {
+
+// Why binding `listen` fails (gRPC does not say): the kernel's answer to a bind of our own.
+std::string WhyNoListen(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) return "cannot bind the unix socket";
+  const size_t colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (absl::StartsWith(host, "[") && absl::EndsWith(host, "]")) {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (const int error = getaddrinfo(host.c_str(), listen.substr(colon + 1).c_str(), &hints, &found);
+      error != 0) {
+    return absl::StrCat("cannot resolve host \"", host, "\": ", gai_strerror(error));
+  }
+  std::string why = "gRPC refused the address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0) why = std::strerror(errno);
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return why;
+}
+
+}  // namespace
+
 absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* engine) {
   RunningServer running;
   running.service = std::make_unique<SchemaService>(engine, Authorizer(config.tokens));
@@ -51,6 +91,8 @@ absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* 
   if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
   int port = 0;
+  // A second schemad on a port in use must fail, not share it silently (gRPC's default).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.listen, *credentials, &port);
   grpc::ResourceQuota quota("schemad");
   quota.SetMaxThreads(config.max_threads);
@@ -59,7 +101,8 @@ absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* 
   builder.RegisterService(running.service.get());
   running.server = builder.BuildAndStart();
   if (running.server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen, ": ", WhyNoListen(config.listen)));
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   running.address = absl::StrCat(host, ":", port);

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/status_macros.h"
@@ -338,7 +339,29 @@ bool IsLoopbackAddress(const std::string& listen) {
   return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
 }
 
+// Checks the shape of `listen`: host:port with a port in 0..65535 ([v6]:port too), or unix:PATH.
+absl::Status CheckListen(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) return absl::OkStatus();
+  const size_t colon = listen.rfind(':');
+  const std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  int number = -1;
+  if (host.empty() || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos ||
+      !absl::SimpleAtoi(port, &number)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: \"", listen.substr(0, 80),
+        "\" is not host:port (e.g. 127.0.0.1:50051, [::1]:50051, 0.0.0.0:50051) or unix:PATH"));
+  }
+  if (number > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen: \"", listen, "\": port ", number, " is out of range (0 to 65535)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateConfig(const Config& config) {
+  SCHEMAD_RETURN_IF_ERROR(CheckListen(config.listen));
   // Without tokens every caller is admin: beyond localhost that needs client certificates.
   if (!IsLoopbackAddress(config.listen) && config.tokens.empty() &&
       config.tls.client_ca_file.empty()) {

@@ -557,6 +557,22 @@ TEST_F(BadRequestE2eTest, EachBadFieldGetsItsCodeAndMessage) {
             "0");
 }
 
+// Issue 10, item 8: a port in use is named as such, not only "cannot listen".
+TEST(ServerCatalogE2eTest, PortInUseIsNamed) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto first = StartServer(kSmall, dsn);
+  ASSERT_NE(first, nullptr);
+  const std::string dir = MakeTempDir("schemad-port-in-use");
+  WriteFiles(dir, {{"schemad.yaml", absl::StrCat("targets:\n  - name: dev\n    environment: dev\n"
+                                                 "    catalog: ",
+                                                 kSmall, "\n    dsn_env: DSN\n")}});
+  auto second = ServerProcess::StartWithArgs(
+      {"--config", dir + "/schemad.yaml", "--listen", first->address()}, {"DSN=" + dsn});
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(second.status().message(), AllOf(HasSubstr("cannot listen on " + first->address()),
+                                               HasSubstr("Address already in use")));
+}
+
 TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileStopsStartUpNamingFileAndLine) {
   const std::string dir = MakeTempDir("schemad-e2e-syntax");
   WriteFiles(dir,

@@ -167,6 +167,25 @@ TEST_F(ConfigTest, NonLoopbackWithoutTokensOrTlsIsRefused) {
   EXPECT_THAT(ValidateConfig(*config), IsOk());
 }
 
+// Issue 10, item 8: a listen address that does not parse, or a port out of range, is named.
+TEST_F(ConfigTest, ListenAddressShapeAndPortAreChecked) {
+  absl::StatusOr<Config> config = Parse(std::string("listen: 127.0.0.1:99999\n") + kTarget);
+  ASSERT_THAT(config, IsOk());
+  EXPECT_THAT(ValidateConfig(*config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("\"127.0.0.1:99999\": port 99999 is out of range (0 to 65535)")));
+  for (const char* bad : {"localhost", "127.0.0.1:", ":50051", "127.0.0.1:http", "1.2.3.4:-1"}) {
+    config->listen = bad;
+    EXPECT_THAT(ValidateConfig(*config),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("is not host:port")))
+        << bad;
+  }
+  for (const char* good : {"127.0.0.1:0", "[::1]:50051", "localhost:65535", "unix:/tmp/s"}) {
+    config->listen = good;
+    EXPECT_THAT(ValidateConfig(*config), IsOk()) << good;
+  }
+}
+
 TEST(LoopbackTest, RecognisesLoopbackForms) {
   EXPECT_TRUE(IsLoopbackAddress("127.0.0.1:1"));
   EXPECT_TRUE(IsLoopbackAddress("localhost:1"));

@@ -61,7 +61,11 @@ class Client {
     } else {
       credentials = grpc::InsecureChannelCredentials();
     }
-    channel_ = grpc::CreateChannel(options.server, credentials);
+    // Plans carry their files' SQL (a catalog file may be up to 64 MiB): raise gRPC's 4 MiB
+    // default for what schemad sends; the server sets the same bound.
+    grpc::ChannelArguments arguments;
+    arguments.SetMaxReceiveMessageSize(128 << 20);
+    channel_ = grpc::CreateCustomChannel(options.server, credentials, arguments);
     stub_ = v1::SchemaService::NewStub(channel_);
   }
 

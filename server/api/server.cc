@@ -93,6 +93,9 @@ absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* 
   int port = 0;
   // A second schemad on a port in use must fail, not share it silently (gRPC's default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Requests are small (every string field is bounded); responses may carry a plan's SQL.
+  builder.SetMaxReceiveMessageSize(1 << 20);
+  builder.SetMaxSendMessageSize(128 << 20);
   builder.AddListeningPort(config.listen, *credentials, &port);
   grpc::ResourceQuota quota("schemad");
   quota.SetMaxThreads(config.max_threads);

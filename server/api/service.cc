@@ -333,7 +333,12 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
                                                            Role needed, const std::string& action,
                                                            Caller* caller) const {
   absl::StatusOr<Caller> authenticated = authorizer_.Authenticate(*context);
-  if (!authenticated.ok()) return authenticated.status();
+  if (!authenticated.ok()) {
+    // Denied calls are logged once, here, with who (as far as known) and from where.
+    spdlog::warn("denied {} principal=unknown peer={}: {}", action, context->peer(),
+                 std::string(authenticated.status().message()));
+    return authenticated.status();
+  }
   *caller = *authenticated;
   if (absl::Status bounded = CheckStringFields(request); !bounded.ok()) return bounded;
   const auto* field = request.GetDescriptor()->FindFieldByName("target");
@@ -343,7 +348,11 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
   if (!target.ok()) return target.status();
   absl::Status allowed =
       authorizer_.Require(*caller, (*target)->config.environment, needed, action);
-  if (!allowed.ok()) return allowed;
+  if (!allowed.ok()) {
+    spdlog::warn("denied {} target={} principal={} peer={}: {}", action, target_name,
+                 caller->principal, context->peer(), std::string(allowed.message()));
+    return allowed;
+  }
   return target;
 }
 

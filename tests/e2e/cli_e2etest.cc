@@ -134,6 +134,11 @@ TEST_F(CliTest, ViewerCannotRollBackOrApply) {
   CommandResult prod = Cli({"status", "-t", "prod"}, "dev-token");
   EXPECT_EQ(prod.exit_code, 8);
   EXPECT_THAT(prod.err, HasSubstr("dev-only has none"));
+  // Issue 10, item 11 (the log half): every denial is logged with principal and peer.
+  EXPECT_THAT(
+      server_->Log(),
+      AllOf(HasSubstr("denied Rollback target=dev principal=viewer-bot peer=ipv4:127.0.0.1"),
+            HasSubstr("denied GetStatus target=prod principal=dev-only")));
 }
 
 // Every RPC of the service, called raw without a token, is refused before it does anything.

@@ -557,6 +557,22 @@ TEST_F(BadRequestE2eTest, EachBadFieldGetsItsCodeAndMessage) {
             "0");
 }
 
+// Issue 10, item 3 (part): a plan whose file is over gRPC's default 4 MiB still reaches the CLI.
+TEST(ApplyE2eTest, PlanOfAFileOverFourMegabytesIsShown) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-big");
+  std::string big = "CREATE TABLE big (id int, note text);\n";
+  const std::string row =
+      absl::StrCat("INSERT INTO big VALUES (1, '", std::string(1000, 'x'), "');\n");
+  while (big.size() < (6 << 20)) big += row;
+  WriteFiles(dir, {{"1_big.up.sql", big}});
+  auto server = StartServer(dir, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult plan = server->Cli({"plan", "-t", "dev", "--sql"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_GT(plan.out.size(), size_t{6} << 20);
+}
+
 // Issue 10, item 8: a port in use is named as such, not only "cannot listen".
 TEST(ServerCatalogE2eTest, PortInUseIsNamed) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();

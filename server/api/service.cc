@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/engine/executor.h"
 #include "spdlog/spdlog.h"
 
 namespace schemad::api {
@@ -160,18 +161,6 @@ v1::Outcome ToProto(db::Outcome outcome) {
   return v1::OUTCOME_UNSPECIFIED;
 }
 
-v1::TransactionMode ToProto(sql::TransactionMode mode) {
-  switch (mode) {
-    case sql::TransactionMode::kTransactional:
-      return v1::TRANSACTION_MODE_TRANSACTIONAL;
-    case sql::TransactionMode::kNonTransactional:
-      return v1::TRANSACTION_MODE_NON_TRANSACTIONAL;
-    case sql::TransactionMode::kChained:
-      return v1::TRANSACTION_MODE_CHAINED;
-  }
-  return v1::TRANSACTION_MODE_UNSPECIFIED;
-}
-
 v1::TransactionMode ToProto(db::FileMode mode) {
   switch (mode) {
     case db::FileMode::kTransactional:
@@ -246,7 +235,7 @@ v1::RunEvent ToProto(const engine::RunEvent& event) {
       started->set_version(event.version);
       started->set_name(event.name);
       started->set_direction(ToProto(event.direction));
-      started->set_transaction_mode(ToProto(event.mode));
+      started->set_transaction_mode(ToProto(engine::ModeOf(event.mode)));
       started->set_statement_count(event.statement_count);
       break;
     }
@@ -519,7 +508,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
     out->set_file(step.file->path);
     out->set_sql(step.file->text);
     out->set_checksum(step.file->checksum);
-    out->set_transaction_mode(ToProto(step.mode));
+    out->set_transaction_mode(ToProto(engine::ModeOf(step.mode)));
     out->set_transaction_reason(step.transaction_reason);
     out->set_statement_count(static_cast<int>(step.file->script.statements.size()));
   }

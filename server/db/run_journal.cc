@@ -323,32 +323,29 @@ absl::StatusOr<std::optional<RunRecord>> RunJournal::ReadBlocking(Connection& co
       });
 }
 
-absl::StatusOr<std::optional<RunRecord>> RunJournal::ReadRun(Connection& conn,
-                                                             const std::string& run_id) const {
+absl::StatusOr<std::optional<RunRecord>> RunJournal::ReadOne(Connection& conn,
+                                                             const std::string& column,
+                                                             const std::string& value) const {
   return InTransaction<pqxx::read_transaction>(
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<RunRecord>> {
         if (!txn.exec1(kIsInitialized)[0].as<bool>()) return std::optional<RunRecord>();
         const pqxx::result rows = txn.exec_params(
-            absl::StrCat("SELECT ", columns_,
-                         " FROM schemad.runs r WHERE r.catalog = $1 AND r.run_id::text = $2"),
-            catalog_, run_id);
+            absl::StrCat("SELECT ", columns_, " FROM schemad.runs r WHERE r.catalog = $1 AND r.",
+                         column, " = $2"),
+            catalog_, value);
         if (rows.empty()) return std::optional<RunRecord>();
         return std::optional<RunRecord>(RunFromRow(rows[0]));
       });
 }
 
+absl::StatusOr<std::optional<RunRecord>> RunJournal::ReadRun(Connection& conn,
+                                                             const std::string& run_id) const {
+  return ReadOne(conn, "run_id::text", run_id);
+}
+
 absl::StatusOr<std::optional<RunRecord>> RunJournal::ReadByRequestId(
     Connection& conn, const std::string& request_id) const {
-  return InTransaction<pqxx::read_transaction>(
-      conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<RunRecord>> {
-        if (!txn.exec1(kIsInitialized)[0].as<bool>()) return std::optional<RunRecord>();
-        const pqxx::result rows = txn.exec_params(
-            absl::StrCat("SELECT ", columns_,
-                         " FROM schemad.runs r WHERE r.catalog = $1 AND r.request_id = $2"),
-            catalog_, request_id);
-        if (rows.empty()) return std::optional<RunRecord>();
-        return std::optional<RunRecord>(RunFromRow(rows[0]));
-      });
+  return ReadOne(conn, "request_id", request_id);
 }
 
 absl::StatusOr<std::vector<RunRecord>> RunJournal::ReadRuns(Connection& conn, int limit,

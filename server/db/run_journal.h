@@ -130,6 +130,9 @@ class RunJournal {
   absl::StatusOr<std::vector<RunRecord>> ReadRuns(Connection& conn, int limit, int offset) const;
 
  private:
+  // The run whose `column` (a fixed column expression, never input) equals `value`.
+  absl::StatusOr<std::optional<RunRecord>> ReadOne(Connection& conn, const std::string& column,
+                                                   const std::string& value) const;
   std::string catalog_;
   int64_t lock_key_;
   std::string columns_;

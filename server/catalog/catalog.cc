@@ -24,8 +24,8 @@ namespace fs = std::filesystem;
 constexpr absl::string_view kUpSuffix = ".up.sql";
 constexpr absl::string_view kDownSuffix = ".down.sql";
 
-// Files larger than this are refused: a migration is text a person reviews.
-constexpr uintmax_t kMaxFileBytes = 64 << 20;
+// catalog.yaml is small by nature.
+constexpr int64_t kMaxManifestBytes = 1 << 20;
 
 // "line L, column C" (1-based, columns in bytes) of byte `offset` of `text`.
 std::string Position(absl::string_view text, size_t offset) {
@@ -70,10 +70,10 @@ size_t InvalidUtf8At(absl::string_view text) {
 }
 
 // Reads a catalog file: only regular files (a symlink is followed to one), at most
-// kMaxFileBytes, UTF-8 without NUL bytes. Returns INVALID_ARGUMENT naming the path (and the
+// `max_bytes`, UTF-8 without NUL bytes. Returns INVALID_ARGUMENT naming the path (and the
 // line and column) otherwise: what the parser, the checksum and the plan see must be the same
 // text, and every response must be valid UTF-8.
-absl::StatusOr<std::string> ReadFile(const fs::path& path) {
+absl::StatusOr<std::string> ReadFile(const fs::path& path, int64_t max_bytes) {
   std::error_code error;
   const fs::file_status status = fs::status(path, error);
   if (error) {
@@ -84,9 +84,10 @@ absl::StatusOr<std::string> ReadFile(const fs::path& path) {
         path.string(), ": not a regular file (only regular files and symlinks to them are read)"));
   }
   const uintmax_t size = fs::file_size(path, error);
-  if (!error && size > kMaxFileBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path.string(), ": ", size, " bytes, over the limit of ", kMaxFileBytes));
+  if (!error && size > static_cast<uintmax_t>(max_bytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", size,
+                                                   " bytes, over the limit of ", max_bytes,
+                                                   " (the target's max_file_size)"));
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": cannot read file"));
@@ -105,8 +106,8 @@ absl::StatusOr<std::string> ReadFile(const fs::path& path) {
   return text;
 }
 
-absl::StatusOr<MigrationFile> LoadMigrationFile(const fs::path& path) {
-  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+absl::StatusOr<MigrationFile> LoadMigrationFile(const fs::path& path, int64_t max_bytes) {
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path, max_bytes));
   MigrationFile file;
   file.path = path.string();
   file.checksum = Checksum(text);
@@ -138,7 +139,7 @@ absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
 }
 
 absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
-  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxManifestBytes));
   const std::string source = path.string();
   YAML::Node root;
   try {
@@ -321,7 +322,7 @@ int Catalog::IndexOf(absl::string_view version) const {
   return -1;
 }
 
-absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
+absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& options) {
   std::error_code error;
   if (!fs::is_directory(dir, error)) {
     return absl::NotFoundError(absl::StrCat("catalog folder ", dir, " not found"));
@@ -351,7 +352,7 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
     }
     // Documented rule: files not ending in .sql (in any case) are not part of the catalog
     // (README, catalog.yaml, dotfiles…); every .sql file must be a well-named revision.
-    if (!absl::EndsWithIgnoreCase(file_name, ".sql") || fs::is_directory(path, error)) continue;
+    if (!absl::EndsWithIgnoreCase(file_name, ".sql")) continue;
     absl::StatusOr<FileName> parsed = ParseFileName(file_name);
     if (!parsed.ok()) return Annotate(parsed.status(), dir);
     Pair& pair = by_key[VersionKey(parsed->version)];
@@ -374,9 +375,9 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir) {
     Revision revision;
     revision.version = pair.name.version;
     revision.name = pair.name.name;
-    SCHEMAD_ASSIGN_OR_RETURN(revision.up, LoadMigrationFile(*pair.up));
+    SCHEMAD_ASSIGN_OR_RETURN(revision.up, LoadMigrationFile(*pair.up, options.max_file_bytes));
     if (pair.down) {
-      SCHEMAD_ASSIGN_OR_RETURN(revision.down, LoadMigrationFile(*pair.down));
+      SCHEMAD_ASSIGN_OR_RETURN(revision.down, LoadMigrationFile(*pair.down, options.max_file_bytes));
       // A down that does nothing for an up that does something would "roll back" nothing.
       if (revision.down->script.statements.empty() && !revision.up.script.statements.empty() &&
           !revision.up.script.down_is_noop && !catalog.empty_down_is_noop) {

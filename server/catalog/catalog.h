@@ -76,9 +76,14 @@ struct FileName {
 };
 absl::StatusOr<FileName> ParseFileName(absl::string_view file_name);
 
+struct LoadOptions {
+  // Files larger than this are refused (INVALID_ARGUMENT naming the file, its size and this).
+  int64_t max_file_bytes = int64_t{64} << 20;
+};
+
 // Reads every revision of the catalog folder `dir` and parses its SQL. Returns INVALID_ARGUMENT
 // naming the file for a bad name, a duplicate version, a down without an up, an unreadable
 // file, a syntax error (with line), or a bad catalog.yaml; NOT_FOUND if `dir` does not exist.
-absl::StatusOr<Catalog> LoadCatalog(const std::string& dir);
+absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& options = {});
 
 }  // namespace schemad

@@ -11,6 +11,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "server/common/pem.h"
 #include "server/common/status_macros.h"
 #include "yaml-cpp/yaml.h"
 
@@ -69,6 +71,23 @@ absl::StatusOr<absl::Duration> GetDuration(const YAML::Node& node, const Path& p
   return duration;
 }
 
+// A size such as 64MiB, 500KiB, 1GiB or a plain number of bytes.
+absl::StatusOr<int64_t> GetByteSize(const YAML::Node& node, const Path& path) {
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text, GetString(node, path));
+  absl::string_view number = text;
+  int64_t unit = 1;
+  for (const auto& [suffix, factor] : {std::pair<const char*, int64_t>{"KiB", int64_t{1} << 10},
+                                       {"MiB", int64_t{1} << 20},
+                                       {"GiB", int64_t{1} << 30}}) {
+    if (absl::ConsumeSuffix(&number, suffix)) unit = factor;
+  }
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(number, &value) || value <= 0 || value > (int64_t{1} << 40) / unit) {
+    return path.Error(absl::StrCat("\"", text, "\" is not a size like 64MiB, 512KiB or 1048576"));
+  }
+  return value * unit;
+}
+
 absl::StatusOr<Environment> ParseEnvironment(const std::string& text, const Path& path) {
   if (text == "dev") return Environment::kDev;
   if (text == "staging") return Environment::kStaging;
@@ -98,7 +117,7 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
   SCHEMAD_RETURN_IF_ERROR(
       CheckKeys(node, path,
                 {"name", "environment", "catalog", "dsn_env", "dsn_file", "lock_timeout",
-                 "lock_retries", "lock_wait", "statement_timeout"}));
+                 "lock_retries", "lock_wait", "statement_timeout", "max_file_size"}));
   TargetConfig target;
   for (const char* required : {"name", "environment", "catalog"}) {
     if (!node[required]) return path.Child(required).Error("is required");
@@ -156,6 +175,13 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
     SCHEMAD_ASSIGN_OR_RETURN(target.lock_retries,
                              GetInt(node["lock_retries"], path.Child("lock_retries")));
     if (target.lock_retries < 0) return path.Child("lock_retries").Error("must be >= 0");
+  }
+  if (node["max_file_size"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(target.max_file_bytes,
+                             GetByteSize(node["max_file_size"], path.Child("max_file_size")));
+    if (target.max_file_bytes > kMaxFileBytesLimit) {
+      return path.Child("max_file_size").Error("must be at most 1GiB");
+    }
   }
   return target;
 }
@@ -227,7 +253,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
   }
   const Path top{source, ""};
   Config config;
-  if (root.IsNull()) return top.Error("is empty");
+  if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
   SCHEMAD_RETURN_IF_ERROR(CheckKeys(
       root, {source, "(top level)"},
       {"listen", "targets", "tokens", "tls", "max_threads", "lint_policy", "shutdown_grace"}));
@@ -315,6 +341,17 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
     }
     if (!config.tls.client_ca_file.empty() && config.tls.cert_file.empty()) {
       return tls_path.Error("client_ca_file needs cert_file and key_file");
+    }
+    if (config.tls.enabled()) {
+      if (absl::Status pair = CheckPemKeyPair(config.tls.cert_file, config.tls.key_file);
+          !pair.ok()) {
+        return tls_path.Error(std::string(pair.message()));
+      }
+    }
+    if (!config.tls.client_ca_file.empty()) {
+      if (absl::Status ca = CheckPemCertificate(config.tls.client_ca_file); !ca.ok()) {
+        return tls_path.Child("client_ca_file").Error(std::string(ca.message()));
+      }
     }
   }
   return config;

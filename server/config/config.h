@@ -38,7 +38,12 @@ struct TargetConfig {
   // reason: 0 none, 1 info, 2 warning, 3 error. From the top-level lint_policy; default: errors
   // block in prod.
   int lint_block_severity = 0;
+  // Catalog files larger than this are refused at load (`max_file_size`, default 64MiB).
+  int64_t max_file_bytes = int64_t{64} << 20;
 };
+
+// The largest `max_file_size` a target may set.
+inline constexpr int64_t kMaxFileBytesLimit = int64_t{1} << 30;
 
 struct TokenConfig {
   std::string principal;

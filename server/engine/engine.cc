@@ -120,7 +120,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
   std::unique_ptr<Engine> engine(new Engine());
   engine->server_instance_ = std::move(server_instance);
   for (const TargetConfig& config : targets) {
-    absl::StatusOr<Catalog> catalog = LoadCatalog(config.catalog_path);
+    LoadOptions load;
+    load.max_file_bytes = config.max_file_bytes;
+    absl::StatusOr<Catalog> catalog = LoadCatalog(config.catalog_path, load);
     if (!catalog.ok()) return Annotate(catalog.status(), absl::StrCat("target ", config.name));
     const std::string name = catalog->name;
     auto target = std::make_unique<Target>(
@@ -321,6 +323,10 @@ absl::Status Engine::Run(const Target& target, const RunRequest& request, const 
       request.lock_wait > absl::ZeroDuration() ? request.lock_wait : target.config.lock_wait;
   // Refused before anything is locked or created.
   SCHEMAD_RETURN_IF_ERROR(CheckPlanRequest(request.plan));
+  if (!request.expected_plan_hash.empty() && !IsPlanHash(request.expected_plan_hash)) {
+    return absl::InvalidArgumentError(
+        "expected_plan_hash: not a plan hash (64 lower-case hex digits, as Plan returns it)");
+  }
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock, LockForChange(target, wait));
   absl::Status status = RunLocked(target, request, *lock, sink, cancelled);
   if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {

@@ -1,5 +1,7 @@
 #include "server/engine/planner.h"
 
+#include <algorithm>
+
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -78,6 +80,12 @@ std::string DescribeBlockingRun(const db::RunRecord& run) {
                     run.completed + 1, ") or record it with resolve --mark-done");
   }
   return text;
+}
+
+bool IsPlanHash(absl::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 absl::Status CheckPlanRequest(const PlanRequest& request) {

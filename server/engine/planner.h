@@ -57,6 +57,9 @@ struct Plan {
 // Returns INVALID_ARGUMENT naming the field.
 absl::Status CheckPlanRequest(const PlanRequest& request);
 
+// Whether `text` has the shape of a plan hash: 64 lower-case hex digits.
+bool IsPlanHash(absl::string_view text);
+
 // Computes the plan. Writes nothing. Returns NOT_FOUND for a version not in the catalog,
 // INVALID_ARGUMENT for contradictory fields, FAILED_PRECONDITION when rolling back across a
 // revision without a down file or one missing from the catalog.

@@ -1,5 +1,7 @@
 #include "server/sql/lint.h"
 
+#include "server/sql/script.h"
+
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -31,7 +33,7 @@ std::map<std::string, Suppression> ReadSuppressions(absl::string_view text,
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
-    const size_t at = line.find("schemad:lint-ignore");
+    const size_t at = line.find(kLintIgnoreDirective);
     if (at == absl::string_view::npos || line.find("--") > at) continue;
     std::vector<std::string> words =
         absl::StrSplit(absl::StripAsciiWhitespace(line.substr(at)), ' ', absl::SkipEmpty());

@@ -33,9 +33,17 @@ absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
     if (line.empty()) continue;
     if (!absl::StartsWith(line, "--")) break;
     absl::string_view comment = absl::StripAsciiWhitespace(line.substr(2));
-    if (absl::StartsWith(comment, kNoTransactionDirective)) directives.no_transaction = true;
-    if (absl::StartsWith(comment, kDownIsNoopDirective)) directives.down_is_noop = true;
-    if (absl::StartsWith(comment, kTimeoutDirective)) {
+    if (!absl::StartsWith(comment, "schemad:")) continue;
+    // A directive is one word, maybe followed by its value: a misspelt one is an error, never
+    // a comment that silently changes nothing.
+    const absl::string_view name = comment.substr(0, comment.find_first_of(" \t"));
+    if (name == kNoTransactionDirective) {
+      directives.no_transaction = true;
+    } else if (name == kDownIsNoopDirective) {
+      directives.down_is_noop = true;
+    } else if (name == kLintIgnoreDirective) {
+      continue;  // the linter's
+    } else if (name == kTimeoutDirective) {
       absl::string_view value =
           absl::StripAsciiWhitespace(comment.substr(std::strlen(kTimeoutDirective)));
       absl::Duration timeout;
@@ -45,6 +53,11 @@ absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
                          value, "\" (want a positive duration such as 30s, 5m or 1h)"));
       }
       directives.timeout = timeout;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", line_number, ": unknown directive -- ", name.substr(0, 64), " (known: -- ",
+          kNoTransactionDirective, ", -- ", kTimeoutDirective, " <duration>, -- ",
+          kDownIsNoopDirective, ", -- ", kLintIgnoreDirective, " <rule> <reason>)"));
     }
   }
   return directives;

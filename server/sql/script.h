@@ -43,10 +43,13 @@ struct Script {
   bool down_is_noop = false;
 };
 
-// Directives, written as leading SQL comments of a file (`-- schemad:no-transaction`).
+// Directives, written as leading SQL comments of a file (`-- schemad:no-transaction`). Any
+// other `-- schemad:` word there is an error (a misspelt directive must not be ignored).
 inline constexpr char kNoTransactionDirective[] = "schemad:no-transaction";
 inline constexpr char kTimeoutDirective[] = "schemad:timeout";
 inline constexpr char kDownIsNoopDirective[] = "schemad:down-is-noop";
+// Read by the linter (sql/lint.h), anywhere in a file: -- schemad:lint-ignore RULE reason.
+inline constexpr char kLintIgnoreDirective[] = "schemad:lint-ignore";
 
 // Parses a migration file with the PostgreSQL 15 grammar. Empty and comment-only text gives no
 // statements. A file wrapped in its own BEGIN ... COMMIT runs as one transaction without them;

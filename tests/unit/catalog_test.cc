@@ -352,11 +352,17 @@ TEST_F(CatalogTest, SyntaxErrorNamesFileAndLine) {
 
 TEST_F(CatalogTest, UnreadableFileIsNamed) {
   testing::WriteFiles(dir_, {{"004_x.up.sql", "SELECT 1;"}});
-  std::filesystem::create_directory(dir_ + "/005_dir.up.sql");
   std::filesystem::create_symlink(dir_ + "/missing", dir_ + "/006_dangling.up.sql");
   EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
                                           AllOf(HasSubstr("006_dangling.up.sql"),
                                                 HasSubstr("No such file or directory"))));
+}
+
+TEST_F(CatalogTest, AFolderNamedLikeARevisionIsAnError) {
+  std::filesystem::create_directory(dir_ + "/005_dir.up.sql");
+  EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
+                                          AllOf(HasSubstr("005_dir.up.sql"),
+                                                HasSubstr("not a regular file"))));
 }
 
 TEST_F(CatalogTest, MissingFolderIsNotFound) {

@@ -1,0 +1,66 @@
+#include "server/common/pem.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+
+namespace schemad {
+namespace {
+
+struct FileCloser {
+  void operator()(FILE* file) const { std::fclose(file); }
+};
+using File = std::unique_ptr<FILE, FileCloser>;
+using Certificate = std::unique_ptr<X509, decltype(&X509_free)>;
+using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+// OpenSSL's reason for the last failure, then a clean error queue.
+std::string OpenSslReason() {
+  const unsigned long code = ERR_peek_last_error();
+  ERR_clear_error();
+  const char* reason = code == 0 ? nullptr : ERR_reason_error_string(code);
+  return reason == nullptr ? "no PEM block found" : reason;
+}
+
+absl::StatusOr<Certificate> ReadCertificate(const std::string& path) {
+  File file(std::fopen(path.c_str(), "r"));
+  if (!file) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read"));
+  Certificate certificate(PEM_read_X509(file.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!certificate) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a PEM certificate (", OpenSslReason(), ")"));
+  }
+  return certificate;
+}
+
+}  // namespace
+
+absl::Status CheckPemCertificate(const std::string& path) {
+  return ReadCertificate(path).status();
+}
+
+absl::Status CheckPemKeyPair(const std::string& cert_path, const std::string& key_path) {
+  absl::StatusOr<Certificate> certificate = ReadCertificate(cert_path);
+  if (!certificate.ok()) return certificate.status();
+  File file(std::fopen(key_path.c_str(), "r"));
+  if (!file) return absl::InvalidArgumentError(absl::StrCat(key_path, ": cannot read"));
+  Key key(PEM_read_PrivateKey(file.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (!key) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        key_path, ": not an unencrypted PEM private key (", OpenSslReason(), ")"));
+  }
+  if (X509_check_private_key(certificate->get(), key.get()) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError(
+        absl::StrCat(key_path, ": is not the key of the certificate in ", cert_path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace schemad

@@ -1,0 +1,2 @@
+-- schemad:timeout soon
+CREATE TABLE t (id int);

@@ -1,0 +1,2 @@
+-- café
+CREATE TABLE a2 (id int);

@@ -1,0 +1,2 @@
+-- schemad:no-transactoin
+CREATE TABLE t (id int);

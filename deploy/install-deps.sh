@@ -8,6 +8,7 @@ packages=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libpq-dev libabsl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libpg-query-dev libyaml-cpp-dev libcli11-dev libssl-dev
+  clang libfuzzer-14-dev
   postgresql-15 postgresql-client-15
   python3 python3-grpcio python3-protobuf openssl
 )

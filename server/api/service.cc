@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
+#include "server/api/request_checks.h"
 #include "server/engine/executor.h"
 #include "spdlog/spdlog.h"
 
@@ -21,10 +22,6 @@ using google::protobuf::Timestamp;
 
 constexpr int kDefaultPageSize = 20;
 constexpr int kMaxPageSize = 500;
-// Bounds of request strings: target names, free-text reasons, everything else.
-constexpr size_t kMaxNameBytes = 128;
-constexpr size_t kMaxReasonBytes = 1024;
-constexpr size_t kMaxFieldBytes = 256;
 // Events of a run its caller may fall behind by before it is dropped (the run carries on).
 constexpr size_t kMaxBufferedEvents = 4096;
 
@@ -46,37 +43,6 @@ v1::Environment ToProto(Environment environment) {
       return v1::ENVIRONMENT_PROD;
   }
   return v1::ENVIRONMENT_UNSPECIFIED;
-}
-
-// Every string field of a request is bounded and printable (no control characters), checked at
-// the edge: a long or odd value never reaches a query, an index or an error message.
-// Returns INVALID_ARGUMENT naming the field.
-absl::Status CheckStringFields(const google::protobuf::Message& request) {
-  const google::protobuf::Descriptor* descriptor = request.GetDescriptor();
-  const google::protobuf::Reflection* reflection = request.GetReflection();
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const google::protobuf::FieldDescriptor* field = descriptor->field(i);
-    if (field->type() != google::protobuf::FieldDescriptor::TYPE_STRING || field->is_repeated()) {
-      continue;
-    }
-    const std::string value = reflection->GetString(request, field);
-    const size_t limit = absl::EndsWith(field->name(), "reason") ? kMaxReasonBytes
-                         : field->name() == "target"             ? kMaxNameBytes
-                                                                 : kMaxFieldBytes;
-    if (value.size() > limit) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field->name(), ": ", value.size(), " bytes, at most ", limit));
-    }
-    const bool text = absl::EndsWith(field->name(), "reason");  // free text: lines allowed
-    for (char c : value) {
-      if ((static_cast<unsigned char>(c) < 0x20 && !(text && (c == '\n' || c == '\t'))) ||
-          c == 0x7f) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field->name(), ": contains a control character"));
-      }
-    }
-  }
-  return absl::OkStatus();
 }
 
 // Events a run produced and its caller has not read yet, at most `capacity`. Thread-safe.

@@ -38,6 +38,11 @@ absl::Status CheckKeys(const YAML::Node& node, const Path& path,
                        const std::set<std::string>& allowed) {
   if (!node.IsMap()) return path.Error("must be a mapping");
   for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) {
+      return absl::InvalidArgumentError(absl::StrCat(path.source, ": line ",
+                                                     entry.first.Mark().line + 1, ": ", path.key,
+                                                     ": keys must be plain names"));
+    }
     const std::string key = entry.first.as<std::string>();
     if (allowed.count(key) == 0) {
       std::string hint;
@@ -242,8 +247,10 @@ std::string RoleName(Role role) {
   return "unknown";
 }
 
-absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& source,
-                                   const EnvLookup& env) {
+namespace {
+
+absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::string& source,
+                                       const EnvLookup& env) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
@@ -355,6 +362,20 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
     }
   }
   return config;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::string& source,
+                                   const EnvLookup& env) {
+  // yaml-cpp throws where a node has another shape than its accessor expects (a mapping as a
+  // key, say): that is a bad config, never a crash.
+  try {
+    return ParseConfigText(yaml_text, source, env);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": line ", e.mark.line + 1, ": ", e.msg));
+  }
 }
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path, const EnvLookup& env) {

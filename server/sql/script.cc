@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "pg_query.pb.h"
+#include "server/common/text.h"
 #include "server/sql/parse_tree.h"
 
 namespace schemad::sql {
@@ -192,6 +193,9 @@ bool IsKind(const Statement& statement, pg_query::TransactionStmtKind kind,
 }  // namespace
 
 absl::StatusOr<Script> ParseScript(absl::string_view text) {
+  // The parser reads a C string and its tree holds proto3 strings: NUL bytes and invalid UTF-8
+  // would silently cut or break what the plan shows.
+  if (absl::Status checked = CheckText(text); !checked.ok()) return checked;
   const std::string input(text);
   // pg_query_parse_protobuf runs the same raw parser as pg_query_split_with_parser and gives
   // each statement's location too, so one pass both splits and classifies.

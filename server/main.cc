@@ -145,10 +145,19 @@ int main(int argc, char** argv) {
     fs::rename(ready_file + ".tmp", ready_file);
   }
 
-  // Connect and fill the version caches in the background: serving does not wait for the
-  // databases, but the first GetVersion usually finds a warm cache.
+  // Connect and fill the version caches in the background, then parse the catalogs: serving
+  // waits neither for the databases nor for the parser, but the first GetVersion usually finds
+  // a warm cache, and a syntax error is logged right after start-up.
   std::thread warm_up([&] {
     for (const auto& target : (*engine)->targets()) (*engine)->GetVersion(*target).IgnoreError();
+    for (const auto& report : (*engine)->ParseCatalogs()) {
+      for (const absl::Status& error : report.errors) {
+        spdlog::error("target {}: {} (a plan that includes this file is refused)", report.target,
+                      std::string(error.message()));
+      }
+      spdlog::info("target {}: parsed {} files in {} ms, {} with errors", report.target,
+                   report.files, absl::ToInt64Milliseconds(report.took), report.errors.size());
+    }
   });
   std::thread signal_waiter([&] {
     int signal_number = 0;

@@ -476,7 +476,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
     out->set_checksum(step.file->checksum);
     out->set_transaction_mode(ToProto(engine::ModeOf(step.mode)));
     out->set_transaction_reason(step.transaction_reason);
-    out->set_statement_count(static_cast<int>(step.file->script.statements.size()));
+    out->set_statement_count(static_cast<int>(step.file->script().statements.size()));
   }
   return grpc::Status::OK;
 }

@@ -4,17 +4,17 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 
+#include "absl/base/call_once.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "server/common/text.h"
 #include "server/common/sha256.h"
 #include "server/common/status_macros.h"
+#include "server/common/text.h"
 #include "yaml-cpp/yaml.h"
 
 namespace schemad {
@@ -49,12 +49,22 @@ absl::StatusOr<std::string> ReadFile(const fs::path& path, int64_t max_bytes) {
                                                    " bytes, over the limit of ", max_bytes,
                                                    " (the target's max_file_size)"));
   }
+  // Read straight into one string of the file's size: a large file costs its size once.
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": cannot read file"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": read error"));
-  std::string text = buffer.str();
+  std::string text(error ? 0 : static_cast<size_t>(size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad() || static_cast<size_t>(in.gcount()) != text.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": read error"));
+  }
+  // A file that grew while we read it: read the rest (still bounded by the limit).
+  for (char chunk[65536]; in.read(chunk, sizeof chunk) || in.gcount() > 0;) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (text.size() > static_cast<uint64_t>(max_bytes)) {
+      return absl::InvalidArgumentError(absl::StrCat(path.string(), ": over the limit of ",
+                                                     max_bytes, " bytes (the target's max_file_size)"));
+    }
+  }
   if (absl::Status checked = CheckText(text); !checked.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", checked.message()));
   }
@@ -63,13 +73,15 @@ absl::StatusOr<std::string> ReadFile(const fs::path& path, int64_t max_bytes) {
 
 absl::StatusOr<MigrationFile> LoadMigrationFile(const fs::path& path, int64_t max_bytes) {
   SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path, max_bytes));
+  // Directives are read now (a misspelt one is a load error); the SQL is parsed on first use.
+  if (absl::Status directives = sql::ReadDirectives(text).status(); !directives.ok()) {
+    return Annotate(directives, path.string());
+  }
   MigrationFile file;
   file.path = path.string();
   file.checksum = Checksum(text);
-  absl::StatusOr<sql::Script> script = sql::ParseScript(text);
-  if (!script.ok()) return Annotate(script.status(), path.string());
-  file.script = *std::move(script);
   file.text = std::move(text);
+  file.lazy = std::make_shared<LazyScript>();
   return file;
 }
 
@@ -266,6 +278,19 @@ absl::StatusOr<FileName> ParseFileName(absl::string_view file_name) {
   return parsed;
 }
 
+struct LazyScript {
+  absl::once_flag once;
+  absl::StatusOr<sql::Script> script;
+};
+
+const absl::StatusOr<sql::Script>& MigrationFile::Parsed() const {
+  absl::call_once(lazy->once, [this] {
+    absl::StatusOr<sql::Script> script = sql::ParseScript(text);
+    lazy->script = script.ok() ? std::move(script) : Annotate(script.status(), path);
+  });
+  return lazy->script;
+}
+
 int Catalog::IndexOf(absl::string_view version) const {
   const std::string key = VersionKey(version);
   auto it = std::lower_bound(
@@ -334,8 +359,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     if (pair.down) {
       SCHEMAD_ASSIGN_OR_RETURN(revision.down, LoadMigrationFile(*pair.down, options.max_file_bytes));
       // A down that does nothing for an up that does something would "roll back" nothing.
-      if (revision.down->script.statements.empty() && !revision.up.script.statements.empty() &&
-          !revision.up.script.down_is_noop && !catalog.empty_down_is_noop) {
+      if (sql::IsEmptyScript(revision.down->text) && !sql::IsEmptyScript(revision.up.text) &&
+          !sql::ReadDirectives(revision.up.text)->down_is_noop && !catalog.empty_down_is_noop) {
         revision.down.reset();
         revision.irreversible_reason =
             absl::StrCat("its down file is empty (declare -- ", sql::kDownIsNoopDirective,

@@ -2,6 +2,7 @@
 // ordered revisions with their checksums and parsed statements.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,12 +13,25 @@
 
 namespace schemad {
 
-// One direction of a revision: a file, its text, checksum and statements.
+struct LazyScript;
+
+// One direction of a revision: a file, its text, checksum and statements. Loading a catalog
+// reads every file and checks its name, text and directives, but parses its SQL only when it
+// is first needed (a plan that includes the file, or Engine::ParseCatalogs after start-up), so
+// start-up cost grows with the bytes read, not with parsing.
 struct MigrationFile {
   std::string path;
   std::string text;      // as read from the file
   std::string checksum;  // "v1:" + sha256 of the text with CRLF/CR normalised to LF
-  sql::Script script;
+
+  // The statements, parsed once on first call (thread-safe). INVALID_ARGUMENT "<path>: line
+  // N: …" for a syntax error.
+  const absl::StatusOr<sql::Script>& Parsed() const;
+  // The parsed statements, for a file whose Parsed() is OK (the planner checks every step
+  // before anything runs); throws absl::BadStatusOrAccess otherwise.
+  const sql::Script& script() const { return Parsed().value(); }
+
+  std::shared_ptr<LazyScript> lazy;
 };
 
 struct Revision {

@@ -145,6 +145,26 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
   return engine;
 }
 
+std::vector<Engine::ParseReport> Engine::ParseCatalogs() const {
+  std::vector<ParseReport> reports;
+  for (const auto& target : targets_) {
+    const absl::Time start = absl::Now();
+    ParseReport& report = reports.emplace_back();
+    report.target = target->config.name;
+    for (const Revision& revision : target->catalog.revisions) {
+      for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr}) {
+        if (file == nullptr) continue;
+        ++report.files;
+        if (absl::Status parsed = file->Parsed().status(); !parsed.ok()) {
+          report.errors.push_back(std::move(parsed));
+        }
+      }
+    }
+    report.took = absl::Now() - start;
+  }
+  return reports;
+}
+
 absl::StatusOr<const Target*> Engine::FindTarget(const std::string& name) const {
   if (name.empty()) return absl::InvalidArgumentError("target: required");
   for (const auto& target : targets_) {
@@ -513,7 +533,8 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   step.revision = &revision;
   step.direction = direction;
   step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
-  step.mode = step.file->script.mode;
+  SCHEMAD_RETURN_IF_ERROR(step.file->Parsed().status());
+  step.mode = step.file->script().mode;
   step.transactional = step.mode == sql::TransactionMode::kTransactional;
 
   Executor executor(target, *lock, sink, cancelled);
@@ -522,7 +543,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   if (retry) {
     // Resume after the statements whose effects are durable, but only if they are still the
     // statements the file has: a changed prefix would make the resumed file a different one.
-    const auto& statements = step.file->script.statements;
+    const auto& statements = step.file->script().statements;
     if (ModeOf(step.mode) != run.current_mode) {
       return absl::FailedPreconditionError(
           absl::StrCat("resolve --retry refused: ", revision.Id(), " ran as ",

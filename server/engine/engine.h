@@ -160,6 +160,15 @@ class Engine {
                                                         std::string server_instance);
 
   const std::vector<std::unique_ptr<Target>>& targets() const { return targets_; }
+  // Parses every catalog file not parsed yet (Create only reads them); called in the background
+  // once schemad serves, so syntax errors are reported right after start-up.
+  struct ParseReport {
+    std::string target;
+    int files = 0;
+    absl::Duration took;
+    std::vector<absl::Status> errors;  // "<file>: line N: …", one per file that does not parse
+  };
+  std::vector<ParseReport> ParseCatalogs() const;
   // Returns NOT_FOUND for an unknown target name.
   absl::StatusOr<const Target*> FindTarget(const std::string& name) const;
 

@@ -136,7 +136,7 @@ class StepWatcher {
 
 std::string StepErrorText(const PlanStep& step, int statement_index, const std::string& message,
                           const std::string& sqlstate) {
-  const auto& statements = step.file->script.statements;
+  const auto& statements = step.file->script().statements;
   std::string where;
   if (statement_index >= 0 && statement_index < static_cast<int>(statements.size())) {
     where = absl::StrCat(": statement ", statement_index + 1, " (line ",
@@ -160,8 +160,8 @@ db::FileMode ModeOf(sql::TransactionMode mode) {
 
 std::vector<db::ScriptStatement> RunnerStatements(const MigrationFile& file) {
   std::vector<db::ScriptStatement> statements;
-  statements.reserve(file.script.statements.size());
-  for (const sql::Statement& s : file.script.statements) {
+  statements.reserve(file.script().statements.size());
+  for (const sql::Statement& s : file.script().statements) {
     db::ScriptStatement statement;
     statement.text = s.text;
     statement.hash = db::StatementHash(s.text);
@@ -217,9 +217,11 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   spec.statements = RunnerStatements(*step.file);
   spec.first = first_statement;
   spec.lock_timeout = target_.config.lock_timeout;
-  // The file's own -- schemad:timeout, else the up file's (for its down), else the target's.
-  spec.statement_timeout = step.file->script.timeout.value_or(
-      step.revision->up.script.timeout.value_or(target_.config.statement_timeout));
+  // The file's own -- schemad:timeout, else the up file's (for its down; read from its text,
+  // checked at load), else the target's.
+  spec.statement_timeout = step.file->script().timeout.value_or(
+      sql::ReadDirectives(step.revision->up.text)->timeout.value_or(
+          target_.config.statement_timeout));
   spec.history.insert = step.direction == Direction::kUp;
   spec.history.revision.version = step.revision->version;
   spec.history.revision.name = step.revision->name;
@@ -362,7 +364,7 @@ void Executor::Reconcile(const PlanStep& step, const db::RunRecord& run, db::Ste
   if (*recorded == up) {
     // The commit went through before the session broke.
     result.kind = db::StepResult::Kind::kDone;
-    result.completed = static_cast<int>(step.file->script.statements.size());
+    result.completed = static_cast<int>(step.file->script().statements.size());
     result.partial = false;
     return;
   }
@@ -377,7 +379,7 @@ void Executor::Reconcile(const PlanStep& step, const db::RunRecord& run, db::Ste
 void Executor::RecordFailure(const PlanStep& step, const db::StepResult& result,
                              db::RunRecord& run) {
   using Kind = db::StepResult::Kind;
-  const auto& statements = step.file->script.statements;
+  const auto& statements = step.file->script().statements;
   run.completed = result.completed;
   run.partial = result.partial;
   run.sqlstate = result.sqlstate;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "server/common/sha256.h"
+#include "server/common/status_macros.h"
 
 namespace schemad::engine {
 namespace {
@@ -32,14 +33,17 @@ std::string HashPlan(const std::string& target, const Catalog& catalog,
   return Sha256Hex(material);
 }
 
-PlanStep MakeStep(const Revision& revision, Direction direction) {
+// A step of the plan; its file is parsed here (the first time it is needed), so a syntax error
+// refuses the plan, naming the file and line, before anything runs.
+absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction) {
   PlanStep step;
   step.revision = &revision;
   step.direction = direction;
   step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
-  step.mode = step.file->script.mode;
+  SCHEMAD_RETURN_IF_ERROR(step.file->Parsed().status());
+  step.mode = step.file->script().mode;
   step.transactional = step.mode == sql::TransactionMode::kTransactional;
-  step.transaction_reason = step.file->script.mode_reason;
+  step.transaction_reason = step.file->script().mode_reason;
   return step;
 }
 
@@ -130,7 +134,8 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       if (!plan.from_version.empty() && CompareVersions(revision.version, plan.from_version) < 0) {
         out_of_order.push_back(revision.version);
       }
-      plan.steps.push_back(MakeStep(revision, Direction::kUp));
+      SCHEMAD_ASSIGN_OR_RETURN(PlanStep made, MakeStep(revision, Direction::kUp));
+      plan.steps.push_back(std::move(made));
       PlanStep& step = plan.steps.back();
       const std::string& before = plan.steps.size() > 1
                                       ? plan.steps[plan.steps.size() - 2].version_after
@@ -181,7 +186,8 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
                                                           ": it is irreversible (",
                                                           revision.irreversible_reason, ")"));
       }
-      plan.steps.push_back(MakeStep(revision, Direction::kDown));
+      SCHEMAD_ASSIGN_OR_RETURN(PlanStep step, MakeStep(revision, Direction::kDown));
+      plan.steps.push_back(std::move(step));
       ++taken;
       const size_t left = applied.size() - plan.steps.size();
       plan.steps.back().version_after = left == 0 ? "" : applied[left - 1].version;
@@ -218,7 +224,7 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       plan.warnings.push_back(absl::StrCat(step.revision->Id(), " commits in segments (",
                                            step.transaction_reason, ")"));
     }
-    if (step.direction == Direction::kDown && step.file->script.statements.empty()) {
+    if (step.direction == Direction::kDown && step.file->script().statements.empty()) {
       plan.warnings.push_back(absl::StrCat(step.revision->Id(), ": rolling back runs nothing (",
                                            "the up file declares -- ", sql::kDownIsNoopDirective,
                                            ")"));

@@ -18,51 +18,6 @@
 namespace schemad::sql {
 namespace {
 
-struct Directives {
-  bool no_transaction = false;
-  std::optional<absl::Duration> timeout;
-  bool down_is_noop = false;
-};
-
-// Reads the directives from the file's leading comment lines.
-absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
-  Directives directives;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_number;
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
-    if (!absl::StartsWith(line, "--")) break;
-    absl::string_view comment = absl::StripAsciiWhitespace(line.substr(2));
-    if (!absl::StartsWith(comment, "schemad:")) continue;
-    // A directive is one word, maybe followed by its value: a misspelt one is an error, never
-    // a comment that silently changes nothing.
-    const absl::string_view name = comment.substr(0, comment.find_first_of(" \t"));
-    if (name == kNoTransactionDirective) {
-      directives.no_transaction = true;
-    } else if (name == kDownIsNoopDirective) {
-      directives.down_is_noop = true;
-    } else if (name == kLintIgnoreDirective) {
-      continue;  // the linter's
-    } else if (name == kTimeoutDirective) {
-      absl::string_view value =
-          absl::StripAsciiWhitespace(comment.substr(std::strlen(kTimeoutDirective)));
-      absl::Duration timeout;
-      if (!absl::ParseDuration(value, &timeout) || timeout <= absl::ZeroDuration()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("line ", line_number, ": bad directive -- ", kTimeoutDirective, " \"",
-                         value, "\" (want a positive duration such as 30s, 5m or 1h)"));
-      }
-      directives.timeout = timeout;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line ", line_number, ": unknown directive -- ", name.substr(0, 64), " (known: -- ",
-          kNoTransactionDirective, ", -- ", kTimeoutDirective, " <duration>, -- ",
-          kDownIsNoopDirective, ", -- ", kLintIgnoreDirective, " <rule> <reason>)"));
-    }
-  }
-  return directives;
-}
 
 std::string KindName(const pg_query::Node& node) {
   const auto* field = pg_query::Node::descriptor()->FindFieldByNumber(node.node_case());
@@ -191,6 +146,76 @@ bool IsKind(const Statement& statement, pg_query::TransactionStmtKind kind,
 }
 
 }  // namespace
+
+absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
+  Directives directives;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    if (!absl::StartsWith(line, "--")) break;
+    absl::string_view comment = absl::StripAsciiWhitespace(line.substr(2));
+    if (!absl::StartsWith(comment, "schemad:")) continue;
+    // A directive is one word, maybe followed by its value: a misspelt one is an error, never
+    // a comment that silently changes nothing.
+    const absl::string_view name = comment.substr(0, comment.find_first_of(" \t"));
+    if (name == kNoTransactionDirective) {
+      directives.no_transaction = true;
+    } else if (name == kDownIsNoopDirective) {
+      directives.down_is_noop = true;
+    } else if (name == kLintIgnoreDirective) {
+      continue;  // the linter's
+    } else if (name == kTimeoutDirective) {
+      absl::string_view value =
+          absl::StripAsciiWhitespace(comment.substr(std::strlen(kTimeoutDirective)));
+      absl::Duration timeout;
+      if (!absl::ParseDuration(value, &timeout) || timeout <= absl::ZeroDuration()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("line ", line_number, ": bad directive -- ", kTimeoutDirective, " \"",
+                         value, "\" (want a positive duration such as 30s, 5m or 1h)"));
+      }
+      directives.timeout = timeout;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", line_number, ": unknown directive -- ", name.substr(0, 64), " (known: -- ",
+          kNoTransactionDirective, ", -- ", kTimeoutDirective, " <duration>, -- ",
+          kDownIsNoopDirective, ", -- ", kLintIgnoreDirective, " <rule> <reason>)"));
+    }
+  }
+  return directives;
+}
+
+bool IsEmptyScript(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == ';') {
+      ++i;
+    } else if (text.substr(i, 2) == "--") {
+      i = text.find('\n', i);
+      if (i == absl::string_view::npos) return true;
+    } else if (text.substr(i, 2) == "/*") {
+      // Block comments nest in PostgreSQL.
+      int depth = 0;
+      do {
+        if (text.substr(i, 2) == "/*") {
+          ++depth;
+          i += 2;
+        } else if (text.substr(i, 2) == "*/") {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      } while (depth > 0 && i < text.size());
+      if (depth > 0) return false;  // unterminated: the parser will say so
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
 
 absl::StatusOr<Script> ParseScript(absl::string_view text) {
   // The parser reads a C string and its tree holds proto3 strings: NUL bytes and invalid UTF-8

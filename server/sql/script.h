@@ -51,6 +51,19 @@ inline constexpr char kDownIsNoopDirective[] = "schemad:down-is-noop";
 // Read by the linter (sql/lint.h), anywhere in a file: -- schemad:lint-ignore RULE reason.
 inline constexpr char kLintIgnoreDirective[] = "schemad:lint-ignore";
 
+// A file's directives, read from its leading comment lines (no parsing of SQL).
+struct Directives {
+  bool no_transaction = false;
+  std::optional<absl::Duration> timeout;
+  bool down_is_noop = false;
+};
+// INVALID_ARGUMENT "line N: …" for an unknown `-- schemad:` word or a bad value.
+absl::StatusOr<Directives> ReadDirectives(absl::string_view text);
+
+// Whether `text` holds no statement: only whitespace, comments and semicolons. Cheap (no
+// parser), for deciding at load whether a down file undoes anything.
+bool IsEmptyScript(absl::string_view text);
+
 // Parses a migration file with the PostgreSQL 15 grammar. Empty and comment-only text gives no
 // statements. A file wrapped in its own BEGIN ... COMMIT runs as one transaction without them;
 // other transaction control makes it non-transactional. Thread-safe.

@@ -7,11 +7,13 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/text_format.h"
 #include "grpcpp/grpcpp.h"
@@ -53,59 +55,97 @@ std::string Normalize(std::string text, const std::vector<std::pair<std::string,
   return std::regex_replace(text, std::regex("t_[0-9]+_[0-9]+"), "<db>");
 }
 
+// The "msg" of one json log line, unescaped.
+std::string JsonMessage(absl::string_view line) {
+  const size_t at = line.find("\"msg\":\"");
+  if (at == absl::string_view::npos) return "";
+  absl::string_view msg = line.substr(at + 7);
+  absl::ConsumeSuffix(&msg, "\"}");
+  std::string message;
+  for (size_t i = 0; i < msg.size(); ++i) {  // JSON string escapes, as schemad writes them
+    if (msg[i] != '\\' || i + 1 == msg.size()) {
+      message += msg[i];
+      continue;
+    }
+    const char escaped = msg[++i];
+    message += escaped == 'n' ? '\n' : escaped == 't' ? '\t' : escaped;
+  }
+  return message;
+}
+
 // The message of schemad's last critical log line (json format), or the whole log.
 std::string CriticalMessage(const std::string& log) {
   std::string message;
   for (absl::string_view line : absl::StrSplit(log, '\n')) {
-    if (!absl::StrContains(line, "\"level\":\"critical\"")) continue;
-    const size_t at = line.find("\"msg\":\"");
-    if (at == std::string::npos) continue;
-    absl::string_view msg = line.substr(at + 7);
-    absl::ConsumeSuffix(&msg, "\"}");
-    message.clear();
-    for (size_t i = 0; i < msg.size(); ++i) {  // JSON string escapes, as schemad writes them
-      if (msg[i] != '\\' || i + 1 == msg.size()) {
-        message += msg[i];
-        continue;
-      }
-      const char escaped = msg[++i];
-      message += escaped == 'n' ? '\n' : escaped == 't' ? '\t' : escaped;
-    }
+    if (absl::StrContains(line, "\"level\":\"critical\"")) message = JsonMessage(line);
   }
   return message.empty() ? "no critical log line; the log was:\n" + log : message;
 }
 
-// A catalog or config case: schemad must refuse to start. Returns "exit N: message".
-std::string StartUpOutcome(const fs::path& case_dir, const std::string& dsn) {
-  fs::path config = case_dir / "schemad.yaml";
-  std::string root = case_dir.string();
-  if (!fs::exists(config)) {
-    // A catalog case: copied (so special files can be made) and served as target dev.
-    root = MakeTempDir("schemad-bad");
-    fs::copy(case_dir / "catalog", root + "/catalog",
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-    if (fs::exists(case_dir / "catalog" / "mkfifo")) {
-      fs::remove(root + "/catalog/mkfifo");
-      std::ifstream names(case_dir / "catalog" / "mkfifo");
-      for (std::string name; std::getline(names, name);) {
-        if (!name.empty()) {
-          EXPECT_EQ(mkfifo((root + "/catalog/" + name).c_str(), 0644), 0);
-        }
-      }
-    }
-    WriteFiles(root, {{"schemad.yaml",
-                       "listen: 127.0.0.1:0\ntargets:\n  - name: dev\n    environment: dev\n"
-                       "    catalog: catalog\n    dsn_env: TEST_DSN\n"}});
-    config = root + "/schemad.yaml";
+// The messages of schemad's log lines at `level` (json format), joined by " | ".
+std::string LogMessages(const std::string& log, const std::string& level) {
+  std::string joined;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (!absl::StrContains(line, "\"level\":\"" + level + "\"")) continue;
+    absl::StrAppend(&joined, joined.empty() ? "" : " | ", JsonMessage(line));
   }
+  return joined;
+}
+
+// A config case: schemad must refuse to start. Returns "exit N: message".
+std::string ConfigOutcome(const fs::path& case_dir, const std::string& dsn) {
   CommandOptions options;
   options.env = {"TEST_DSN=" + dsn};
-  absl::StatusOr<CommandResult> run = RunCommand(
-      {"timeout", "20", SCHEMAD_BIN, "--config", config.string(), "--log-format", "json"},
-      options);
+  absl::StatusOr<CommandResult> run =
+      RunCommand({"timeout", "20", SCHEMAD_BIN, "--config", (case_dir / "schemad.yaml").string(),
+                  "--log-format", "json"},
+                 options);
   if (!run.ok()) return run.status().ToString();
-  return Normalize(absl::StrCat("exit ", run->exit_code, ": ", CriticalMessage(run->out + run->err)),
-                   {{root, "<case>"}, {SCHEMAD_SOURCE_DIR, "<src>"}});
+  return Normalize(absl::StrCat("exit ", run->exit_code, ": ",
+                                CriticalMessage(run->out + run->err)),
+                   {{case_dir.string(), "<case>"}, {SCHEMAD_SOURCE_DIR, "<src>"}});
+}
+
+// A catalog case, served as target dev. Either schemad refuses to start ("exit N: message"),
+// or it serves and reports the file when it parses the catalog after start-up, and a plan of
+// target dev is refused: "serves; log: …; plan: exit N: …".
+std::string CatalogOutcome(const fs::path& case_dir, const std::string& dsn) {
+  // Copied, so that special files can be made.
+  const std::string root = MakeTempDir("schemad-bad");
+  fs::copy(case_dir / "catalog", root + "/catalog",
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  if (fs::exists(case_dir / "catalog" / "mkfifo")) {
+    fs::remove(root + "/catalog/mkfifo");
+    std::ifstream names(case_dir / "catalog" / "mkfifo");
+    for (std::string name; std::getline(names, name);) {
+      if (!name.empty()) {
+        EXPECT_EQ(mkfifo((root + "/catalog/" + name).c_str(), 0644), 0);
+      }
+    }
+  }
+  WriteFiles(root, {{"schemad.yaml",
+                     "targets:\n  - name: dev\n    environment: dev\n"
+                     "    catalog: catalog\n    dsn_env: TEST_DSN\n"}});
+  const std::vector<std::pair<std::string, std::string>> names = {{root, "<case>"},
+                                                                   {SCHEMAD_SOURCE_DIR, "<src>"}};
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::StartWithArgs(
+      {"--config", root + "/schemad.yaml", "--log-format", "json"}, {"TEST_DSN=" + dsn});
+  if (!server.ok()) {
+    // "schemad exited with N:\n<log>"
+    const std::string message(server.status().message());
+    const size_t colon = message.find(':');
+    return Normalize(absl::StrCat("exit ", message.substr(20, colon - 20), ": ",
+                                  CriticalMessage(message.substr(colon + 1))),
+                     names);
+  }
+  for (int i = 0; i < 200 && !absl::StrContains((*server)->Log(), "parsed "); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  CommandResult plan = (*server)->Cli({"plan", "-t", "dev"});
+  return Normalize(absl::StrCat("serves; log: ", LogMessages((*server)->Log(), "error"),
+                                "; plan: exit ", plan.exit_code, ": ",
+                                absl::StripTrailingAsciiWhitespace(plan.err)),
+                   names);
 }
 
 // The header lines of a request case: "# method: Plan", "# token: admin".
@@ -218,8 +258,10 @@ TEST_F(BadInputTest, EveryCaseGetsItsExpectedCodeAndMessage) {
     std::string outcome;
     if (fs::exists(dir / "request.txtpb")) {
       outcome = RequestOutcome(ReadTextFile((dir / "request.txtpb").string()));
-    } else if (fs::exists(dir / "schemad.yaml") || fs::exists(dir / "catalog")) {
-      outcome = StartUpOutcome(dir, *dsn_);
+    } else if (fs::exists(dir / "schemad.yaml")) {
+      outcome = ConfigOutcome(dir, *dsn_);
+    } else if (fs::exists(dir / "catalog")) {
+      outcome = CatalogOutcome(dir, *dsn_);
     } else {
       ADD_FAILURE() << "case " << name << " has no request.txtpb, schemad.yaml or catalog/";
       continue;

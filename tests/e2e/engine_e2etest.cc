@@ -589,18 +589,44 @@ TEST(ServerCatalogE2eTest, PortInUseIsNamed) {
                                                HasSubstr("Address already in use")));
 }
 
-TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileStopsStartUpNamingFileAndLine) {
+// A syntax error does not stop the server (other targets and the revisions before it stay
+// usable): it is logged right after start-up, and every plan that includes the file is refused
+// naming the file and line.
+TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileRefusesPlansNamingFileAndLine) {
   const std::string dir = MakeTempDir("schemad-e2e-syntax");
   WriteFiles(dir,
              {{"1_ok.up.sql", "CREATE TABLE a (id int);"},
               {"2_typo.up.sql", "CREATE TABLE b (id int);\n\nALTER TABEL b ADD COLUMN x int;\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
   ServerConfig config;
-  config.targets.push_back({"dev", "dev", dir, TestPostgres::Get().CreateDatabase(), ""});
-  auto server = ServerProcess::Start(config);
-  ASSERT_FALSE(server.ok());
-  EXPECT_THAT(std::string(server.status().message()),
-              AllOf(HasSubstr("target dev"), HasSubstr("2_typo.up.sql"), HasSubstr("line 3"),
-                    HasSubstr("syntax error at or near \"TABEL\"")));
+  config.targets.push_back({"dev", "dev", dir, dsn, ""});
+  config.targets.push_back({"other", "dev", kSmall, TestPostgres::Get().CreateDatabase(), ""});
+  auto started = ServerProcess::Start(config);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<ServerProcess> server = *std::move(started);
+  const auto has_error = [] {
+    return AllOf(HasSubstr("2_typo.up.sql"), HasSubstr("line 3"),
+                 HasSubstr("syntax error at or near \"TABEL\""));
+  };
+  for (int i = 0; i < 100 && !absl::StrContains(server->Log(), "parsed 2 files"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_THAT(server->Log(), AllOf(HasSubstr("target dev: "), has_error(),
+                                   HasSubstr("target dev: parsed 2 files"),
+                                   HasSubstr("1 with errors")));
+  CommandResult plan = server->Cli({"plan", "-t", "dev"});
+  EXPECT_EQ(plan.exit_code, 1);
+  EXPECT_THAT(plan.err, has_error());
+  CommandResult apply = server->Cli({"apply", "-t", "dev"});
+  EXPECT_EQ(apply.exit_code, 1);
+  EXPECT_THAT(apply.err, has_error());
+  EXPECT_EQ(AppliedVersions(dsn), "");
+  // What does not need the bad file still works.
+  CommandResult first = server->Cli({"apply", "-t", "dev", "--to", "1"});
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(AppliedVersions(dsn), "1");
+  CommandResult other = server->Cli({"apply", "-t", "other"});
+  EXPECT_EQ(other.exit_code, 0) << other.err;
 }
 
 // The mattermost corpus (158 revisions, golang-migrate naming): up, down, up through the

@@ -224,7 +224,7 @@ TEST_F(CatalogTest, LoadsOrderedRevisionsAndManifest) {
   ASSERT_EQ(catalog->revisions.size(), 2u);
   EXPECT_EQ(catalog->revisions[0].version, "9");
   EXPECT_FALSE(catalog->revisions[0].down.has_value());
-  EXPECT_TRUE(catalog->revisions[0].up.script.statements.empty());
+  EXPECT_TRUE(catalog->revisions[0].up.script().statements.empty());
   EXPECT_EQ(catalog->revisions[1].Id(), "10_ten");
   EXPECT_EQ(catalog->IndexOf("010"), 1);
   EXPECT_EQ(catalog->IndexOf("11"), -1);
@@ -344,10 +344,20 @@ TEST_F(CatalogTest, BadNameIsNamed) {
 }
 
 TEST_F(CatalogTest, SyntaxErrorNamesFileAndLine) {
-  testing::WriteFiles(dir_, {{"003_bad.up.sql", "CREATE TABLE a(id int);\nCREAT TABLE b();\n"}});
-  EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
-                                          AllOf(HasSubstr("003_bad.up.sql"), HasSubstr("line 2"),
-                                                HasSubstr("syntax error"))));
+  testing::WriteFiles(dir_, {{"001_a.up.sql", "CREATE TABLE a(id int);\n"},
+                             {"002_b.up.sql", "CREATE TABLE b(id int);\n"},
+                             {"003_bad.up.sql", "CREATE TABLE a(id int);\nCREAT TABLE b();\n"}});
+  // Loading reads the file; its SQL is parsed when first needed, and the error names it.
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir_);
+  ASSERT_THAT(catalog, IsOk());
+  ASSERT_EQ(catalog->revisions.size(), 3u);
+  EXPECT_THAT(catalog->revisions[0].up.Parsed(), IsOk());
+  EXPECT_THAT(catalog->revisions[2].up.Parsed(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("003_bad.up.sql"), HasSubstr("line 2"),
+                             HasSubstr("syntax error"))));
+  // Parsed once: the same answer, from the same object.
+  EXPECT_EQ(&catalog->revisions[2].up.Parsed(), &catalog->revisions[2].up.Parsed());
 }
 
 TEST_F(CatalogTest, UnreadableFileIsNamed) {
@@ -394,7 +404,7 @@ TEST(CorpusTest, MattermostLoadsAndConcurrentlyFilesAreDetected) {
   int non_transactional_down = 0;
   std::vector<std::string> irreversible;
   for (const Revision& revision : catalog->revisions) {
-    if (revision.up.script.mode == sql::TransactionMode::kNonTransactional) {
+    if (revision.up.script().mode == sql::TransactionMode::kNonTransactional) {
       non_transactional_up.push_back(revision.version);
     }
     if (!revision.down) {
@@ -402,7 +412,7 @@ TEST(CorpusTest, MattermostLoadsAndConcurrentlyFilesAreDetected) {
       irreversible.push_back(revision.version);
       continue;
     }
-    if (revision.down->script.mode == sql::TransactionMode::kNonTransactional) {
+    if (revision.down->script().mode == sql::TransactionMode::kNonTransactional) {
       ++non_transactional_down;
     }
   }

@@ -125,9 +125,11 @@ int main(int argc, char** argv) {
 
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
+  const absl::Time load_start = absl::Now();
   absl::StatusOr<std::unique_ptr<schemad::engine::Engine>> engine =
       schemad::engine::Engine::Create(config.targets, absl::StrCat(host, ":", getpid()));
   if (!engine.ok()) return Fail(std::string(engine.status().message()));
+  spdlog::info("catalogs read in {} ms", absl::ToInt64Milliseconds(absl::Now() - load_start));
   for (const auto& target : (*engine)->targets()) {
     spdlog::info("target {} ({}): catalog {} with {} revisions, dsn from {}", target->config.name,
                  schemad::EnvironmentName(target->config.environment), target->catalog.name,

@@ -1,9 +1,15 @@
 #include "server/catalog/catalog.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
+#include <thread>
 
 #include "absl/base/call_once.h"
 #include "absl/strings/ascii.h"
@@ -33,52 +39,58 @@ constexpr int64_t kMaxManifestBytes = 1 << 20;
 // `max_bytes`, UTF-8 without NUL bytes. Returns INVALID_ARGUMENT naming the path (and the
 // line and column) otherwise: what the parser, the checksum and the plan see must be the same
 // text, and every response must be valid UTF-8.
-absl::StatusOr<std::string> ReadFile(const fs::path& path, int64_t max_bytes) {
-  std::error_code error;
-  const fs::file_status status = fs::status(path, error);
-  if (error) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", error.message()));
+absl::StatusOr<std::string> ReadFile(const std::string& path, int64_t max_bytes) {
+  const auto fail = [&path](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+  };
+  // One open, one fstat, one read per file (start-up reads thousands). O_NONBLOCK: opening a
+  // FIFO must not wait for a writer; it is refused below like any other non-regular file.
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return fail(std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { close(fd); }
+  } closer{fd};
+  struct stat info;
+  if (fstat(fd, &info) != 0) return fail(std::strerror(errno));
+  if (!S_ISREG(info.st_mode)) {
+    return fail("not a regular file (only regular files and symlinks to them are read)");
   }
-  if (!fs::is_regular_file(status)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path.string(), ": not a regular file (only regular files and symlinks to them are read)"));
+  if (info.st_size > max_bytes) {
+    return fail(absl::StrCat(info.st_size, " bytes, over the limit of ", max_bytes,
+                             " (the target's max_file_size)"));
   }
-  const uintmax_t size = fs::file_size(path, error);
-  if (!error && size > static_cast<uintmax_t>(max_bytes)) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", size,
-                                                   " bytes, over the limit of ", max_bytes,
-                                                   " (the target's max_file_size)"));
-  }
-  // Read straight into one string of the file's size: a large file costs its size once.
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": cannot read file"));
-  std::string text(error ? 0 : static_cast<size_t>(size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad() || static_cast<size_t>(in.gcount()) != text.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": read error"));
-  }
-  // A file that grew while we read it: read the rest (still bounded by the limit).
-  for (char chunk[65536]; in.read(chunk, sizeof chunk) || in.gcount() > 0;) {
-    text.append(chunk, static_cast<size_t>(in.gcount()));
-    if (text.size() > static_cast<uint64_t>(max_bytes)) {
-      return absl::InvalidArgumentError(absl::StrCat(path.string(), ": over the limit of ",
-                                                     max_bytes, " bytes (the target's max_file_size)"));
+  // Straight into one string: a large file costs its size once. One byte more than its size is
+  // asked for, so a file that grows while it is read is still read to its end (and bounded).
+  std::string text(static_cast<size_t>(info.st_size) + 1, '\0');
+  size_t done = 0;
+  for (;;) {
+    const ssize_t got = read(fd, text.data() + done, text.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return fail(absl::StrCat("read error: ", std::strerror(errno)));
+    if (got == 0) break;
+    const bool short_read = static_cast<size_t>(got) < text.size() - done;
+    done += static_cast<size_t>(got);
+    // A short read at or past the size fstat gave is the end (no second read to find it).
+    if (short_read && done >= static_cast<size_t>(info.st_size)) break;
+    if (done > static_cast<uint64_t>(max_bytes)) {
+      return fail(absl::StrCat("over the limit of ", max_bytes, " bytes (the target's max_file_size)"));
     }
+    if (done == text.size()) text.resize(text.size() * 2);
   }
-  if (absl::Status checked = CheckText(text); !checked.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", checked.message()));
-  }
+  text.resize(done);
+  if (absl::Status checked = CheckText(text); !checked.ok()) return fail(checked.message());
   return text;
 }
 
-absl::StatusOr<MigrationFile> LoadMigrationFile(const fs::path& path, int64_t max_bytes) {
+absl::StatusOr<MigrationFile> LoadMigrationFile(const std::string& path, int64_t max_bytes) {
   SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path, max_bytes));
   // Directives are read now (a misspelt one is a load error); the SQL is parsed on first use.
   if (absl::Status directives = sql::ReadDirectives(text).status(); !directives.ok()) {
-    return Annotate(directives, path.string());
+    return Annotate(directives, path);
   }
   MigrationFile file;
-  file.path = path.string();
+  file.path = path;
   file.checksum = Checksum(text);
   file.text = std::move(text);
   file.lazy = std::make_shared<LazyScript>();
@@ -314,18 +326,19 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
 
   struct Pair {
     FileName name;
-    std::optional<fs::path> up;
-    std::optional<fs::path> down;
+    std::optional<std::string> up;  // paths
+    std::optional<std::string> down;
   };
   std::map<std::string, Pair> by_key;  // VersionKey -> files
-  std::vector<fs::path> entries;
+  std::vector<std::string> names;
   for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-    entries.push_back(it->path());
+    names.push_back(it->path().filename().string());
   }
   if (error) return absl::InvalidArgumentError(absl::StrCat(dir, ": ", error.message()));
-  std::sort(entries.begin(), entries.end());
-  for (const fs::path& path : entries) {
-    const std::string file_name = path.filename().string();
+  std::sort(names.begin(), names.end());
+  const std::string prefix = absl::EndsWith(dir, "/") ? dir : dir + "/";
+  for (const std::string& file_name : names) {
+    const std::string path = prefix + file_name;
     if (file_name == "catalog.yaml") {
       SCHEMAD_RETURN_IF_ERROR(LoadManifest(path, &catalog));
       continue;
@@ -336,28 +349,48 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     absl::StatusOr<FileName> parsed = ParseFileName(file_name);
     if (!parsed.ok()) return Annotate(parsed.status(), dir);
     Pair& pair = by_key[VersionKey(parsed->version)];
-    std::optional<fs::path>& slot = parsed->up ? pair.up : pair.down;
-    const std::optional<fs::path>& other = parsed->up ? pair.down : pair.up;
+    std::optional<std::string>& slot = parsed->up ? pair.up : pair.down;
+    const std::optional<std::string>& other = parsed->up ? pair.down : pair.up;
     if (slot || (other && pair.name.name != parsed->name)) {
-      const fs::path& first = slot ? *slot : *other;
-      return absl::InvalidArgumentError(absl::StrCat(path.string(), ": duplicate version ",
+      const std::string& first = slot ? *slot : *other;
+      return absl::InvalidArgumentError(absl::StrCat(path, ": duplicate version ",
                                                      parsed->version, " (also ",
-                                                     first.filename().string(), ")"));
+                                                     first.substr(prefix.size()), ")"));
     }
     pair.name = *parsed;
     slot = path;
   }
-  for (auto& [key, pair] : by_key) {
+  // Read every file, on a few threads (start-up of a large catalog is mostly system calls);
+  // errors are reported in the same order as a sequential read would meet them.
+  std::vector<const std::string*> paths;
+  for (const auto& [key, pair] : by_key) {
     if (!pair.up) {
       return absl::InvalidArgumentError(
-          absl::StrCat(pair.down->string(), ": down file without an up file"));
+          absl::StrCat(*pair.down, ": down file without an up file"));
     }
+    paths.push_back(&*pair.up);
+    if (pair.down) paths.push_back(&*pair.down);
+  }
+  std::vector<absl::StatusOr<MigrationFile>> files(paths.size(), absl::UnknownError("unread"));
+  const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  std::vector<std::thread> readers;
+  for (size_t t = 0; t < std::min(threads, paths.size() / 64 + 1); ++t) {
+    readers.emplace_back([&, t, step = std::min(threads, paths.size() / 64 + 1)] {
+      for (size_t i = t; i < paths.size(); i += step) {
+        files[i] = LoadMigrationFile(*paths[i], options.max_file_bytes);
+      }
+    });
+  }
+  for (std::thread& reader : readers) reader.join();
+
+  size_t next = 0;
+  for (auto& [key, pair] : by_key) {
     Revision revision;
     revision.version = pair.name.version;
     revision.name = pair.name.name;
-    SCHEMAD_ASSIGN_OR_RETURN(revision.up, LoadMigrationFile(*pair.up, options.max_file_bytes));
+    SCHEMAD_ASSIGN_OR_RETURN(revision.up, std::move(files[next++]));
     if (pair.down) {
-      SCHEMAD_ASSIGN_OR_RETURN(revision.down, LoadMigrationFile(*pair.down, options.max_file_bytes));
+      SCHEMAD_ASSIGN_OR_RETURN(revision.down, std::move(files[next++]));
       // A down that does nothing for an up that does something would "roll back" nothing.
       if (sql::IsEmptyScript(revision.down->text) && !sql::IsEmptyScript(revision.up.text) &&
           !sql::ReadDirectives(revision.up.text)->down_is_noop && !catalog.empty_down_is_noop) {

@@ -90,4 +90,17 @@ absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
   return tree;
 }
 
+std::vector<std::pair<size_t, size_t>> ScannerStatements(const std::string& text) {
+  std::vector<std::pair<size_t, size_t>> out;
+  PgQuerySplitResult result = pg_query_split_with_scanner(text.c_str());
+  if (result.error == nullptr) {
+    out.reserve(result.n_stmts);
+    for (int i = 0; i < result.n_stmts; ++i) {
+      out.emplace_back(result.stmts[i]->stmt_location, result.stmts[i]->stmt_len);
+    }
+  }
+  pg_query_free_split_result(result);
+  return out;
+}
+
 }  // namespace schemad::sql

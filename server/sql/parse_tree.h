@@ -2,6 +2,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -12,6 +14,12 @@ namespace schemad::sql {
 // Parses `text` with the PostgreSQL 15 grammar. Returns INVALID_ARGUMENT "line N: message" on
 // a syntax error.
 absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text);
+
+// Where the scanner sees statements end: (offset, length) of each, for cutting a large file
+// into pieces the parser can take one at a time. Cheap (no parse tree). The scanner can cut
+// inside a statement the grammar reads as one (BEGIN ATOMIC … END bodies): a piece that then
+// does not parse must be re-read with the whole file.
+std::vector<std::pair<size_t, size_t>> ScannerStatements(const std::string& text);
 
 // 1-based line of byte `offset` in `text`.
 int LineAt(absl::string_view text, size_t offset);

@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "pg_query.pb.h"
+#include "server/common/status_macros.h"
 #include "server/common/text.h"
 #include "server/sql/parse_tree.h"
 
@@ -140,9 +141,101 @@ std::string NeedsNoTransaction(const pg_query::Node& node) {
   }
 }
 
+// What the file-level checks need of a statement's parse tree, kept so the tree can go.
+struct TransactionFacts {
+  int kind = -1;         // pg_query::TransactionStmtKind of a transaction statement
+  bool options = false;  // BEGIN ISOLATION LEVEL …, READ ONLY …
+  bool chain = false;    // COMMIT / ROLLBACK AND CHAIN
+};
+
 bool IsKind(const Statement& statement, pg_query::TransactionStmtKind kind,
-            const pg_query::Node& node) {
-  return statement.transaction_control && node.transaction_stmt().kind() == kind;
+            const TransactionFacts& facts) {
+  return statement.transaction_control && facts.kind == kind;
+}
+
+// Appends the statements of `tree`, parsed from input[base, …), with their facts.
+void AppendStatements(const pg_query::ParseResult& tree, const std::string& input, size_t base,
+                      size_t piece_end, LineCounter* lines, std::vector<Statement>* statements,
+                      std::vector<TransactionFacts>* facts) {
+  for (const pg_query::RawStmt& raw : tree.stmts()) {
+    const size_t begin = SkipTrivia(input, base + raw.stmt_location());
+    size_t end = raw.stmt_len() == 0 ? piece_end : base + raw.stmt_location() + raw.stmt_len();
+    end = std::max(begin, std::min(end, piece_end));
+    Statement statement;
+    statement.text =
+        std::string(absl::StripTrailingAsciiWhitespace(absl::string_view(input).substr(
+            begin, end - begin)));
+    if (!statement.text.empty() && statement.text.back() == ';') statement.text.pop_back();
+    statement.line = lines->LineAt(begin);
+    statement.kind = KindName(raw.stmt());
+    statement.needs_no_transaction = NeedsNoTransaction(raw.stmt());
+    TransactionFacts fact;
+    if (raw.stmt().has_transaction_stmt()) {
+      const pg_query::TransactionStmt& txn = raw.stmt().transaction_stmt();
+      const bool savepoint = txn.kind() == pg_query::TRANS_STMT_SAVEPOINT ||
+                             txn.kind() == pg_query::TRANS_STMT_RELEASE ||
+                             txn.kind() == pg_query::TRANS_STMT_ROLLBACK_TO;
+      const bool chain = txn.chain() && (txn.kind() == pg_query::TRANS_STMT_COMMIT ||
+                                         txn.kind() == pg_query::TRANS_STMT_ROLLBACK);
+      statement.transaction_control = !savepoint && !chain;
+      statement.commit_and_chain = chain && txn.kind() == pg_query::TRANS_STMT_COMMIT;
+      fact = {txn.kind(), !txn.options().empty(), chain};
+    }
+    if (raw.stmt().has_index_stmt() && raw.stmt().index_stmt().concurrent() &&
+        !raw.stmt().index_stmt().idxname().empty()) {
+      const pg_query::IndexStmt& index = raw.stmt().index_stmt();
+      statement.concurrent_index = index.relation().schemaname().empty()
+                                       ? QuoteIdent(index.idxname())
+                                       : absl::StrCat(QuoteIdent(index.relation().schemaname()),
+                                                      ".", QuoteIdent(index.idxname()));
+    }
+    statements->push_back(std::move(statement));
+    facts->push_back(fact);
+  }
+}
+
+// Files up to this size are parsed in one piece; larger ones in pieces of about this size, so
+// the parse tree of a 50 MB data file never exists at once.
+constexpr size_t kPieceBytes = 1 << 20;
+
+// Splits and classifies every statement of `input`. pg_query_parse_protobuf gives each
+// statement's location, so one pass both splits and classifies.
+absl::Status ReadStatements(const std::string& input, std::vector<Statement>* statements,
+                            std::vector<TransactionFacts>* facts) {
+  if (input.size() > kPieceBytes) {
+    // Pieces cut where the scanner sees statements end; if one does not parse on its own (a
+    // real error, or a cut the grammar disagrees with), the whole file is parsed instead and
+    // gives the true answer.
+    const std::vector<std::pair<size_t, size_t>> cuts = ScannerStatements(input);
+    statements->reserve(cuts.size());
+    facts->reserve(cuts.size());
+    LineCounter lines(input);
+    bool whole = cuts.empty();
+    for (size_t first = 0; first < cuts.size() && !whole;) {
+      size_t last = first;
+      while (last + 1 < cuts.size() &&
+             cuts[last + 1].first + cuts[last + 1].second - cuts[first].first <= kPieceBytes) {
+        ++last;
+      }
+      const size_t base = cuts[first].first;
+      const size_t end = last + 1 < cuts.size() ? cuts[last + 1].first : input.size();
+      absl::StatusOr<pg_query::ParseResult> tree = ParseTree(input.substr(base, end - base));
+      if (!tree.ok()) {
+        whole = true;
+        break;
+      }
+      AppendStatements(*tree, input, base, end, &lines, statements, facts);
+      first = last + 1;
+    }
+    if (!whole) return absl::OkStatus();
+    statements->clear();
+    facts->clear();
+  }
+  absl::StatusOr<pg_query::ParseResult> tree = ParseTree(input);
+  if (!tree.ok()) return tree.status();
+  LineCounter lines(input);
+  AppendStatements(*tree, input, 0, input.size(), &lines, statements, facts);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -217,77 +310,36 @@ bool IsEmptyScript(absl::string_view text) {
   return true;
 }
 
-absl::StatusOr<Script> ParseScript(absl::string_view text) {
+absl::StatusOr<Script> ParseScript(const std::string& input) {
   // The parser reads a C string and its tree holds proto3 strings: NUL bytes and invalid UTF-8
   // would silently cut or break what the plan shows.
-  if (absl::Status checked = CheckText(text); !checked.ok()) return checked;
-  const std::string input(text);
-  // pg_query_parse_protobuf runs the same raw parser as pg_query_split_with_parser and gives
-  // each statement's location too, so one pass both splits and classifies.
-  absl::StatusOr<pg_query::ParseResult> parsed = ParseTree(input);
-  if (!parsed.ok()) return parsed.status();
-  const pg_query::ParseResult& tree = *parsed;
-
+  if (absl::Status checked = CheckText(input); !checked.ok()) return checked;
   absl::StatusOr<Directives> directives = ReadDirectives(input);
   if (!directives.ok()) return directives.status();
   Script script;
   script.timeout = directives->timeout;
   script.down_is_noop = directives->down_is_noop;
+  std::vector<TransactionFacts> facts;
+  SCHEMAD_RETURN_IF_ERROR(ReadStatements(input, &script.statements, &facts));
   bool chained = false;
-  std::vector<const pg_query::Node*> nodes;
-  LineCounter lines(input);
-  for (const pg_query::RawStmt& raw : tree.stmts()) {
-    const size_t begin = SkipTrivia(input, raw.stmt_location());
-    size_t end = raw.stmt_len() == 0 ? input.size() : raw.stmt_location() + raw.stmt_len();
-    end = std::max(begin, std::min(end, input.size()));
-    Statement statement;
-    statement.text =
-        std::string(absl::StripTrailingAsciiWhitespace(input.substr(begin, end - begin)));
-    if (!statement.text.empty() && statement.text.back() == ';') statement.text.pop_back();
-    statement.line = lines.LineAt(begin);
-    statement.kind = KindName(raw.stmt());
-    statement.needs_no_transaction = NeedsNoTransaction(raw.stmt());
-    if (raw.stmt().has_transaction_stmt()) {
-      const pg_query::TransactionStmt& txn = raw.stmt().transaction_stmt();
-      const bool savepoint = txn.kind() == pg_query::TRANS_STMT_SAVEPOINT ||
-                             txn.kind() == pg_query::TRANS_STMT_RELEASE ||
-                             txn.kind() == pg_query::TRANS_STMT_ROLLBACK_TO;
-      const bool chain = txn.chain() && (txn.kind() == pg_query::TRANS_STMT_COMMIT ||
-                                         txn.kind() == pg_query::TRANS_STMT_ROLLBACK);
-      statement.transaction_control = !savepoint && !chain;
-      statement.commit_and_chain = chain && txn.kind() == pg_query::TRANS_STMT_COMMIT;
-      chained |= chain;
-    }
-    if (raw.stmt().has_index_stmt() && raw.stmt().index_stmt().concurrent() &&
-        !raw.stmt().index_stmt().idxname().empty()) {
-      const pg_query::IndexStmt& index = raw.stmt().index_stmt();
-      statement.concurrent_index = index.relation().schemaname().empty()
-                                       ? QuoteIdent(index.idxname())
-                                       : absl::StrCat(QuoteIdent(index.relation().schemaname()),
-                                                      ".", QuoteIdent(index.idxname()));
-    }
-    script.statements.push_back(std::move(statement));
-    nodes.push_back(&raw.stmt());
-  }
-
+  for (const TransactionFacts& fact : facts) chained |= fact.chain;
   std::vector<Statement>& statements = script.statements;
   const size_t n = statements.size();
   // A file wrapped in its own BEGIN ... COMMIT: the author meant one transaction, which is what
   // we run anyway; drop the wrapper so its COMMIT cannot end our transaction early.
   // A BEGIN with options (ISOLATION LEVEL, READ ONLY) is kept: the file runs as written.
   if (n >= 2 &&
-      (IsKind(statements[0], pg_query::TRANS_STMT_BEGIN, *nodes[0]) ||
-       IsKind(statements[0], pg_query::TRANS_STMT_START, *nodes[0])) &&
-      nodes[0]->transaction_stmt().options().empty() &&
-      IsKind(statements[n - 1], pg_query::TRANS_STMT_COMMIT, *nodes[n - 1]) &&
-      !nodes[n - 1]->transaction_stmt().chain()) {
+      (IsKind(statements[0], pg_query::TRANS_STMT_BEGIN, facts[0]) ||
+       IsKind(statements[0], pg_query::TRANS_STMT_START, facts[0])) &&
+      !facts[0].options && IsKind(statements[n - 1], pg_query::TRANS_STMT_COMMIT, facts[n - 1]) &&
+      !facts[n - 1].chain) {
     bool inner_control = false;
     for (size_t i = 1; i + 1 < n; ++i) inner_control |= statements[i].transaction_control;
     if (!inner_control) {
       statements.pop_back();
       statements.erase(statements.begin());
-      nodes.pop_back();
-      nodes.erase(nodes.begin());
+      facts.pop_back();
+      facts.erase(facts.begin());
       script.mode_reason = "the file's own BEGIN ... COMMIT: run as one transaction";
     }
   }
@@ -324,8 +376,7 @@ absl::StatusOr<Script> ParseScript(absl::string_view text) {
   }
   if (chained && script.mode == TransactionMode::kNonTransactional) {
     for (size_t i = 0; i < statements.size(); ++i) {
-      const bool chain = nodes[i]->has_transaction_stmt() && nodes[i]->transaction_stmt().chain();
-      if (chain && no_transaction_at >= 0) {
+      if (facts[i].chain && no_transaction_at >= 0) {
         return absl::InvalidArgumentError(absl::StrCat(
             where(i), ": AND CHAIN needs a transaction, but ", where(no_transaction_at), " (",
             statements[no_transaction_at].needs_no_transaction,

@@ -68,7 +68,7 @@ bool IsEmptyScript(absl::string_view text);
 // statements. A file wrapped in its own BEGIN ... COMMIT runs as one transaction without them;
 // other transaction control makes it non-transactional. Thread-safe.
 // Returns INVALID_ARGUMENT "line N: <parser message>" on a syntax error or a bad directive.
-absl::StatusOr<Script> ParseScript(absl::string_view text);
+absl::StatusOr<Script> ParseScript(const std::string& text);
 
 // Every statement node kind of the grammar ("IndexStmt", "VacuumStmt", …): the parse-tree node
 // types whose names end in "Stmt". For tests that prove the classifier covers them all.

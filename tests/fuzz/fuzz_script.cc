@@ -8,7 +8,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<schemad::sql::Script> script = schemad::sql::ParseScript(text);
+  absl::StatusOr<schemad::sql::Script> script = schemad::sql::ParseScript(std::string(text));
   if (!script.ok()) {
     FUZZ_CHECK(absl::StrContains(script.status().message(), "line "));
     return 0;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -86,6 +87,59 @@ TEST(ScriptTest, SyntaxErrorGivesLineAndParserMessage) {
   EXPECT_THAT(sql::ParseScript("SELECT 1;\n\nCREATE TABLE t (id int,);\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("line 3"), HasSubstr("syntax error at or near \")\""))));
+}
+
+// Files over 1 MiB are parsed in pieces cut where the scanner sees statements end; the result
+// is the same as one parse of the whole file, also where the scanner would cut a BEGIN ATOMIC
+// body, and a syntax error keeps its line.
+TEST(ScriptTest, LargeFilesParseInPiecesWithTheSameResult) {
+  std::string text = "-- a seed file\nCREATE TABLE seed (id bigint PRIMARY KEY, title text);\n";
+  int line = 3;
+  for (int i = 0; i < 20000; ++i, ++line) {
+    absl::StrAppend(&text, "INSERT INTO seed VALUES (", i, ", 'Набавка на опрема број ", i,
+                    " со долг опис на предметот');\n");
+  }
+  const int function_line = line;
+  // A function body of 1.5 MiB: the scanner splits it at every ';', the grammar does not.
+  absl::StrAppend(&text, "CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n");
+  line += 2;
+  while (text.size() < 4 * 1024 * 1024) {
+    absl::StrAppend(&text, "  SELECT 1;\n");
+    ++line;
+  }
+  absl::StrAppend(&text, "  SELECT 2;\nEND;\nCREATE INDEX CONCURRENTLY seed_title ON seed (title);\n");
+  const int index_line = line + 2;
+  ASSERT_GT(text.size(), 2u << 20);
+  absl::StatusOr<sql::Script> script = sql::ParseScript(text);
+  ASSERT_THAT(script, IsOk());
+  ASSERT_EQ(script->statements.size(), 20003u);
+  EXPECT_EQ(script->statements[0].kind, "CreateStmt");
+  EXPECT_EQ(script->statements[20000].line, function_line - 1);
+  EXPECT_THAT(script->statements[20000].text, HasSubstr("VALUES (19999, "));
+  EXPECT_EQ(script->statements[20001].kind, "CreateFunctionStmt");
+  EXPECT_EQ(script->statements[20001].line, function_line);
+  EXPECT_TRUE(absl::EndsWith(script->statements[20001].text, "SELECT 2;\nEND"));
+  EXPECT_EQ(script->statements[20002].kind, "IndexStmt");
+  EXPECT_EQ(script->statements[20002].line, index_line);
+  EXPECT_EQ(script->statements[20002].concurrent_index, "\"seed_title\"");
+  EXPECT_EQ(script->mode, sql::TransactionMode::kNonTransactional);
+
+  // Without the function, the pieces parse on their own: the same statements, lines and text.
+  std::string inserts = text.substr(0, text.find("CREATE FUNCTION"));
+  while (inserts.size() < (3u << 20)) inserts += "SELECT 1;\n";
+  absl::StatusOr<sql::Script> pieces = sql::ParseScript(inserts);
+  ASSERT_THAT(pieces, IsOk());
+  EXPECT_EQ(pieces->statements[20000].line, function_line - 1);
+  EXPECT_EQ(pieces->statements.back().text, "SELECT 1");
+  EXPECT_EQ(pieces->statements.back().line,
+            static_cast<int>(std::count(inserts.begin(), inserts.end(), '\n')));
+
+  inserts += "CREATE TABEL broken (id int);\n";
+  EXPECT_THAT(sql::ParseScript(inserts),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(absl::StrCat("line ",
+                                              std::count(inserts.begin(), inserts.end(), '\n'),
+                                              ": syntax error"))));
 }
 
 // Issue 10, item 9: the parser's error cursor counts characters; lines are right after

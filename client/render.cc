@@ -239,7 +239,13 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
     out += RenderTable({"#", "DIR", "VERSION", "NAME", "STATEMENTS", "MODE"}, rows);
     if (with_sql) {
       for (const v1::PlanStep& step : plan.steps()) {
-        absl::StrAppend(&out, "\n-- ", step.file(), " (", step.checksum(), ")\n", step.sql());
+        if (step.sql_omitted()) {
+          absl::StrAppend(&out, "\n-- ", step.file(), " (", step.checksum(), "): ",
+                          step.sql_bytes(),
+                          " bytes not shown (a plan carries at most 32 MiB of SQL); read the file\n");
+        } else {
+          absl::StrAppend(&out, "\n-- ", step.file(), " (", step.checksum(), ")\n", step.sql());
+        }
       }
     }
   }

@@ -1,5 +1,6 @@
 #include "server/api/service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <optional>
@@ -45,6 +46,9 @@ v1::Environment ToProto(Environment environment) {
   return v1::ENVIRONMENT_UNSPECIFIED;
 }
 
+// The SQL a Plan response carries at most (the rest of the response is small): well under the
+// 128 MiB a response may have, however large the files of the plan.
+constexpr size_t kMaxPlanSqlBytes = 32 << 20;
 // Events a run produced and its caller has not read yet, at most `capacity`. Thread-safe.
 class EventBuffer {
  public:
@@ -289,9 +293,7 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
                                                            Caller* caller) const {
   absl::StatusOr<Caller> authenticated = authorizer_.Authenticate(*context);
   if (!authenticated.ok()) {
-    // Denied calls are logged once, here, with who (as far as known) and from where.
-    spdlog::warn("denied {} principal=unknown peer={}: {}", action, context->peer(),
-                 std::string(authenticated.status().message()));
+    Denied(context, request, "unknown", action, authenticated.status());
     return authenticated.status();
   }
   *caller = *authenticated;
@@ -304,11 +306,51 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
   absl::Status allowed =
       authorizer_.Require(*caller, (*target)->config.environment, needed, action);
   if (!allowed.ok()) {
-    spdlog::warn("denied {} target={} principal={} peer={}: {}", action, target_name,
-                 caller->principal, context->peer(), std::string(allowed.message()));
+    Denied(context, request, caller->principal, action, allowed);
     return allowed;
   }
   return target;
+}
+
+void SchemaService::Denied(grpc::ServerContextBase* context,
+                           const google::protobuf::Message& request, const std::string& principal,
+                           const std::string& action, const absl::Status& why) const {
+  // The target as named, if the request is well-formed enough to name one we serve.
+  const auto* field = request.GetDescriptor()->FindFieldByName("target");
+  const std::string target_name = field != nullptr && CheckStringFields(request).ok()
+                                      ? request.GetReflection()->GetString(request, field)
+                                      : "";
+  const std::string peer = context->peer();
+  // Denied calls are logged once, here, with who (as far as known) and from where.
+  spdlog::warn("denied {} target={} principal={} peer={}: {}", action, target_name, principal,
+               peer, std::string(why.message()));
+  absl::StatusOr<const engine::Target*> target = engine_->FindTarget(target_name);
+  if (!target.ok()) return;
+  const std::string host = peer.substr(0, peer.rfind(':'));
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&denied_mu_);
+    const std::string key = absl::StrCat(principal, "\n", host, "\n", action, "\n", target_name);
+    auto last = denied_last_.find(key);
+    if (last != denied_last_.end() && now - last->second < absl::Minutes(1)) return;
+    denied_rows_.erase(std::remove_if(denied_rows_.begin(), denied_rows_.end(),
+                                      [&](absl::Time at) { return now - at >= absl::Minutes(1); }),
+                       denied_rows_.end());
+    if (denied_rows_.size() >= 60) return;
+    if (denied_last_.size() > 10000) denied_last_.clear();
+    denied_last_[key] = now;
+    denied_rows_.push_back(now);
+  }
+  db::EventRecord event;
+  event.principal = principal;
+  event.action = "denied " + action;
+  event.outcome = why.code() == absl::StatusCode::kUnauthenticated ? "UNAUTHENTICATED"
+                                                                   : "PERMISSION_DENIED";
+  event.detail = absl::StrCat("peer ", peer, ": ", why.message());
+  if (absl::StatusOr<bool> written = engine_->RecordDenied(**target, event); !written.ok()) {
+    spdlog::warn("denied call not audited on target {}: {}", target_name,
+                 std::string(written.status().message()));
+  }
 }
 
 grpc::Status SchemaService::ListTargets(grpc::ServerContext* context, const v1::ListTargetsRequest*,
@@ -466,13 +508,21 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
     out->set_suppressed(finding.suppressed);
     out->set_suppression_reason(finding.suppression_reason);
   }
+  size_t sql_left = kMaxPlanSqlBytes;
   for (const engine::PlanStep& step : plan->steps) {
     v1::PlanStep* out = response->add_steps();
     out->set_version(step.revision->version);
     out->set_name(step.revision->name);
     out->set_direction(ToProto(step.direction));
     out->set_file(step.file->path);
-    out->set_sql(step.file->text);
+    out->set_sql_bytes(static_cast<int64_t>(step.file->text.size()));
+    if (step.file->text.size() <= sql_left) {
+      out->set_sql(step.file->text);
+      sql_left -= step.file->text.size();
+    } else {
+      out->set_sql_omitted(true);
+      sql_left = 0;  // later steps too: the SQL shown is always a prefix of the plan
+    }
     out->set_checksum(step.file->checksum);
     out->set_transaction_mode(ToProto(engine::ModeOf(step.mode)));
     out->set_transaction_reason(step.transaction_reason);

@@ -2,7 +2,12 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 #include "schemad/v1/schemad.grpc.pb.h"
 #include "server/api/auth.h"
@@ -57,12 +62,21 @@ class SchemaService final
   absl::StatusOr<const engine::Target*> Admit(grpc::ServerContextBase* context,
                                               const google::protobuf::Message& request, Role needed,
                                               const std::string& action, Caller* caller) const;
+  // Logs a denied call (UNAUTHENTICATED, PERMISSION_DENIED) and writes it to the audit log of
+  // the target it named, at most once a minute per caller host, method and target, and at most
+  // 60 rows a minute in all (a flood of denied calls must not become a flood of writes).
+  void Denied(grpc::ServerContextBase* context, const google::protobuf::Message& request,
+              const std::string& principal, const std::string& action,
+              const absl::Status& why) const;
   grpc::Status RunStream(grpc::ServerContext* context, const engine::Target& target,
                          const engine::RunRequest& request,
                          grpc::ServerWriter<v1::RunEvent>* writer);
 
   engine::Engine* engine_;
   Authorizer authorizer_;
+  mutable absl::Mutex denied_mu_;
+  mutable std::map<std::string, absl::Time> denied_last_ ABSL_GUARDED_BY(denied_mu_);
+  mutable std::vector<absl::Time> denied_rows_ ABSL_GUARDED_BY(denied_mu_);  // last minute's
 };
 
 // absl::Status -> grpc::Status (the codes are the same numbers).

@@ -27,6 +27,14 @@ absl::Status AuditLog::Append(Connection& conn, const EventRecord& event) const 
   });
 }
 
+absl::StatusOr<bool> AuditLog::AppendIfPresent(Connection& conn, const EventRecord& event) const {
+  return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::StatusOr<bool> {
+    if (!txn.exec1("SELECT to_regclass('schemad.events') IS NOT NULL")[0].as<bool>()) return false;
+    Write(txn, event);
+    return true;
+  });
+}
+
 absl::StatusOr<std::vector<EventRecord>> AuditLog::Read(Connection& conn, int limit,
                                                         int offset) const {
   return InTransaction<pqxx::read_transaction>(

@@ -30,6 +30,9 @@ class AuditLog {
  public:
   explicit AuditLog(std::string catalog) : catalog_(std::move(catalog)) {}
   absl::Status Append(Connection& conn, const EventRecord& event) const;
+  // Appends only if the target already has its bookkeeping schema (a denied caller must not
+  // create it). Returns whether a row was written.
+  absl::StatusOr<bool> AppendIfPresent(Connection& conn, const EventRecord& event) const;
   // Appends inside `txn` (e.g. together with the run's end).
   void Write(pqxx::transaction_base& txn, const EventRecord& event) const;
   // Newest first.

@@ -145,6 +145,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
   return engine;
 }
 
+absl::StatusOr<bool> Engine::RecordDenied(const Target& target,
+                                          const db::EventRecord& event) const {
+  SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
+  return target.audit.AppendIfPresent(*conn, event);
+}
+
 std::vector<Engine::ParseReport> Engine::ParseCatalogs() const {
   std::vector<ParseReport> reports;
   for (const auto& target : targets_) {

@@ -160,6 +160,9 @@ class Engine {
                                                         std::string server_instance);
 
   const std::vector<std::unique_ptr<Target>>& targets() const { return targets_; }
+  // Writes a denied call (UNAUTHENTICATED, PERMISSION_DENIED) to `target`'s audit log, if the
+  // target already has one. Returns whether a row was written.
+  absl::StatusOr<bool> RecordDenied(const Target& target, const db::EventRecord& event) const;
   // Parses every catalog file not parsed yet (Create only reads them); called in the background
   // once schemad serves, so syntax errors are reported right after start-up.
   struct ParseReport {

@@ -141,6 +141,42 @@ TEST_F(CliTest, ViewerCannotRollBackOrApply) {
             HasSubstr("denied GetStatus target=prod principal=dev-only")));
 }
 
+// Issue 10, item 11 (the audit half): a denied call is an event in the audit log of the target
+// it named (once the target has one), at most once a minute per caller, method and target.
+TEST_F(CliTest, DeniedCallsAreAudited) {
+  CommandResult before = Cli({"plan", "-t", "dev"}, "guess");
+  EXPECT_EQ(before.exit_code, 8);  // no bookkeeping schema yet: logged, not written
+  ASSERT_EQ(Cli({"apply", "-t", "dev"}).exit_code, 0);
+  EXPECT_EQ(Cli({"status", "-t", "dev"}, "guess").exit_code, 8);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Cli({"rollback", "-t", "dev", "--steps", "1", "--yes"}, "viewer-token").exit_code,
+              8);
+  }
+  CommandResult history = Cli({"history", "-t", "dev", "--json"});
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  EXPECT_THAT(history.out,
+              AllOf(HasSubstr("\"action\":\"denied GetStatus\""),
+                    HasSubstr("\"principal\":\"unknown\""),
+                    HasSubstr("\"outcome\":\"UNAUTHENTICATED\""),
+                    HasSubstr("\"action\":\"denied Rollback\""),
+                    HasSubstr("\"principal\":\"viewer-bot\""),
+                    HasSubstr("\"outcome\":\"PERMISSION_DENIED\""),
+                    HasSubstr("peer ipv4:127.0.0.1:")));
+  const auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = history.out.find(needle); at != std::string::npos;
+         at = history.out.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("denied Rollback"), 1u);
+  EXPECT_EQ(count("denied GetStatus"), 1u);
+  EXPECT_EQ(count("denied Plan"), 0u);
+  EXPECT_THAT(server_->Log(), HasSubstr("denied Plan target=dev principal=unknown"));
+  EXPECT_THAT(history.out, Not(HasSubstr("guess")));  // the token is never written
+}
+
 // Every RPC of the service, called raw without a token, is refused before it does anything.
 TEST_F(CliTest, EveryRpcRequiresAToken) {
   auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());

@@ -573,6 +573,34 @@ TEST(ApplyE2eTest, PlanOfAFileOverFourMegabytesIsShown) {
   EXPECT_GT(plan.out.size(), size_t{6} << 20);
 }
 
+// Issue 10, item 3: a plan carries at most 32 MiB of SQL; the steps beyond say so, with their
+// size and checksum, instead of a response too large to receive.
+TEST(ApplyE2eTest, PlanOmitsSqlBeyondItsBudget) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-budget");
+  const std::string row =
+      absl::StrCat("INSERT INTO big VALUES (1, '", std::string(2000, 'x'), "');\n");
+  std::string file = "CREATE TABLE IF NOT EXISTS big (id int, note text);\n";
+  while (file.size() < (17 << 20)) file += row;
+  WriteFiles(dir, {{"1_a.up.sql", file}, {"2_b.up.sql", file}, {"3_c.up.sql", "SELECT 1;\n"}});
+  auto server = StartServer(dir, dsn);
+  ASSERT_NE(server, nullptr);
+  // (Outputs are tens of MiB: checked with StrContains, never printed.)
+  CommandResult plan = server->Cli({"plan", "-t", "dev", "--sql"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_TRUE(absl::StrContains(plan.out, "1_a.up.sql (v1:"));
+  EXPECT_TRUE(absl::StrContains(plan.out, "INSERT INTO big"));
+  EXPECT_TRUE(absl::StrContains(plan.out, absl::StrCat("2_b.up.sql (v1:")));
+  EXPECT_TRUE(absl::StrContains(plan.out, absl::StrCat(": ", file.size(), " bytes not shown")));
+  EXPECT_TRUE(absl::StrContains(plan.out, "3_c.up.sql (v1:"));
+  EXPECT_FALSE(absl::StrContains(plan.out, "SELECT 1"));  // after an omitted step: omitted too
+  EXPECT_LT(plan.out.size(), size_t{18} << 20);
+  CommandResult json = server->Cli({"--json", "plan", "-t", "dev"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_TRUE(absl::StrContains(json.out, "\"sql_omitted\":true"));
+  EXPECT_TRUE(absl::StrContains(json.out, absl::StrCat("\"sql_bytes\":\"", file.size(), "\"")));
+}
+
 // Issue 10, item 8: a port in use is named as such, not only "cannot listen".
 TEST(ServerCatalogE2eTest, PortInUseIsNamed) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();

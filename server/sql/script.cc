@@ -280,34 +280,9 @@ absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
 }
 
 bool IsEmptyScript(absl::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == ';') {
-      ++i;
-    } else if (text.substr(i, 2) == "--") {
-      i = text.find('\n', i);
-      if (i == absl::string_view::npos) return true;
-    } else if (text.substr(i, 2) == "/*") {
-      // Block comments nest in PostgreSQL.
-      int depth = 0;
-      do {
-        if (text.substr(i, 2) == "/*") {
-          ++depth;
-          i += 2;
-        } else if (text.substr(i, 2) == "*/") {
-          --depth;
-          i += 2;
-        } else {
-          ++i;
-        }
-      } while (depth > 0 && i < text.size());
-      if (depth > 0) return false;  // unterminated: the parser will say so
-    } else {
-      return false;
-    }
-  }
-  return true;
+  size_t pos = SkipTrivia(text, 0);
+  while (pos < text.size() && text[pos] == ';') pos = SkipTrivia(text, pos + 1);
+  return pos >= text.size();
 }
 
 absl::StatusOr<Script> ParseScript(const std::string& input) {

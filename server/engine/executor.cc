@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "server/common/sha256.h"
 #include "server/db/introspection.h"
 
 namespace schemad::engine {
@@ -39,9 +40,14 @@ std::string DescribeBlockers(const std::vector<db::BlockingSession>& blockers) {
   return absl::StrJoin(parts, "; ");
 }
 
+// The statement as kept: whole, or its first kStatementTextLimit bytes (cut where a UTF-8
+// character starts: responses are proto3 strings) with its length and checksum.
 std::string Truncated(const std::string& text) {
   if (text.size() <= kStatementTextLimit) return text;
-  return absl::StrCat(text.substr(0, kStatementTextLimit), "… (", text.size(), " bytes in all)");
+  size_t cut = kStatementTextLimit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat(text.substr(0, cut), "… (", text.size(), " bytes in all, sha256 ",
+                      Sha256Hex(text), ")");
 }
 
 // Watches a running step from a helper thread: cancels the statement when the caller goes

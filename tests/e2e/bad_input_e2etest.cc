@@ -160,10 +160,26 @@ class BadInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dsn_ = new std::string(TestPostgres::Get().CreateDatabase());
+    // Target "badpass": a role that needs a password, given a wrong one. The test cluster
+    // trusts local connections, so a rule for this one role goes in front of pg_hba.conf.
+    const std::string hba = TestPostgres::MustQueryOne(*dsn_, "SHOW hba_file");
+    const std::string rules = ReadTextFile(hba);
+    if (!absl::StrContains(rules, "schemad_pw")) {
+      WriteFiles(hba.substr(0, hba.rfind('/')),
+                 {{hba.substr(hba.rfind('/') + 1),
+                   "local all schemad_pw scram-sha-256\nhost all schemad_pw all scram-sha-256\n" +
+                       rules}});
+    }
+    TestPostgres::MustQuery(*dsn_,
+                            "DO $$ BEGIN CREATE ROLE schemad_pw LOGIN PASSWORD 'right-secret'; "
+                            "EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+    TestPostgres::MustQuery(*dsn_, "SELECT pg_reload_conf()");
     ServerConfig config;
     config.targets = {{"dev", "dev", kSmall, *dsn_, ""},
                       {"down", "dev", kSmall, "host=127.0.0.1 port=1 dbname=x connect_timeout=5", ""},
-                      {"norole", "dev", kSmall, *dsn_ + " user=schemad_no_such_role", ""}};
+                      {"norole", "dev", kSmall, *dsn_ + " user=schemad_no_such_role", ""},
+                      {"badpass", "dev", kSmall, *dsn_ + " user=schemad_pw password=wrong-secret",
+                       ""}};
     config.tokens = {{"ci", "admin-token", {{"*", "admin"}}},
                      {"prod-reader", "prod-viewer-token", {{"prod", "viewer"}}},
                      {"dev-reader", "dev-viewer-token", {{"dev", "viewer"}}}};
@@ -266,6 +282,7 @@ TEST_F(BadInputTest, EveryCaseGetsItsExpectedCodeAndMessage) {
       ADD_FAILURE() << "case " << name << " has no request.txtpb, schemad.yaml or catalog/";
       continue;
     }
+    EXPECT_FALSE(absl::StrContains(outcome, "secret")) << "a DSN password reached a response";
     ExpectGolden("bad/" + name + "/expected", outcome + "\n");
   }
   // The server answered every request case and is still serving.

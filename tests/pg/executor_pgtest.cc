@@ -12,6 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/sha256.h"
+#include "server/common/text.h"
 #include "tests/support/engine_runner.h"
 #include "tests/support/matchers.h"
 #include "tests/support/test_postgres.h"
@@ -358,6 +360,29 @@ TEST_F(ExecutorPgTest, StatementOverItsTimeoutEndsTheStepTimedOut) {
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT state FROM schemad.runs"), "timed_out");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT to_regclass('slow') IS NULL"), "t");
   EXPECT_FALSE(Blocking(*engine).has_value());
+}
+
+// Issue 10, item 3: a long failing statement is kept (journal and event) as its first 4 KiB,
+// cut where a character starts, with its length and checksum.
+TEST_F(ExecutorPgTest, ALongFailingStatementIsKeptShortWithItsLengthAndChecksum) {
+  // "ж" is two bytes; the quote's opening makes byte 4096 fall inside one.
+  std::string statement = "INSERT INTO missing_table VALUES ('";
+  while (statement.size() < 10000) statement += "ж";
+  statement += "')";
+  WriteFiles(dir_, {{"001_long.up.sql", statement + ";\n"}});
+  auto engine = MakeEngine(dir_, dsn_);
+  RunResult run = RunEngine(*engine, ApplyRequest());
+  EXPECT_EQ(run.finished.outcome, db::Outcome::kFailed);
+  const std::string kept =
+      TestPostgres::MustQueryOne(dsn_, "SELECT failing_statement FROM schemad.runs");
+  EXPECT_LE(kept.size(), 4096u + 120u);
+  EXPECT_EQ(schemad::InvalidUtf8At(kept), absl::string_view::npos);
+  EXPECT_THAT(kept, AllOf(HasSubstr("INSERT INTO missing_table VALUES ('жж"),
+                          HasSubstr(absl::StrCat("… (", statement.size(), " bytes in all, sha256 ",
+                                                 Sha256Hex(statement), ")"))));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT octet_length(failing_statement) < 4300 "
+                                             "FROM schemad.runs"),
+            "t");
 }
 
 // Item 13: a statement waiting on a lock is told who holds it.

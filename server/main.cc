@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -148,12 +149,15 @@ int main(int argc, char** argv) {
     fs::rename(ready_file + ".tmp", ready_file);
   }
 
-  // Connect and fill the version caches in the background, then parse the catalogs: serving
-  // waits neither for the databases nor for the parser, but the first GetVersion usually finds
-  // a warm cache, and a syntax error is logged right after start-up.
+  // In the background: connect and fill the version caches (the first GetVersion usually finds
+  // a warm cache), and parse the catalogs (a syntax error is logged right after start-up).
+  // Serving waits for neither.
   std::thread warm_up([&] {
     for (const auto& target : (*engine)->targets()) (*engine)->GetVersion(*target).IgnoreError();
-    for (const auto& report : (*engine)->ParseCatalogs()) {
+  });
+  std::atomic<bool> stopping{false};
+  std::thread parse([&] {
+    for (const auto& report : (*engine)->ParseCatalogs([&] { return stopping.load(); })) {
       for (const absl::Status& error : report.errors) {
         spdlog::error("target {}: {} (a plan that includes this file is refused)", report.target,
                       std::string(error.message()));
@@ -169,6 +173,7 @@ int main(int argc, char** argv) {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     spdlog::info("received {}, shutting down", strsignal(signal_number));
+    stopping = true;
     // Calls in flight get the grace; then runs are cancelled between statements (also those
     // whose caller was dropped, which gRPC's own cancellation no longer reaches).
     absl::Notification shut_down;
@@ -185,6 +190,7 @@ int main(int argc, char** argv) {
   server->server->Wait();
   signal_waiter.join();
   warm_up.join();
+  parse.join();
   if (cluster != nullptr) {
     spdlog::info("stopping the private PostgreSQL");
     if (absl::Status stopped = cluster->Stop(); !stopped.ok()) {

@@ -49,6 +49,10 @@ v1::Environment ToProto(Environment environment) {
 // The SQL a Plan response carries at most (the rest of the response is small): well under the
 // 128 MiB a response may have, however large the files of the plan.
 constexpr size_t kMaxPlanSqlBytes = 32 << 20;
+// Denied calls written to audit logs per minute: from one host, and in all. One host cannot
+// use up the budget of the others.
+constexpr size_t kDeniedRowsPerHost = 20;
+constexpr size_t kDeniedRows = 600;
 // Events a run produced and its caller has not read yet, at most `capacity`. Thread-safe.
 class EventBuffer {
  public:
@@ -330,15 +334,21 @@ void SchemaService::Denied(grpc::ServerContextBase* context,
   const absl::Time now = absl::Now();
   {
     absl::MutexLock lock(&denied_mu_);
+    const auto recent = [&](std::vector<absl::Time>& times) {
+      times.erase(std::remove_if(times.begin(), times.end(),
+                                 [&](absl::Time at) { return now - at >= absl::Minutes(1); }),
+                  times.end());
+      return times.size();
+    };
     const std::string key = absl::StrCat(principal, "\n", host, "\n", action, "\n", target_name);
     auto last = denied_last_.find(key);
     if (last != denied_last_.end() && now - last->second < absl::Minutes(1)) return;
-    denied_rows_.erase(std::remove_if(denied_rows_.begin(), denied_rows_.end(),
-                                      [&](absl::Time at) { return now - at >= absl::Minutes(1); }),
-                       denied_rows_.end());
-    if (denied_rows_.size() >= 60) return;
+    std::vector<absl::Time>& host_rows = denied_rows_by_host_[host];
+    if (recent(host_rows) >= kDeniedRowsPerHost || recent(denied_rows_) >= kDeniedRows) return;
     if (denied_last_.size() > 10000) denied_last_.clear();
+    if (denied_rows_by_host_.size() > 10000) denied_rows_by_host_.clear();
     denied_last_[key] = now;
+    denied_rows_by_host_[host].push_back(now);
     denied_rows_.push_back(now);
   }
   db::EventRecord event;

@@ -63,8 +63,8 @@ class SchemaService final
                                               const google::protobuf::Message& request, Role needed,
                                               const std::string& action, Caller* caller) const;
   // Logs a denied call (UNAUTHENTICATED, PERMISSION_DENIED) and writes it to the audit log of
-  // the target it named, at most once a minute per caller host, method and target, and at most
-  // 60 rows a minute in all (a flood of denied calls must not become a flood of writes).
+  // the target it named, at most once a minute per caller, host, method and target, 20 rows a
+  // minute per host and 600 in all (a flood of denied calls must not become a flood of writes).
   void Denied(grpc::ServerContextBase* context, const google::protobuf::Message& request,
               const std::string& principal, const std::string& action,
               const absl::Status& why) const;
@@ -76,6 +76,8 @@ class SchemaService final
   Authorizer authorizer_;
   mutable absl::Mutex denied_mu_;
   mutable std::map<std::string, absl::Time> denied_last_ ABSL_GUARDED_BY(denied_mu_);
+  mutable std::map<std::string, std::vector<absl::Time>> denied_rows_by_host_
+      ABSL_GUARDED_BY(denied_mu_);                                              // last minute's
   mutable std::vector<absl::Time> denied_rows_ ABSL_GUARDED_BY(denied_mu_);  // last minute's
 };
 

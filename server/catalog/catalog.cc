@@ -39,7 +39,9 @@ constexpr int64_t kMaxManifestBytes = 1 << 20;
 // `max_bytes`, UTF-8 without NUL bytes. Returns INVALID_ARGUMENT naming the path (and the
 // line and column) otherwise: what the parser, the checksum and the plan see must be the same
 // text, and every response must be valid UTF-8.
-absl::StatusOr<std::string> ReadFile(const std::string& path, int64_t max_bytes) {
+// `limit_name` says where `max_bytes` comes from, for the message.
+absl::StatusOr<std::string> ReadFile(const std::string& path, int64_t max_bytes,
+                                     absl::string_view limit_name) {
   const auto fail = [&path](absl::string_view what) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
   };
@@ -57,8 +59,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, int64_t max_bytes)
     return fail("not a regular file (only regular files and symlinks to them are read)");
   }
   if (info.st_size > max_bytes) {
-    return fail(absl::StrCat(info.st_size, " bytes, over the limit of ", max_bytes,
-                             " (the target's max_file_size)"));
+    return fail(absl::StrCat(info.st_size, " bytes, over the limit of ", max_bytes, " (",
+                             limit_name, ")"));
   }
   // Straight into one string: a large file costs its size once. One byte more than its size is
   // asked for, so a file that grows while it is read is still read to its end (and bounded).
@@ -71,11 +73,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, int64_t max_bytes)
     if (got == 0) break;
     const bool short_read = static_cast<size_t>(got) < text.size() - done;
     done += static_cast<size_t>(got);
+    if (done > static_cast<uint64_t>(max_bytes)) {
+      return fail(absl::StrCat("over the limit of ", max_bytes, " bytes (", limit_name, ")"));
+    }
     // A short read at or past the size fstat gave is the end (no second read to find it).
     if (short_read && done >= static_cast<size_t>(info.st_size)) break;
-    if (done > static_cast<uint64_t>(max_bytes)) {
-      return fail(absl::StrCat("over the limit of ", max_bytes, " bytes (the target's max_file_size)"));
-    }
     if (done == text.size()) text.resize(text.size() * 2);
   }
   text.resize(done);
@@ -84,7 +86,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, int64_t max_bytes)
 }
 
 absl::StatusOr<MigrationFile> LoadMigrationFile(const std::string& path, int64_t max_bytes) {
-  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path, max_bytes));
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text,
+                           ReadFile(path, max_bytes, "the target's max_file_size"));
   // Directives are read now (a misspelt one is a load error); the SQL is parsed on first use.
   if (absl::Status directives = sql::ReadDirectives(text).status(); !directives.ok()) {
     return Annotate(directives, path);
@@ -93,7 +96,6 @@ absl::StatusOr<MigrationFile> LoadMigrationFile(const std::string& path, int64_t
   file.path = path;
   file.checksum = Checksum(text);
   file.text = std::move(text);
-  file.lazy = std::make_shared<LazyScript>();
   return file;
 }
 
@@ -118,7 +120,7 @@ absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
 }
 
 absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
-  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxManifestBytes));
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxManifestBytes, "catalog.yaml is at most 1 MiB"));
   const std::string source = path.string();
   YAML::Node root;
   try {
@@ -295,6 +297,8 @@ struct LazyScript {
   absl::StatusOr<sql::Script> script;
 };
 
+std::shared_ptr<LazyScript> NewLazyScript() { return std::make_shared<LazyScript>(); }
+
 const absl::StatusOr<sql::Script>& MigrationFile::Parsed() const {
   absl::call_once(lazy->once, [this] {
     absl::StatusOr<sql::Script> script = sql::ParseScript(text);
@@ -360,8 +364,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     pair.name = *parsed;
     slot = path;
   }
-  // Read every file, on a few threads (start-up of a large catalog is mostly system calls);
-  // errors are reported in the same order as a sequential read would meet them.
+  // Read every file, on a few threads (start-up of a large catalog is mostly system calls).
+  // A down file without an up file is reported first; then read errors in version order.
   std::vector<const std::string*> paths;
   for (const auto& [key, pair] : by_key) {
     if (!pair.up) {

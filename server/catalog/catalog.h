@@ -14,6 +14,7 @@
 namespace schemad {
 
 struct LazyScript;
+std::shared_ptr<LazyScript> NewLazyScript();
 
 // One direction of a revision: a file, its text, checksum and statements. Loading a catalog
 // reads every file and checks its name, text and directives, but parses its SQL only when it
@@ -31,7 +32,7 @@ struct MigrationFile {
   // before anything runs); throws absl::BadStatusOrAccess otherwise.
   const sql::Script& script() const { return Parsed().value(); }
 
-  std::shared_ptr<LazyScript> lazy;
+  std::shared_ptr<LazyScript> lazy = NewLazyScript();
 };
 
 struct Revision {

@@ -50,7 +50,9 @@ absl::Status CheckPemKeyPair(const std::string& cert_path, const std::string& ke
   if (!certificate.ok()) return certificate.status();
   File file(std::fopen(key_path.c_str(), "r"));
   if (!file) return absl::InvalidArgumentError(absl::StrCat(key_path, ": cannot read"));
-  Key key(PEM_read_PrivateKey(file.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  // A pass-phrase callback that gives none: an encrypted key is refused, never prompted for.
+  pem_password_cb* no_passphrase = [](char*, int, int, void*) { return 0; };
+  Key key(PEM_read_PrivateKey(file.get(), nullptr, no_passphrase, nullptr), &EVP_PKEY_free);
   if (!key) {
     return absl::InvalidArgumentError(absl::StrCat(
         key_path, ": not an unencrypted PEM private key (", OpenSslReason(), ")"));

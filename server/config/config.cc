@@ -84,7 +84,10 @@ absl::StatusOr<int64_t> GetByteSize(const YAML::Node& node, const Path& path) {
   for (const auto& [suffix, factor] : {std::pair<const char*, int64_t>{"KiB", int64_t{1} << 10},
                                        {"MiB", int64_t{1} << 20},
                                        {"GiB", int64_t{1} << 30}}) {
-    if (absl::ConsumeSuffix(&number, suffix)) unit = factor;
+    if (absl::ConsumeSuffix(&number, suffix)) {
+      unit = factor;
+      break;
+    }
   }
   int64_t value = 0;
   if (!absl::SimpleAtoi(number, &value) || value <= 0 || value > (int64_t{1} << 40) / unit) {

@@ -242,15 +242,25 @@ void ApplyChange(const Change& change, const std::string& version, SchemaModel* 
 
 }  // namespace
 
-absl::StatusOr<std::vector<RevisionLineage>> AnalyzeCatalog(const Catalog& catalog) {
+std::vector<RevisionLineage> AnalyzeCatalog(const Catalog& catalog) {
   std::vector<RevisionLineage> out;
   out.reserve(catalog.revisions.size());
   for (const Revision& revision : catalog.revisions) {
     absl::StatusOr<sql::Lineage> lineage = sql::AnalyzeLineage(revision.up.text);
-    if (!lineage.ok()) return Annotate(lineage.status(), revision.up.path);
-    out.push_back({&revision, *std::move(lineage)});
+    if (lineage.ok()) {
+      out.push_back({&revision, *std::move(lineage), absl::OkStatus()});
+    } else {
+      out.push_back({&revision, sql::Lineage(), Annotate(lineage.status(), revision.up.path)});
+    }
   }
   return out;
+}
+
+absl::Status FirstLineageError(const std::vector<RevisionLineage>& lineage, size_t count) {
+  for (size_t i = 0; i < std::min(count, lineage.size()); ++i) {
+    if (!lineage[i].error.ok()) return lineage[i].error;
+  }
+  return absl::OkStatus();
 }
 
 SchemaModel BuildModel(const std::vector<RevisionLineage>& lineage, size_t count) {

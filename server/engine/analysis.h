@@ -21,10 +21,15 @@ namespace schemad::engine {
 struct RevisionLineage {
   const Revision* revision = nullptr;
   sql::Lineage up;
+  absl::Status error;  // the up file does not parse: INVALID_ARGUMENT naming it (`up` empty)
 };
 
-// Lineage of every up file, in catalog order. Returns INVALID_ARGUMENT naming the file.
-absl::StatusOr<std::vector<RevisionLineage>> AnalyzeCatalog(const Catalog& catalog);
+// Lineage of every up file, in catalog order. A file that does not parse gets its error and
+// no changes: one broken file must not stop plans of the revisions before it.
+std::vector<RevisionLineage> AnalyzeCatalog(const Catalog& catalog);
+
+// The first error among the first `count` revisions (what a schema model of them needs).
+absl::Status FirstLineageError(const std::vector<RevisionLineage>& lineage, size_t count);
 
 struct TableModel {
   bool materialized_view = false;

@@ -151,7 +151,8 @@ absl::StatusOr<bool> Engine::RecordDenied(const Target& target,
   return target.audit.AppendIfPresent(*conn, event);
 }
 
-std::vector<Engine::ParseReport> Engine::ParseCatalogs() const {
+std::vector<Engine::ParseReport> Engine::ParseCatalogs(
+    const std::function<bool()>& stopping) const {
   std::vector<ParseReport> reports;
   for (const auto& target : targets_) {
     const absl::Time start = absl::Now();
@@ -160,6 +161,7 @@ std::vector<Engine::ParseReport> Engine::ParseCatalogs() const {
     for (const Revision& revision : target->catalog.revisions) {
       for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr}) {
         if (file == nullptr) continue;
+        if (stopping()) return reports;
         ++report.files;
         if (absl::Status parsed = file->Parsed().status(); !parsed.ok()) {
           report.errors.push_back(std::move(parsed));
@@ -229,6 +231,7 @@ absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
     for (size_t i = 0; i < catalog.revisions.size(); ++i) {
       if (by_key.count(VersionKey(catalog.revisions[i].version)) != 0) count = i + 1;
     }
+    SCHEMAD_RETURN_IF_ERROR(FirstLineageError(*lineage, count));
     const SchemaModel model = BuildModel(*lineage, count);
     SCHEMAD_ASSIGN_OR_RETURN(db::LiveSchema live, db::IntrospectSchema(*conn, model.schemas));
     status.schema_drift = Drift(model, live);
@@ -240,8 +243,7 @@ absl::StatusOr<const std::vector<RevisionLineage>*> Engine::Lineage(const Target
   absl::MutexLock lock(&lineage_mu_);
   auto it = lineage_.find(&target);
   if (it != lineage_.end()) return &it->second;
-  SCHEMAD_ASSIGN_OR_RETURN(std::vector<RevisionLineage> lineage, AnalyzeCatalog(target.catalog));
-  return &(lineage_[&target] = std::move(lineage));
+  return &(lineage_[&target] = AnalyzeCatalog(target.catalog));
 }
 
 absl::StatusOr<CoverageReport> Engine::ValidateCoverage(
@@ -251,6 +253,7 @@ absl::StatusOr<CoverageReport> Engine::ValidateCoverage(
   const std::vector<CoverageRequirement>& wanted =
       requirements.empty() ? target.catalog.coverage : requirements;
   const std::string& schema = target.catalog.coverage_schema;
+  SCHEMAD_RETURN_IF_ERROR(FirstLineageError(*lineage, lineage->size()));
   CoverageReport report;
   const SchemaModel model = BuildModel(*lineage, lineage->size());
   report.static_statistics = ModelStatistics(model, schema);

@@ -171,7 +171,8 @@ class Engine {
     absl::Duration took;
     std::vector<absl::Status> errors;  // "<file>: line N: …", one per file that does not parse
   };
-  std::vector<ParseReport> ParseCatalogs() const;
+  // Stops between files once `stopping()` is true (shutdown must not wait for a large catalog).
+  std::vector<ParseReport> ParseCatalogs(const std::function<bool()>& stopping) const;
   // Returns NOT_FOUND for an unknown target name.
   absl::StatusOr<const Target*> FindTarget(const std::string& name) const;
 

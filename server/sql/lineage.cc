@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "pg_query.pb.h"
+#include "server/common/status_macros.h"
 #include "server/sql/parse_tree.h"
 
 namespace schemad::sql {
@@ -705,16 +706,24 @@ std::string DescribeChange(const Change& change) {
 
 absl::StatusOr<Lineage> AnalyzeLineage(absl::string_view text) {
   const std::string input(text);
-  absl::StatusOr<pg_query::ParseResult> tree = ParseTree(input);
-  if (!tree.ok()) return tree.status();
   Lineage lineage;
-  Analyzer analyzer(&lineage);
+  std::optional<Analyzer> analyzer;
+  std::optional<LineCounter> lines;
   int statement = 0;
-  LineCounter lines(input);
-  for (const pg_query::RawStmt& raw : tree->stmts()) {
-    ++statement;
-    analyzer.Statement(raw.stmt(), statement, lines.LineAt(SkipTrivia(input, raw.stmt_location())));
-  }
+  const auto start = [&] {
+    lineage = Lineage();
+    analyzer.emplace(&lineage);
+    lines.emplace(input);
+    statement = 0;
+  };
+  start();
+  SCHEMAD_RETURN_IF_ERROR(ForEachStatementTree(
+      input, start, [&](const pg_query::ParseResult& tree, size_t base, size_t) {
+        for (const pg_query::RawStmt& raw : tree.stmts()) {
+          analyzer->Statement(raw.stmt(), ++statement,
+                              lines->LineAt(SkipTrivia(input, base + raw.stmt_location())));
+        }
+      }));
   return lineage;
 }
 

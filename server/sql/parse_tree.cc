@@ -90,17 +90,45 @@ absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
   return tree;
 }
 
-std::vector<std::pair<size_t, size_t>> ScannerStatements(const std::string& text) {
-  std::vector<std::pair<size_t, size_t>> out;
-  PgQuerySplitResult result = pg_query_split_with_scanner(text.c_str());
-  if (result.error == nullptr) {
-    out.reserve(result.n_stmts);
-    for (int i = 0; i < result.n_stmts; ++i) {
-      out.emplace_back(result.stmts[i]->stmt_location, result.stmts[i]->stmt_len);
+absl::Status ForEachStatementTree(
+    const std::string& text, const std::function<void()>& restart,
+    const std::function<void(const pg_query::ParseResult&, size_t base, size_t end)>& each) {
+  constexpr size_t kPieceBytes = 1 << 20;
+  if (text.size() > kPieceBytes) {
+    std::vector<std::pair<size_t, size_t>> cuts;  // (offset, length) of each statement
+    PgQuerySplitResult split = pg_query_split_with_scanner(text.c_str());
+    if (split.error == nullptr) {
+      cuts.reserve(split.n_stmts);
+      for (int i = 0; i < split.n_stmts; ++i) {
+        cuts.emplace_back(split.stmts[i]->stmt_location, split.stmts[i]->stmt_len);
+      }
     }
+    pg_query_free_split_result(split);
+    bool pieces_ok = !cuts.empty();
+    for (size_t first = 0; first < cuts.size() && pieces_ok;) {
+      size_t last = first;
+      while (last + 1 < cuts.size() &&
+             cuts[last + 1].first + cuts[last + 1].second - cuts[first].first <= kPieceBytes) {
+        ++last;
+      }
+      // The first piece starts at 0: text the scanner put before its first statement is parsed.
+      const size_t base = first == 0 ? 0 : cuts[first].first;
+      const size_t end = last + 1 < cuts.size() ? cuts[last + 1].first : text.size();
+      absl::StatusOr<pg_query::ParseResult> tree = ParseTree(text.substr(base, end - base));
+      if (!tree.ok()) {
+        pieces_ok = false;
+        break;
+      }
+      each(*tree, base, end);
+      first = last + 1;
+    }
+    if (pieces_ok) return absl::OkStatus();
+    restart();
   }
-  pg_query_free_split_result(result);
-  return out;
+  absl::StatusOr<pg_query::ParseResult> tree = ParseTree(text);
+  if (!tree.ok()) return tree.status();
+  each(*tree, 0, text.size());
+  return absl::OkStatus();
 }
 
 }  // namespace schemad::sql

@@ -1,6 +1,7 @@
 // Internal to server/sql: runs libpg_query and decodes its protobuf parse tree.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,11 +16,16 @@ namespace schemad::sql {
 // a syntax error.
 absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text);
 
-// Where the scanner sees statements end: (offset, length) of each, for cutting a large file
-// into pieces the parser can take one at a time. Cheap (no parse tree). The scanner can cut
-// inside a statement the grammar reads as one (BEGIN ATOMIC … END bodies): a piece that then
-// does not parse must be re-read with the whole file.
-std::vector<std::pair<size_t, size_t>> ScannerStatements(const std::string& text);
+// Parses `text` and calls `each(tree, base, end)` for the parse tree of text[base, end), its
+// statement locations relative to `base`; pieces come in order and cover the whole text.
+// Files up to 1 MiB are one piece. Larger ones are cut where the scanner sees statements end,
+// about 1 MiB a piece, so the tree of a 50 MB data file never exists at once. The scanner can
+// cut inside a statement the grammar reads as one (BEGIN ATOMIC … END bodies): when a piece does
+// not parse on its own, `restart()` is called and the whole text is parsed as one piece, which
+// gives the true answer or error. Returns INVALID_ARGUMENT "line N: message" on a syntax error.
+absl::Status ForEachStatementTree(
+    const std::string& text, const std::function<void()>& restart,
+    const std::function<void(const pg_query::ParseResult&, size_t base, size_t end)>& each);
 
 // 1-based line of byte `offset` in `text`.
 int LineAt(absl::string_view text, size_t offset);

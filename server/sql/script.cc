@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -194,48 +195,21 @@ void AppendStatements(const pg_query::ParseResult& tree, const std::string& inpu
   }
 }
 
-// Files up to this size are parsed in one piece; larger ones in pieces of about this size, so
-// the parse tree of a 50 MB data file never exists at once.
-constexpr size_t kPieceBytes = 1 << 20;
-
 // Splits and classifies every statement of `input`. pg_query_parse_protobuf gives each
-// statement's location, so one pass both splits and classifies.
+// statement's location, so one pass both splits and classifies (large files piece by piece).
 absl::Status ReadStatements(const std::string& input, std::vector<Statement>* statements,
                             std::vector<TransactionFacts>* facts) {
-  if (input.size() > kPieceBytes) {
-    // Pieces cut where the scanner sees statements end; if one does not parse on its own (a
-    // real error, or a cut the grammar disagrees with), the whole file is parsed instead and
-    // gives the true answer.
-    const std::vector<std::pair<size_t, size_t>> cuts = ScannerStatements(input);
-    statements->reserve(cuts.size());
-    facts->reserve(cuts.size());
-    LineCounter lines(input);
-    bool whole = cuts.empty();
-    for (size_t first = 0; first < cuts.size() && !whole;) {
-      size_t last = first;
-      while (last + 1 < cuts.size() &&
-             cuts[last + 1].first + cuts[last + 1].second - cuts[first].first <= kPieceBytes) {
-        ++last;
-      }
-      const size_t base = cuts[first].first;
-      const size_t end = last + 1 < cuts.size() ? cuts[last + 1].first : input.size();
-      absl::StatusOr<pg_query::ParseResult> tree = ParseTree(input.substr(base, end - base));
-      if (!tree.ok()) {
-        whole = true;
-        break;
-      }
-      AppendStatements(*tree, input, base, end, &lines, statements, facts);
-      first = last + 1;
-    }
-    if (!whole) return absl::OkStatus();
-    statements->clear();
-    facts->clear();
-  }
-  absl::StatusOr<pg_query::ParseResult> tree = ParseTree(input);
-  if (!tree.ok()) return tree.status();
-  LineCounter lines(input);
-  AppendStatements(*tree, input, 0, input.size(), &lines, statements, facts);
-  return absl::OkStatus();
+  auto lines = std::make_unique<LineCounter>(input);
+  return ForEachStatementTree(
+      input,
+      [&] {
+        statements->clear();
+        facts->clear();
+        lines = std::make_unique<LineCounter>(input);
+      },
+      [&](const pg_query::ParseResult& tree, size_t base, size_t end) {
+        AppendStatements(tree, input, base, end, lines.get(), statements, facts);
+      });
 }
 
 }  // namespace
@@ -280,9 +254,23 @@ absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
 }
 
 bool IsEmptyScript(absl::string_view text) {
-  size_t pos = SkipTrivia(text, 0);
-  while (pos < text.size() && text[pos] == ';') pos = SkipTrivia(text, pos + 1);
-  return pos >= text.size();
+  // Also a file that only opens and commits a transaction ("BEGIN; COMMIT;"): the parser drops
+  // such a wrapper, leaving no statement.
+  static const auto* const kWrapperWords = new std::set<std::string>{
+      "begin", "start", "transaction", "work", "commit", "end"};
+  for (size_t pos = SkipTrivia(text, 0); pos < text.size(); pos = SkipTrivia(text, pos)) {
+    if (text[pos] == ';') {
+      ++pos;
+      continue;
+    }
+    size_t end = pos;
+    while (end < text.size() && absl::ascii_isalpha(static_cast<unsigned char>(text[end]))) ++end;
+    if (end == pos || kWrapperWords->count(absl::AsciiStrToLower(text.substr(pos, end - pos))) == 0) {
+      return false;
+    }
+    pos = end;
+  }
+  return true;
 }
 
 absl::StatusOr<Script> ParseScript(const std::string& input) {

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -626,9 +627,11 @@ TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileRefusesPlansNamingFileAndLin
              {{"1_ok.up.sql", "CREATE TABLE a (id int);"},
               {"2_typo.up.sql", "CREATE TABLE b (id int);\n\nALTER TABEL b ADD COLUMN x int;\n"}});
   const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string prod_dsn = TestPostgres::Get().CreateDatabase();
   ServerConfig config;
   config.targets.push_back({"dev", "dev", dir, dsn, ""});
   config.targets.push_back({"other", "dev", kSmall, TestPostgres::Get().CreateDatabase(), ""});
+  config.targets.push_back({"prod", "prod", dir, prod_dsn, ""});
   auto started = ServerProcess::Start(config);
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<ServerProcess> server = *std::move(started);
@@ -655,6 +658,17 @@ TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileRefusesPlansNamingFileAndLin
   EXPECT_EQ(AppliedVersions(dsn), "1");
   CommandResult other = server->Cli({"apply", "-t", "other"});
   EXPECT_EQ(other.exit_code, 0) << other.err;
+  // Outside dev, apply plans first and lints (errors block in prod): still only the bad file
+  // is refused, not the revisions before it.
+  for (const char* args : {"plan -t prod --to 1", "apply -t prod --to 1 --yes"}) {
+    std::vector<std::string> argv = absl::StrSplit(args, ' ');
+    CommandResult result = server->Cli(argv);
+    EXPECT_EQ(result.exit_code, 0) << args << ": " << result.err;
+  }
+  EXPECT_EQ(AppliedVersions(prod_dsn), "1");
+  CommandResult validate = server->Cli({"validate", "-t", "dev"});
+  EXPECT_EQ(validate.exit_code, 1);
+  EXPECT_THAT(validate.err, has_error());
 }
 
 // The mattermost corpus (158 revisions, golang-migrate naming): up, down, up through the

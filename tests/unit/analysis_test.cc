@@ -29,9 +29,9 @@ using ::testing::IsEmpty;
 constexpr char kNabavkidata[] = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
 
 std::vector<RevisionLineage> MustAnalyze(const Catalog& catalog) {
-  absl::StatusOr<std::vector<RevisionLineage>> lineage = AnalyzeCatalog(catalog);
-  EXPECT_THAT(lineage, IsOk());
-  return lineage.ok() ? *std::move(lineage) : std::vector<RevisionLineage>();
+  std::vector<RevisionLineage> lineage = AnalyzeCatalog(catalog);
+  EXPECT_THAT(FirstLineageError(lineage, lineage.size()), IsOk());
+  return lineage;
 }
 
 TEST(LineageTest, DescribesWhatStatementsDo) {

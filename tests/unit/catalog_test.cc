@@ -422,6 +422,21 @@ TEST_F(CatalogTest, UnreadableFileIsNamed) {
                                                 HasSubstr("No such file or directory"))));
 }
 
+// A down file that only opens and commits a transaction undoes nothing, like an empty one.
+TEST_F(CatalogTest, ADownFileOfOnlyBeginCommitIsEmpty) {
+  testing::WriteFiles(dir_, {{"1_a.up.sql", "CREATE TABLE a (id int);\n"},
+                             {"1_a.down.sql", "-- nothing\nBEGIN;\n/* really */ COMMIT;\n"},
+                             {"2_b.up.sql", "CREATE TABLE b (id int);\n"},
+                             {"2_b.down.sql", "BEGIN;\nDROP TABLE b;\nCOMMIT;\n"}});
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir_);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_FALSE(catalog->revisions[0].down.has_value());
+  EXPECT_THAT(catalog->revisions[0].irreversible_reason, HasSubstr("its down file is empty"));
+  EXPECT_TRUE(catalog->revisions[1].down.has_value());
+  EXPECT_TRUE(sql::IsEmptyScript("  ;\n-- c\nstart transaction; end work;"));
+  EXPECT_FALSE(sql::IsEmptyScript("BEGIN; SELECT 1; COMMIT;"));
+}
+
 TEST_F(CatalogTest, AFolderNamedLikeARevisionIsAnError) {
   std::filesystem::create_directory(dir_ + "/005_dir.up.sql");
   EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,

@@ -1,17 +1,22 @@
 // schemactl: the command-line client of schemad.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "client/exit_codes.h"
 #include "client/render.h"
 #include "grpcpp/grpcpp.h"
@@ -65,6 +70,11 @@ class Client {
     // default for what schemad sends; the server sets the same bound.
     grpc::ChannelArguments arguments;
     arguments.SetMaxReceiveMessageSize(128 << 20);
+    // `wait` retries across a schemad restart: reconnect within 2 s of it coming back, not after
+    // gRPC's default back-off of up to 2 minutes.
+    arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
     channel_ = grpc::CreateCustomChannel(options.server, credentials, arguments);
     stub_ = v1::SchemaService::NewStub(channel_);
   }
@@ -315,6 +325,77 @@ int Lint(const std::vector<std::string>& paths, bool json) {
   return errors > 0 ? kExitCoverage : kExitOk;
 }
 
+// schemactl wait: follows the target's version (WatchVersion) until it reaches `min_version`
+// (or, with `latest`, until nothing is pending), across schemad restarts and unreachable
+// periods, retrying with back-off until `timeout`. 0 reached, 3 timed out, 6 blocked by a failed
+// run, 7 never reachable.
+int Wait(Client& client, const GlobalOptions& options, const std::string& target,
+         const std::string& min_version, bool latest, absl::Duration timeout) {
+  const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout);
+  std::optional<v1::VersionInfo> last;
+  absl::Duration backoff = absl::Milliseconds(100);
+  // At the version is enough, even if a later run failed; the latest needs no blocking run.
+  const auto reached = [&](const v1::VersionInfo& info) {
+    if (latest) return !info.blocked() && info.pending_count() == 0;
+    return !info.current_version().empty() &&
+           CompareVersions(info.current_version(), min_version) >= 0;
+  };
+  std::string last_error;
+  while (std::chrono::system_clock::now() < deadline) {
+    grpc::ClientContext context;
+    if (!options.token.empty()) context.AddMetadata("authorization", "Bearer " + options.token);
+    context.set_deadline(deadline);
+    // While schemad is down (restarting), the call waits for it to come back instead of failing.
+    context.set_wait_for_ready(true);
+    v1::WatchVersionRequest request;
+    request.set_target(target);
+    if (!latest) request.set_min_version(min_version);
+    std::unique_ptr<grpc::ClientReader<v1::VersionInfo>> reader =
+        client.stub().WatchVersion(&context, request);
+    for (v1::VersionInfo info; reader->Read(&info);) {
+      last = info;
+      backoff = absl::Milliseconds(100);
+      if (reached(info)) {
+        Print(options, info, RenderVersion(info));
+        return kExitOk;
+      }
+      if (info.blocked()) {
+        Print(options, info, RenderVersion(info));
+        std::cerr << "schemactl: " << target
+                  << " is blocked by a failed or interrupted run (schemactl status -t " << target
+                  << " names it; resolve it first)\n";
+        return kExitFailedPrecondition;
+      }
+    }
+    const grpc::Status status = reader->Finish();
+    switch (status.error_code()) {
+      case grpc::StatusCode::OK:               // the stream ended: schemad stopping, or reached
+      case grpc::StatusCode::UNAVAILABLE:      // not reachable (yet), or restarting
+      case grpc::StatusCode::CANCELLED:        // schemad shut down under us
+      case grpc::StatusCode::DEADLINE_EXCEEDED:
+        last_error = status.error_message();
+        break;
+      default:
+        return client.Fail(status);  // unknown target, no permission, bad version: no retry
+    }
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(
+        std::min(backoff, absl::FromChrono(deadline - std::chrono::system_clock::now()))));
+    backoff = std::min(backoff * 2, absl::Seconds(5));
+  }
+  if (!last) {
+    std::cerr << "schemactl: no version of " << target << " from schemad at " << options.server
+              << " within " << absl::FormatDuration(timeout)
+              << (last_error.empty() ? "" : ": ") << last_error << "\n";
+    return kExitUnreachable;
+  }
+  Print(options, *last, RenderVersion(*last));
+  std::cerr << "schemactl: timed out after " << absl::FormatDuration(timeout) << ": " << target
+            << " is at " << (last->current_version().empty() ? "(empty)" : last->current_version())
+            << ", waiting for " << (latest ? "the latest, " + last->latest_version() : min_version)
+            << "\n";
+  return kExitPending;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -350,6 +431,22 @@ int Main(int argc, char** argv) {
   auto* targets_cmd = app.add_subcommand("targets", "list the targets you may see");
   auto* version_cmd = app.add_subcommand("version", "a target's current version (cheap)");
   version_cmd->add_option("--target,-t", target, "target name")->required();
+  std::string min_version, wait_timeout = "10m";
+  bool wait_latest = false;
+  auto* wait_cmd = app.add_subcommand(
+      "wait", "wait until a target reaches a version (for init containers and deploy scripts)");
+  wait_cmd->add_option("--target,-t", target, "target name")->required();
+  auto* min_option =
+      wait_cmd->add_option("--min-version", min_version, "the version to reach (or later)");
+  auto* latest_option =
+      wait_cmd->add_flag("--latest", wait_latest, "wait until nothing of the catalog is pending");
+  min_option->excludes(latest_option);
+  wait_cmd->add_option("--timeout", wait_timeout,
+                       "how long to wait, e.g. 90s or 10m (schemad restarting meanwhile is fine)")
+      ->capture_default_str();
+  wait_cmd->footer(
+      "Exit codes: 0 reached, 3 timed out, 6 a failed run blocks the target, 7 schemad not\n"
+      "reachable within the timeout (it retries with back-off until then).");
   auto* status_cmd = app.add_subcommand("status", "applied and pending revisions of a target");
   status_cmd->add_option("--target,-t", target, "target name")->required();
   status_cmd->add_flag("--exit-code", exit_code_flag, "exit 3 when revisions are pending");
@@ -488,6 +585,26 @@ int Main(int argc, char** argv) {
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderVersion(response));
     return kExitOk;
+  }
+  if (wait_cmd->parsed()) {
+    if (min_version.empty() && !wait_latest) {
+      std::cerr << "schemactl: wait needs --min-version V or --latest\n";
+      return kExitUsage;
+    }
+    if (!wait_latest && !IsVersion(min_version)) {
+      std::cerr << "schemactl: --min-version " << min_version << ": not a version\n";
+      return kExitUsage;
+    }
+    absl::Duration timeout;
+    double seconds = 0;
+    if (!absl::ParseDuration(wait_timeout, &timeout)) {
+      if (!absl::SimpleAtod(wait_timeout, &seconds)) {
+        std::cerr << "schemactl: --timeout " << wait_timeout << ": not a duration like 90s or 10m\n";
+        return kExitUsage;
+      }
+      timeout = absl::Seconds(seconds);
+    }
+    return Wait(client, options, target, min_version, wait_latest, timeout);
   }
   if (status_cmd->parsed()) {
     v1::GetStatusRequest request;

@@ -378,5 +378,67 @@ TEST(ZeroConfigTest, StartsServesAndStopsCleanly) {
   EXPECT_EQ((*again)->Stop(SIGTERM), 0);
 }
 
+// Issue 11, item 4: schemactl wait for init containers and deploy scripts: 0 when the target
+// reaches the version (also across a schemad crash and restart while it waits), 3 on timeout,
+// 6 when a failed run blocks the target, 7 when schemad cannot be reached, 2 for a bad version.
+TEST(WaitE2eTest, WaitExitCodesAndARestartDuringTheWait) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-e2e-wait");
+  WriteFiles(dir + "/catalog",
+             {{"1_a.up.sql", "CREATE TABLE a (id int);\n"},
+              {"2_b.up.sql", "CREATE TABLE b (id int);\n"},
+              {"3_bad.up.sql", "-- schemad:no-transaction\nCREATE TABLE c (id int);\n"
+                               "SELECT * FROM missing_table;\n"}});
+  WriteFiles(dir, {{"schemad.yaml", "targets:\n  - name: dev\n    environment: dev\n"
+                                    "    catalog: catalog\n    dsn_env: WAIT_DSN\n"}});
+  const std::vector<std::string> env = {"WAIT_DSN=" + dsn};
+  auto started = ServerProcess::StartWithArgs({"--config", dir + "/schemad.yaml"}, env);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<ServerProcess> server = *std::move(started);
+  const std::string address = server->address();
+
+  CommandResult pending = server->Cli({"wait", "-t", "dev", "--latest", "--timeout", "1s"});
+  EXPECT_EQ(pending.exit_code, 3) << pending.err;
+  EXPECT_THAT(pending.err, HasSubstr("timed out after 1s: dev is at (empty), waiting for the "
+                                     "latest, 3"));
+  CommandResult unreachable =
+      RunCli({"--server", "127.0.0.1:1", "wait", "-t", "dev", "--min-version", "1", "--timeout",
+              "1s"});
+  EXPECT_EQ(unreachable.exit_code, 7) << unreachable.err;
+  EXPECT_THAT(unreachable.err, HasSubstr("no version of dev from schemad at 127.0.0.1:1"));
+  CommandResult bad = server->Cli({"wait", "-t", "dev", "--min-version", "v5"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--min-version v5: not a version"));
+
+  // A waiter, then schemad is killed and comes back on the same address, then version 2 lands.
+  CommandResult waited;
+  std::thread waiter([&] {
+    waited = RunCli({"--server", address, "wait", "-t", "dev", "--min-version", "2", "--timeout",
+                     "60s"});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  server->Stop(SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  started = ServerProcess::StartWithArgs(
+      {"--config", dir + "/schemad.yaml", "--listen", address}, env);
+  ASSERT_TRUE(started.ok()) << started.status();
+  server = *std::move(started);
+  CommandResult apply = server->Cli({"apply", "-t", "dev", "--to", "2"});
+  EXPECT_EQ(apply.exit_code, 0) << apply.err;
+  waiter.join();
+  EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_THAT(waited.out, HasSubstr("2"));
+
+  // Version 3 fails half-way (outside a transaction): the run blocks the target.
+  EXPECT_EQ(server->Cli({"apply", "-t", "dev"}).exit_code, 1);
+  CommandResult blocked = server->Cli({"wait", "-t", "dev", "--latest", "--timeout", "20s"});
+  EXPECT_EQ(blocked.exit_code, 6) << blocked.err;
+  EXPECT_THAT(blocked.err, HasSubstr("dev is blocked by a failed or interrupted run"));
+  // At version 1 or later is still true: that waiter may go on.
+  CommandResult json = server->Cli({"--json", "wait", "-t", "dev", "--min-version", "1"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"current_version\":\"2\""));
+}
+
 }  // namespace
 }  // namespace schemad::testing

@@ -65,8 +65,11 @@ constexpr char kCommitDelete[] =
 
 // What no earlier file may leave behind (RESET ALL keeps role and session authorization).
 constexpr char kResetSession[] = "RESET ALL; RESET SESSION AUTHORIZATION; RESET ROLE";
-// Before the runner's own writes inside a file's transaction.
-constexpr char kBookkeepingLocal[] = "SET LOCAL ROLE NONE; SET LOCAL synchronous_commit = on";
+// Before the runner's own writes inside a file's transaction: whatever the file set (a role, a
+// 1 ms statement_timeout, a short lock or idle timeout) must not touch the bookkeeping.
+constexpr char kBookkeepingLocal[] =
+    "SET LOCAL ROLE NONE; SET LOCAL synchronous_commit = on; SET LOCAL statement_timeout = '60s'; "
+    "SET LOCAL lock_timeout = '30s'; SET LOCAL idle_in_transaction_session_timeout = 0";
 
 constexpr char kIndexValid[] =
     "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)";

@@ -369,9 +369,9 @@ int Wait(Client& client, const GlobalOptions& options, const std::string& target
     }
     const grpc::Status status = reader->Finish();
     switch (status.error_code()) {
-      case grpc::StatusCode::OK:               // the stream ended: schemad stopping, or reached
-      case grpc::StatusCode::UNAVAILABLE:      // not reachable (yet), or restarting
-      case grpc::StatusCode::CANCELLED:        // schemad shut down under us
+      case grpc::StatusCode::OK:           // the stream ended: schemad stopping, or reached
+      case grpc::StatusCode::UNAVAILABLE:  // not reachable (yet), or restarting
+      case grpc::StatusCode::CANCELLED:    // schemad shut down under us
       case grpc::StatusCode::DEADLINE_EXCEEDED:
         last_error = status.error_message();
         break;
@@ -384,8 +384,8 @@ int Wait(Client& client, const GlobalOptions& options, const std::string& target
   }
   if (!last) {
     std::cerr << "schemactl: no version of " << target << " from schemad at " << options.server
-              << " within " << absl::FormatDuration(timeout)
-              << (last_error.empty() ? "" : ": ") << last_error << "\n";
+              << " within " << absl::FormatDuration(timeout) << (last_error.empty() ? "" : ": ")
+              << last_error << "\n";
     return kExitUnreachable;
   }
   Print(options, *last, RenderVersion(*last));
@@ -441,8 +441,9 @@ int Main(int argc, char** argv) {
   auto* latest_option =
       wait_cmd->add_flag("--latest", wait_latest, "wait until nothing of the catalog is pending");
   min_option->excludes(latest_option);
-  wait_cmd->add_option("--timeout", wait_timeout,
-                       "how long to wait, e.g. 90s or 10m (schemad restarting meanwhile is fine)")
+  wait_cmd
+      ->add_option("--timeout", wait_timeout,
+                   "how long to wait, e.g. 90s or 10m (schemad restarting meanwhile is fine)")
       ->capture_default_str();
   wait_cmd->footer(
       "Exit codes: 0 reached, 3 timed out, 6 a failed run blocks the target, 7 schemad not\n"
@@ -599,7 +600,8 @@ int Main(int argc, char** argv) {
     double seconds = 0;
     if (!absl::ParseDuration(wait_timeout, &timeout)) {
       if (!absl::SimpleAtod(wait_timeout, &seconds)) {
-        std::cerr << "schemactl: --timeout " << wait_timeout << ": not a duration like 90s or 10m\n";
+        std::cerr << "schemactl: --timeout " << wait_timeout
+                  << ": not a duration like 90s or 10m\n";
         return kExitUsage;
       }
       timeout = absl::Seconds(seconds);

@@ -240,9 +240,9 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
     if (with_sql) {
       for (const v1::PlanStep& step : plan.steps()) {
         if (step.sql_omitted()) {
-          absl::StrAppend(&out, "\n-- ", step.file(), " (", step.checksum(), "): ",
-                          step.sql_bytes(),
-                          " bytes not shown (a plan carries at most 32 MiB of SQL); read the file\n");
+          absl::StrAppend(
+              &out, "\n-- ", step.file(), " (", step.checksum(), "): ", step.sql_bytes(),
+              " bytes not shown (a plan carries at most 32 MiB of SQL); read the file\n");
         } else {
           absl::StrAppend(&out, "\n-- ", step.file(), " (", step.checksum(), ")\n", step.sql());
         }

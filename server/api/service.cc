@@ -326,8 +326,8 @@ void SchemaService::Denied(grpc::ServerContextBase* context,
                                       : "";
   const std::string peer = context->peer();
   // Denied calls are logged once, here, with who (as far as known) and from where.
-  spdlog::warn("denied {} target={} principal={} peer={}: {}", action, target_name, principal,
-               peer, std::string(why.message()));
+  spdlog::warn("denied {} target={} principal={} peer={}: {}", action, target_name, principal, peer,
+               std::string(why.message()));
   absl::StatusOr<const engine::Target*> target = engine_->FindTarget(target_name);
   if (!target.ok()) return;
   const std::string host = peer.substr(0, peer.rfind(':'));
@@ -354,8 +354,8 @@ void SchemaService::Denied(grpc::ServerContextBase* context,
   db::EventRecord event;
   event.principal = principal;
   event.action = "denied " + action;
-  event.outcome = why.code() == absl::StatusCode::kUnauthenticated ? "UNAUTHENTICATED"
-                                                                   : "PERMISSION_DENIED";
+  event.outcome =
+      why.code() == absl::StatusCode::kUnauthenticated ? "UNAUTHENTICATED" : "PERMISSION_DENIED";
   event.detail = absl::StrCat("peer ", peer, ": ", why.message());
   if (absl::StatusOr<bool> written = engine_->RecordDenied(**target, event); !written.ok()) {
     spdlog::warn("denied call not audited on target {}: {}", target_name,

@@ -8,7 +8,6 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-
 #include "schemad/v1/schemad.grpc.pb.h"
 #include "server/api/auth.h"
 #include "server/engine/engine.h"
@@ -77,7 +76,7 @@ class SchemaService final
   mutable absl::Mutex denied_mu_;
   mutable std::map<std::string, absl::Time> denied_last_ ABSL_GUARDED_BY(denied_mu_);
   mutable std::map<std::string, std::vector<absl::Time>> denied_rows_by_host_
-      ABSL_GUARDED_BY(denied_mu_);                                              // last minute's
+      ABSL_GUARDED_BY(denied_mu_);                                           // last minute's
   mutable std::vector<absl::Time> denied_rows_ ABSL_GUARDED_BY(denied_mu_);  // last minute's
 };
 

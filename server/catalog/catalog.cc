@@ -34,7 +34,6 @@ constexpr absl::string_view kDownSuffix = ".down.sql";
 // catalog.yaml is small by nature.
 constexpr int64_t kMaxManifestBytes = 1 << 20;
 
-
 // Reads a catalog file: only regular files (a symlink is followed to one), at most
 // `max_bytes`, UTF-8 without NUL bytes. Returns INVALID_ARGUMENT naming the path (and the
 // line and column) otherwise: what the parser, the checksum and the plan see must be the same
@@ -59,8 +58,8 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, int64_t max_bytes,
     return fail("not a regular file (only regular files and symlinks to them are read)");
   }
   if (info.st_size > max_bytes) {
-    return fail(absl::StrCat(info.st_size, " bytes, over the limit of ", max_bytes, " (",
-                             limit_name, ")"));
+    return fail(
+        absl::StrCat(info.st_size, " bytes, over the limit of ", max_bytes, " (", limit_name, ")"));
   }
   // Straight into one string: a large file costs its size once. One byte more than its size is
   // asked for, so a file that grows while it is read is still read to its end (and bounded).
@@ -120,7 +119,8 @@ absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
 }
 
 absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
-  SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(path, kMaxManifestBytes, "catalog.yaml is at most 1 MiB"));
+  SCHEMAD_ASSIGN_OR_RETURN(std::string text,
+                           ReadFile(path, kMaxManifestBytes, "catalog.yaml is at most 1 MiB"));
   const std::string source = path.string();
   YAML::Node root;
   try {
@@ -357,9 +357,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     const std::optional<std::string>& other = parsed->up ? pair.down : pair.up;
     if (slot || (other && pair.name.name != parsed->name)) {
       const std::string& first = slot ? *slot : *other;
-      return absl::InvalidArgumentError(absl::StrCat(path, ": duplicate version ",
-                                                     parsed->version, " (also ",
-                                                     first.substr(prefix.size()), ")"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ": duplicate version ", parsed->version,
+                                                     " (also ", first.substr(prefix.size()), ")"));
     }
     pair.name = *parsed;
     slot = path;
@@ -369,8 +368,7 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   std::vector<const std::string*> paths;
   for (const auto& [key, pair] : by_key) {
     if (!pair.up) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(*pair.down, ": down file without an up file"));
+      return absl::InvalidArgumentError(absl::StrCat(*pair.down, ": down file without an up file"));
     }
     paths.push_back(&*pair.up);
     if (pair.down) paths.push_back(&*pair.down);

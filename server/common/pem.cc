@@ -41,9 +41,7 @@ absl::StatusOr<Certificate> ReadCertificate(const std::string& path) {
 
 }  // namespace
 
-absl::Status CheckPemCertificate(const std::string& path) {
-  return ReadCertificate(path).status();
-}
+absl::Status CheckPemCertificate(const std::string& path) { return ReadCertificate(path).status(); }
 
 absl::Status CheckPemKeyPair(const std::string& cert_path, const std::string& key_path) {
   absl::StatusOr<Certificate> certificate = ReadCertificate(cert_path);
@@ -54,8 +52,8 @@ absl::Status CheckPemKeyPair(const std::string& cert_path, const std::string& ke
   pem_password_cb* no_passphrase = [](char*, int, int, void*) { return 0; };
   Key key(PEM_read_PrivateKey(file.get(), nullptr, no_passphrase, nullptr), &EVP_PKEY_free);
   if (!key) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        key_path, ": not an unencrypted PEM private key (", OpenSslReason(), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(key_path, ": not an unencrypted PEM private key (", OpenSslReason(), ")"));
   }
   if (X509_check_private_key(certificate->get(), key.get()) != 1) {
     ERR_clear_error();

@@ -226,8 +226,8 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   // The file's own -- schemad:timeout, else the up file's (for its down; read from its text,
   // checked at load), else the target's.
   spec.statement_timeout = step.file->script().timeout.value_or(
-      sql::ReadDirectives(step.revision->up.text)->timeout.value_or(
-          target_.config.statement_timeout));
+      sql::ReadDirectives(step.revision->up.text)
+          ->timeout.value_or(target_.config.statement_timeout));
   spec.history.insert = step.direction == Direction::kUp;
   spec.history.revision.version = step.revision->version;
   spec.history.revision.name = step.revision->name;

@@ -1,7 +1,6 @@
 #include "server/engine/planner.h"
 
 #include <algorithm>
-
 #include <set>
 
 #include "absl/strings/str_cat.h"

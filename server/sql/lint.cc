@@ -1,13 +1,12 @@
 #include "server/sql/lint.h"
 
-#include "server/sql/script.h"
-
 #include <map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/sql/script.h"
 
 namespace schemad::sql {
 namespace {

@@ -20,7 +20,6 @@
 namespace schemad::sql {
 namespace {
 
-
 std::string KindName(const pg_query::Node& node) {
   const auto* field = pg_query::Node::descriptor()->FindFieldByNumber(node.node_case());
   return field == nullptr ? "Unknown" : field->message_type()->name();
@@ -163,9 +162,8 @@ void AppendStatements(const pg_query::ParseResult& tree, const std::string& inpu
     size_t end = raw.stmt_len() == 0 ? piece_end : base + raw.stmt_location() + raw.stmt_len();
     end = std::max(begin, std::min(end, piece_end));
     Statement statement;
-    statement.text =
-        std::string(absl::StripTrailingAsciiWhitespace(absl::string_view(input).substr(
-            begin, end - begin)));
+    statement.text = std::string(
+        absl::StripTrailingAsciiWhitespace(absl::string_view(input).substr(begin, end - begin)));
     if (!statement.text.empty() && statement.text.back() == ';') statement.text.pop_back();
     statement.line = lines->LineAt(begin);
     statement.kind = KindName(raw.stmt());
@@ -256,8 +254,8 @@ absl::StatusOr<Directives> ReadDirectives(absl::string_view text) {
 bool IsEmptyScript(absl::string_view text) {
   // Also a file that only opens and commits a transaction ("BEGIN; COMMIT;"): the parser drops
   // such a wrapper, leaving no statement.
-  static const auto* const kWrapperWords = new std::set<std::string>{
-      "begin", "start", "transaction", "work", "commit", "end"};
+  static const auto* const kWrapperWords =
+      new std::set<std::string>{"begin", "start", "transaction", "work", "commit", "end"};
   for (size_t pos = SkipTrivia(text, 0); pos < text.size(); pos = SkipTrivia(text, pos)) {
     if (text[pos] == ';') {
       ++pos;
@@ -265,7 +263,8 @@ bool IsEmptyScript(absl::string_view text) {
     }
     size_t end = pos;
     while (end < text.size() && absl::ascii_isalpha(static_cast<unsigned char>(text[end]))) ++end;
-    if (end == pos || kWrapperWords->count(absl::AsciiStrToLower(text.substr(pos, end - pos))) == 0) {
+    if (end == pos ||
+        kWrapperWords->count(absl::AsciiStrToLower(text.substr(pos, end - pos))) == 0) {
       return false;
     }
     pos = end;

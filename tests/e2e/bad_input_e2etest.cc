@@ -9,11 +9,11 @@
 #include <regex>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/text_format.h"
 #include "grpcpp/grpcpp.h"
@@ -41,8 +41,8 @@ std::vector<std::string> CaseNames() {
 }
 
 // Replaces what differs between runs (temporary folders, database names, ports) by names.
-std::string Normalize(std::string text, const std::vector<std::pair<std::string, std::string>>&
-                                            replacements) {
+std::string Normalize(std::string text,
+                      const std::vector<std::pair<std::string, std::string>>& replacements) {
   for (const auto& [from, to] : replacements) {
     if (from.empty()) continue;
     for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at)) {
@@ -101,9 +101,9 @@ std::string ConfigOutcome(const fs::path& case_dir, const std::string& dsn) {
                   "--log-format", "json"},
                  options);
   if (!run.ok()) return run.status().ToString();
-  return Normalize(absl::StrCat("exit ", run->exit_code, ": ",
-                                CriticalMessage(run->out + run->err)),
-                   {{case_dir.string(), "<case>"}, {SCHEMAD_SOURCE_DIR, "<src>"}});
+  return Normalize(
+      absl::StrCat("exit ", run->exit_code, ": ", CriticalMessage(run->out + run->err)),
+      {{case_dir.string(), "<case>"}, {SCHEMAD_SOURCE_DIR, "<src>"}});
 }
 
 // A catalog case, served as target dev. Either schemad refuses to start ("exit N: message"),
@@ -127,7 +127,7 @@ std::string CatalogOutcome(const fs::path& case_dir, const std::string& dsn) {
                      "targets:\n  - name: dev\n    environment: dev\n"
                      "    catalog: catalog\n    dsn_env: TEST_DSN\n"}});
   const std::vector<std::pair<std::string, std::string>> names = {{root, "<case>"},
-                                                                   {SCHEMAD_SOURCE_DIR, "<src>"}};
+                                                                  {SCHEMAD_SOURCE_DIR, "<src>"}};
   absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::StartWithArgs(
       {"--config", root + "/schemad.yaml", "--log-format", "json"}, {"TEST_DSN=" + dsn});
   if (!server.ok()) {
@@ -142,10 +142,10 @@ std::string CatalogOutcome(const fs::path& case_dir, const std::string& dsn) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   CommandResult plan = (*server)->Cli({"plan", "-t", "dev"});
-  return Normalize(absl::StrCat("serves; log: ", LogMessages((*server)->Log(), "error"),
-                                "; plan: exit ", plan.exit_code, ": ",
-                                absl::StripTrailingAsciiWhitespace(plan.err)),
-                   names);
+  return Normalize(
+      absl::StrCat("serves; log: ", LogMessages((*server)->Log(), "error"), "; plan: exit ",
+                   plan.exit_code, ": ", absl::StripTrailingAsciiWhitespace(plan.err)),
+      names);
 }
 
 // The header lines of a request case: "# method: Plan", "# token: admin".
@@ -178,11 +178,11 @@ class BadInputTest : public ::testing::Test {
       TestPostgres::MustQuery(*dsn_, "SELECT pg_reload_conf()");
     }
     ServerConfig config;
-    config.targets = {{"dev", "dev", kSmall, *dsn_, ""},
-                      {"down", "dev", kSmall, "host=127.0.0.1 port=1 dbname=x connect_timeout=5", ""},
-                      {"norole", "dev", kSmall, *dsn_ + " user=schemad_no_such_role", ""},
-                      {"badpass", "dev", kSmall, *dsn_ + " user=schemad_pw password=wrong-secret",
-                       ""}};
+    config.targets = {
+        {"dev", "dev", kSmall, *dsn_, ""},
+        {"down", "dev", kSmall, "host=127.0.0.1 port=1 dbname=x connect_timeout=5", ""},
+        {"norole", "dev", kSmall, *dsn_ + " user=schemad_no_such_role", ""},
+        {"badpass", "dev", kSmall, *dsn_ + " user=schemad_pw password=wrong-secret", ""}};
     config.tokens = {{"ci", "admin-token", {{"*", "admin"}}},
                      {"prod-reader", "prod-viewer-token", {{"prod", "viewer"}}},
                      {"dev-reader", "dev-viewer-token", {{"dev", "viewer"}}}};
@@ -202,7 +202,7 @@ class BadInputTest : public ::testing::Test {
   template <typename Request, typename Response>
   std::string Call(const std::string& text,
                    grpc::Status (v1::SchemaService::Stub::*method)(grpc::ClientContext*,
-                                                                    const Request&, Response*)) {
+                                                                   const Request&, Response*)) {
     Request request;
     if (!google::protobuf::TextFormat::ParseFromString(text, &request)) return "bad textproto";
     Response response;
@@ -235,11 +235,23 @@ class BadInputTest : public ::testing::Test {
   }
 
   static std::string Outcome(const grpc::Status& status) {
-    static const char* const kCodes[] = {
-        "OK",       "CANCELLED",           "UNKNOWN",        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS", "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-        "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+    static const char* const kCodes[] = {"OK",
+                                         "CANCELLED",
+                                         "UNKNOWN",
+                                         "INVALID_ARGUMENT",
+                                         "DEADLINE_EXCEEDED",
+                                         "NOT_FOUND",
+                                         "ALREADY_EXISTS",
+                                         "PERMISSION_DENIED",
+                                         "RESOURCE_EXHAUSTED",
+                                         "FAILED_PRECONDITION",
+                                         "ABORTED",
+                                         "OUT_OF_RANGE",
+                                         "UNIMPLEMENTED",
+                                         "INTERNAL",
+                                         "UNAVAILABLE",
+                                         "DATA_LOSS",
+                                         "UNAUTHENTICATED"};
     return Normalize(absl::StrCat(kCodes[status.error_code()], ": ", status.error_message()),
                      {{server_->address(), "<server>"}});
   }

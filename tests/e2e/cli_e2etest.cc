@@ -149,19 +149,16 @@ TEST_F(CliTest, DeniedCallsAreAudited) {
   ASSERT_EQ(Cli({"apply", "-t", "dev"}).exit_code, 0);
   EXPECT_EQ(Cli({"status", "-t", "dev"}, "guess").exit_code, 8);
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(Cli({"rollback", "-t", "dev", "--steps", "1", "--yes"}, "viewer-token").exit_code,
-              8);
+    EXPECT_EQ(Cli({"rollback", "-t", "dev", "--steps", "1", "--yes"}, "viewer-token").exit_code, 8);
   }
   CommandResult history = Cli({"history", "-t", "dev", "--json"});
   ASSERT_EQ(history.exit_code, 0) << history.err;
-  EXPECT_THAT(history.out,
-              AllOf(HasSubstr("\"action\":\"denied GetStatus\""),
-                    HasSubstr("\"principal\":\"unknown\""),
-                    HasSubstr("\"outcome\":\"UNAUTHENTICATED\""),
-                    HasSubstr("\"action\":\"denied Rollback\""),
-                    HasSubstr("\"principal\":\"viewer-bot\""),
-                    HasSubstr("\"outcome\":\"PERMISSION_DENIED\""),
-                    HasSubstr("peer ipv4:127.0.0.1:")));
+  EXPECT_THAT(
+      history.out,
+      AllOf(HasSubstr("\"action\":\"denied GetStatus\""), HasSubstr("\"principal\":\"unknown\""),
+            HasSubstr("\"outcome\":\"UNAUTHENTICATED\""),
+            HasSubstr("\"action\":\"denied Rollback\""), HasSubstr("\"principal\":\"viewer-bot\""),
+            HasSubstr("\"outcome\":\"PERMISSION_DENIED\""), HasSubstr("peer ipv4:127.0.0.1:")));
   const auto count = [&](const std::string& needle) {
     size_t n = 0;
     for (size_t at = history.out.find(needle); at != std::string::npos;
@@ -384,13 +381,14 @@ TEST(ZeroConfigTest, StartsServesAndStopsCleanly) {
 TEST(WaitE2eTest, WaitExitCodesAndARestartDuringTheWait) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
   const std::string dir = MakeTempDir("schemad-e2e-wait");
-  WriteFiles(dir + "/catalog",
-             {{"1_a.up.sql", "CREATE TABLE a (id int);\n"},
-              {"2_b.up.sql", "CREATE TABLE b (id int);\n"},
-              {"3_bad.up.sql", "-- schemad:no-transaction\nCREATE TABLE c (id int);\n"
-                               "SELECT * FROM missing_table;\n"}});
-  WriteFiles(dir, {{"schemad.yaml", "targets:\n  - name: dev\n    environment: dev\n"
-                                    "    catalog: catalog\n    dsn_env: WAIT_DSN\n"}});
+  WriteFiles(dir + "/catalog", {{"1_a.up.sql", "CREATE TABLE a (id int);\n"},
+                                {"2_b.up.sql", "CREATE TABLE b (id int);\n"},
+                                {"3_bad.up.sql",
+                                 "-- schemad:no-transaction\nCREATE TABLE c (id int);\n"
+                                 "SELECT * FROM missing_table;\n"}});
+  WriteFiles(dir, {{"schemad.yaml",
+                    "targets:\n  - name: dev\n    environment: dev\n"
+                    "    catalog: catalog\n    dsn_env: WAIT_DSN\n"}});
   const std::vector<std::string> env = {"WAIT_DSN=" + dsn};
   auto started = ServerProcess::StartWithArgs({"--config", dir + "/schemad.yaml"}, env);
   ASSERT_TRUE(started.ok()) << started.status();
@@ -401,9 +399,8 @@ TEST(WaitE2eTest, WaitExitCodesAndARestartDuringTheWait) {
   EXPECT_EQ(pending.exit_code, 3) << pending.err;
   EXPECT_THAT(pending.err, HasSubstr("timed out after 1s: dev is at (empty), waiting for the "
                                      "latest, 3"));
-  CommandResult unreachable =
-      RunCli({"--server", "127.0.0.1:1", "wait", "-t", "dev", "--min-version", "1", "--timeout",
-              "1s"});
+  CommandResult unreachable = RunCli(
+      {"--server", "127.0.0.1:1", "wait", "-t", "dev", "--min-version", "1", "--timeout", "1s"});
   EXPECT_EQ(unreachable.exit_code, 7) << unreachable.err;
   EXPECT_THAT(unreachable.err, HasSubstr("no version of dev from schemad at 127.0.0.1:1"));
   CommandResult bad = server->Cli({"wait", "-t", "dev", "--min-version", "v5"});
@@ -413,14 +410,14 @@ TEST(WaitE2eTest, WaitExitCodesAndARestartDuringTheWait) {
   // A waiter, then schemad is killed and comes back on the same address, then version 2 lands.
   CommandResult waited;
   std::thread waiter([&] {
-    waited = RunCli({"--server", address, "wait", "-t", "dev", "--min-version", "2", "--timeout",
-                     "60s"});
+    waited = RunCli(
+        {"--server", address, "wait", "-t", "dev", "--min-version", "2", "--timeout", "60s"});
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   server->Stop(SIGKILL);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  started = ServerProcess::StartWithArgs(
-      {"--config", dir + "/schemad.yaml", "--listen", address}, env);
+  started =
+      ServerProcess::StartWithArgs({"--config", dir + "/schemad.yaml", "--listen", address}, env);
   ASSERT_TRUE(started.ok()) << started.status();
   server = *std::move(started);
   CommandResult apply = server->Cli({"apply", "-t", "dev", "--to", "2"});

@@ -642,9 +642,9 @@ TEST(ServerCatalogE2eTest, SyntaxErrorInACatalogFileRefusesPlansNamingFileAndLin
   for (int i = 0; i < 100 && !absl::StrContains(server->Log(), "parsed 2 files"); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_THAT(server->Log(), AllOf(HasSubstr("target dev: "), has_error(),
-                                   HasSubstr("target dev: parsed 2 files"),
-                                   HasSubstr("1 with errors")));
+  EXPECT_THAT(server->Log(),
+              AllOf(HasSubstr("target dev: "), has_error(), HasSubstr("target dev: parsed 2 files"),
+                    HasSubstr("1 with errors")));
   CommandResult plan = server->Cli({"plan", "-t", "dev"});
   EXPECT_EQ(plan.exit_code, 1);
   EXPECT_THAT(plan.err, has_error());

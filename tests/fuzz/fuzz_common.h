@@ -15,12 +15,12 @@
 namespace schemad::fuzz {
 
 // An invariant that must hold for every input; a violation is a finding like a crash.
-#define FUZZ_CHECK(condition)                                                       \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
+#define FUZZ_CHECK(condition)                                                                \
+  do {                                                                                       \
+    if (!(condition)) {                                                                      \
       std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                 \
-    }                                                                               \
+      std::abort();                                                                          \
+    }                                                                                        \
   } while (0)
 
 // What the catalog loader hands to the analysers: text without NUL bytes, in UTF-8 (it
@@ -40,7 +40,8 @@ inline std::string ScratchDir(const char* name) {
 }
 
 inline void WriteFile(const std::string& path, absl::string_view text) {
-  std::ofstream(path, std::ios::binary).write(text.data(), static_cast<std::streamsize>(text.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
 }  // namespace schemad::fuzz

@@ -16,15 +16,24 @@ namespace {
 std::unique_ptr<google::protobuf::Message> NewRequest(int which) {
   namespace v1 = schemad::v1;
   switch (which) {
-    case 0: return std::make_unique<v1::GetStatusRequest>();
-    case 1: return std::make_unique<v1::PlanRequest>();
-    case 2: return std::make_unique<v1::ApplyRequest>();
-    case 3: return std::make_unique<v1::RollbackRequest>();
-    case 4: return std::make_unique<v1::ResolveRunRequest>();
-    case 5: return std::make_unique<v1::RepairChecksumsRequest>();
-    case 6: return std::make_unique<v1::ValidateCoverageRequest>();
-    case 7: return std::make_unique<v1::GetHistoryRequest>();
-    default: return std::make_unique<v1::WatchVersionRequest>();
+    case 0:
+      return std::make_unique<v1::GetStatusRequest>();
+    case 1:
+      return std::make_unique<v1::PlanRequest>();
+    case 2:
+      return std::make_unique<v1::ApplyRequest>();
+    case 3:
+      return std::make_unique<v1::RollbackRequest>();
+    case 4:
+      return std::make_unique<v1::ResolveRunRequest>();
+    case 5:
+      return std::make_unique<v1::RepairChecksumsRequest>();
+    case 6:
+      return std::make_unique<v1::ValidateCoverageRequest>();
+    case 7:
+      return std::make_unique<v1::GetHistoryRequest>();
+    default:
+      return std::make_unique<v1::WatchVersionRequest>();
   }
 }
 

@@ -1,5 +1,5 @@
-// Script splitting and classification: any text (NUL bytes and invalid UTF-8 included) parses into statements
-// that lie inside it, on lines that exist, or is refused with a message naming a line.
+// Script splitting and classification: any text (NUL bytes and invalid UTF-8 included) parses into
+// statements that lie inside it, on lines that exist, or is refused with a message naming a line.
 #include <algorithm>
 
 #include "absl/strings/match.h"
@@ -22,6 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(script->mode != schemad::sql::TransactionMode::kTransactional);
     }
   }
-  FUZZ_CHECK(!script->mode_reason.empty() || script->mode == schemad::sql::TransactionMode::kTransactional);
+  FUZZ_CHECK(!script->mode_reason.empty() ||
+             script->mode == schemad::sql::TransactionMode::kTransactional);
   return 0;
 }

@@ -380,8 +380,9 @@ TEST_F(ExecutorPgTest, ALongFailingStatementIsKeptShortWithItsLengthAndChecksum)
   EXPECT_THAT(kept, AllOf(HasSubstr("INSERT INTO missing_table VALUES ('жж"),
                           HasSubstr(absl::StrCat("… (", statement.size(), " bytes in all, sha256 ",
                                                  Sha256Hex(statement), ")"))));
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_, "SELECT octet_length(failing_statement) < 4300 "
-                                             "FROM schemad.runs"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn_,
+                                       "SELECT octet_length(failing_statement) < 4300 "
+                                       "FROM schemad.runs"),
             "t");
 }
 
@@ -432,13 +433,13 @@ TEST_F(ExecutorPgTest, AWaitingStatementNamesItsBlockers) {
 // A file that switches role still commits its bookkeeping (as the session's user), and the
 // role does not reach the next file.
 TEST_F(ExecutorPgTest, SetRoleInAFileNeitherBlocksItsCommitNorLeaksToTheNextFile) {
-  WriteFiles(dir_, {{"001_role.up.sql",
-                     "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
-                     "'schemad_app_owner') THEN CREATE ROLE schemad_app_owner NOLOGIN; END IF; "
-                     "END $$;\nGRANT CREATE ON SCHEMA public TO schemad_app_owner;\n"},
-                    {"002_owned.up.sql",
-                     "SET ROLE schemad_app_owner;\nCREATE TABLE owned (id int);\n"},
-                    {"003_after.up.sql", "CREATE TABLE after_role (id int);\n"}});
+  WriteFiles(dir_,
+             {{"001_role.up.sql",
+               "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
+               "'schemad_app_owner') THEN CREATE ROLE schemad_app_owner NOLOGIN; END IF; "
+               "END $$;\nGRANT CREATE ON SCHEMA public TO schemad_app_owner;\n"},
+              {"002_owned.up.sql", "SET ROLE schemad_app_owner;\nCREATE TABLE owned (id int);\n"},
+              {"003_after.up.sql", "CREATE TABLE after_role (id int);\n"}});
   auto engine = MakeEngine(dir_, dsn_);
   RunResult run = RunEngine(*engine, ApplyRequest());
   ASSERT_THAT(run.status, IsOk());

@@ -107,7 +107,8 @@ TEST(ScriptTest, LargeFilesParseInPiecesWithTheSameResult) {
     absl::StrAppend(&text, "  SELECT 1;\n");
     ++line;
   }
-  absl::StrAppend(&text, "  SELECT 2;\nEND;\nCREATE INDEX CONCURRENTLY seed_title ON seed (title);\n");
+  absl::StrAppend(&text,
+                  "  SELECT 2;\nEND;\nCREATE INDEX CONCURRENTLY seed_title ON seed (title);\n");
   const int index_line = line + 2;
   ASSERT_GT(text.size(), 2u << 20);
   absl::StatusOr<sql::Script> script = sql::ParseScript(text);
@@ -135,11 +136,11 @@ TEST(ScriptTest, LargeFilesParseInPiecesWithTheSameResult) {
             static_cast<int>(std::count(inserts.begin(), inserts.end(), '\n')));
 
   inserts += "CREATE TABEL broken (id int);\n";
-  EXPECT_THAT(sql::ParseScript(inserts),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr(absl::StrCat("line ",
-                                              std::count(inserts.begin(), inserts.end(), '\n'),
-                                              ": syntax error"))));
+  EXPECT_THAT(
+      sql::ParseScript(inserts),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr(absl::StrCat("line ", std::count(inserts.begin(), inserts.end(), '\n'),
+                                      ": syntax error"))));
 }
 
 // Issue 10, item 9: the parser's error cursor counts characters; lines are right after
@@ -406,10 +407,10 @@ TEST_F(CatalogTest, SyntaxErrorNamesFileAndLine) {
   ASSERT_THAT(catalog, IsOk());
   ASSERT_EQ(catalog->revisions.size(), 3u);
   EXPECT_THAT(catalog->revisions[0].up.Parsed(), IsOk());
-  EXPECT_THAT(catalog->revisions[2].up.Parsed(),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("003_bad.up.sql"), HasSubstr("line 2"),
-                             HasSubstr("syntax error"))));
+  EXPECT_THAT(
+      catalog->revisions[2].up.Parsed(),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("003_bad.up.sql"), HasSubstr("line 2"), HasSubstr("syntax error"))));
   // Parsed once: the same answer, from the same object.
   EXPECT_EQ(&catalog->revisions[2].up.Parsed(), &catalog->revisions[2].up.Parsed());
 }
@@ -439,9 +440,9 @@ TEST_F(CatalogTest, ADownFileOfOnlyBeginCommitIsEmpty) {
 
 TEST_F(CatalogTest, AFolderNamedLikeARevisionIsAnError) {
   std::filesystem::create_directory(dir_ + "/005_dir.up.sql");
-  EXPECT_THAT(LoadCatalog(dir_), StatusIs(absl::StatusCode::kInvalidArgument,
-                                          AllOf(HasSubstr("005_dir.up.sql"),
-                                                HasSubstr("not a regular file"))));
+  EXPECT_THAT(LoadCatalog(dir_),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("005_dir.up.sql"), HasSubstr("not a regular file"))));
 }
 
 TEST_F(CatalogTest, MissingFolderIsNotFound) {

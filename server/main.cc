@@ -12,6 +12,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "server/api/server.h"
 #include "server/common/logging.h"
@@ -152,10 +153,9 @@ int main(int argc, char** argv) {
   // In the background: connect and fill the version caches (the first GetVersion usually finds
   // a warm cache), and parse the catalogs (a syntax error is logged right after start-up).
   // Serving waits for neither.
-  std::thread warm_up([&] {
-    for (const auto& target : (*engine)->targets()) (*engine)->GetVersion(*target).IgnoreError();
-  });
+  server->WatchTargets(**engine);
   std::atomic<bool> stopping{false};
+  absl::Mutex health_mu;  // "serving" is set once parsed, unless shutting down meanwhile
   std::thread parse([&] {
     for (const auto& report : (*engine)->ParseCatalogs([&] { return stopping.load(); })) {
       for (const absl::Status& error : report.errors) {
@@ -168,12 +168,18 @@ int main(int argc, char** argv) {
     // The parser's transient allocations were made on this thread's malloc arena: give the
     // freed pages back, so an idle schemad stays as small as one that never parsed.
     malloc_trim(0);
+    absl::MutexLock lock(&health_mu);
+    if (!stopping) server->SetServing(true);
   });
   std::thread signal_waiter([&] {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
     spdlog::info("received {}, shutting down", strsignal(signal_number));
-    stopping = true;
+    {
+      absl::MutexLock lock(&health_mu);
+      stopping = true;
+      server->SetServing(false);
+    }
     // Calls in flight get the grace; then runs are cancelled between statements (also those
     // whose caller was dropped, which gRPC's own cancellation no longer reaches).
     absl::Notification shut_down;
@@ -188,8 +194,8 @@ int main(int argc, char** argv) {
     stop_runs.join();
   });
   server->server->Wait();
+  (*engine)->StopWatching();  // its health observer writes to the server's health service
   signal_waiter.join();
-  warm_up.join();
   parse.join();
   if (cluster != nullptr) {
     spdlog::info("stopping the private PostgreSQL");

@@ -81,9 +81,25 @@ std::string WhyNoListen(const std::string& listen) {
 
 }  // namespace
 
+std::string TargetHealthName(const std::string& target) {
+  return absl::StrCat("schemad.target.", target);
+}
+
+void RunningServer::SetServing(bool serving) const {
+  server->GetHealthCheckService()->SetServingStatus(v1::SchemaService::service_full_name(),
+                                                    serving);
+}
+
+void RunningServer::WatchTargets(const engine::Engine& engine) const {
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  engine.StartWatching([health](const engine::Target& target, bool serving) {
+    health->SetServingStatus(TargetHealthName(target.config.name), serving);
+  });
+}
+
 absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* engine) {
   RunningServer running;
-  running.service = std::make_unique<SchemaService>(engine, Authorizer(config.tokens));
+  running.service = std::make_unique<SchemaService>(engine, Authorizer(config.tokens), config);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -109,6 +125,11 @@ absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* 
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   running.address = absl::StrCat(host, ":", port);
+  running.SetServing(false);
+  for (const auto& target : engine->targets()) {
+    running.server->GetHealthCheckService()->SetServingStatus(
+        TargetHealthName(target->config.name), false);
+  }
   return running;
 }
 

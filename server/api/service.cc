@@ -13,6 +13,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/api/request_checks.h"
+#include "server/common/status_macros.h"
 #include "server/engine/executor.h"
 #include "spdlog/spdlog.h"
 
@@ -193,6 +194,135 @@ void ToProto(const engine::VersionReport& report, const std::string& target, v1:
   out->set_checksum_drift(report.checksum_drift);
 }
 
+// Whom a quota counts: the token's principal; with no tokens, the peer's host (each connection
+// of one host has its own port).
+std::string QuotaKey(const grpc::ServerContextBase& context, const Caller& caller) {
+  if (caller.token != nullptr) return caller.principal;
+  const std::string peer = context.peer();
+  if (absl::StartsWith(peer, "unix:")) return peer;
+  return peer.substr(0, peer.rfind(':'));
+}
+
+// A WatchVersion refused before it started: only the status.
+class RefusedWatch final : public grpc::ServerWriteReactor<v1::VersionInfo> {
+  void OnDone() override { delete this; }
+};
+
+// One WatchVersion stream. Subscribed to the target's version, it writes each new state as it
+// comes and holds no thread while it waits. It owns itself (the engine's subscription holds it
+// too) until gRPC is done with it. Thread-safe: the engine calls OnVersion from its threads.
+class VersionWatch final : public grpc::ServerWriteReactor<v1::VersionInfo>,
+                           public engine::VersionSubscriber {
+ public:
+  static VersionWatch* Start(const engine::Engine* engine, const engine::Target* target,
+                             const v1::WatchVersionRequest& request, Quotas::Ticket ticket) {
+    std::shared_ptr<VersionWatch> watch(new VersionWatch(engine, target, request));
+    watch->ticket_ = std::move(ticket);
+    watch->self_ = watch;
+    // May write (or finish) at once, from the cache; gRPC keeps it until this returns.
+    engine->SubscribeVersion(*target, watch);
+    return watch.get();
+  }
+
+  void OnVersion(const absl::StatusOr<engine::VersionReport>& report) override {
+    absl::MutexLock lock(&mu_);
+    if (finishing_) return;
+    if (!report.ok()) {
+      // Before the first message the caller learns why; after it, an outage of the database
+      // only delays the next message.
+      if (!sent_any_ && !has_next_) FinishLocked(ToGrpc(report.status()));
+      return;
+    }
+    const std::string fingerprint =
+        absl::StrCat(report->current_version, "|", report->applied_count, "|", report->blocked);
+    if (fingerprint == last_fingerprint_) return;
+    last_fingerprint_ = fingerprint;
+    next_.Clear();
+    ToProto(*report, target_name_, &next_);
+    has_next_ = true;
+    reached_ = !min_version_.empty() && !report->current_version.empty() &&
+               CompareVersions(report->current_version, min_version_) >= 0;
+    if (!writing_) WriteNextLocked();
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status::OK);  // the caller is gone
+    } else if (finish_pending_) {
+      FinishLocked(pending_status_);
+    } else if (has_next_) {
+      WriteNextLocked();
+    }
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    engine_->UnsubscribeVersion(*target_, this);
+    ticket_.Release();
+    // The last reference may be this one: `this` is deleted when `self` goes out of scope.
+    std::shared_ptr<VersionWatch> self = std::move(self_);
+  }
+
+ private:
+  VersionWatch(const engine::Engine* engine, const engine::Target* target,
+               const v1::WatchVersionRequest& request)
+      : engine_(engine),
+        target_(target),
+        target_name_(request.target()),
+        min_version_(request.min_version()) {}
+
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    writing_ = true;
+    sent_any_ = true;
+    has_next_ = false;
+    current_.Swap(&next_);
+    if (reached_) {
+      finishing_ = true;
+      StartWriteAndFinish(&current_, grpc::WriteOptions(), grpc::Status::OK);
+    } else {
+      StartWrite(&current_);
+    }
+  }
+
+  // Finishes once, after the write in flight (if any).
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finishing_ && !finish_pending_) return;
+    if (writing_) {
+      finishing_ = true;
+      finish_pending_ = true;
+      pending_status_ = status;
+      return;
+    }
+    finishing_ = true;
+    finish_pending_ = false;
+    Finish(status);
+  }
+
+  const engine::Engine* engine_;
+  const engine::Target* target_;
+  const std::string target_name_;
+  const std::string min_version_;
+  Quotas::Ticket ticket_;
+  std::shared_ptr<VersionWatch> self_;
+  absl::Mutex mu_;
+  v1::VersionInfo current_ ABSL_GUARDED_BY(mu_);  // being written
+  v1::VersionInfo next_ ABSL_GUARDED_BY(mu_);     // to write once it is done
+  bool has_next_ ABSL_GUARDED_BY(mu_) = false;
+  bool reached_ ABSL_GUARDED_BY(mu_) = false;  // next_ reaches min_version: the last message
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool sent_any_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;  // no more writes
+  bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status pending_status_ ABSL_GUARDED_BY(mu_);
+  std::string last_fingerprint_ ABSL_GUARDED_BY(mu_);
+};
+
 v1::RunEvent ToProto(const engine::RunEvent& event) {
   using Kind = engine::RunEvent::Kind;
   v1::RunEvent out;
@@ -294,7 +424,8 @@ grpc::Status ToGrpc(const absl::Status& status) {
 absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBase* context,
                                                            const google::protobuf::Message& request,
                                                            Role needed, const std::string& action,
-                                                           Caller* caller) const {
+                                                           Caller* caller, Quotas::Kind kind,
+                                                           Quotas::Ticket* ticket) {
   absl::StatusOr<Caller> authenticated = authorizer_.Authenticate(*context);
   if (!authenticated.ok()) {
     Denied(context, request, "unknown", action, authenticated.status());
@@ -313,6 +444,7 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
     Denied(context, request, caller->principal, action, allowed);
     return allowed;
   }
+  SCHEMAD_ASSIGN_OR_RETURN(*ticket, quotas_.Take(QuotaKey(*context, *caller), kind));
   return target;
 }
 
@@ -367,6 +499,9 @@ grpc::Status SchemaService::ListTargets(grpc::ServerContext* context, const v1::
                                         v1::ListTargetsResponse* response) {
   absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
   if (!caller.ok()) return ToGrpc(caller.status());
+  absl::StatusOr<Quotas::Ticket> ticket =
+      quotas_.Take(QuotaKey(*context, *caller), Quotas::Kind::kSyncRead);
+  if (!ticket.ok()) return ToGrpc(ticket.status());
   for (const auto& target : engine_->targets()) {
     if (authorizer_.RoleFor(*caller, target->config.environment) < Role::kViewer) continue;
     v1::Target* out = response->add_targets();
@@ -385,53 +520,46 @@ grpc::ServerUnaryReactor* SchemaService::GetVersion(grpc::CallbackServerContext*
                                                     v1::VersionInfo* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Caller caller;
-  auto target = Admit(context, *request, Role::kViewer, "GetVersion", &caller);
+  Quotas::Ticket ticket;
+  auto target =
+      Admit(context, *request, Role::kViewer, "GetVersion", &caller, Quotas::Kind::kCall, &ticket);
   if (!target.ok()) {
     reactor->Finish(ToGrpc(target.status()));
     return reactor;
   }
-  // Served from the cache; only a cold or invalidated cache reads the database.
-  absl::StatusOr<engine::VersionReport> report = engine_->GetVersion(**target);
-  if (report.ok()) ToProto(*report, request->target(), response);
-  reactor->Finish(ToGrpc(report.status()));
+  // From the cache at once; a cold cache is read on the database's reading thread, not here.
+  auto held = std::make_shared<Quotas::Ticket>(std::move(ticket));
+  engine_->GetVersionAsync(**target, [reactor, response, held, name = request->target()](
+                                         const absl::StatusOr<engine::VersionReport>& report) {
+    if (report.ok()) ToProto(*report, name, response);
+    held->Release();
+    reactor->Finish(ToGrpc(report.status()));
+  });
   return reactor;
 }
 
-grpc::Status SchemaService::WatchVersion(grpc::ServerContext* context,
-                                         const v1::WatchVersionRequest* request,
-                                         grpc::ServerWriter<v1::VersionInfo>* writer) {
+grpc::ServerWriteReactor<v1::VersionInfo>* SchemaService::WatchVersion(
+    grpc::CallbackServerContext* context, const v1::WatchVersionRequest* request) {
   Caller caller;
-  auto target = Admit(context, *request, Role::kViewer, "WatchVersion", &caller);
-  if (!target.ok()) return ToGrpc(target.status());
-  std::string last_sent = "\x01";
-  while (!context->IsCancelled()) {
-    const uint64_t generation = engine_->VersionGeneration(**target);
-    absl::StatusOr<engine::VersionReport> report = engine_->GetVersion(**target);
-    if (!report.ok()) return ToGrpc(report.status());
-    const std::string fingerprint =
-        absl::StrCat(report->current_version, "|", report->applied_count, "|", report->blocked);
-    if (fingerprint != last_sent) {
-      v1::VersionInfo info;
-      ToProto(*report, request->target(), &info);
-      if (!writer->Write(info)) return grpc::Status::OK;
-      last_sent = fingerprint;
-    }
-    if (!request->min_version().empty() && !report->current_version.empty() &&
-        CompareVersions(report->current_version, request->min_version()) >= 0) {
-      return grpc::Status::OK;
-    }
-    // Woken by NOTIFY from any replica; the timeout only bounds how soon a cancel is seen.
-    engine_->AwaitVersionChange(**target, generation, absl::Milliseconds(500));
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kViewer, "WatchVersion", &caller,
+                      Quotas::Kind::kWatch, &ticket);
+  if (!target.ok()) {
+    auto* refused = new RefusedWatch();
+    refused->Finish(ToGrpc(target.status()));
+    return refused;
   }
-  return grpc::Status::OK;
+  return VersionWatch::Start(engine_, *target, *request, std::move(ticket));
 }
 
 grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
                                       const v1::GetStatusRequest* request,
                                       v1::GetStatusResponse* response) {
   Caller caller;
+  Quotas::Ticket ticket;
   const ServerTiming timing(context);
-  auto target = Admit(context, *request, Role::kViewer, "GetStatus", &caller);
+  auto target = Admit(context, *request, Role::kViewer, "GetStatus", &caller,
+                      Quotas::Kind::kSyncRead, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   absl::StatusOr<engine::TargetStatus> status = engine_->GetStatus(**target);
   if (!status.ok()) return ToGrpc(status.status());
@@ -479,8 +607,10 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
 grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanRequest* request,
                                  v1::PlanResponse* response) {
   Caller caller;
+  Quotas::Ticket ticket;
   const ServerTiming timing(context);
-  auto target = Admit(context, *request, Role::kViewer, "Plan", &caller);
+  auto target = Admit(context, *request, Role::kViewer, "Plan", &caller,
+                      Quotas::Kind::kSyncRead, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   engine::PlanRequest plan_request;
   if (request->direction() == v1::DIRECTION_DOWN) {
@@ -594,9 +724,11 @@ grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine
 grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
                                   grpc::ServerWriter<v1::RunEvent>* writer) {
   Caller caller;
+  Quotas::Ticket ticket;
   const bool overrides = request->allow_out_of_order() || request->accept_checksum_drift();
   auto target = Admit(context, *request, overrides ? Role::kAdmin : Role::kDeployer,
-                      overrides ? "Apply with overrides" : "Apply", &caller);
+                      overrides ? "Apply with overrides" : "Apply", &caller, Quotas::Kind::kChange,
+                      &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->lock_wait_seconds() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lock_wait_seconds: must be >= 0");
@@ -618,7 +750,9 @@ grpc::Status SchemaService::Rollback(grpc::ServerContext* context,
                                      const v1::RollbackRequest* request,
                                      grpc::ServerWriter<v1::RunEvent>* writer) {
   Caller caller;
-  auto target = Admit(context, *request, Role::kAdmin, "Rollback", &caller);
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kAdmin, "Rollback", &caller,
+                      Quotas::Kind::kChange, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->lock_wait_seconds() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lock_wait_seconds: must be >= 0");
@@ -638,7 +772,9 @@ grpc::Status SchemaService::ResolveRun(grpc::ServerContext* context,
                                        const v1::ResolveRunRequest* request,
                                        v1::ResolveRunResponse* response) {
   Caller caller;
-  auto target = Admit(context, *request, Role::kAdmin, "ResolveRun", &caller);
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kAdmin, "ResolveRun", &caller,
+                      Quotas::Kind::kChange, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->action() != v1::ResolveRunRequest::ACTION_RETRY &&
       request->action() != v1::ResolveRunRequest::ACTION_MARK_DONE) {
@@ -661,7 +797,9 @@ grpc::Status SchemaService::RepairChecksums(grpc::ServerContext* context,
                                             const v1::RepairChecksumsRequest* request,
                                             v1::RepairChecksumsResponse* response) {
   Caller caller;
-  auto target = Admit(context, *request, Role::kAdmin, "RepairChecksums", &caller);
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kAdmin, "RepairChecksums", &caller,
+                      Quotas::Kind::kChange, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->reason().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "reason: required");
@@ -684,7 +822,9 @@ grpc::Status SchemaService::ValidateCoverage(grpc::ServerContext* context,
                                              const v1::ValidateCoverageRequest* request,
                                              v1::ValidateCoverageResponse* response) {
   Caller caller;
-  auto target = Admit(context, *request, Role::kViewer, "ValidateCoverage", &caller);
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kViewer, "ValidateCoverage", &caller,
+                      Quotas::Kind::kSyncRead, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   std::vector<CoverageRequirement> requirements;
   for (const v1::CoverageRequirement& requirement : request->requirements()) {
@@ -732,7 +872,9 @@ grpc::Status SchemaService::GetHistory(grpc::ServerContext* context,
                                        const v1::GetHistoryRequest* request,
                                        v1::GetHistoryResponse* response) {
   Caller caller;
-  auto target = Admit(context, *request, Role::kViewer, "GetHistory", &caller);
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kViewer, "GetHistory", &caller,
+                      Quotas::Kind::kSyncRead, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->page_size() < 0 || request->page_size() > kMaxPageSize) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,

@@ -10,18 +10,23 @@
 #include "absl/time/time.h"
 #include "schemad/v1/schemad.grpc.pb.h"
 #include "server/api/auth.h"
+#include "server/api/quotas.h"
 #include "server/engine/engine.h"
 
 namespace schemad::api {
 
-// GetVersion, the call other services make at start-up and in loops, uses the callback API
-// and answers from the version cache without blocking a thread; the rest is the sync API on a
-// bounded thread pool.
+// GetVersion and WatchVersion, the calls other services make at start-up and in loops, use the
+// callback API: answered from the version cache, or once the database's reading thread has
+// read it, they hold no thread while they wait. The rest is the sync API on a bounded thread
+// pool, part of it kept for mutating calls (Quotas).
 class SchemaService final
-    : public v1::SchemaService::WithCallbackMethod_GetVersion<v1::SchemaService::Service> {
+    : public v1::SchemaService::WithCallbackMethod_GetVersion<
+          v1::SchemaService::WithCallbackMethod_WatchVersion<v1::SchemaService::Service>> {
  public:
-  SchemaService(engine::Engine* engine, Authorizer authorizer)
-      : engine_(engine), authorizer_(std::move(authorizer)) {}
+  SchemaService(engine::Engine* engine, Authorizer authorizer, const Config& config)
+      : engine_(engine),
+        authorizer_(std::move(authorizer)),
+        quotas_(config.limits, config.max_threads) {}
 
   // The server's shutdown grace is over: every run still going is cancelled between
   // statements, also one whose caller was dropped. Thread-safe.
@@ -32,8 +37,8 @@ class SchemaService final
   grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* context,
                                        const v1::GetVersionRequest* request,
                                        v1::VersionInfo* response) override;
-  grpc::Status WatchVersion(grpc::ServerContext* context, const v1::WatchVersionRequest* request,
-                            grpc::ServerWriter<v1::VersionInfo>* writer) override;
+  grpc::ServerWriteReactor<v1::VersionInfo>* WatchVersion(
+      grpc::CallbackServerContext* context, const v1::WatchVersionRequest* request) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
                          v1::GetStatusResponse* response) override;
   grpc::Status Plan(grpc::ServerContext* context, const v1::PlanRequest* request,
@@ -55,12 +60,13 @@ class SchemaService final
 
  private:
   std::atomic<bool> stopping_{false};
-  // Authenticates the caller, finds the target and checks the role; returns the target.
-  // Also checks every string field of `request` (bounded, printable: INVALID_ARGUMENT naming
-  // the field) and finds its `target`.
+  // Authenticates the caller, finds the target, checks the role and takes the caller's quota
+  // for `kind` into `ticket`; returns the target. Also checks every string field of `request`
+  // (bounded, printable: INVALID_ARGUMENT naming the field) and finds its `target`.
   absl::StatusOr<const engine::Target*> Admit(grpc::ServerContextBase* context,
                                               const google::protobuf::Message& request, Role needed,
-                                              const std::string& action, Caller* caller) const;
+                                              const std::string& action, Caller* caller,
+                                              Quotas::Kind kind, Quotas::Ticket* ticket);
   // Logs a denied call (UNAUTHENTICATED, PERMISSION_DENIED) and writes it to the audit log of
   // the target it named, at most once a minute per caller, host, method and target, 20 rows a
   // minute per host and 600 in all (a flood of denied calls must not become a flood of writes).
@@ -73,6 +79,7 @@ class SchemaService final
 
   engine::Engine* engine_;
   Authorizer authorizer_;
+  Quotas quotas_;
   mutable absl::Mutex denied_mu_;
   mutable std::map<std::string, absl::Time> denied_last_ ABSL_GUARDED_BY(denied_mu_);
   mutable std::map<std::string, std::vector<absl::Time>> denied_rows_by_host_

@@ -1,5 +1,6 @@
 #include "server/config/config.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -266,7 +267,8 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
   if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
   SCHEMAD_RETURN_IF_ERROR(CheckKeys(
       root, {source, "(top level)"},
-      {"listen", "targets", "tokens", "tls", "max_threads", "lint_policy", "shutdown_grace"}));
+      {"listen", "targets", "tokens", "tls", "max_threads", "limits", "lint_policy",
+       "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
@@ -279,6 +281,27 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
     SCHEMAD_ASSIGN_OR_RETURN(config.max_threads,
                              GetInt(root["max_threads"], top.Child("max_threads")));
     if (config.max_threads < 2) return top.Child("max_threads").Error("must be at least 2");
+  }
+  if (const YAML::Node limits = root["limits"]) {
+    const Path limits_path = top.Child("limits");
+    if (!limits.IsMap()) return limits_path.Error("must be a mapping");
+    SCHEMAD_RETURN_IF_ERROR(CheckKeys(
+        limits, limits_path, {"watches_per_caller", "calls_per_caller", "reserved_for_changes"}));
+    for (auto [key, field] : {std::pair{"watches_per_caller", &config.limits.watches_per_caller},
+                              std::pair{"calls_per_caller", &config.limits.calls_per_caller},
+                              std::pair{"reserved_for_changes",
+                                        &config.limits.reserved_for_changes}}) {
+      if (!limits[key]) continue;
+      SCHEMAD_ASSIGN_OR_RETURN(*field, GetInt(limits[key], limits_path.Child(key)));
+      if (*field < 1) return limits_path.Child(key).Error("must be at least 1");
+    }
+  }
+  if (!root["limits"] || !root["limits"]["reserved_for_changes"]) {
+    config.limits.reserved_for_changes = std::clamp(config.max_threads / 4, 1, 8);
+  }
+  if (config.limits.reserved_for_changes >= config.max_threads) {
+    return top.Child("limits").Child("reserved_for_changes")
+        .Error(absl::StrCat("must be less than max_threads (", config.max_threads, ")"));
   }
   const YAML::Node targets = root["targets"];
   if (!targets || !targets.IsSequence() || targets.size() == 0) {

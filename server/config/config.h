@@ -66,8 +66,16 @@ struct Config {
   std::vector<TargetConfig> targets;
   std::vector<TokenConfig> tokens;
   TlsConfig tls;
-  // Upper bound of the threads the gRPC sync server may use.
+  // Upper bound of the threads the gRPC sync server may use (WatchVersion and GetVersion use
+  // none: they are served by the callback API).
   int max_threads = 64;
+  // What one caller (a token's principal; with no tokens, a peer host) may hold at once, and
+  // the sync threads kept for Apply, Rollback, ResolveRun and RepairChecksums.
+  struct Limits {
+    int watches_per_caller = 2000;
+    int calls_per_caller = 32;
+    int reserved_for_changes = 8;  // < max_threads; default max_threads / 4, 1 to 8
+  } limits;
   // On SIGTERM/SIGINT, running migrations get this long to finish; then their statement is
   // cancelled, the open transaction rolls back and the run's end is journaled.
   absl::Duration shutdown_grace = absl::Seconds(10);

@@ -220,9 +220,21 @@ absl::StatusOr<ConnectionPool::Lease> ConnectionPool::Acquire() {
     // The round trip happens outside the lock: a half-open connection stalls only its caller.
     if (conn->IsAlive()) return Lease(this, std::move(conn));
   }
-  absl::StatusOr<std::unique_ptr<Connection>> conn = Connection::Open(dsn_);
+  absl::StatusOr<std::unique_ptr<Connection>> conn = OpenConnection();
   if (!conn.ok()) return conn.status();
   return Lease(this, *std::move(conn));
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::OpenConnection() {
+  const absl::Time started = absl::Now();
+  if (absl::Status allowed = breaker_.Allow(started); !allowed.ok()) return allowed;
+  absl::StatusOr<std::unique_ptr<Connection>> conn = Connection::Open(dsn_);
+  if (conn.ok()) {
+    breaker_.Succeeded();
+  } else {
+    breaker_.Failed(conn.status(), started, absl::Now());
+  }
+  return conn;
 }
 
 void ConnectionPool::Release(std::unique_ptr<Connection> conn) {

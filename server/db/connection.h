@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/db/breaker.h"
 
 namespace pqxx {
 class connection_base;
@@ -95,13 +96,18 @@ class ConnectionPool {
   };
 
   ConnectionPool(std::string dsn, int max_idle) : dsn_(std::move(dsn)), max_idle_(max_idle) {}
-  // Returns an idle connection or opens one. Returns UNAVAILABLE if the database is unreachable.
+  // Returns an idle connection or opens one. Returns UNAVAILABLE if the database is unreachable,
+  // at once while the breaker is open (a failed connect opens it for a back-off).
   absl::StatusOr<Lease> Acquire();
+  // Opens a connection of its own (not pooled) through the same breaker.
+  absl::StatusOr<std::unique_ptr<Connection>> OpenConnection();
+  const Breaker& breaker() const { return breaker_; }
 
  private:
   void Release(std::unique_ptr<Connection> conn);
   const std::string dsn_;
   const int max_idle_;
+  Breaker breaker_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
 };

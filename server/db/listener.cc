@@ -12,8 +12,8 @@ class Receiver : public pqxx::notification_receiver {
  public:
   Receiver(pqxx::connection_base& conn, const std::string& channel)
       : pqxx::notification_receiver(conn, channel) {}
-  void operator()(const std::string&, int) override { ++received; }
-  int received = 0;
+  void operator()(const std::string& payload, int) override { received.push_back(payload); }
+  std::vector<std::string> received;
 };
 
 }  // namespace
@@ -39,13 +39,13 @@ absl::StatusOr<std::unique_ptr<NotificationListener>> NotificationListener::Open
   }
 }
 
-absl::StatusOr<int> NotificationListener::Wait(absl::Duration timeout) {
+absl::StatusOr<std::vector<std::string>> NotificationListener::Wait(absl::Duration timeout) {
   try {
-    impl_->receiver.received = 0;
+    impl_->receiver.received.clear();
     const int64_t micros = absl::ToInt64Microseconds(timeout);
     impl_->conn.await_notification(micros / 1000000, micros % 1000000);
     if (!impl_->conn.is_open()) return absl::UnavailableError("listener connection closed");
-    return impl_->receiver.received;
+    return std::move(impl_->receiver.received);
   } catch (const std::exception& e) {
     return StatusFromException(e);
   }

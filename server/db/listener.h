@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -22,9 +23,9 @@ class NotificationListener {
                                                                     const std::string& channel);
   ~NotificationListener();
 
-  // Waits up to `timeout`; returns the number of notifications received (0 on timeout).
-  // Returns UNAVAILABLE when the connection broke: open a new listener.
-  absl::StatusOr<int> Wait(absl::Duration timeout);
+  // Waits up to `timeout`; returns the payloads of the notifications received (none on
+  // timeout). Returns UNAVAILABLE when the connection broke: open a new listener.
+  absl::StatusOr<std::vector<std::string>> Wait(absl::Duration timeout);
 
  private:
   struct Impl;

@@ -36,89 +36,15 @@ RunEvent Event(RunEvent::Kind kind) {
 
 }  // namespace
 
-// A target's version cache and the thread that listens for changes.
-struct Engine::VersionWatch {
-  VersionCache cache;
-  std::atomic<bool> stop{false};
-  std::thread listener;
-};
-
-std::optional<VersionReport> VersionCache::Get() const {
-  absl::MutexLock lock(&mu_);
-  return listening_ ? report_ : std::nullopt;
-}
-
-void VersionCache::Put(const VersionReport& report, uint64_t generation) {
-  absl::MutexLock lock(&mu_);
-  if (listening_ && generation == generation_) report_ = report;
-}
-
-void VersionCache::Invalidate() {
-  absl::MutexLock lock(&mu_);
-  report_.reset();
-  ++generation_;
-}
-
-uint64_t VersionCache::generation() const {
-  absl::MutexLock lock(&mu_);
-  return generation_;
-}
-
-bool VersionCache::AwaitChange(uint64_t seen, absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  auto changed = [this, seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return generation_ != seen; };
-  return mu_.AwaitWithTimeout(absl::Condition(&changed), timeout);
-}
-
-void VersionCache::SetListening(bool listening) {
-  absl::MutexLock lock(&mu_);
-  listening_ = listening;
-  report_.reset();
-  ++generation_;
-}
-
-Engine::~Engine() {
-  absl::MutexLock lock(&watch_mu_);
-  for (auto& [target, watch] : watches_) {
-    watch->stop = true;
-    if (watch->listener.joinable()) watch->listener.join();
-  }
-}
-
-Engine::VersionWatch& Engine::WatchOf(const Target& target) const {
-  absl::MutexLock lock(&watch_mu_);
-  std::unique_ptr<VersionWatch>& watch = watches_[&target];
-  if (watch != nullptr) return *watch;
-  watch = std::make_unique<VersionWatch>();
-  VersionWatch* raw = watch.get();
-  // Started on first use, so engines that never answer GetVersion hold no extra connection.
-  raw->listener = std::thread([raw, dsn = target.config.dsn] {
-    absl::Duration retry = absl::Milliseconds(100);
-    while (!raw->stop) {
-      absl::StatusOr<std::unique_ptr<db::NotificationListener>> listener =
-          db::NotificationListener::Open(dsn, db::kVersionChannel);
-      if (!listener.ok()) {
-        absl::SleepFor(retry);
-        retry = std::min(retry * 2, absl::Seconds(5));
-        continue;
-      }
-      retry = absl::Milliseconds(100);
-      raw->cache.SetListening(true);
-      while (!raw->stop) {
-        absl::StatusOr<int> received = (*listener)->Wait(absl::Milliseconds(200));
-        if (!received.ok()) break;
-        if (*received > 0) raw->cache.Invalidate();
-      }
-      raw->cache.SetListening(false);
-    }
-  });
-  return *raw;
-}
+Engine::~Engine() { versions_.reset(); }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetConfig>& targets,
                                                        std::string server_instance) {
   std::unique_ptr<Engine> engine(new Engine());
   engine->server_instance_ = std::move(server_instance);
+  engine->versions_ = std::make_unique<VersionHub>(
+      [raw = engine.get()](const Target& target) { return raw->ReadVersion(target); });
+  std::map<std::string, std::shared_ptr<db::ConnectionPool>> pools;  // by DSN
   for (const TargetConfig& config : targets) {
     LoadOptions load;
     load.max_file_bytes = config.max_file_bytes;
@@ -126,7 +52,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
     if (!catalog.ok()) return Annotate(catalog.status(), absl::StrCat("target ", config.name));
     const std::string name = catalog->name;
     auto target = std::make_unique<Target>(
-        Target{config, *std::move(catalog), std::make_unique<db::ConnectionPool>(config.dsn, 4),
+        Target{config, *std::move(catalog), nullptr,
                db::HistoryStore(name), db::RunJournal(name), db::AuditLog(name),
                absl::StrCat(db::DatabaseIdentity(config.dsn), "\n", name)});
     // History and lock are keyed by (database, catalog name): two different catalogs under one
@@ -140,6 +66,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
             "): their history and lock would mix; give one a distinct name in its catalog.yaml"));
       }
     }
+    std::shared_ptr<db::ConnectionPool>& pool = pools[config.dsn];
+    if (pool == nullptr) pool = std::make_shared<db::ConnectionPool>(config.dsn, 4);
+    target->pool = pool;
+    engine->versions_->Add(target.get(), config.dsn, name);
     engine->targets_.push_back(std::move(target));
   }
   return engine;
@@ -276,28 +206,40 @@ absl::StatusOr<CoverageReport> Engine::ValidateCoverage(
 }
 
 absl::StatusOr<VersionReport> Engine::GetVersion(const Target& target) const {
-  VersionWatch& watch = WatchOf(target);
-  if (std::optional<VersionReport> cached = watch.cache.Get()) return *cached;
-  const uint64_t generation = watch.cache.generation();
-  SCHEMAD_ASSIGN_OR_RETURN(VersionReport report, ReadVersion(target));
-  watch.cache.Put(report, generation);
+  absl::Notification read;
+  absl::StatusOr<VersionReport> report;
+  versions_->Get(target, [&](const absl::StatusOr<VersionReport>& result) {
+    report = result;
+    read.Notify();
+  });
+  read.WaitForNotification();
   return report;
 }
 
-void Engine::InvalidateVersion(const Target& target) const {
-  // Only a cache that exists needs it: creating one would start a listener for nothing.
-  absl::MutexLock lock(&watch_mu_);
-  auto it = watches_.find(&target);
-  if (it != watches_.end()) it->second->cache.Invalidate();
+void Engine::GetVersionAsync(const Target& target, VersionCallback done) const {
+  versions_->Get(target, std::move(done));
 }
 
-uint64_t Engine::VersionGeneration(const Target& target) const {
-  return WatchOf(target).cache.generation();
+void Engine::SubscribeVersion(const Target& target,
+                              std::shared_ptr<VersionSubscriber> subscriber) const {
+  versions_->Subscribe(target, std::move(subscriber));
 }
 
-bool Engine::AwaitVersionChange(const Target& target, uint64_t seen, absl::Duration timeout) const {
-  return WatchOf(target).cache.AwaitChange(seen, timeout);
+void Engine::UnsubscribeVersion(const Target& target, const VersionSubscriber* subscriber) const {
+  versions_->Unsubscribe(target, subscriber);
 }
+
+void Engine::StartWatching(VersionHub::HealthObserver observer) const {
+  versions_->StartAll(std::move(observer));
+}
+
+void Engine::StopWatching() const { versions_->Stop(); }
+
+Engine::TargetView Engine::View(const Target& target) const {
+  return TargetView{versions_->Peek(target), target.pool->breaker().snapshot()};
+}
+
+void Engine::InvalidateVersion(const Target& target) const { versions_->Invalidate(target); }
 
 absl::StatusOr<VersionReport> Engine::ReadVersion(const Target& target) const {
   SCHEMAD_ASSIGN_OR_RETURN(TargetStatus status, ReadStatus(target, /*with_schema_drift=*/false));

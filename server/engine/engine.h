@@ -23,6 +23,7 @@
 #include "server/engine/analysis.h"
 #include "server/engine/planner.h"
 #include "server/engine/target_lock.h"
+#include "server/engine/version_hub.h"
 
 namespace schemad::engine {
 
@@ -32,7 +33,8 @@ class Executor;
 struct Target {
   TargetConfig config;
   Catalog catalog;
-  std::unique_ptr<db::ConnectionPool> pool;
+  // Shared by the targets on one database (same DSN), with its breaker.
+  std::shared_ptr<db::ConnectionPool> pool;
   db::HistoryStore store;
   db::RunJournal journal;
   db::AuditLog audit;
@@ -69,16 +71,6 @@ struct CoverageReport {
   std::vector<Finding> findings;
 };
 
-struct VersionReport {
-  std::string current_version;
-  std::string current_name;
-  std::optional<absl::Time> applied_at;
-  int applied_count = 0;
-  int pending_count = 0;
-  std::string latest_version;
-  bool blocked = false;
-  bool checksum_drift = false;
-};
 
 // One progress event of a run, streamed to the caller.
 struct RunEvent {
@@ -130,27 +122,6 @@ struct RepairedChecksum {
 using EventSink = std::function<void(const RunEvent&)>;
 using CancelCheck = std::function<bool()>;
 
-// A target's cached VersionInfo, kept fresh by LISTEN/NOTIFY. Thread-safe.
-class VersionCache {
- public:
-  // The cached report, if valid.
-  std::optional<VersionReport> Get() const;
-  // Stores `report` read when generation() was `generation`; ignored if a change came since.
-  void Put(const VersionReport& report, uint64_t generation);
-  // Drops the cached report and wakes waiters: the recorded state changed.
-  void Invalidate();
-  uint64_t generation() const;
-  // Waits until generation() differs from `seen` or `timeout` passes. True on change.
-  bool AwaitChange(uint64_t seen, absl::Duration timeout) const;
-  // Whether a listener is connected; without one nothing is cached.
-  void SetListening(bool listening);
-
- private:
-  mutable absl::Mutex mu_;
-  std::optional<VersionReport> report_ ABSL_GUARDED_BY(mu_);
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
-  bool listening_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 class Engine {
  public:
@@ -179,12 +150,27 @@ class Engine {
   // Applied and pending revisions, the blocking run, checksum drift and schema drift.
   absl::StatusOr<TargetStatus> GetStatus(const Target& target) const;
   // The cheap subset of GetStatus, served from a cache that LISTEN/NOTIFY keeps fresh: no
-  // database round trip in steady state.
+  // database round trip in steady state. Blocks while the cache is cold.
   absl::StatusOr<VersionReport> GetVersion(const Target& target) const;
-  // Waits up to `timeout` for the target's recorded state to change after `seen` (a value of
-  // VersionGeneration). True on change.
-  bool AwaitVersionChange(const Target& target, uint64_t seen, absl::Duration timeout) const;
-  uint64_t VersionGeneration(const Target& target) const;
+  // The same without blocking: `done` runs at once from the cache, or on the database's reading
+  // thread once read (never on the caller's thread after it returned).
+  void GetVersionAsync(const Target& target, VersionCallback done) const;
+  // `subscriber` hears the target's version now and after every change, until unsubscribed.
+  void SubscribeVersion(const Target& target, std::shared_ptr<VersionSubscriber> subscriber) const;
+  void UnsubscribeVersion(const Target& target, const VersionSubscriber* subscriber) const;
+  // Connects every target's listener and reads every version in the background; `observer`
+  // hears each target start and stop serving (reachable, listening, not blocked).
+  void StartWatching(VersionHub::HealthObserver observer) const;
+  // Stops the listeners and reading threads: a cold GetVersion fails from then on. Call before
+  // the observer's objects go.
+  void StopWatching() const;
+  // What is known of the target without a database round trip: the cached version or the last
+  // error, and its database's breaker.
+  struct TargetView {
+    VersionHub::Snapshot version;
+    db::Breaker::Snapshot breaker;
+  };
+  TargetView View(const Target& target) const;
   // The plan with its lint findings and the live tables' estimated sizes.
   absl::StatusOr<Plan> MakePlan(const Target& target, const PlanRequest& request) const;
 
@@ -239,15 +225,12 @@ class Engine {
   std::vector<std::unique_ptr<Target>> targets_;
   std::string server_instance_;
   InProcessLocks locks_;
-  struct VersionWatch;
-  VersionWatch& WatchOf(const Target& target) const;
-  // Drops this replica's cached version of `target`, if it has one.
+  // Drops this replica's cached version of `target` and reads it again.
   void InvalidateVersion(const Target& target) const;
   absl::StatusOr<VersionReport> ReadVersion(const Target& target) const;
 
-  mutable absl::Mutex watch_mu_;
-  mutable std::map<const Target*, std::unique_ptr<VersionWatch>> watches_
-      ABSL_GUARDED_BY(watch_mu_);
+  // After targets_: destroyed first, as its threads read them.
+  std::unique_ptr<VersionHub> versions_;
   mutable absl::Mutex lineage_mu_;
   mutable std::map<const Target*, std::vector<RevisionLineage>> lineage_
       ABSL_GUARDED_BY(lineage_mu_);

@@ -1,0 +1,231 @@
+#include "server/engine/version_hub.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "server/db/listener.h"
+
+namespace schemad::engine {
+namespace {
+
+absl::Status StoppedError() { return absl::UnavailableError("schemad is shutting down"); }
+
+}  // namespace
+
+void VersionHub::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  for (auto& [dsn, database] : databases_) {
+    if (database->listener.joinable()) database->listener.join();
+    if (database->reader.joinable()) database->reader.join();
+  }
+  std::vector<VersionCallback> waiters;
+  {
+    absl::MutexLock lock(&mu_);
+    observer_ = nullptr;
+    for (auto& [target, state] : states_) {
+      for (VersionCallback& done : state->waiters) waiters.push_back(std::move(done));
+      state->waiters.clear();
+    }
+  }
+  for (VersionCallback& done : waiters) done(StoppedError());
+}
+
+void VersionHub::Add(const Target* target, const std::string& database,
+                     const std::string& catalog) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<Database>& db = databases_[database];
+  if (db == nullptr) {
+    db = std::make_unique<Database>();
+    db->dsn = database;
+  }
+  auto state = std::make_unique<TargetState>();
+  state->target = target;
+  state->database = db.get();
+  state->catalog = catalog;
+  db->targets.push_back(state.get());
+  states_[target] = std::move(state);
+}
+
+void VersionHub::StartAll(HealthObserver observer) {
+  absl::MutexLock lock(&mu_);
+  observer_ = std::move(observer);
+  for (auto& [target, state] : states_) ScheduleLocked(*state);
+}
+
+VersionHub::TargetState& VersionHub::StateOf(const Target& target) const {
+  // Registered before use and never removed: the map is read-only once serving.
+  return *states_.at(&target);
+}
+
+void VersionHub::StartLocked(Database& database) {
+  if (database.started || stop_) return;
+  database.started = true;
+  database.listener = std::thread([this, db = &database] { Listen(db); });
+  database.reader = std::thread([this, db = &database] { Read(db); });
+}
+
+void VersionHub::ScheduleLocked(TargetState& state) {
+  StartLocked(*state.database);
+  if (state.queued) return;
+  state.queued = true;
+  state.database->queue.push_back(&state);
+}
+
+void VersionHub::ChangedLocked(TargetState& state) {
+  state.report.reset();
+  ++state.generation;
+  ScheduleLocked(state);
+}
+
+void VersionHub::Get(const Target& target, VersionCallback done) {
+  std::optional<VersionReport> cached;
+  {
+    absl::MutexLock lock(&mu_);
+    TargetState& state = StateOf(target);
+    if (stop_) {
+      // Answered below, outside the lock.
+    } else if (state.database->listening && state.report) {
+      cached = state.report;
+    } else {
+      state.waiters.push_back(std::move(done));
+      ScheduleLocked(state);
+      return;
+    }
+  }
+  if (cached) {
+    done(*cached);
+  } else {
+    done(StoppedError());
+  }
+}
+
+void VersionHub::Subscribe(const Target& target, std::shared_ptr<VersionSubscriber> subscriber) {
+  absl::StatusOr<VersionReport> now = StoppedError();
+  VersionSubscriber* raw = subscriber.get();
+  {
+    absl::MutexLock lock(&mu_);
+    TargetState& state = StateOf(target);
+    if (!stop_) {
+      state.subscribers[raw] = std::move(subscriber);
+      if (!state.database->listening || !state.report) {
+        ScheduleLocked(state);  // it hears the read's result
+        return;
+      }
+      now = *state.report;
+    }
+  }
+  raw->OnVersion(now);
+}
+
+void VersionHub::Unsubscribe(const Target& target, const VersionSubscriber* subscriber) {
+  absl::MutexLock lock(&mu_);
+  StateOf(target).subscribers.erase(subscriber);
+}
+
+void VersionHub::Invalidate(const Target& target) {
+  absl::MutexLock lock(&mu_);
+  ChangedLocked(StateOf(target));
+}
+
+VersionHub::Snapshot VersionHub::Peek(const Target& target) const {
+  absl::MutexLock lock(&mu_);
+  const TargetState& state = StateOf(target);
+  Snapshot snapshot;
+  snapshot.listening = state.database->listening;
+  if (snapshot.listening) snapshot.report = state.report;
+  snapshot.error = state.error;
+  snapshot.serving = state.serving;
+  snapshot.subscribers = static_cast<int>(state.subscribers.size());
+  return snapshot;
+}
+
+void VersionHub::Listen(Database* database) {
+  absl::Duration retry = absl::Milliseconds(100);
+  auto stopping = [this] {
+    absl::MutexLock lock(&mu_);
+    return stop_;
+  };
+  auto set_listening = [this, database](bool listening) {
+    absl::MutexLock lock(&mu_);
+    database->listening = listening;
+    // Whatever was cached may have changed while nobody listened: read every target again.
+    for (TargetState* state : database->targets) ChangedLocked(*state);
+  };
+  while (!stopping()) {
+    absl::StatusOr<std::unique_ptr<db::NotificationListener>> listener =
+        db::NotificationListener::Open(database->dsn, db::kVersionChannel);
+    if (!listener.ok()) {
+      mu_.LockWhenWithTimeout(absl::Condition(&stop_), retry);
+      mu_.Unlock();
+      retry = std::min(retry * 2, absl::Seconds(5));
+      continue;
+    }
+    retry = absl::Milliseconds(100);
+    set_listening(true);
+    while (!stopping()) {
+      absl::StatusOr<std::vector<std::string>> received =
+          (*listener)->Wait(absl::Milliseconds(200));
+      if (!received.ok()) break;
+      if (received->empty()) continue;
+      absl::MutexLock lock(&mu_);
+      for (TargetState* state : database->targets) {
+        const bool named = std::any_of(received->begin(), received->end(), [&](const auto& p) {
+          return p.empty() || p == state->catalog;
+        });
+        if (named) ChangedLocked(*state);
+      }
+    }
+    set_listening(false);
+  }
+}
+
+void VersionHub::Read(Database* database) {
+  while (true) {
+    TargetState* state = nullptr;
+    uint64_t generation = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this, database]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stop_ || !database->queue.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stop_) return;
+      state = database->queue.front();
+      database->queue.pop_front();
+      generation = state->generation;
+    }
+    const absl::StatusOr<VersionReport> result = reader_(*state->target);
+    std::vector<VersionCallback> waiters;
+    std::vector<std::shared_ptr<VersionSubscriber>> subscribers;
+    HealthObserver observer;
+    bool serving = false;
+    bool health_changed = false;
+    {
+      absl::MutexLock lock(&mu_);
+      state->queued = false;
+      state->error = result.status();
+      if (result.ok() && database->listening && generation == state->generation) {
+        state->report = *result;
+      } else if (!result.ok()) {
+        state->report.reset();
+      }
+      // Changed while it was read: what was read may be stale for those who follow changes.
+      if (generation != state->generation) ScheduleLocked(*state);
+      waiters.swap(state->waiters);
+      subscribers.reserve(state->subscribers.size());
+      for (const auto& [raw, subscriber] : state->subscribers) subscribers.push_back(subscriber);
+      serving = database->listening && result.ok() && !result->blocked;
+      health_changed = serving != state->serving;
+      state->serving = serving;
+      observer = observer_;
+    }
+    for (VersionCallback& done : waiters) done(result);
+    for (const auto& subscriber : subscribers) subscriber->OnVersion(result);
+    if (health_changed && observer) observer(*state->target, serving);
+  }
+}
+
+}  // namespace schemad::engine

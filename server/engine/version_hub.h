@@ -1,0 +1,126 @@
+// VersionHub: every target's version, cached and kept fresh by LISTEN/NOTIFY, read off the
+// callers' threads and fanned out to subscribers. Targets on one database share one listener
+// connection and one reading thread; each change is read once, however many wait for it.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace schemad::engine {
+
+struct Target;
+
+struct VersionReport {
+  std::string current_version;
+  std::string current_name;
+  std::optional<absl::Time> applied_at;
+  int applied_count = 0;
+  int pending_count = 0;
+  std::string latest_version;
+  bool blocked = false;
+  bool checksum_drift = false;
+};
+
+// Hears a target's version: its state when it subscribes, then every change (and errors: a
+// read that failed). Called on a hub thread, or inline in Subscribe; must not block.
+class VersionSubscriber {
+ public:
+  virtual ~VersionSubscriber() = default;
+  virtual void OnVersion(const absl::StatusOr<VersionReport>& report) = 0;
+};
+
+using VersionCallback = std::function<void(const absl::StatusOr<VersionReport>&)>;
+
+class VersionHub {
+ public:
+  // Reads a target's version from its database; runs on the hub's reading threads.
+  using Reader = std::function<absl::StatusOr<VersionReport>(const Target&)>;
+  // Told when a target starts or stops serving (database reachable, listener up, not blocked).
+  using HealthObserver = std::function<void(const Target&, bool serving)>;
+
+  explicit VersionHub(Reader reader) : reader_(std::move(reader)) {}
+  ~VersionHub() { Stop(); }
+  // Stops and joins the threads (a read in progress finishes first); no observer or subscriber
+  // is called after it returns. Idempotent.
+  void Stop();
+  VersionHub(const VersionHub&) = delete;
+  VersionHub& operator=(const VersionHub&) = delete;
+
+  // Registers a target before any other call. Targets with the same `database` (a DSN) share a
+  // listener and a reading thread; NOTIFYs with payload `catalog` invalidate it.
+  void Add(const Target* target, const std::string& database, const std::string& catalog);
+  // Starts every database's threads and reads every target once; without it, a database's
+  // threads start on first use. `observer` (may be empty) is called from the hub's threads.
+  void StartAll(HealthObserver observer);
+
+  // Calls `done` with the cached report at once, or from a reading thread once read.
+  void Get(const Target& target, VersionCallback done);
+  // `subscriber` hears the current state, then every change, until Unsubscribe.
+  void Subscribe(const Target& target, std::shared_ptr<VersionSubscriber> subscriber);
+  // After it returns no new call to `subscriber` starts (one in progress may still finish).
+  void Unsubscribe(const Target& target, const VersionSubscriber* subscriber);
+  // This replica changed the target's recorded state: drop the cache and read again.
+  void Invalidate(const Target& target);
+
+  // What the hub knows without reading: the cached report or the last read's error.
+  struct Snapshot {
+    std::optional<VersionReport> report;
+    absl::Status error;
+    bool listening = false;
+    bool serving = false;
+    int subscribers = 0;
+  };
+  Snapshot Peek(const Target& target) const;
+
+ private:
+  struct Database;
+  struct TargetState {
+    const Target* target = nullptr;
+    Database* database = nullptr;
+    std::string catalog;
+    std::optional<VersionReport> report;  // valid only while the listener is up
+    absl::Status error;                   // the last read's
+    uint64_t generation = 0;              // bumped on every change
+    bool queued = false;                  // a read is queued or running
+    bool serving = false;
+    std::vector<VersionCallback> waiters;  // one-shot (Get)
+    std::map<const VersionSubscriber*, std::shared_ptr<VersionSubscriber>> subscribers;
+  };
+  struct Database {
+    std::string dsn;
+    std::vector<TargetState*> targets;
+    std::deque<TargetState*> queue;
+    bool started = false;
+    bool listening = false;
+    std::thread listener;
+    std::thread reader;
+  };
+
+  TargetState& StateOf(const Target& target) const;
+  void StartLocked(Database& database) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleLocked(TargetState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A change: the cached report is dropped and read again.
+  void ChangedLocked(TargetState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Listen(Database* database);
+  void Read(Database* database);
+
+  const Reader reader_;
+  HealthObserver observer_;
+  mutable absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<const Target*, std::unique_ptr<TargetState>> states_;
+  std::map<std::string, std::unique_ptr<Database>> databases_;
+};
+
+}  // namespace schemad::engine

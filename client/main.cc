@@ -16,6 +16,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/exit_codes.h"
 #include "client/render.h"
@@ -430,6 +431,12 @@ int Main(int argc, char** argv) {
 
   auto* targets_cmd = app.add_subcommand("targets", "list the targets you may see");
   auto* version_cmd = app.add_subcommand("version", "a target's current version (cheap)");
+  std::string catalog_filter;
+  auto* versions_cmd =
+      app.add_subcommand("versions", "every target's version, pending count and database state");
+  versions_cmd->add_option("--catalog", catalog_filter, "only the targets of this catalog");
+  versions_cmd->add_flag("--exit-code", exit_code_flag,
+                         "exit 3 when a target is behind (pending, blocked or unknown)");
   version_cmd->add_option("--target,-t", target, "target name")->required();
   std::string min_version, wait_timeout = "10m";
   bool wait_latest = false;
@@ -577,6 +584,28 @@ int Main(int argc, char** argv) {
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderTargets(response));
     return kExitOk;
+  }
+  if (versions_cmd->parsed()) {
+    v1::ListTargetVersionsRequest request;
+    request.set_catalog(catalog_filter);
+    v1::ListTargetVersionsResponse response;
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::ListTargetVersions, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderTargetVersions(response));
+    if (!exit_code_flag) return kExitOk;
+    std::vector<std::string> behind;
+    for (const v1::TargetVersion& t : response.targets()) {
+      if (!IsBehind(t)) continue;
+      behind.push_back(absl::StrCat(t.target(), " (",
+                                    !t.known()   ? "unknown"
+                                    : t.blocked() ? "blocked"
+                                                  : absl::StrCat(t.pending_count(), " pending"),
+                                    ")"));
+    }
+    if (behind.empty()) return kExitOk;
+    std::cerr << "schemactl: behind: " << absl::StrJoin(behind, ", ") << "\n";
+    return kExitPending;
   }
   if (version_cmd->parsed()) {
     v1::GetVersionRequest request;

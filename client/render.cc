@@ -140,13 +140,54 @@ std::string ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
+std::string RenderDatabase(const v1::DatabaseState& database) {
+  if (database.breaker() == "open") {
+    return absl::StrFormat("unreachable (breaker open, retry in %.1fs)",
+                           database.retry_in_seconds());
+  }
+  if (database.breaker() == "half-open") return "unreachable (breaker half-open, probing)";
+  if (database.listening()) return "ok";
+  return database.failed_connects() > 0 ? "unreachable" : "connecting";
+}
+
 std::string RenderTargets(const v1::ListTargetsResponse& response) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::Target& target : response.targets()) {
     rows.push_back({target.name(), EnvironmentName(target.environment()), target.catalog_name(),
-                    std::to_string(target.revision_count()), Or(target.latest_version(), "-")});
+                    std::to_string(target.revision_count()), Or(target.latest_version(), "-"),
+                    RenderDatabase(target.database())});
   }
-  return RenderTable({"TARGET", "ENV", "CATALOG", "REVISIONS", "LATEST"}, rows);
+  return RenderTable({"TARGET", "ENV", "CATALOG", "REVISIONS", "LATEST", "DATABASE"}, rows);
+}
+
+bool IsBehind(const v1::TargetVersion& target) {
+  return !target.known() || target.pending_count() > 0 || target.blocked();
+}
+
+std::string RenderTargetVersions(const v1::ListTargetVersionsResponse& response) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::TargetVersion& target : response.targets()) {
+    std::string state = "up to date";
+    if (!target.known()) {
+      state = "unknown";
+    } else if (target.blocked()) {
+      state = "BLOCKED";
+    } else if (target.pending_count() > 0) {
+      state = "behind";
+    }
+    if (target.known() && target.checksum_drift()) state += ", DRIFT";
+    rows.push_back({target.target(), EnvironmentName(target.environment()), target.catalog_name(),
+                    target.known() ? Or(target.current_version(), "(none)") : "?",
+                    Or(target.latest_version(), "-"),
+                    target.known() ? std::to_string(target.pending_count()) : "?", state,
+                    RenderDatabase(target.database())});
+  }
+  std::string out = RenderTable(
+      {"TARGET", "ENV", "CATALOG", "CURRENT", "LATEST", "PENDING", "STATE", "DATABASE"}, rows);
+  for (const v1::TargetVersion& target : response.targets()) {
+    if (!target.known()) absl::StrAppend(&out, target.target(), ": ", target.error(), "\n");
+  }
+  return out;
 }
 
 std::string RenderVersion(const v1::VersionInfo& version) {

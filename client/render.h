@@ -17,6 +17,11 @@ std::string RenderTable(const std::vector<std::string>& header,
 std::string ToJson(const google::protobuf::Message& message);
 
 std::string RenderTargets(const v1::ListTargetsResponse& response);
+// "ok", "connecting", "unreachable (breaker open, retry in 2.0s)", …
+std::string RenderDatabase(const v1::DatabaseState& database);
+std::string RenderTargetVersions(const v1::ListTargetVersionsResponse& response);
+// Not known, pending revisions, or blocked by a run.
+bool IsBehind(const v1::TargetVersion& target);
 std::string RenderVersion(const v1::VersionInfo& version);
 std::string RenderStatus(const v1::GetStatusResponse& status);
 // With `with_sql`, each step's SQL follows it.

@@ -49,6 +49,7 @@ absl::StatusOr<Quotas::Ticket> Quotas::Take(const std::string& caller, Kind kind
       if (kind == Kind::kSyncRead) ++sync_reads_;
       break;
     case Kind::kChange:
+    case Kind::kPlan:
       break;
   }
   return Ticket(this, caller, kind);

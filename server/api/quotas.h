@@ -17,9 +17,10 @@ class Quotas {
  public:
   enum class Kind {
     kWatch,     // an open WatchVersion stream (callback API: no thread)
-    kCall,      // a read on the callback API (GetVersion)
+    kCall,      // a read the caller's own quota bounds, not the read threads (GetVersion)
     kSyncRead,  // a read on a sync thread (GetStatus, Plan, ListTargets, …)
     kChange,    // Apply, Rollback, ResolveRun, RepairChecksums: never refused by a quota
+    kPlan,      // resolved by the caller: kCall for those who may apply, else kSyncRead
   };
 
   // Releases what it holds when destroyed.

@@ -323,6 +323,17 @@ class VersionWatch final : public grpc::ServerWriteReactor<v1::VersionInfo>,
   std::string last_fingerprint_ ABSL_GUARDED_BY(mu_);
 };
 
+void ToProto(const engine::Engine::TargetView& view, v1::DatabaseState* out) {
+  out->set_breaker(db::BreakerStateName(view.breaker.state));
+  out->set_failed_connects(view.breaker.failures);
+  out->set_last_error(view.breaker.last_error);
+  if (view.breaker.state == db::Breaker::State::kOpen) {
+    out->set_retry_in_seconds(
+        std::max(0.0, absl::ToDoubleSeconds(view.breaker.retry_at - absl::Now())));
+  }
+  out->set_listening(view.version.listening);
+}
+
 v1::RunEvent ToProto(const engine::RunEvent& event) {
   using Kind = engine::RunEvent::Kind;
   v1::RunEvent out;
@@ -444,6 +455,13 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
     Denied(context, request, caller->principal, action, allowed);
     return allowed;
   }
+  // The Plan a deploy makes before its Apply is part of the change: a caller who may apply
+  // may use the threads kept for changes (bounded by its own quota).
+  if (kind == Quotas::Kind::kPlan) {
+    kind = authorizer_.RoleFor(*caller, (*target)->config.environment) >= Role::kDeployer
+               ? Quotas::Kind::kCall
+               : Quotas::Kind::kSyncRead;
+  }
   SCHEMAD_ASSIGN_OR_RETURN(*ticket, quotas_.Take(QuotaKey(*context, *caller), kind));
   return target;
 }
@@ -495,13 +513,16 @@ void SchemaService::Denied(grpc::ServerContextBase* context,
   }
 }
 
-grpc::Status SchemaService::ListTargets(grpc::ServerContext* context, const v1::ListTargetsRequest*,
-                                        v1::ListTargetsResponse* response) {
+grpc::ServerUnaryReactor* SchemaService::ListTargets(grpc::CallbackServerContext* context,
+                                                     const v1::ListTargetsRequest*,
+                                                     v1::ListTargetsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
-  if (!caller.ok()) return ToGrpc(caller.status());
-  absl::StatusOr<Quotas::Ticket> ticket =
-      quotas_.Take(QuotaKey(*context, *caller), Quotas::Kind::kSyncRead);
-  if (!ticket.ok()) return ToGrpc(ticket.status());
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  // From memory: no database work, so no quota either.
   for (const auto& target : engine_->targets()) {
     if (authorizer_.RoleFor(*caller, target->config.environment) < Role::kViewer) continue;
     v1::Target* out = response->add_targets();
@@ -511,8 +532,74 @@ grpc::Status SchemaService::ListTargets(grpc::ServerContext* context, const v1::
     out->set_catalog_path(target->catalog.path);
     out->set_revision_count(static_cast<int>(target->catalog.revisions.size()));
     out->set_latest_version(target->catalog.LatestVersion());
+    ToProto(engine_->View(*target), out->mutable_database());
   }
-  return grpc::Status::OK;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
+    grpc::CallbackServerContext* context, const v1::ListTargetVersionsRequest* request,
+    v1::ListTargetVersionsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  absl::Status checked = CheckStringFields(*request);
+  absl::StatusOr<Quotas::Ticket> ticket =
+      checked.ok() ? quotas_.Take(QuotaKey(*context, *caller), Quotas::Kind::kCall) : checked;
+  if (!ticket.ok()) {
+    reactor->Finish(ToGrpc(ticket.status()));
+    return reactor;
+  }
+  std::vector<std::pair<const engine::Target*, v1::TargetVersion*>> shown;
+  for (const auto& target : engine_->targets()) {
+    if (authorizer_.RoleFor(*caller, target->config.environment) < Role::kViewer) continue;
+    if (!request->catalog().empty() && request->catalog() != target->catalog.name) continue;
+    v1::TargetVersion* out = response->add_targets();
+    out->set_target(target->config.name);
+    out->set_environment(ToProto(target->config.environment));
+    out->set_catalog_name(target->catalog.name);
+    out->set_latest_version(target->catalog.LatestVersion());
+    ToProto(engine_->View(*target), out->mutable_database());
+    shown.emplace_back(target.get(), out);
+  }
+  // Each row from its target's cache (or, cold, its database's reading thread); the answer
+  // goes once the last row is in. Rows are distinct messages: filled concurrently.
+  struct Gather {
+    std::atomic<size_t> remaining;
+    Quotas::Ticket ticket;
+    grpc::ServerUnaryReactor* reactor;
+    void Done() {
+      if (--remaining > 0) return;
+      ticket.Release();
+      reactor->Finish(grpc::Status::OK);
+    }
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->remaining = shown.size() + 1;
+  gather->ticket = *std::move(ticket);
+  gather->reactor = reactor;
+  for (const auto& [target, out] : shown) {
+    engine_->GetVersionAsync(*target, [gather, out = out](
+                                          const absl::StatusOr<engine::VersionReport>& report) {
+      out->set_known(report.ok());
+      if (report.ok()) {
+        out->set_current_version(report->current_version);
+        out->set_latest_version(report->latest_version);
+        out->set_pending_count(report->pending_count);
+        out->set_blocked(report->blocked);
+        out->set_checksum_drift(report->checksum_drift);
+      } else {
+        out->set_error(std::string(report.status().message()));
+      }
+      gather->Done();
+    });
+  }
+  gather->Done();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* SchemaService::GetVersion(grpc::CallbackServerContext* context,
@@ -564,6 +651,7 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
   absl::StatusOr<engine::TargetStatus> status = engine_->GetStatus(**target);
   if (!status.ok()) return ToGrpc(status.status());
   response->set_target(request->target());
+  ToProto(engine_->View(**target), response->mutable_database());
   response->set_current_version(status->current_version);
   response->set_applied_count(status->applied_count);
   response->set_pending_count(status->pending_count);
@@ -610,7 +698,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
   Quotas::Ticket ticket;
   const ServerTiming timing(context);
   auto target = Admit(context, *request, Role::kViewer, "Plan", &caller,
-                      Quotas::Kind::kSyncRead, &ticket);
+                      Quotas::Kind::kPlan, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   engine::PlanRequest plan_request;
   if (request->direction() == v1::DIRECTION_DOWN) {

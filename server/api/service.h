@@ -15,13 +15,16 @@
 
 namespace schemad::api {
 
-// GetVersion and WatchVersion, the calls other services make at start-up and in loops, use the
-// callback API: answered from the version cache, or once the database's reading thread has
-// read it, they hold no thread while they wait. The rest is the sync API on a bounded thread
-// pool, part of it kept for mutating calls (Quotas).
+// GetVersion, WatchVersion, ListTargetVersions and ListTargets, the calls other services make
+// at start-up and in loops, use the callback API: answered from memory and the version caches,
+// or once the database's reading thread has read it, they hold no thread while they wait. The
+// rest is the sync API on a bounded thread pool, part of it kept for mutating calls (Quotas).
 class SchemaService final
     : public v1::SchemaService::WithCallbackMethod_GetVersion<
-          v1::SchemaService::WithCallbackMethod_WatchVersion<v1::SchemaService::Service>> {
+          v1::SchemaService::WithCallbackMethod_WatchVersion<
+              v1::SchemaService::WithCallbackMethod_ListTargetVersions<
+                  v1::SchemaService::WithCallbackMethod_ListTargets<
+                      v1::SchemaService::Service>>>> {
  public:
   SchemaService(engine::Engine* engine, Authorizer authorizer, const Config& config)
       : engine_(engine),
@@ -32,13 +35,17 @@ class SchemaService final
   // statements, also one whose caller was dropped. Thread-safe.
   void StopRuns() { stopping_ = true; }
 
-  grpc::Status ListTargets(grpc::ServerContext* context, const v1::ListTargetsRequest* request,
-                           v1::ListTargetsResponse* response) override;
+  grpc::ServerUnaryReactor* ListTargets(grpc::CallbackServerContext* context,
+                                        const v1::ListTargetsRequest* request,
+                                        v1::ListTargetsResponse* response) override;
   grpc::ServerUnaryReactor* GetVersion(grpc::CallbackServerContext* context,
                                        const v1::GetVersionRequest* request,
                                        v1::VersionInfo* response) override;
   grpc::ServerWriteReactor<v1::VersionInfo>* WatchVersion(
       grpc::CallbackServerContext* context, const v1::WatchVersionRequest* request) override;
+  grpc::ServerUnaryReactor* ListTargetVersions(grpc::CallbackServerContext* context,
+                                               const v1::ListTargetVersionsRequest* request,
+                                               v1::ListTargetVersionsResponse* response) override;
   grpc::Status GetStatus(grpc::ServerContext* context, const v1::GetStatusRequest* request,
                          v1::GetStatusResponse* response) override;
   grpc::Status Plan(grpc::ServerContext* context, const v1::PlanRequest* request,

@@ -519,6 +519,7 @@ grpc::ServerUnaryReactor* SchemaService::ListTargets(grpc::CallbackServerContext
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
   if (!caller.ok()) {
+    Denied(context, v1::ListTargetsRequest(), "unknown", "ListTargets", caller.status());
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }
@@ -544,6 +545,7 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
   if (!caller.ok()) {
+    Denied(context, *request, "unknown", "ListTargetVersions", caller.status());
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }

@@ -10,6 +10,10 @@ namespace {
 
 absl::Status StoppedError() { return absl::UnavailableError("schemad is shutting down"); }
 
+// How long a change nobody waits for may go unread (it only feeds health and the next cold
+// GetVersion, which reads at once anyway).
+constexpr absl::Duration kDeferredRead = absl::Seconds(1);
+
 }  // namespace
 
 void VersionHub::Stop() {
@@ -52,7 +56,11 @@ void VersionHub::Add(const Target* target, const std::string& database,
 void VersionHub::StartAll(HealthObserver observer) {
   absl::MutexLock lock(&mu_);
   observer_ = std::move(observer);
-  for (auto& [target, state] : states_) ScheduleLocked(*state);
+  // Every target's health is reported afresh, also one read before there was an observer.
+  for (auto& [target, state] : states_) {
+    state->serving = false;
+    ScheduleLocked(*state);
+  }
 }
 
 VersionHub::TargetState& VersionHub::StateOf(const Target& target) const {
@@ -67,17 +75,23 @@ void VersionHub::StartLocked(Database& database) {
   database.reader = std::thread([this, db = &database] { Read(db); });
 }
 
-void VersionHub::ScheduleLocked(TargetState& state) {
+void VersionHub::ScheduleLocked(TargetState& state, bool soon) {
   StartLocked(*state.database);
-  if (state.queued) return;
-  state.queued = true;
-  state.database->queue.push_back(&state);
+  const absl::Time when = soon ? absl::Now() : absl::Now() + kDeferredRead;
+  if (state.queued) {
+    if (when >= state.not_before) return;
+  } else {
+    state.queued = true;
+    state.database->queue.push_back(&state);
+  }
+  state.not_before = when;
+  ++state.database->queue_changes;
 }
 
 void VersionHub::ChangedLocked(TargetState& state) {
   state.report.reset();
   ++state.generation;
-  ScheduleLocked(state);
+  ScheduleLocked(state, !state.subscribers.empty() || !state.waiters.empty());
 }
 
 void VersionHub::Get(const Target& target, VersionCallback done) {
@@ -151,8 +165,12 @@ void VersionHub::Listen(Database* database) {
   auto set_listening = [this, database](bool listening) {
     absl::MutexLock lock(&mu_);
     database->listening = listening;
-    // Whatever was cached may have changed while nobody listened: read every target again.
-    for (TargetState* state : database->targets) ChangedLocked(*state);
+    // Whatever was cached may have changed while nobody listened: read every target again, at
+    // once (health follows the listener).
+    for (TargetState* state : database->targets) {
+      ChangedLocked(*state);
+      ScheduleLocked(*state);
+    }
   };
   while (!stopping()) {
     absl::StatusOr<std::unique_ptr<db::NotificationListener>> listener =
@@ -188,13 +206,25 @@ void VersionHub::Read(Database* database) {
     uint64_t generation = 0;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this, database]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-        return stop_ || !database->queue.empty();
-      };
-      mu_.Await(absl::Condition(&ready));
-      if (stop_) return;
-      state = database->queue.front();
-      database->queue.pop_front();
+      while (state == nullptr) {
+        if (stop_) return;
+        const absl::Time now = absl::Now();
+        absl::Time next = absl::InfiniteFuture();
+        for (auto it = database->queue.begin(); it != database->queue.end(); ++it) {
+          if ((*it)->not_before <= now) {
+            state = *it;
+            database->queue.erase(it);
+            break;
+          }
+          next = std::min(next, (*it)->not_before);
+        }
+        if (state != nullptr) break;
+        const uint64_t seen = database->queue_changes;
+        auto woken = [this, database, seen]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+          return stop_ || database->queue_changes != seen;
+        };
+        mu_.AwaitWithDeadline(absl::Condition(&woken), next);
+      }
       generation = state->generation;
     }
     const absl::StatusOr<VersionReport> result = reader_(*state->target);
@@ -213,7 +243,7 @@ void VersionHub::Read(Database* database) {
         state->report.reset();
       }
       // Changed while it was read: what was read may be stale for those who follow changes.
-      if (generation != state->generation) ScheduleLocked(*state);
+      if (generation != state->generation) ScheduleLocked(*state, !state->subscribers.empty());
       waiters.swap(state->waiters);
       subscribers.reserve(state->subscribers.size());
       for (const auto& [raw, subscriber] : state->subscribers) subscribers.push_back(subscriber);

@@ -93,6 +93,7 @@ class VersionHub {
     absl::Status error;                   // the last read's
     uint64_t generation = 0;              // bumped on every change
     bool queued = false;                  // a read is queued or running
+    absl::Time not_before;                // a queued read waits until then
     bool serving = false;
     std::vector<VersionCallback> waiters;  // one-shot (Get)
     std::map<const VersionSubscriber*, std::shared_ptr<VersionSubscriber>> subscribers;
@@ -101,6 +102,7 @@ class VersionHub {
     std::string dsn;
     std::vector<TargetState*> targets;
     std::deque<TargetState*> queue;
+    uint64_t queue_changes = 0;  // wakes the reading thread
     bool started = false;
     bool listening = false;
     std::thread listener;
@@ -109,8 +111,10 @@ class VersionHub {
 
   TargetState& StateOf(const Target& target) const;
   void StartLocked(Database& database) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ScheduleLocked(TargetState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A change: the cached report is dropped and read again.
+  // Queues a read of the target: at once, or (`soon` false) after kDeferredRead, so that the
+  // changes of a run nobody waits for cost one read a second, not one per step.
+  void ScheduleLocked(TargetState& state, bool soon = true) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A change: the cached report is dropped and read again (at once if anyone waits for it).
   void ChangedLocked(TargetState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Listen(Database* database);
   void Read(Database* database);

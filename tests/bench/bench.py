@@ -109,7 +109,7 @@ class Postgres:
 class Server:
     """A schemad on a free port with a config file; DSNs through environment variables."""
 
-    def __init__(self, root, name, targets, binaries=None):
+    def __init__(self, root, name, targets, binaries=None, extra_yaml=""):
         self.schemad, self.schemactl = binaries or (SCHEMAD, SCHEMACTL)
         self.dir = os.path.join(root, name)
         os.makedirs(self.dir, exist_ok=True)
@@ -119,6 +119,7 @@ class Server:
             env[f"BENCH_DSN_{i}"] = dsn
             yaml += (f"  - name: {target}\n    environment: dev\n    catalog: {catalog}\n"
                      f"    dsn_env: BENCH_DSN_{i}\n    lock_timeout: 60s\n")
+        yaml += extra_yaml
         self.config = os.path.join(self.dir, "schemad.yaml")
         with open(self.config, "w") as f:
             f.write(yaml)
@@ -425,6 +426,8 @@ def b3(pg, root, server, ini):
     s, a, p = (ms(median(samples[k])) for k in ("schemactl", "alembic", "psql"))
     record("B3 `schemactl version` (cold process) vs `alembic current`", f"{s:.1f} ms", f"{a:.1f} ms",
            "<= 15 ms and >= 15x faster", s <= 15 and a >= 15 * s, f"{a / s:.0f}x faster; psql -c: {p:.1f} ms")
+    record("B3 `schemactl version` (cold process) vs `psql -c` (issue 11)", f"{s:.1f} ms", f"{p:.1f} ms",
+           "<= 1.3x", s <= 1.3 * p, f"{s / p:.2f}x")
 
     body = os.path.join(root, "getversion.bin")
     subprocess.run([BENCH_CLIENT, "grpc-body", "nabavkidata", body], check=True)
@@ -521,6 +524,132 @@ def b4(pg, root):
     r, br = median(rss) / 1024, median(bare_rss) / 1024
     record("B4 idle RSS (external database, one target) vs bare gRPC server", f"{r:.1f} MiB", f"{br:.1f} MiB",
            "<= 30 MiB", r <= 30)
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))]
+
+
+def b6_isolation(pg, root):
+    """Issue 11: 10,000 watchers, a hung database next to a healthy one, 1,000 targets."""
+    log("B6: one server for every service")
+    catalog = generate_tiny_catalog(os.path.join(root, "b6_catalog"), 60)
+    watchers_n = 2000 if QUICK else 10000
+    steps = 10
+
+    # 1. Watchers hold no thread: GetStatus, Plan and a 1-step Apply on another target, without
+    # and with the watchers, in this run.
+    pg.fresh("b6_w"); pg.fresh("b6_o")
+    server = Server(root, "b6", [("watched", catalog, pg.dsn("b6_w")), ("other", catalog, pg.dsn("b6_o"))],
+                    extra_yaml=f"limits:\n  watches_per_caller: {watchers_n * 2}\n")
+    next_version = [0]
+
+    def loads():
+        out = {}
+        for what in ("status", "plan"):
+            line = subprocess.run([BENCH_CLIENT, "latency", server.address, "other", what, "200"],
+                                  check=True, capture_output=True, text=True).stdout.split()
+            out[what] = float(line[2])
+        applies = []
+        for _ in range(steps):
+            next_version[0] += 1
+            applies.append(ms(timed(server.cli("apply", "--target", "other", "--to", f"{next_version[0]:06d}"))))
+        out["apply"] = percentile(applies, 0.99)
+        return out
+
+    loads()  # warm-up
+    alone = loads()
+    time.sleep(1)
+    rss_before = server.rss_kib()
+    holder = subprocess.Popen([BENCH_CLIENT, "watchers", server.address, "watched", str(watchers_n)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    held, first_ms = holder.stdout.readline().split()[1:3]
+    time.sleep(1)
+    rss_after = server.rss_kib()
+    loaded = loads()
+    start = time.perf_counter()
+    subprocess.run(server.cli("apply", "--target", "watched", "--to", "000001"), check=True,
+                   stdout=subprocess.DEVNULL)
+    holder.stdin.write("2\n"); holder.stdin.flush()
+    reached = holder.stdout.readline().split()
+    fanout = ms(time.perf_counter() - start)
+    holder.stdin.close(); holder.wait(timeout=120)
+    server.stop()
+    per_watcher = (rss_after - rss_before) / max(1, int(held))
+    record(f"B6 WatchVersion streams held, default max_threads (64)", f"{held} of {watchers_n}",
+           f"first message to all in {float(first_ms):.0f} ms", f"all {watchers_n:,}", int(held) == watchers_n,
+           f"RSS {rss_before / 1024:.1f} -> {rss_after / 1024:.1f} MiB, {per_watcher:.1f} KiB per watcher; "
+           f"an apply reached {reached[1]} of them in {fanout:.0f} ms (apply included)")
+    for what, label in (("status", "GetStatus"), ("plan", "Plan"), ("apply", f"1-step Apply (schemactl, {steps} runs)")):
+        record(f"B6 {label} p99 on another target while {watchers_n:,} watchers wait",
+               f"{loaded[what]:.1f} ms", f"{alone[what]:.1f} ms without them", "< 100 ms",
+               loaded[what] < 100, f"{loaded[what] / alone[what]:.2f}x")
+
+    # 2. A database that never answers (a socket that never accepts) next to a healthy one.
+    import socket
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(1)
+    hole_dsn = f"host=127.0.0.1 port={hole.getsockname()[1]} dbname=x user=x connect_timeout=30"
+    server = Server(root, "b6_hole", [("healthy", catalog, pg.dsn("b6_o")), ("hole", catalog, hole_dsn)],
+                    extra_yaml="limits:\n  calls_per_caller: 1000\n")
+
+    def getversion():  # [p50, p99] of 2,000 calls
+        return [float(x) for x in subprocess.run(
+            [BENCH_CLIENT, "getversion", server.address, "healthy", "2000"], check=True,
+            capture_output=True, text=True).stdout.split()]
+
+    def batches():  # the medians of 5 batches' p50 and p99 (one batch's p99 is 20 calls)
+        runs = [getversion() for _ in range(5)]
+        return [median([r[0] for r in runs]), median([r[1] for r in runs])]
+
+    getversion()
+    base = batches()
+    flood_started = time.perf_counter()
+    flood = subprocess.Popen([BENCH_CLIENT, "flood", server.address, "hole", "100", "40"],
+                             stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    waiting = batches()  # the 100 calls wait on the first connect (30 s timeout)
+    time.sleep(max(0.0, 31.5 - (time.perf_counter() - flood_started)))
+    refused = batches()  # the breaker is open: the 100 callers are refused and call again
+    flood_out = flood.communicate(timeout=60)[0].split()
+    server.stop()
+    hole.close()
+    record("B6 GetVersion p99 (median of 5 batches of 2,000) on a healthy target, 100 calls in flight on a hung database",
+           f"{waiting[1]:.3f} ms", f"{base[1]:.3f} ms without them", "<= 2x", waiting[1] <= 2 * base[1],
+           f"{waiting[1] / base[1]:.2f}x; p50 {waiting[0]:.3f} vs {base[0]:.3f} ms")
+    record("B6 the same once the breaker is open (100 callers re-calling at once, each refused at once)",
+           f"{refused[1]:.3f} ms", f"{base[1]:.3f} ms", "report", True,
+           f"{refused[1] / base[1]:.2f}x; {flood_out[1]} hung-target calls, {flood_out[3]} UNAVAILABLE; "
+           "CPU shared on 2 cores")
+
+    # 3. One view of 1,000 targets (10 databases), from the caches.
+    targets = []
+    for d in range(10):
+        pg.fresh(f"b6_many{d}")
+    for i in range(1000):
+        targets.append((f"t{i:04d}", CATALOG, pg.dsn(f"b6_many{i % 10}")))
+    start = time.perf_counter()
+    server = Server(root, "b6_many", targets)
+    started_ms = ms(time.perf_counter() - start)
+    for _ in range(600):
+        if subprocess.run([BENCH_CLIENT, "versions", server.address, "0"], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    warm_ms = ms(time.perf_counter() - start)
+    rpc_median, rpc_p99, shown = subprocess.run([BENCH_CLIENT, "versions", server.address, "50"], check=True,
+                                                capture_output=True, text=True).stdout.split()
+    cli = []
+    for rep in range(11):
+        t = ms(timed(server.cli("versions")))
+        if rep > 0:
+            cli.append(t)
+    server.stop()
+    record("B6 `schemactl versions`, 1,000 targets on 10 databases, end to end (process)",
+           f"{median(cli):.1f} ms", f"RPC {float(rpc_median):.1f} ms median, {float(rpc_p99):.1f} ms p99",
+           "< 50 ms", median(cli) < 50,
+           f"{shown} targets; serving {started_ms:.0f} ms after exec, every cache warm after {warm_ms:.0f} ms")
 
 
 def b5_mattermost(pg, root):
@@ -622,6 +751,8 @@ def main():
             b4(pg, root)
         if not only or "b5" in only:
             b5_mattermost(pg, root)
+        if not only or "b6" in only:
+            b6_isolation(pg, root)
         if not only or "fault" in only:
             fault_trials(root)
     finally:

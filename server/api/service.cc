@@ -745,10 +745,10 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
     out->set_name(step.revision->name);
     out->set_direction(ToProto(step.direction));
     out->set_file(step.file->path);
-    out->set_sql_bytes(static_cast<int64_t>(step.file->text.size()));
-    if (step.file->text.size() <= sql_left) {
-      out->set_sql(step.file->text);
-      sql_left -= step.file->text.size();
+    out->set_sql_bytes(static_cast<int64_t>(step.file->text().size()));
+    if (step.file->text().size() <= sql_left) {
+      out->set_sql(step.file->text());
+      sql_left -= step.file->text().size();
     } else {
       out->set_sql_omitted(true);
       sql_left = 0;  // later steps too: the SQL shown is always a prefix of the plan

@@ -94,7 +94,7 @@ absl::StatusOr<MigrationFile> LoadMigrationFile(const std::string& path, int64_t
   MigrationFile file;
   file.path = path;
   file.checksum = Checksum(text);
-  file.text = std::move(text);
+  file.content = std::make_shared<const std::string>(std::move(text));
   return file;
 }
 
@@ -301,7 +301,7 @@ std::shared_ptr<LazyScript> NewLazyScript() { return std::make_shared<LazyScript
 
 const absl::StatusOr<sql::Script>& MigrationFile::Parsed() const {
   absl::call_once(lazy->once, [this] {
-    absl::StatusOr<sql::Script> script = sql::ParseScript(text);
+    absl::StatusOr<sql::Script> script = sql::ParseScript(content);
     lazy->script = script.ok() ? std::move(script) : Annotate(script.status(), path);
   });
   return lazy->script;
@@ -394,8 +394,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     if (pair.down) {
       SCHEMAD_ASSIGN_OR_RETURN(revision.down, std::move(files[next++]));
       // A down that does nothing for an up that does something would "roll back" nothing.
-      if (sql::IsEmptyScript(revision.down->text) && !sql::IsEmptyScript(revision.up.text) &&
-          !sql::ReadDirectives(revision.up.text)->down_is_noop && !catalog.empty_down_is_noop) {
+      if (sql::IsEmptyScript(revision.down->text()) && !sql::IsEmptyScript(revision.up.text()) &&
+          !sql::ReadDirectives(revision.up.text())->down_is_noop && !catalog.empty_down_is_noop) {
         revision.down.reset();
         revision.irreversible_reason =
             absl::StrCat("its down file is empty (declare -- ", sql::kDownIsNoopDirective,

@@ -22,8 +22,11 @@ std::shared_ptr<LazyScript> NewLazyScript();
 // start-up cost grows with the bytes read, not with parsing.
 struct MigrationFile {
   std::string path;
-  std::string text;      // as read from the file
+  // As read from the file; shared with the parsed Script, whose statements view it.
+  std::shared_ptr<const std::string> content = std::make_shared<const std::string>();
   std::string checksum;  // "v1:" + sha256 of the text with CRLF/CR normalised to LF
+
+  const std::string& text() const { return *content; }
 
   // The statements, parsed once on first call (thread-safe). INVALID_ARGUMENT "<path>: line
   // N: …" for a syntax error.

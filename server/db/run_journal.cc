@@ -191,7 +191,7 @@ std::string FileModeName(FileMode mode) {
   return "transactional";
 }
 
-std::string StatementHash(const std::string& text) { return Sha256Hex(text).substr(0, 16); }
+std::string StatementHash(absl::string_view text) { return Sha256Hex(text).substr(0, 16); }
 
 RunJournal::RunJournal(std::string catalog)
     : catalog_(std::move(catalog)),

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/db/connection.h"
 
@@ -81,7 +82,7 @@ struct RunRecord {
 };
 
 // A short, stable hash of a statement's text, kept per completed statement.
-std::string StatementHash(const std::string& text);
+std::string StatementHash(absl::string_view text);
 
 // Reads and writes the runs of `catalog`. Every write that a client or a later run relies on
 // commits synchronously before the method returns. Methods return UNAVAILABLE when the

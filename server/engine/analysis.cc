@@ -246,7 +246,7 @@ std::vector<RevisionLineage> AnalyzeCatalog(const Catalog& catalog) {
   std::vector<RevisionLineage> out;
   out.reserve(catalog.revisions.size());
   for (const Revision& revision : catalog.revisions) {
-    absl::StatusOr<sql::Lineage> lineage = sql::AnalyzeLineage(revision.up.text);
+    absl::StatusOr<sql::Lineage> lineage = sql::AnalyzeLineage(revision.up.text());
     if (lineage.ok()) {
       out.push_back({&revision, *std::move(lineage), absl::OkStatus()});
     } else {
@@ -449,7 +449,7 @@ std::vector<sql::LintFinding> LintPlan(const Plan& plan, const Catalog& catalog,
   for (const PlanStep& step : plan.steps) {
     const size_t index = step.revision - catalog.revisions.data();
     std::vector<sql::LintFinding> file =
-        linter.LintFile(step.file->path, step.file->text, lineage[index].up);
+        linter.LintFile(step.file->path, step.file->text(), lineage[index].up);
     for (sql::LintFinding& finding : file) findings.push_back(std::move(finding));
   }
   return findings;

@@ -169,8 +169,8 @@ std::vector<db::ScriptStatement> RunnerStatements(const MigrationFile& file) {
   statements.reserve(file.script().statements.size());
   for (const sql::Statement& s : file.script().statements) {
     db::ScriptStatement statement;
-    statement.text = s.text;
-    statement.hash = db::StatementHash(s.text);
+    statement.text = std::string(s.text);
+    statement.hash = db::StatementHash(statement.text);
     statement.outside_transaction = !s.needs_no_transaction.empty();
     statement.transaction_control = s.transaction_control;
     statement.commit_and_chain = s.commit_and_chain;
@@ -226,7 +226,7 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   // The file's own -- schemad:timeout, else the up file's (for its down; read from its text,
   // checked at load), else the target's.
   spec.statement_timeout = step.file->script().timeout.value_or(
-      sql::ReadDirectives(step.revision->up.text)
+      sql::ReadDirectives(step.revision->up.text())
           ->timeout.value_or(target_.config.statement_timeout));
   spec.history.insert = step.direction == Direction::kUp;
   spec.history.revision.version = step.revision->version;
@@ -391,7 +391,7 @@ void Executor::RecordFailure(const PlanStep& step, const db::StepResult& result,
   run.sqlstate = result.sqlstate;
   run.failed_statement = statements.empty() ? 0 : result.failed_index + 1;
   if (result.failed_index < static_cast<int>(statements.size())) {
-    run.failing_statement = Truncated(statements[result.failed_index].text);
+    run.failing_statement = Truncated(std::string(statements[result.failed_index].text));
   }
   std::string message = result.message;
   switch (result.kind) {

@@ -3,9 +3,11 @@
 #include <pg_query.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "server/sql/script.h"
 
 namespace schemad::sql {
 namespace {
@@ -66,20 +68,30 @@ size_t SkipTrivia(absl::string_view text, size_t pos) {
   return pos;
 }
 
+namespace {
+
+// The byte offset of character `chars` (0-based) of UTF-8 `text`: the parser's and the
+// scanner's error positions count characters.
+size_t ByteOffsetOfChar(absl::string_view text, size_t chars) {
+  size_t position = 0;
+  for (size_t seen = 0; position < text.size() && seen < chars; ++seen) {
+    ++position;
+    while (position < text.size() && (static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) {
+      ++position;
+    }
+  }
+  return position;
+}
+
+}  // namespace
+
 absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
   ParseResultHolder holder(text);
   const PgQueryProtobufParseResult& result = holder.get();
   if (result.error != nullptr) {
     // The parser's cursor counts characters, not bytes (unlike statement locations).
-    const size_t chars = result.error->cursorpos > 0 ? result.error->cursorpos - 1 : 0;
-    size_t position = 0;
-    for (size_t seen = 0; position < text.size() && seen < chars; ++seen) {
-      ++position;
-      while (position < text.size() &&
-             (static_cast<unsigned char>(text[position]) & 0xC0) == 0x80) {
-        ++position;
-      }
-    }
+    const size_t position =
+        ByteOffsetOfChar(text, result.error->cursorpos > 0 ? result.error->cursorpos - 1 : 0);
     return absl::InvalidArgumentError(
         absl::StrCat("line ", LineAt(text, position), ": ", result.error->message));
   }
@@ -90,37 +102,85 @@ absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
   return tree;
 }
 
+// Each window starts at a statement and ends at a line end (where statements of large files
+// end); its last statement may be cut short, so the next window starts there. A window that
+// ends inside a literal or a comment ends before it; one that holds less than two statements
+// is doubled.
+std::vector<size_t> StatementStarts(const std::string& text, size_t window_bytes) {
+  const size_t kWindowBytes = std::max<size_t>(window_bytes, 1);
+  std::vector<size_t> starts;
+  size_t pos = 0;
+  size_t window = kWindowBytes;
+  size_t end = 0;
+  while (pos < text.size()) {
+    if (end <= pos) {
+      end = std::min(text.size(), pos + window);
+      if (end < text.size()) {
+        const size_t line_end = text.rfind('\n', end - 1);
+        if (line_end != std::string::npos && line_end > pos) end = line_end + 1;
+      }
+    }
+    const bool last_window = end == text.size();
+    const std::string chunk = text.substr(pos, end - pos);
+    PgQuerySplitResult split = pg_query_split_with_scanner(chunk.c_str());
+    if (split.error != nullptr && last_window) {
+      pg_query_free_split_result(split);
+      return {};
+    }
+    if (split.error != nullptr) {
+      // The window ends inside a literal, a dollar quote or a comment: end it right before
+      // that token (the scanner names where it starts), or take a larger window.
+      const size_t cut = split.error->cursorpos > 0
+                             ? ByteOffsetOfChar(chunk, split.error->cursorpos - 1)
+                             : 0;
+      pg_query_free_split_result(split);
+      if (cut > 0 && pos + cut < end) {
+        end = pos + cut;
+      } else {
+        window *= 2;
+        end = 0;
+      }
+      continue;
+    }
+    if (!last_window && split.n_stmts < 2) {  // one statement longer than the window
+      pg_query_free_split_result(split);
+      window *= 2;
+      end = 0;
+      continue;
+    }
+    const int keep = last_window ? split.n_stmts : split.n_stmts - 1;
+    for (int i = 0; i < keep; ++i) starts.push_back(pos + split.stmts[i]->stmt_location);
+    const size_t next = last_window ? text.size() : pos + split.stmts[keep]->stmt_location;
+    pg_query_free_split_result(split);
+    pos = next;
+    window = kWindowBytes;
+    end = 0;
+  }
+  return starts;
+}
+
 absl::Status ForEachStatementTree(
     const std::string& text, const std::function<void()>& restart,
     const std::function<void(const pg_query::ParseResult&, size_t base, size_t end)>& each) {
   constexpr size_t kPieceBytes = 1 << 20;
   if (text.size() > kPieceBytes) {
-    std::vector<std::pair<size_t, size_t>> cuts;  // (offset, length) of each statement
-    PgQuerySplitResult split = pg_query_split_with_scanner(text.c_str());
-    if (split.error == nullptr) {
-      cuts.reserve(split.n_stmts);
-      for (int i = 0; i < split.n_stmts; ++i) {
-        cuts.emplace_back(split.stmts[i]->stmt_location, split.stmts[i]->stmt_len);
-      }
-    }
-    pg_query_free_split_result(split);
-    bool pieces_ok = !cuts.empty();
-    for (size_t first = 0; first < cuts.size() && pieces_ok;) {
-      size_t last = first;
-      while (last + 1 < cuts.size() &&
-             cuts[last + 1].first + cuts[last + 1].second - cuts[first].first <= kPieceBytes) {
-        ++last;
-      }
+    const std::vector<size_t> starts = StatementStarts(text);
+    bool pieces_ok = !starts.empty();
+    for (size_t first = 0; first < starts.size() && pieces_ok;) {
+      // Statements first..next-1: as many as fit in a piece, at least one.
+      size_t next = first + 1;
+      while (next < starts.size() && starts[next] - starts[first] <= kPieceBytes) ++next;
+      if (next < starts.size() && next > first + 1) --next;
       // The first piece starts at 0: text the scanner put before its first statement is parsed.
-      const size_t base = first == 0 ? 0 : cuts[first].first;
-      const size_t end = last + 1 < cuts.size() ? cuts[last + 1].first : text.size();
+      const size_t base = first == 0 ? 0 : starts[first];
+      const size_t end = next < starts.size() ? starts[next] : text.size();
       absl::StatusOr<pg_query::ParseResult> tree = ParseTree(text.substr(base, end - base));
       if (!tree.ok()) {
         pieces_ok = false;
         break;
       }
       each(*tree, base, end);
-      first = last + 1;
+      first = next;
     }
     if (pieces_ok) return absl::OkStatus();
     restart();

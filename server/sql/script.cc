@@ -20,9 +20,10 @@
 namespace schemad::sql {
 namespace {
 
-std::string KindName(const pg_query::Node& node) {
+// The node's type name, owned by the generated descriptor pool (lives as long as the program).
+absl::string_view KindName(const pg_query::Node& node) {
   const auto* field = pg_query::Node::descriptor()->FindFieldByNumber(node.node_case());
-  return field == nullptr ? "Unknown" : field->message_type()->name();
+  return field == nullptr ? absl::string_view("Unknown") : field->message_type()->name();
 }
 
 // `name` as a quoted SQL identifier (the parser gives names as PostgreSQL stores them).
@@ -42,8 +43,8 @@ bool DefElemBool(const pg_query::DefElem& def) {
   return !(value == "false" || value == "off" || value == "0" || value == "no");
 }
 
-// Why `node` can never run inside a transaction block, or "" when it can.
-std::string NeedsNoTransaction(const pg_query::Node& node) {
+// Why `node` can never run inside a transaction block, or "" when it can (a static string).
+absl::string_view NeedsNoTransaction(const pg_query::Node& node) {
   switch (node.node_case()) {
     case pg_query::Node::kIndexStmt:
       return node.index_stmt().concurrent() ? "CREATE INDEX CONCURRENTLY" : "";
@@ -162,9 +163,9 @@ void AppendStatements(const pg_query::ParseResult& tree, const std::string& inpu
     size_t end = raw.stmt_len() == 0 ? piece_end : base + raw.stmt_location() + raw.stmt_len();
     end = std::max(begin, std::min(end, piece_end));
     Statement statement;
-    statement.text = std::string(
-        absl::StripTrailingAsciiWhitespace(absl::string_view(input).substr(begin, end - begin)));
-    if (!statement.text.empty() && statement.text.back() == ';') statement.text.pop_back();
+    statement.text =
+        absl::StripTrailingAsciiWhitespace(absl::string_view(input).substr(begin, end - begin));
+    if (!statement.text.empty() && statement.text.back() == ';') statement.text.remove_suffix(1);
     statement.line = lines->LineAt(begin);
     statement.kind = KindName(raw.stmt());
     statement.needs_no_transaction = NeedsNoTransaction(raw.stmt());
@@ -197,6 +198,11 @@ void AppendStatements(const pg_query::ParseResult& tree, const std::string& inpu
 // statement's location, so one pass both splits and classifies (large files piece by piece).
 absl::Status ReadStatements(const std::string& input, std::vector<Statement>* statements,
                             std::vector<TransactionFacts>* facts) {
+  // At most one statement per ';' (and one without): reserved once, the vectors never grow by
+  // copying (for a large data file that copy would double their peak).
+  const size_t most = std::count(input.begin(), input.end(), ';') + 1;
+  statements->reserve(most);
+  facts->reserve(most);
   auto lines = std::make_unique<LineCounter>(input);
   return ForEachStatementTree(
       input,
@@ -272,13 +278,19 @@ bool IsEmptyScript(absl::string_view text) {
   return true;
 }
 
-absl::StatusOr<Script> ParseScript(const std::string& input) {
+absl::StatusOr<Script> ParseScript(std::string text) {
+  return ParseScript(std::make_shared<const std::string>(std::move(text)));
+}
+
+absl::StatusOr<Script> ParseScript(std::shared_ptr<const std::string> text) {
+  const std::string& input = *text;
   // The parser reads a C string and its tree holds proto3 strings: NUL bytes and invalid UTF-8
   // would silently cut or break what the plan shows.
   if (absl::Status checked = CheckText(input); !checked.ok()) return checked;
   absl::StatusOr<Directives> directives = ReadDirectives(input);
   if (!directives.ok()) return directives.status();
   Script script;
+  script.source = std::move(text);
   script.timeout = directives->timeout;
   script.down_is_noop = directives->down_is_noop;
   std::vector<TransactionFacts> facts;

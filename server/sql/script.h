@@ -2,6 +2,7 @@
 // whether the file can run inside one transaction.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,13 +13,15 @@
 
 namespace schemad::sql {
 
+// One statement of a Script. Small (a 50 MB data file has half a million of them): its text is
+// a view into the Script's source, its kind and reason are static strings.
 struct Statement {
-  std::string text;  // as written in the file, without the trailing ';'
-  int line = 1;      // 1-based line of its first token
-  std::string kind;  // the statement's node type, e.g. "IndexStmt"
+  absl::string_view text;  // as written in the file, without the trailing ';'
+  int line = 1;            // 1-based line of its first token
+  absl::string_view kind;  // the statement's node type, e.g. "IndexStmt"
   // Why this statement can never run in a transaction block ("CREATE INDEX CONCURRENTLY"),
   // empty when it can.
-  std::string needs_no_transaction;
+  absl::string_view needs_no_transaction;
   // BEGIN / COMMIT / ROLLBACK … written in the file itself. The SAVEPOINT family and
   // COMMIT/ROLLBACK AND CHAIN are not: they work inside the transaction the runner opens.
   bool transaction_control = false;
@@ -34,6 +37,8 @@ struct Statement {
 enum class TransactionMode { kTransactional, kNonTransactional, kChained };
 
 struct Script {
+  // The text the statements' views point into, shared (copies of a Script stay valid).
+  std::shared_ptr<const std::string> source;
   std::vector<Statement> statements;
   TransactionMode mode = TransactionMode::kTransactional;
   // Why the mode was chosen and what will happen, for the plan.
@@ -68,7 +73,15 @@ bool IsEmptyScript(absl::string_view text);
 // statements. A file wrapped in its own BEGIN ... COMMIT runs as one transaction without them;
 // other transaction control makes it non-transactional. Thread-safe.
 // Returns INVALID_ARGUMENT "line N: <parser message>" on a syntax error or a bad directive.
-absl::StatusOr<Script> ParseScript(const std::string& text);
+// The Script shares `text` (no copy of it).
+absl::StatusOr<Script> ParseScript(std::shared_ptr<const std::string> text);
+absl::StatusOr<Script> ParseScript(std::string text);
+
+// Where the statements of `text` start, as the scanner splits it, scanning `window_bytes` at a
+// time (its memory grows with the text it scans: a 50 MB file scanned at once takes four times
+// that); the same as one scan of the whole text. Empty when the scanner fails (an unterminated
+// literal or comment).
+std::vector<size_t> StatementStarts(const std::string& text, size_t window_bytes = 2 << 20);
 
 // Every statement node kind of the grammar ("IndexStmt", "VacuumStmt", …): the parse-tree node
 // types whose names end in "Stmt". For tests that prove the classifier covers them all.

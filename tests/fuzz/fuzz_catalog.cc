@@ -39,8 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < catalog->revisions.size(); ++i) {
     const schemad::Revision& revision = catalog->revisions[i];
     FUZZ_CHECK(schemad::IsVersion(revision.version));
-    FUZZ_CHECK(revision.up.checksum == schemad::Checksum(revision.up.text));
-    FUZZ_CHECK(revision.up.text.find('\0') == std::string::npos);
+    FUZZ_CHECK(revision.up.checksum == schemad::Checksum(revision.up.text()));
+    FUZZ_CHECK(revision.up.text().find('\0') == std::string::npos);
     if (i > 0) {
       FUZZ_CHECK(schemad::CompareVersions(catalog->revisions[i - 1].version, revision.version) < 0);
     }

@@ -89,6 +89,43 @@ TEST(ScriptTest, SyntaxErrorGivesLineAndParserMessage) {
                        AllOf(HasSubstr("line 3"), HasSubstr("syntax error at or near \")\""))));
 }
 
+// The scanner reads a large file a window at a time (its memory grows with what it scans). A
+// window that ends inside a literal, a dollar quote or a comment, or inside one statement longer
+// than the window, must not move a statement boundary: every statement keeps its text and line.
+TEST(ScriptTest, LargeFilesWithLiteralsAcrossTheScannerWindowsKeepEveryStatement) {
+  std::string text;
+  std::vector<std::pair<int, std::string>> expected;  // (line, text)
+  int line = 1;
+  auto add = [&](const std::string& statement) {
+    expected.emplace_back(line, statement);
+    absl::StrAppend(&text, statement, ";\n");
+    line += static_cast<int>(std::count(statement.begin(), statement.end(), '\n')) + 1;
+  };
+  for (int i = 0; text.size() < (7u << 20); ++i) {
+    if (i % 5000 == 2500) {
+      // A body of 2.5 MiB, longer than a window, full of lines and semicolons.
+      std::string body = "CREATE FUNCTION f" + std::to_string(i) + "() RETURNS void AS $body$\n";
+      while (body.size() < (5u << 19)) body += "  PERFORM 1; -- ';' and a line\n";
+      add(body + "$body$ LANGUAGE plpgsql");
+    } else {
+      add(absl::StrCat("INSERT INTO t VALUES (", i, ", 'первa; ред\nвтор ред; ", i,
+                       "\n', /* a comment;\n over lines */ 'x')"));
+    }
+  }
+  // Window by window, with the default window and a tiny one, as one scan of the whole text.
+  const std::vector<size_t> whole = sql::StatementStarts(text, text.size());
+  ASSERT_EQ(whole.size(), expected.size());
+  EXPECT_EQ(sql::StatementStarts(text), whole);
+  EXPECT_EQ(sql::StatementStarts(text, 4096), whole);
+  absl::StatusOr<sql::Script> script = sql::ParseScript(text);
+  ASSERT_THAT(script, IsOk());
+  ASSERT_EQ(script->statements.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    ASSERT_EQ(script->statements[i].line, expected[i].first) << "statement " << i;
+    ASSERT_EQ(script->statements[i].text, expected[i].second) << "statement " << i;
+  }
+}
+
 // Files over 1 MiB are parsed in pieces cut where the scanner sees statements end; the result
 // is the same as one parse of the whole file, also where the scanner would cut a BEGIN ATOMIC
 // body, and a syntax error keeps its line.

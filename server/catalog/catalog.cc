@@ -1,5 +1,6 @@
 #include "server/catalog/catalog.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -248,17 +249,19 @@ int CompareVersions(absl::string_view a, absl::string_view b) {
 }
 
 std::string Checksum(absl::string_view text) {
-  std::string normalised;
-  normalised.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r') {
-      normalised.push_back('\n');
-      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-    } else {
-      normalised.push_back(text[i]);
+  // CRLF and CR count as LF, hashed in parts between them (no normalised copy of the text).
+  Sha256 hash;
+  while (!text.empty()) {
+    const size_t cr = text.find('\r');
+    if (cr == absl::string_view::npos) {
+      hash.Update(text);
+      break;
     }
+    hash.Update(text.substr(0, cr));
+    hash.Update("\n");
+    text.remove_prefix(cr + 1 < text.size() && text[cr + 1] == '\n' ? cr + 2 : cr + 1);
   }
-  return "v1:" + Sha256Hex(normalised);
+  return "v1:" + hash.HexDigest();
 }
 
 absl::StatusOr<FileName> ParseFileName(absl::string_view file_name) {
@@ -299,6 +302,12 @@ struct LazyScript {
 
 std::shared_ptr<LazyScript> NewLazyScript() { return std::make_shared<LazyScript>(); }
 
+std::shared_ptr<const std::string> EmptyText() {
+  static const auto* const empty = new std::shared_ptr<const std::string>(
+      std::make_shared<const std::string>());
+  return *empty;
+}
+
 const absl::StatusOr<sql::Script>& MigrationFile::Parsed() const {
   absl::call_once(lazy->once, [this] {
     absl::StatusOr<sql::Script> script = sql::ParseScript(content);
@@ -328,71 +337,94 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   catalog.name = fs::path(dir).lexically_normal().filename().string();
   if (catalog.name.empty()) catalog.name = fs::path(dir).parent_path().filename().string();
 
-  struct Pair {
-    FileName name;
-    std::optional<std::string> up;  // paths
-    std::optional<std::string> down;
-  };
-  std::map<std::string, Pair> by_key;  // VersionKey -> files
   std::vector<std::string> names;
-  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-    names.push_back(it->path().filename().string());
+  // readdir itself: std::filesystem builds a path per entry (a tenth of a large catalog's load).
+  DIR* listing = opendir(dir.c_str());
+  if (listing == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": ", std::strerror(errno)));
   }
-  if (error) return absl::InvalidArgumentError(absl::StrCat(dir, ": ", error.message()));
+  errno = 0;
+  while (const dirent* entry = readdir(listing)) {
+    const absl::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  const int list_errno = errno;
+  closedir(listing);
+  if (list_errno != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": ", std::strerror(list_errno)));
+  }
   std::sort(names.begin(), names.end());
   const std::string prefix = absl::EndsWith(dir, "/") ? dir : dir + "/";
-  for (const std::string& file_name : names) {
-    const std::string path = prefix + file_name;
-    if (file_name == "catalog.yaml") {
-      SCHEMAD_RETURN_IF_ERROR(LoadManifest(path, &catalog));
-      continue;
-    }
-    // Documented rule: files not ending in .sql (in any case) are not part of the catalog
-    // (README, catalog.yaml, dotfiles…); every .sql file must be a well-named revision.
-    if (!absl::EndsWithIgnoreCase(file_name, ".sql")) continue;
-    absl::StatusOr<FileName> parsed = ParseFileName(file_name);
-    if (!parsed.ok()) return Annotate(parsed.status(), dir);
-    Pair& pair = by_key[VersionKey(parsed->version)];
-    std::optional<std::string>& slot = parsed->up ? pair.up : pair.down;
-    const std::optional<std::string>& other = parsed->up ? pair.down : pair.up;
-    if (slot || (other && pair.name.name != parsed->name)) {
-      const std::string& first = slot ? *slot : *other;
-      return absl::InvalidArgumentError(absl::StrCat(path, ": duplicate version ", parsed->version,
-                                                     " (also ", first.substr(prefix.size()), ")"));
-    }
-    pair.name = *parsed;
-    slot = path;
-  }
-  // Read every file, on a few threads (start-up of a large catalog is mostly system calls).
-  // A down file without an up file is reported first; then read errors in version order.
-  std::vector<const std::string*> paths;
-  for (const auto& [key, pair] : by_key) {
-    if (!pair.up) {
-      return absl::InvalidArgumentError(absl::StrCat(*pair.down, ": down file without an up file"));
-    }
-    paths.push_back(&*pair.up);
-    if (pair.down) paths.push_back(&*pair.down);
-  }
-  std::vector<absl::StatusOr<MigrationFile>> files(paths.size(), absl::UnknownError("unread"));
+  // Documented rule: files not ending in .sql (in any case) are not part of the catalog
+  // (README, catalog.yaml, dotfiles…); every .sql file must be a well-named revision.
+  auto is_sql = [](const std::string& name) { return absl::EndsWithIgnoreCase(name, ".sql"); };
+
+  // Every .sql file is read on a few threads (start-up of a large catalog is mostly system
+  // calls) while this thread checks the names; name errors are reported first, then a down
+  // file without an up file, then read errors in version order.
+  std::vector<absl::StatusOr<MigrationFile>> files(names.size());
   const size_t threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  const size_t step = std::min(threads, names.size() / 64 + 1);
   std::vector<std::thread> readers;
-  for (size_t t = 0; t < std::min(threads, paths.size() / 64 + 1); ++t) {
-    readers.emplace_back([&, t, step = std::min(threads, paths.size() / 64 + 1)] {
-      for (size_t i = t; i < paths.size(); i += step) {
-        files[i] = LoadMigrationFile(*paths[i], options.max_file_bytes);
+  for (size_t t = 0; t < step; ++t) {
+    readers.emplace_back([&, t] {
+      for (size_t i = t; i < names.size(); i += step) {
+        if (is_sql(names[i])) files[i] = LoadMigrationFile(prefix + names[i], options.max_file_bytes);
       }
     });
   }
+  struct Pair {
+    FileName name;
+    int up = -1;  // indexes into names
+    int down = -1;
+  };
+  // VersionKey -> files, in version order (keys have no leading zeros: shorter is smaller).
+  struct KeyOrder {
+    bool operator()(const std::string& a, const std::string& b) const {
+      return a.size() != b.size() ? a.size() < b.size() : a < b;
+    }
+  };
+  std::map<std::string, Pair, KeyOrder> by_key;
+  absl::Status names_ok = [&]() -> absl::Status {
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string& file_name = names[i];
+      if (file_name == "catalog.yaml") {
+        SCHEMAD_RETURN_IF_ERROR(LoadManifest(prefix + file_name, &catalog));
+        continue;
+      }
+      if (!is_sql(file_name)) continue;
+      absl::StatusOr<FileName> parsed = ParseFileName(file_name);
+      if (!parsed.ok()) return Annotate(parsed.status(), dir);
+      Pair& pair = by_key[VersionKey(parsed->version)];
+      int& slot = parsed->up ? pair.up : pair.down;
+      const int other = parsed->up ? pair.down : pair.up;
+      if (slot >= 0 || (other >= 0 && pair.name.name != parsed->name)) {
+        return absl::InvalidArgumentError(absl::StrCat(prefix, file_name, ": duplicate version ",
+                                                       parsed->version, " (also ",
+                                                       names[slot >= 0 ? slot : other], ")"));
+      }
+      pair.name = *std::move(parsed);
+      slot = static_cast<int>(i);
+    }
+    for (const auto& [key, pair] : by_key) {
+      if (pair.up < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(prefix, names[pair.down], ": down file without an up file"));
+      }
+    }
+    return absl::OkStatus();
+  }();
   for (std::thread& reader : readers) reader.join();
+  if (!names_ok.ok()) return names_ok;
 
-  size_t next = 0;
+  catalog.revisions.reserve(by_key.size());
   for (auto& [key, pair] : by_key) {
     Revision revision;
     revision.version = pair.name.version;
     revision.name = pair.name.name;
-    SCHEMAD_ASSIGN_OR_RETURN(revision.up, std::move(files[next++]));
-    if (pair.down) {
-      SCHEMAD_ASSIGN_OR_RETURN(revision.down, std::move(files[next++]));
+    SCHEMAD_ASSIGN_OR_RETURN(revision.up, std::move(files[pair.up]));
+    if (pair.down >= 0) {
+      SCHEMAD_ASSIGN_OR_RETURN(revision.down, std::move(files[pair.down]));
       // A down that does nothing for an up that does something would "roll back" nothing.
       if (sql::IsEmptyScript(revision.down->text()) && !sql::IsEmptyScript(revision.up.text()) &&
           !sql::ReadDirectives(revision.up.text())->down_is_noop && !catalog.empty_down_is_noop) {
@@ -406,11 +438,7 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     }
     catalog.revisions.push_back(std::move(revision));
   }
-  std::sort(catalog.revisions.begin(), catalog.revisions.end(),
-            [](const Revision& a, const Revision& b) {
-              return CompareVersions(a.version, b.version) < 0;
-            });
-  return catalog;
+  return catalog;  // in version order: by_key's
 }
 
 }  // namespace schemad

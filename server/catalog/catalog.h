@@ -20,10 +20,13 @@ std::shared_ptr<LazyScript> NewLazyScript();
 // reads every file and checks its name, text and directives, but parses its SQL only when it
 // is first needed (a plan that includes the file, or Engine::ParseCatalogs after start-up), so
 // start-up cost grows with the bytes read, not with parsing.
+// One shared empty text (a default MigrationFile allocates nothing for it).
+std::shared_ptr<const std::string> EmptyText();
+
 struct MigrationFile {
   std::string path;
   // As read from the file; shared with the parsed Script, whose statements view it.
-  std::shared_ptr<const std::string> content = std::make_shared<const std::string>();
+  std::shared_ptr<const std::string> content = EmptyText();
   std::string checksum;  // "v1:" + sha256 of the text with CRLF/CR normalised to LF
 
   const std::string& text() const { return *content; }

@@ -437,9 +437,11 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
                                                            Role needed, const std::string& action,
                                                            Caller* caller, Quotas::Kind kind,
                                                            Quotas::Ticket* ticket) {
+  // GetVersion and WatchVersion come on the callback API.
+  const bool on_callback = kind == Quotas::Kind::kCall || kind == Quotas::Kind::kWatch;
   absl::StatusOr<Caller> authenticated = authorizer_.Authenticate(*context);
   if (!authenticated.ok()) {
-    Denied(context, request, "unknown", action, authenticated.status());
+    Denied(context, request, "unknown", action, authenticated.status(), on_callback);
     return authenticated.status();
   }
   *caller = *authenticated;
@@ -452,7 +454,7 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
   absl::Status allowed =
       authorizer_.Require(*caller, (*target)->config.environment, needed, action);
   if (!allowed.ok()) {
-    Denied(context, request, caller->principal, action, allowed);
+    Denied(context, request, caller->principal, action, allowed, on_callback);
     return allowed;
   }
   // The Plan a deploy makes before its Apply is part of the change: a caller who may apply
@@ -468,7 +470,8 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
 
 void SchemaService::Denied(grpc::ServerContextBase* context,
                            const google::protobuf::Message& request, const std::string& principal,
-                           const std::string& action, const absl::Status& why) const {
+                           const std::string& action, const absl::Status& why,
+                           bool later) const {
   // The target as named, if the request is well-formed enough to name one we serve.
   const auto* field = request.GetDescriptor()->FindFieldByName("target");
   const std::string target_name = field != nullptr && CheckStringFields(request).ok()
@@ -507,9 +510,16 @@ void SchemaService::Denied(grpc::ServerContextBase* context,
   event.outcome =
       why.code() == absl::StatusCode::kUnauthenticated ? "UNAUTHENTICATED" : "PERMISSION_DENIED";
   event.detail = absl::StrCat("peer ", peer, ": ", why.message());
-  if (absl::StatusOr<bool> written = engine_->RecordDenied(**target, event); !written.ok()) {
-    spdlog::warn("denied call not audited on target {}: {}", target_name,
-                 std::string(written.status().message()));
+  auto warn = [target_name](const absl::StatusOr<bool>& written) {
+    if (!written.ok()) {
+      spdlog::warn("denied call not audited on target {}: {}", target_name,
+                   std::string(written.status().message()));
+    }
+  };
+  if (later) {
+    engine_->RecordDeniedLater(**target, std::move(event), warn);
+  } else {
+    warn(engine_->RecordDenied(**target, event));
   }
 }
 
@@ -519,7 +529,7 @@ grpc::ServerUnaryReactor* SchemaService::ListTargets(grpc::CallbackServerContext
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
   if (!caller.ok()) {
-    Denied(context, v1::ListTargetsRequest(), "unknown", "ListTargets", caller.status());
+    Denied(context, v1::ListTargetsRequest(), "unknown", "ListTargets", caller.status(), true);
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }
@@ -545,7 +555,7 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
   if (!caller.ok()) {
-    Denied(context, *request, "unknown", "ListTargetVersions", caller.status());
+    Denied(context, *request, "unknown", "ListTargetVersions", caller.status(), true);
     reactor->Finish(ToGrpc(caller.status()));
     return reactor;
   }

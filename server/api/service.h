@@ -77,9 +77,11 @@ class SchemaService final
   // Logs a denied call (UNAUTHENTICATED, PERMISSION_DENIED) and writes it to the audit log of
   // the target it named, at most once a minute per caller, host, method and target, 20 rows a
   // minute per host and 600 in all (a flood of denied calls must not become a flood of writes).
+  // `later`: from the callback API, whose threads never wait on a database (written on the
+  // engine's background thread).
   void Denied(grpc::ServerContextBase* context, const google::protobuf::Message& request,
-              const std::string& principal, const std::string& action,
-              const absl::Status& why) const;
+              const std::string& principal, const std::string& action, const absl::Status& why,
+              bool later = false) const;
   grpc::Status RunStream(grpc::ServerContext* context, const engine::Target& target,
                          const engine::RunRequest& request,
                          grpc::ServerWriter<v1::RunEvent>* writer);

@@ -36,7 +36,14 @@ RunEvent Event(RunEvent::Kind kind) {
 
 }  // namespace
 
-Engine::~Engine() { versions_.reset(); }
+Engine::~Engine() {
+  {
+    absl::MutexLock lock(&later_mu_);
+    later_stop_ = true;  // what still waits is dropped
+  }
+  if (later_thread_.joinable()) later_thread_.join();
+  versions_.reset();
+}
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetConfig>& targets,
                                                        std::string server_instance) {
@@ -79,6 +86,39 @@ absl::StatusOr<bool> Engine::RecordDenied(const Target& target,
                                           const db::EventRecord& event) const {
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
   return target.audit.AppendIfPresent(*conn, event);
+}
+
+void Engine::RecordDeniedLater(const Target& target, db::EventRecord event,
+                               std::function<void(const absl::StatusOr<bool>&)> done) const {
+  constexpr size_t kMaxWaiting = 1000;
+  {
+    absl::MutexLock lock(&later_mu_);
+    if (!later_stop_ && later_.size() < kMaxWaiting) {
+      later_.push_back([this, &target, event = std::move(event), done = std::move(done)] {
+        done(RecordDenied(target, event));
+      });
+      if (!later_thread_.joinable()) {
+        later_thread_ = std::thread([this] {
+          while (true) {
+            std::function<void()> work;
+            {
+              absl::MutexLock lock(&later_mu_);
+              auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(later_mu_) {
+                return later_stop_ || !later_.empty();
+              };
+              later_mu_.Await(absl::Condition(&ready));
+              if (later_stop_) return;
+              work = std::move(later_.front());
+              later_.pop_front();
+            }
+            work();
+          }
+        });
+      }
+      return;
+    }
+  }
+  done(absl::ResourceExhaustedError("too many denied calls waiting to be audited"));
 }
 
 std::vector<Engine::ParseReport> Engine::ParseCatalogs(

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -134,6 +135,11 @@ class Engine {
   // Writes a denied call (UNAUTHENTICATED, PERMISSION_DENIED) to `target`'s audit log, if the
   // target already has one. Returns whether a row was written.
   absl::StatusOr<bool> RecordDenied(const Target& target, const db::EventRecord& event) const;
+  // The same on a background thread, for callers that must not wait on a database (the
+  // callback API): at most 1,000 writes wait; beyond that `done` gets RESOURCE_EXHAUSTED at
+  // once. `done` runs on that thread (or at once).
+  void RecordDeniedLater(const Target& target, db::EventRecord event,
+                         std::function<void(const absl::StatusOr<bool>&)> done) const;
   // Parses every catalog file not parsed yet (Create only reads them); called in the background
   // once schemad serves, so syntax errors are reported right after start-up.
   struct ParseReport {
@@ -231,6 +237,11 @@ class Engine {
 
   // After targets_: destroyed first, as its threads read them.
   std::unique_ptr<VersionHub> versions_;
+  // RecordDeniedLater's queue and thread (started on first use).
+  mutable absl::Mutex later_mu_;
+  mutable std::deque<std::function<void()>> later_ ABSL_GUARDED_BY(later_mu_);
+  mutable bool later_stop_ ABSL_GUARDED_BY(later_mu_) = false;
+  mutable std::thread later_thread_;
   mutable absl::Mutex lineage_mu_;
   mutable std::map<const Target*, std::vector<RevisionLineage>> lineage_
       ABSL_GUARDED_BY(lineage_mu_);

@@ -325,6 +325,18 @@ TEST(QuotaE2eTest, ACallerBeyondItsQuotaIsRefusedNamingTheLimitAndOthersAreNot) 
   }
   EXPECT_EQ(refused, 4);
   EXPECT_EQ(answered, 4);
+
+  // A denied GetVersion (callback API) is still audited, written off the callback thread.
+  auto stub = Stub(server->address());
+  EXPECT_EQ(GetVersion(*stub, "dev", "wrong-token").status.error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  std::string history;
+  for (int i = 0; i < 100 && history.find("denied GetVersion") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    history = server->Cli({"--token", "deploy-token", "--json", "history", "-t", "dev"}).out;
+  }
+  EXPECT_THAT(history, AllOf(HasSubstr("\"action\":\"denied GetVersion\""),
+                             HasSubstr("\"outcome\":\"UNAUTHENTICATED\"")));
 }
 
 }  // namespace

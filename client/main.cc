@@ -598,7 +598,7 @@ int Main(int argc, char** argv) {
     for (const v1::TargetVersion& t : response.targets()) {
       if (!IsBehind(t)) continue;
       behind.push_back(absl::StrCat(t.target(), " (",
-                                    !t.known()   ? "unknown"
+                                    !t.known()    ? "unknown"
                                     : t.blocked() ? "blocked"
                                                   : absl::StrCat(t.pending_count(), " pending"),
                                     ")"));

@@ -41,9 +41,9 @@ absl::StatusOr<Quotas::Ticket> Quotas::Take(const std::string& caller, Kind kind
       [[fallthrough]];
     case Kind::kCall:
       if (usage.calls >= limits_.calls_per_caller) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat(caller, " has ", usage.calls, " calls in flight, the most one caller ",
-                         "may have (limits.calls_per_caller)"));
+        return absl::ResourceExhaustedError(absl::StrCat(caller, " has ", usage.calls,
+                                                         " calls in flight, the most one caller ",
+                                                         "may have (limits.calls_per_caller)"));
       }
       ++usage.calls;
       if (kind == Kind::kSyncRead) ++sync_reads_;

@@ -127,8 +127,8 @@ absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* 
   running.address = absl::StrCat(host, ":", port);
   running.SetServing(false);
   for (const auto& target : engine->targets()) {
-    running.server->GetHealthCheckService()->SetServingStatus(
-        TargetHealthName(target->config.name), false);
+    running.server->GetHealthCheckService()->SetServingStatus(TargetHealthName(target->config.name),
+                                                              false);
   }
   return running;
 }

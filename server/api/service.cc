@@ -470,8 +470,7 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
 
 void SchemaService::Denied(grpc::ServerContextBase* context,
                            const google::protobuf::Message& request, const std::string& principal,
-                           const std::string& action, const absl::Status& why,
-                           bool later) const {
+                           const std::string& action, const absl::Status& why, bool later) const {
   // The target as named, if the request is well-formed enough to name one we serve.
   const auto* field = request.GetDescriptor()->FindFieldByName("target");
   const std::string target_name = field != nullptr && CheckStringFields(request).ok()
@@ -595,20 +594,20 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
   gather->ticket = *std::move(ticket);
   gather->reactor = reactor;
   for (const auto& [target, out] : shown) {
-    engine_->GetVersionAsync(*target, [gather, out = out](
-                                          const absl::StatusOr<engine::VersionReport>& report) {
-      out->set_known(report.ok());
-      if (report.ok()) {
-        out->set_current_version(report->current_version);
-        out->set_latest_version(report->latest_version);
-        out->set_pending_count(report->pending_count);
-        out->set_blocked(report->blocked);
-        out->set_checksum_drift(report->checksum_drift);
-      } else {
-        out->set_error(std::string(report.status().message()));
-      }
-      gather->Done();
-    });
+    engine_->GetVersionAsync(
+        *target, [gather, out = out](const absl::StatusOr<engine::VersionReport>& report) {
+          out->set_known(report.ok());
+          if (report.ok()) {
+            out->set_current_version(report->current_version);
+            out->set_latest_version(report->latest_version);
+            out->set_pending_count(report->pending_count);
+            out->set_blocked(report->blocked);
+            out->set_checksum_drift(report->checksum_drift);
+          } else {
+            out->set_error(std::string(report.status().message()));
+          }
+          gather->Done();
+        });
   }
   gather->Done();
   return reactor;
@@ -709,8 +708,8 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
   Caller caller;
   Quotas::Ticket ticket;
   const ServerTiming timing(context);
-  auto target = Admit(context, *request, Role::kViewer, "Plan", &caller,
-                      Quotas::Kind::kPlan, &ticket);
+  auto target =
+      Admit(context, *request, Role::kViewer, "Plan", &caller, Quotas::Kind::kPlan, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   engine::PlanRequest plan_request;
   if (request->direction() == v1::DIRECTION_DOWN) {
@@ -826,9 +825,9 @@ grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyR
   Caller caller;
   Quotas::Ticket ticket;
   const bool overrides = request->allow_out_of_order() || request->accept_checksum_drift();
-  auto target = Admit(context, *request, overrides ? Role::kAdmin : Role::kDeployer,
-                      overrides ? "Apply with overrides" : "Apply", &caller, Quotas::Kind::kChange,
-                      &ticket);
+  auto target =
+      Admit(context, *request, overrides ? Role::kAdmin : Role::kDeployer,
+            overrides ? "Apply with overrides" : "Apply", &caller, Quotas::Kind::kChange, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->lock_wait_seconds() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lock_wait_seconds: must be >= 0");
@@ -851,8 +850,8 @@ grpc::Status SchemaService::Rollback(grpc::ServerContext* context,
                                      grpc::ServerWriter<v1::RunEvent>* writer) {
   Caller caller;
   Quotas::Ticket ticket;
-  auto target = Admit(context, *request, Role::kAdmin, "Rollback", &caller,
-                      Quotas::Kind::kChange, &ticket);
+  auto target =
+      Admit(context, *request, Role::kAdmin, "Rollback", &caller, Quotas::Kind::kChange, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->lock_wait_seconds() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "lock_wait_seconds: must be >= 0");
@@ -873,8 +872,8 @@ grpc::Status SchemaService::ResolveRun(grpc::ServerContext* context,
                                        v1::ResolveRunResponse* response) {
   Caller caller;
   Quotas::Ticket ticket;
-  auto target = Admit(context, *request, Role::kAdmin, "ResolveRun", &caller,
-                      Quotas::Kind::kChange, &ticket);
+  auto target =
+      Admit(context, *request, Role::kAdmin, "ResolveRun", &caller, Quotas::Kind::kChange, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   if (request->action() != v1::ResolveRunRequest::ACTION_RETRY &&
       request->action() != v1::ResolveRunRequest::ACTION_MARK_DONE) {

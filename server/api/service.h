@@ -23,8 +23,7 @@ class SchemaService final
     : public v1::SchemaService::WithCallbackMethod_GetVersion<
           v1::SchemaService::WithCallbackMethod_WatchVersion<
               v1::SchemaService::WithCallbackMethod_ListTargetVersions<
-                  v1::SchemaService::WithCallbackMethod_ListTargets<
-                      v1::SchemaService::Service>>>> {
+                  v1::SchemaService::WithCallbackMethod_ListTargets<v1::SchemaService::Service>>>> {
  public:
   SchemaService(engine::Engine* engine, Authorizer authorizer, const Config& config)
       : engine_(engine),

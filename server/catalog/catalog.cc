@@ -303,8 +303,8 @@ struct LazyScript {
 std::shared_ptr<LazyScript> NewLazyScript() { return std::make_shared<LazyScript>(); }
 
 std::shared_ptr<const std::string> EmptyText() {
-  static const auto* const empty = new std::shared_ptr<const std::string>(
-      std::make_shared<const std::string>());
+  static const auto* const empty =
+      new std::shared_ptr<const std::string>(std::make_shared<const std::string>());
   return *empty;
 }
 
@@ -369,7 +369,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   for (size_t t = 0; t < step; ++t) {
     readers.emplace_back([&, t] {
       for (size_t i = t; i < names.size(); i += step) {
-        if (is_sql(names[i])) files[i] = LoadMigrationFile(prefix + names[i], options.max_file_bytes);
+        if (is_sql(names[i]))
+          files[i] = LoadMigrationFile(prefix + names[i], options.max_file_bytes);
       }
     });
   }

@@ -265,10 +265,9 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
   const Path top{source, ""};
   Config config;
   if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
-  SCHEMAD_RETURN_IF_ERROR(CheckKeys(
-      root, {source, "(top level)"},
-      {"listen", "targets", "tokens", "tls", "max_threads", "limits", "lint_policy",
-       "shutdown_grace"}));
+  SCHEMAD_RETURN_IF_ERROR(CheckKeys(root, {source, "(top level)"},
+                                    {"listen", "targets", "tokens", "tls", "max_threads", "limits",
+                                     "lint_policy", "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
@@ -287,10 +286,10 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
     if (!limits.IsMap()) return limits_path.Error("must be a mapping");
     SCHEMAD_RETURN_IF_ERROR(CheckKeys(
         limits, limits_path, {"watches_per_caller", "calls_per_caller", "reserved_for_changes"}));
-    for (auto [key, field] : {std::pair{"watches_per_caller", &config.limits.watches_per_caller},
-                              std::pair{"calls_per_caller", &config.limits.calls_per_caller},
-                              std::pair{"reserved_for_changes",
-                                        &config.limits.reserved_for_changes}}) {
+    for (auto [key, field] :
+         {std::pair{"watches_per_caller", &config.limits.watches_per_caller},
+          std::pair{"calls_per_caller", &config.limits.calls_per_caller},
+          std::pair{"reserved_for_changes", &config.limits.reserved_for_changes}}) {
       if (!limits[key]) continue;
       SCHEMAD_ASSIGN_OR_RETURN(*field, GetInt(limits[key], limits_path.Child(key)));
       if (*field < 1) return limits_path.Child(key).Error("must be at least 1");
@@ -300,7 +299,8 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
     config.limits.reserved_for_changes = std::clamp(config.max_threads / 4, 1, 8);
   }
   if (config.limits.reserved_for_changes >= config.max_threads) {
-    return top.Child("limits").Child("reserved_for_changes")
+    return top.Child("limits")
+        .Child("reserved_for_changes")
         .Error(absl::StrCat("must be less than max_threads (", config.max_threads, ")"));
   }
   const YAML::Node targets = root["targets"];

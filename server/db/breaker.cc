@@ -16,12 +16,13 @@ absl::Status Breaker::Allow(absl::Time now) {
     return absl::OkStatus();
   }
   const absl::Duration wait = std::max(state_.retry_at - now, absl::ZeroDuration());
-  return absl::UnavailableError(absl::StrCat(
-      "database unreachable (", state_.failures, state_.failures == 1 ? " failed connect" : " failed connects",
-      state_.state == State::kHalfOpen ? ", another call is probing it now"
-                                       : absl::StrFormat(", next attempt in %.1f s",
-                                                         absl::ToDoubleSeconds(wait)),
-      "): ", state_.last_error));
+  return absl::UnavailableError(
+      absl::StrCat("database unreachable (", state_.failures,
+                   state_.failures == 1 ? " failed connect" : " failed connects",
+                   state_.state == State::kHalfOpen
+                       ? ", another call is probing it now"
+                       : absl::StrFormat(", next attempt in %.1f s", absl::ToDoubleSeconds(wait)),
+                   "): ", state_.last_error));
 }
 
 void Breaker::Succeeded() {

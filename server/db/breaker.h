@@ -18,9 +18,9 @@ class Breaker {
   enum class State { kClosed, kOpen, kHalfOpen };
   struct Snapshot {
     State state = State::kClosed;
-    int failures = 0;          // consecutive failed connects (slow or not)
-    absl::Time retry_at;       // kOpen: when the next probe may go
-    std::string last_error;    // the last failed connect's message (no DSN)
+    int failures = 0;        // consecutive failed connects (slow or not)
+    absl::Time retry_at;     // kOpen: when the next probe may go
+    std::string last_error;  // the last failed connect's message (no DSN)
   };
 
   explicit Breaker(absl::Duration first_backoff = absl::Seconds(1),

@@ -59,9 +59,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
     if (!catalog.ok()) return Annotate(catalog.status(), absl::StrCat("target ", config.name));
     const std::string name = catalog->name;
     auto target = std::make_unique<Target>(
-        Target{config, *std::move(catalog), nullptr,
-               db::HistoryStore(name), db::RunJournal(name), db::AuditLog(name),
-               absl::StrCat(db::DatabaseIdentity(config.dsn), "\n", name)});
+        Target{config, *std::move(catalog), nullptr, db::HistoryStore(name), db::RunJournal(name),
+               db::AuditLog(name), absl::StrCat(db::DatabaseIdentity(config.dsn), "\n", name)});
     // History and lock are keyed by (database, catalog name): two different catalogs under one
     // name on one database would read each other's history.
     for (const auto& other : engine->targets_) {

@@ -72,7 +72,6 @@ struct CoverageReport {
   std::vector<Finding> findings;
 };
 
-
 // One progress event of a run, streamed to the caller.
 struct RunEvent {
   enum class Kind {
@@ -122,7 +121,6 @@ struct RepairedChecksum {
 
 using EventSink = std::function<void(const RunEvent&)>;
 using CancelCheck = std::function<bool()>;
-
 
 class Engine {
  public:

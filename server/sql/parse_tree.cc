@@ -130,9 +130,8 @@ std::vector<size_t> StatementStarts(const std::string& text, size_t window_bytes
     if (split.error != nullptr) {
       // The window ends inside a literal, a dollar quote or a comment: end it right before
       // that token (the scanner names where it starts), or take a larger window.
-      const size_t cut = split.error->cursorpos > 0
-                             ? ByteOffsetOfChar(chunk, split.error->cursorpos - 1)
-                             : 0;
+      const size_t cut =
+          split.error->cursorpos > 0 ? ByteOffsetOfChar(chunk, split.error->cursorpos - 1) : 0;
       pg_query_free_split_result(split);
       if (cut > 0 && pos + cut < end) {
         end = pos + cut;

@@ -320,7 +320,8 @@ int main(int argc, char** argv) {
     return WatchDelay(argv[2], argv[3], argv[4], argv[5], argv[6], std::atoi(argv[7]));
   }
   if (command == "grpc-body" && argc == 4) return GrpcBody(argv[2], argv[3]);
-  if (command == "getversion" && argc == 5) return GetVersions(argv[2], argv[3], std::atoi(argv[4]));
+  if (command == "getversion" && argc == 5)
+    return GetVersions(argv[2], argv[3], std::atoi(argv[4]));
   if (command == "versions" && argc == 4) return ListVersions(argv[2], std::atoi(argv[3]));
   if (command == "watchers" && argc == 5) return HoldWatchers(argv[2], argv[3], std::atoi(argv[4]));
   if (command == "flood" && argc == 6) {

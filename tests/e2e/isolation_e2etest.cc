@@ -10,11 +10,11 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "pqxx/pqxx"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "pqxx/pqxx"
 #include "schemad/v1/schemad.grpc.pb.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_postgres.h"
@@ -84,8 +84,8 @@ std::string Health(const std::string& address, const std::string& service) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   // grpc.health.v1.HealthCheckRequest { string service = 1; }
-  const std::string bytes = absl::StrCat("\x0a", std::string(1, static_cast<char>(service.size())),
-                                         service);
+  const std::string bytes =
+      absl::StrCat("\x0a", std::string(1, static_cast<char>(service.size())), service);
   grpc::Slice slice(bytes);
   grpc::ByteBuffer request(&slice, 1), response;
   grpc::Status status;
@@ -225,9 +225,9 @@ TEST(BlackholeE2eTest, AHungDatabaseFailsFastAndDoesNotSlowAHealthyTarget) {
   EXPECT_EQ(only_dev.exit_code, 0) << only_dev.err;
   versions = server->Cli({"--json", "versions"});
   EXPECT_EQ(versions.exit_code, 0) << versions.err;
-  EXPECT_THAT(versions.out, AllOf(HasSubstr("\"target\":\"dev\""), HasSubstr("\"known\":true"),
-                                  HasSubstr("\"current_version\":\"2\""),
-                                  HasSubstr("\"breaker\":\"open\"")));
+  EXPECT_THAT(versions.out,
+              AllOf(HasSubstr("\"target\":\"dev\""), HasSubstr("\"known\":true"),
+                    HasSubstr("\"current_version\":\"2\""), HasSubstr("\"breaker\":\"open\"")));
 }
 
 TEST(HealthE2eTest, ATargetIsServingUntilAFailedRunBlocksItAndAgainOnceResolved) {
@@ -237,7 +237,8 @@ TEST(HealthE2eTest, ATargetIsServingUntilAFailedRunBlocksItAndAgainOnceResolved)
                                  "-- schemad:no-transaction\nCREATE TABLE c (id int);\n"
                                  "SELECT * FROM missing_table;\n"}});
   ServerConfig config;
-  config.targets.push_back({"dev", "dev", dir + "/catalog", TestPostgres::Get().CreateDatabase(), ""});
+  config.targets.push_back(
+      {"dev", "dev", dir + "/catalog", TestPostgres::Get().CreateDatabase(), ""});
   auto started = ServerProcess::Start(config);
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<ServerProcess> server = *std::move(started);
@@ -299,8 +300,8 @@ TEST(QuotaE2eTest, ACallerBeyondItsQuotaIsRefusedNamingTheLimitAndOthersAreNot) 
 
   // Reads fill the sync threads they may use (each waits on a lock held on its target's
   // history table); an Apply on another target still finds a thread kept for it.
-  ASSERT_EQ(server->Cli({"--token", "deploy-token", "apply", "-t", "locked", "--to", "1"}).exit_code,
-            0);
+  ASSERT_EQ(
+      server->Cli({"--token", "deploy-token", "apply", "-t", "locked", "--to", "1"}).exit_code, 0);
   pqxx::connection holder(locked_dsn);
   pqxx::work lock(holder);
   lock.exec("LOCK TABLE schemad.migrations IN ACCESS EXCLUSIVE MODE");
@@ -319,8 +320,9 @@ TEST(QuotaE2eTest, ACallerBeyondItsQuotaIsRefusedNamingTheLimitAndOthersAreNot) 
   for (auto& reader : readers) reader.join();
   int refused = 0, answered = 0;
   for (const CommandResult& read : reads) {
-    refused += read.err.find("reads in flight, the most it takes (max_threads less "
-                             "limits.reserved_for_changes") != std::string::npos;
+    refused += read.err.find(
+                   "reads in flight, the most it takes (max_threads less "
+                   "limits.reserved_for_changes") != std::string::npos;
     answered += read.exit_code == 0;
   }
   EXPECT_EQ(refused, 4);

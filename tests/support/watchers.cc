@@ -15,8 +15,8 @@ struct Watchers::Stream {
   std::string last_version;
 };
 
-Watchers::Watchers(const std::string& address, const std::string& target,
-                   const std::string& token, int count, int channels, absl::Duration deadline) {
+Watchers::Watchers(const std::string& address, const std::string& target, const std::string& token,
+                   int count, int channels, absl::Duration deadline) {
   for (int i = 0; i < channels; ++i) {
     grpc::ChannelArguments arguments;
     // Distinct arguments: each channel gets its own connection.
@@ -30,8 +30,8 @@ Watchers::Watchers(const std::string& address, const std::string& target,
     auto stream = std::make_unique<Stream>();
     if (!token.empty()) stream->context.AddMetadata("authorization", "Bearer " + token);
     stream->context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-    stream->reader = stubs_[i % channels]->AsyncWatchVersion(&stream->context, request, &queue_,
-                                                             stream.get());
+    stream->reader =
+        stubs_[i % channels]->AsyncWatchVersion(&stream->context, request, &queue_, stream.get());
     streams_.push_back(std::move(stream));
   }
   driver_ = std::thread([this] { Drive(); });

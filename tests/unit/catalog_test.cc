@@ -60,8 +60,7 @@ TEST(ChecksumTest, NormalisesLineEndings) {
   // The digest of the text with CR LF and CR as LF, however the CRs fall.
   EXPECT_EQ(Checksum(""),
             "v1:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");  // sha256("")
-  EXPECT_EQ(Checksum("abc"),
-            "v1:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Checksum("abc"), "v1:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(Checksum("\r"), Checksum("\n"));
   EXPECT_EQ(Checksum("a\r\r\nb\r"), Checksum("a\n\nb\n"));
   EXPECT_EQ(Checksum("\r\n\r\n"), Checksum("\n\n"));

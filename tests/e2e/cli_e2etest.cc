@@ -9,10 +9,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "schemad/v1/schemad.grpc.pb.h"
+#include "tests/support/raw_call.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_postgres.h"
 
@@ -176,31 +176,16 @@ TEST_F(CliTest, DeniedCallsAreAudited) {
 
 // Every RPC of the service, called raw without a token, is refused before it does anything.
 TEST_F(CliTest, EveryRpcRequiresAToken) {
-  auto channel = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
   const auto* service =
       v1::GetVersionRequest::descriptor()->file()->FindServiceByName("SchemaService");
   ASSERT_NE(service, nullptr);
   ASSERT_GE(service->method_count(), 10);
   for (int i = 0; i < service->method_count(); ++i) {
     const auto* method = service->method(i);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    grpc::Slice empty("");
-    grpc::ByteBuffer request(&empty, 1), response;
-    grpc::Status status;
-    bool done = false;
-    std::mutex mu;
-    std::condition_variable cv;
-    stub.UnaryCall(&context, absl::StrCat("/", service->full_name(), "/", method->name()), {},
-                   &request, &response, [&](grpc::Status s) {
-                     std::lock_guard<std::mutex> lock(mu);
-                     status = s;
-                     done = true;
-                     cv.notify_one();
-                   });
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done; });
+    std::string response;
+    const grpc::Status status =
+        RawUnaryCall(server_->address(),
+                     absl::StrCat("/", service->full_name(), "/", method->name()), "", &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << method->name();
   }
 }

@@ -5,17 +5,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "pqxx/pqxx"
 #include "schemad/v1/schemad.grpc.pb.h"
+#include "tests/support/raw_call.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_postgres.h"
 #include "tests/support/watchers.h"
@@ -80,32 +78,12 @@ Timed GetVersion(v1::SchemaService::Stub& stub, const std::string& target,
 
 // The gRPC health of `service`: "SERVING", "NOT_SERVING", or the error.
 std::string Health(const std::string& address, const std::string& service) {
-  grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
   // grpc.health.v1.HealthCheckRequest { string service = 1; }
-  const std::string bytes =
+  const std::string request =
       absl::StrCat("\x0a", std::string(1, static_cast<char>(service.size())), service);
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer request(&slice, 1), response;
-  grpc::Status status;
-  bool done = false;
-  std::mutex mu;
-  std::condition_variable cv;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", {}, &request, &response,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  if (!status.ok()) return absl::StrCat("error ", status.error_code());
-  std::vector<grpc::Slice> slices;
-  response.Dump(&slices);
   std::string body;
-  for (const auto& s : slices) body += std::string(s.begin(), s.end());
+  const grpc::Status status = RawUnaryCall(address, "/grpc.health.v1.Health/Check", request, &body);
+  if (!status.ok()) return absl::StrCat("error ", status.error_code());
   // HealthCheckResponse { ServingStatus status = 1; }: 1 SERVING, 2 NOT_SERVING.
   if (body.size() == 2 && body[0] == '\x08') return body[1] == 1 ? "SERVING" : "NOT_SERVING";
   return body.empty() ? "UNKNOWN" : "?";

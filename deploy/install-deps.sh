@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates
-  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libgrpc++-dev libgrpc-dev libre2-dev libc-ares-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libpq-dev libabsl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libpg-query-dev libyaml-cpp-dev libcli11-dev libssl-dev
   clang libfuzzer-14-dev

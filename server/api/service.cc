@@ -224,9 +224,11 @@ class VersionWatch final : public grpc::ServerWriteReactor<v1::VersionInfo>,
     return watch.get();
   }
 
-  void OnVersion(const absl::StatusOr<engine::VersionReport>& report) override {
+  void OnVersion(const absl::StatusOr<engine::VersionReport>& report,
+                 uint64_t generation) override {
     absl::MutexLock lock(&mu_);
-    if (finishing_) return;
+    if (finishing_ || generation < generation_) return;  // stale: a newer one was heard
+    generation_ = generation;
     if (!report.ok()) {
       // Before the first message the caller learns why; after it, an outage of the database
       // only delays the next message.
@@ -321,6 +323,7 @@ class VersionWatch final : public grpc::ServerWriteReactor<v1::VersionInfo>,
   bool finish_pending_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status pending_status_ ABSL_GUARDED_BY(mu_);
   std::string last_fingerprint_ ABSL_GUARDED_BY(mu_);
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 void ToProto(const engine::Engine::TargetView& view, v1::DatabaseState* out) {

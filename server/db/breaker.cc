@@ -35,7 +35,9 @@ void Breaker::Failed(const absl::Status& why, absl::Time started, absl::Time now
   ++state_.failures;
   state_.last_error = std::string(why.message());
   if (now - started < slow_) {
-    state_.state = State::kClosed;  // refused at once: the next caller may simply try again
+    // Refused at once: the next caller may simply try again (unless another caller's slow
+    // failure opened the breaker meanwhile).
+    if (state_.state == State::kHalfOpen) state_.state = State::kClosed;
     return;
   }
   const double factor = std::pow(2.0, std::min(state_.failures - 1, 16));

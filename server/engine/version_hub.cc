@@ -30,7 +30,7 @@ void VersionHub::Stop() {
     absl::MutexLock lock(&mu_);
     observer_ = nullptr;
     for (auto& [target, state] : states_) {
-      for (VersionCallback& done : state->waiters) waiters.push_back(std::move(done));
+      for (auto& [generation, done] : state->waiters) waiters.push_back(std::move(done));
       state->waiters.clear();
     }
   }
@@ -104,7 +104,7 @@ void VersionHub::Get(const Target& target, VersionCallback done) {
     } else if (state.database->listening && state.report) {
       cached = state.report;
     } else {
-      state.waiters.push_back(std::move(done));
+      state.waiters.emplace_back(state.generation, std::move(done));
       ScheduleLocked(state);
       return;
     }
@@ -118,6 +118,7 @@ void VersionHub::Get(const Target& target, VersionCallback done) {
 
 void VersionHub::Subscribe(const Target& target, std::shared_ptr<VersionSubscriber> subscriber) {
   absl::StatusOr<VersionReport> now = StoppedError();
+  uint64_t generation = 0;
   VersionSubscriber* raw = subscriber.get();
   {
     absl::MutexLock lock(&mu_);
@@ -129,9 +130,10 @@ void VersionHub::Subscribe(const Target& target, std::shared_ptr<VersionSubscrib
         return;
       }
       now = *state.report;
+      generation = state.generation;
     }
   }
-  raw->OnVersion(now);
+  raw->OnVersion(now, generation);
 }
 
 void VersionHub::Unsubscribe(const Target& target, const VersionSubscriber* subscriber) {
@@ -177,6 +179,10 @@ void VersionHub::Listen(Database* database) {
         db::NotificationListener::Open(database->dsn, db::kVersionChannel);
     if (!listener.ok()) {
       mu_.LockWhenWithTimeout(absl::Condition(&stop_), retry);
+      // No NOTIFY to wait for: those who follow the targets get a read per retry instead.
+      for (TargetState* state : database->targets) {
+        if (!state->subscribers.empty()) ScheduleLocked(*state);
+      }
       mu_.Unlock();
       retry = std::min(retry * 2, absl::Seconds(5));
       continue;
@@ -244,7 +250,15 @@ void VersionHub::Read(Database* database) {
       }
       // Changed while it was read: what was read may be stale for those who follow changes.
       if (generation != state->generation) ScheduleLocked(*state, !state->subscribers.empty());
-      waiters.swap(state->waiters);
+      // Waiters that asked after a change this read may have missed wait for the next read.
+      auto answered = std::stable_partition(
+          state->waiters.begin(), state->waiters.end(),
+          [generation](const auto& waiter) { return waiter.first <= generation; });
+      for (auto it = state->waiters.begin(); it != answered; ++it) {
+        waiters.push_back(std::move(it->second));
+      }
+      state->waiters.erase(state->waiters.begin(), answered);
+      if (!state->waiters.empty()) ScheduleLocked(*state);
       subscribers.reserve(state->subscribers.size());
       for (const auto& [raw, subscriber] : state->subscribers) subscribers.push_back(subscriber);
       serving = database->listening && result.ok() && !result->blocked;
@@ -253,7 +267,7 @@ void VersionHub::Read(Database* database) {
       observer = observer_;
     }
     for (VersionCallback& done : waiters) done(result);
-    for (const auto& subscriber : subscribers) subscriber->OnVersion(result);
+    for (const auto& subscriber : subscribers) subscriber->OnVersion(result, generation);
     if (health_changed && observer) observer(*state->target, serving);
   }
 }

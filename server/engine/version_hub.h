@@ -34,10 +34,12 @@ struct VersionReport {
 
 // Hears a target's version: its state when it subscribes, then every change (and errors: a
 // read that failed). Called on a hub thread, or inline in Subscribe; must not block.
+// `generation` orders the reports: one older than a report already heard is stale (the inline
+// one of Subscribe can come after a newer one from the reading thread).
 class VersionSubscriber {
  public:
   virtual ~VersionSubscriber() = default;
-  virtual void OnVersion(const absl::StatusOr<VersionReport>& report) = 0;
+  virtual void OnVersion(const absl::StatusOr<VersionReport>& report, uint64_t generation) = 0;
 };
 
 using VersionCallback = std::function<void(const absl::StatusOr<VersionReport>&)>;
@@ -68,7 +70,8 @@ class VersionHub {
   void Get(const Target& target, VersionCallback done);
   // `subscriber` hears the current state, then every change, until Unsubscribe.
   void Subscribe(const Target& target, std::shared_ptr<VersionSubscriber> subscriber);
-  // After it returns no new call to `subscriber` starts (one in progress may still finish).
+  // The hub lets go of `subscriber`; a delivery already under way may still reach it (the
+  // hub keeps it alive until then).
   void Unsubscribe(const Target& target, const VersionSubscriber* subscriber);
   // This replica changed the target's recorded state: drop the cache and read again.
   void Invalidate(const Target& target);
@@ -95,7 +98,9 @@ class VersionHub {
     bool queued = false;                  // a read is queued or running
     absl::Time not_before;                // a queued read waits until then
     bool serving = false;
-    std::vector<VersionCallback> waiters;  // one-shot (Get)
+    // One-shot (Get), each with the generation it asked at: answered by a read that started
+    // at that generation or later (never by one that began before a change it must see).
+    std::vector<std::pair<uint64_t, VersionCallback>> waiters;
     std::map<const VersionSubscriber*, std::shared_ptr<VersionSubscriber>> subscribers;
   };
   struct Database {

@@ -91,6 +91,9 @@ void VersionHub::ScheduleLocked(TargetState& state, bool soon) {
 void VersionHub::ChangedLocked(TargetState& state) {
   state.report.reset();
   ++state.generation;
+  // A database nobody asked about yet keeps no threads or connections for it (an engine that
+  // only runs migrations, in tests or tools).
+  if (!state.database->started) return;
   ScheduleLocked(state, !state.subscribers.empty() || !state.waiters.empty());
 }
 

@@ -334,7 +334,7 @@ void ToProto(const engine::Engine::TargetView& view, v1::DatabaseState* out) {
     out->set_retry_in_seconds(
         std::max(0.0, absl::ToDoubleSeconds(view.breaker.retry_at - absl::Now())));
   }
-  out->set_listening(view.version.listening);
+  out->set_listening(view.listening);
 }
 
 v1::RunEvent ToProto(const engine::RunEvent& event) {

@@ -275,7 +275,7 @@ void Engine::StartWatching(VersionHub::HealthObserver observer) const {
 void Engine::StopWatching() const { versions_->Stop(); }
 
 Engine::TargetView Engine::View(const Target& target) const {
-  return TargetView{versions_->Peek(target), target.pool->breaker().snapshot()};
+  return TargetView{versions_->Listening(target), target.pool->breaker().snapshot()};
 }
 
 void Engine::InvalidateVersion(const Target& target) const { versions_->Invalidate(target); }

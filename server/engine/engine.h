@@ -168,10 +168,10 @@ class Engine {
   // Stops the listeners and reading threads: a cold GetVersion fails from then on. Call before
   // the observer's objects go.
   void StopWatching() const;
-  // What is known of the target without a database round trip: the cached version or the last
-  // error, and its database's breaker.
+  // What is known of the target's database without a round trip: whether schemad hears its
+  // NOTIFYs, and its breaker.
   struct TargetView {
-    VersionHub::Snapshot version;
+    bool listening = false;
     db::Breaker::Snapshot breaker;
   };
   TargetView View(const Target& target) const;

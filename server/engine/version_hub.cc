@@ -149,16 +149,9 @@ void VersionHub::Invalidate(const Target& target) {
   ChangedLocked(StateOf(target));
 }
 
-VersionHub::Snapshot VersionHub::Peek(const Target& target) const {
+bool VersionHub::Listening(const Target& target) const {
   absl::MutexLock lock(&mu_);
-  const TargetState& state = StateOf(target);
-  Snapshot snapshot;
-  snapshot.listening = state.database->listening;
-  if (snapshot.listening) snapshot.report = state.report;
-  snapshot.error = state.error;
-  snapshot.serving = state.serving;
-  snapshot.subscribers = static_cast<int>(state.subscribers.size());
-  return snapshot;
+  return StateOf(target).database->listening;
 }
 
 void VersionHub::Listen(Database* database) {
@@ -245,7 +238,6 @@ void VersionHub::Read(Database* database) {
     {
       absl::MutexLock lock(&mu_);
       state->queued = false;
-      state->error = result.status();
       if (result.ok() && database->listening && generation == state->generation) {
         state->report = *result;
       } else if (!result.ok()) {

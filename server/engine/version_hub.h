@@ -76,15 +76,8 @@ class VersionHub {
   // This replica changed the target's recorded state: drop the cache and read again.
   void Invalidate(const Target& target);
 
-  // What the hub knows without reading: the cached report or the last read's error.
-  struct Snapshot {
-    std::optional<VersionReport> report;
-    absl::Status error;
-    bool listening = false;
-    bool serving = false;
-    int subscribers = 0;
-  };
-  Snapshot Peek(const Target& target) const;
+  // Whether the hub hears the NOTIFYs of the target's database (its cache is live).
+  bool Listening(const Target& target) const;
 
  private:
   struct Database;
@@ -93,7 +86,6 @@ class VersionHub {
     Database* database = nullptr;
     std::string catalog;
     std::optional<VersionReport> report;  // valid only while the listener is up
-    absl::Status error;                   // the last read's
     uint64_t generation = 0;              // bumped on every change
     bool queued = false;                  // a read is queued or running
     absl::Time not_before;                // a queued read waits until then

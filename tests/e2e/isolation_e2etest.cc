@@ -240,6 +240,26 @@ TEST(HealthE2eTest, ATargetIsServingUntilAFailedRunBlocksItAndAgainOnceResolved)
   EXPECT_EQ(server->Stop(SIGTERM), 0);
 }
 
+// The service is NOT_SERVING until its catalogs are parsed (in the background after start-up:
+// a 30 MB file takes a while), then SERVING.
+TEST(HealthE2eTest, TheServiceIsNotServingUntilItsCatalogsAreParsed) {
+  const std::string dir = MakeTempDir("schemad-e2e-health-parse");
+  std::string seed = "CREATE TABLE seed (id bigint, title text);\n";
+  for (int i = 0; seed.size() < (30u << 20); ++i) {
+    absl::StrAppend(&seed, "INSERT INTO seed VALUES (", i, ", 'Набавка на опрема ", i, "');\n");
+  }
+  WriteFiles(dir + "/catalog", {{"1_seed.up.sql", seed}});
+  ServerConfig config;
+  config.targets.push_back(
+      {"dev", "dev", dir + "/catalog", TestPostgres::Get().CreateDatabase(), ""});
+  auto started = ServerProcess::Start(config);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<ServerProcess> server = *std::move(started);
+  EXPECT_EQ(Health(server->address(), "schemad.v1.SchemaService"), "NOT_SERVING");
+  EXPECT_EQ(AwaitHealth(server->address(), "schemad.v1.SchemaService", "SERVING"), "SERVING");
+  EXPECT_THAT(server->Log(), HasSubstr("parsed 1 files"));
+}
+
 TEST(QuotaE2eTest, ACallerBeyondItsQuotaIsRefusedNamingTheLimitAndOthersAreNot) {
   const std::string dir = MakeTempDir("schemad-e2e-quota");
   const std::string catalog = WriteCatalog(dir + "/catalog");

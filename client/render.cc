@@ -201,7 +201,8 @@ std::string RenderVersion(const v1::VersionInfo& version) {
   absl::StrAppend(&out, "applied ", version.applied_count(), ", pending ", version.pending_count(),
                   ", latest ", Or(version.latest_version(), "-"), "\n");
   if (version.blocked())
-    absl::StrAppend(&out, "BLOCKED: a failed or running run must be resolved\n");
+    absl::StrAppend(&out, "BLOCKED: a failed or interrupted run must be resolved\n");
+  if (version.running()) absl::StrAppend(&out, "RUNNING: a run is in progress\n");
   if (version.checksum_drift())
     absl::StrAppend(&out, "DRIFT: an applied revision's file changed\n");
   return out;

@@ -191,6 +191,7 @@ void ToProto(const engine::VersionReport& report, const std::string& target, v1:
   out->set_pending_count(report.pending_count);
   out->set_latest_version(report.latest_version);
   out->set_blocked(report.blocked);
+  out->set_running(report.running);
   out->set_checksum_drift(report.checksum_drift);
 }
 
@@ -236,7 +237,8 @@ class VersionWatch final : public grpc::ServerWriteReactor<v1::VersionInfo>,
       return;
     }
     const std::string fingerprint =
-        absl::StrCat(report->current_version, "|", report->applied_count, "|", report->blocked);
+        absl::StrCat(report->current_version, "|", report->applied_count, "|", report->blocked, "|",
+                     report->running);
     if (fingerprint == last_fingerprint_) return;
     last_fingerprint_ = fingerprint;
     next_.Clear();

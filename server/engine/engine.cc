@@ -293,7 +293,10 @@ absl::StatusOr<VersionReport> Engine::ReadVersion(const Target& target) const {
   report.applied_count = status.applied_count;
   report.pending_count = status.pending_count;
   report.latest_version = target.catalog.LatestVersion();
-  report.blocked = status.blocking_run.has_value();
+  const bool running =
+      status.blocking_run.has_value() && status.blocking_run->state == db::RunState::kRunning;
+  report.blocked = status.blocking_run.has_value() && !running;
+  report.running = running;
   report.checksum_drift = status.checksum_drift;
   return report;
 }

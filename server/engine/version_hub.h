@@ -28,7 +28,8 @@ struct VersionReport {
   int applied_count = 0;
   int pending_count = 0;
   std::string latest_version;
-  bool blocked = false;
+  bool blocked = false;  // a failed or interrupted run blocks further applies
+  bool running = false;  // a run is in progress (it blocks nothing by itself)
   bool checksum_drift = false;
 };
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "server/sql/script.h"
 
 namespace schemad::sql {
@@ -83,6 +84,35 @@ size_t ByteOffsetOfChar(absl::string_view text, size_t chars) {
   return position;
 }
 
+// PostgreSQL nests `+ + + 1` or `a || b || c` one level per operator; protobuf's default limit
+// of 100 levels refused such statements.
+constexpr int kMaxTreeDepth = 10000;
+
+bool DecodeTree(const PgQueryProtobuf& bytes, pg_query::ParseResult* tree) {
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data),
+                                               static_cast<int>(bytes.len));
+  input.SetRecursionLimit(kMaxTreeDepth);
+  return tree->ParseFromCodedStream(&input);
+}
+
+// The line of the first statement of `text` whose tree nests deeper than kMaxTreeDepth.
+int LineOfDeepStatement(const std::string& text) {
+  PgQuerySplitResult split = pg_query_split_with_scanner(text.c_str());
+  size_t offset = 0;
+  for (int i = 0; split.error == nullptr && i < split.n_stmts; ++i) {
+    const PgQuerySplitStmt& statement = *split.stmts[i];
+    ParseResultHolder holder(text.substr(
+        statement.stmt_location, statement.stmt_len > 0 ? statement.stmt_len : std::string::npos));
+    pg_query::ParseResult tree;
+    if (holder.get().error == nullptr && !DecodeTree(holder.get().parse_tree, &tree)) {
+      offset = SkipTrivia(text, statement.stmt_location);
+      break;
+    }
+  }
+  pg_query_free_split_result(split);
+  return LineAt(text, offset);
+}
+
 }  // namespace
 
 absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
@@ -96,8 +126,10 @@ absl::StatusOr<pg_query::ParseResult> ParseTree(const std::string& text) {
         absl::StrCat("line ", LineAt(text, position), ": ", result.error->message));
   }
   pg_query::ParseResult tree;
-  if (!tree.ParseFromArray(result.parse_tree.data, static_cast<int>(result.parse_tree.len))) {
-    return absl::InternalError("cannot decode the parse tree");
+  if (!DecodeTree(result.parse_tree, &tree)) {
+    return absl::InvalidArgumentError(absl::StrCat("line ", LineOfDeepStatement(text),
+                                                   ": the statement nests deeper than ",
+                                                   kMaxTreeDepth, " levels"));
   }
   return tree;
 }

@@ -97,6 +97,20 @@ TEST(ScriptTest, SyntaxErrorGivesLineAndParserMessage) {
                        AllOf(HasSubstr("line 3"), HasSubstr("syntax error at or near \")\""))));
 }
 
+// PostgreSQL nests one level per operator: a CHECK with a long `+ + +` or `a || b || c` chain is
+// a deep tree, which the decoder must read; a tree deeper than it reads names its statement.
+TEST(ScriptTest, DeeplyNestedExpressionsParseOrNameTheirLine) {
+  const std::string chain = std::string(150, '+');
+  absl::StatusOr<sql::Script> script =
+      sql::ParseScript(absl::StrCat("CREATE TABLE t (v int CHECK (", chain, "v = 1));\n"));
+  ASSERT_TRUE(script.ok()) << script.status();
+  EXPECT_EQ(script->statements.size(), 1u);
+  EXPECT_THAT(
+      sql::ParseScript(absl::StrCat("SELECT 1;\n\nSELECT ", std::string(6000, '+'), "1;\n")),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("line 3"), HasSubstr("nests deeper than 10000 levels"))));
+}
+
 // The scanner reads a large file a window at a time (its memory grows with what it scans). A
 // window that ends inside a literal, a dollar quote or a comment, or inside one statement longer
 // than the window, must not move a statement boundary: every statement keeps its text and line.

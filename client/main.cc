@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,20 @@ struct GlobalOptions {
   bool json = false;
   double timeout_seconds = 0;  // 0: the command's default
 };
+
+// The code, message and refusal (from the status details) of a failed call.
+v1::CallError CallErrorOf(const grpc::Status& status) {
+  v1::CallError error;
+  error.set_code(absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())));
+  error.set_message(status.error_message());
+  v1::StatusDetails details;
+  if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+    for (const google::protobuf::Any& any : details.details()) {
+      if (any.UnpackTo(error.mutable_refusal())) break;
+    }
+  }
+  return error;
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -91,8 +106,10 @@ class Client {
     return context;
   }
 
-  // Prints one clear line for a failed call and returns the exit code for it.
+  // Prints one clear line for a failed call (and with --json a CallError on stdout, with the
+  // refusal from the status details) and returns the exit code for it.
   int Fail(const grpc::Status& status) const {
+    if (options_.json) std::cout << ToJson(CallErrorOf(status)) << "\n";
     switch (status.error_code()) {
       case grpc::StatusCode::UNAVAILABLE:
       case grpc::StatusCode::DEADLINE_EXCEEDED:
@@ -163,21 +180,23 @@ bool Confirm(const std::string& question, bool yes) {
   return answer == "y" || answer == "yes";
 }
 
-// The environment of `target`, from ListTargets; UNSPECIFIED when it cannot be told.
-v1::Environment TargetEnvironment(Client& client, const std::string& target, int* exit_code) {
+// `target` as ListTargets describes it (environment and policy); nullopt with *exit_code set
+// when it cannot be told.
+std::optional<v1::Target> DescribeTarget(Client& client, const std::string& target,
+                                         int* exit_code) {
   v1::ListTargetsResponse targets;
   grpc::Status status =
       Unary(client, &v1::SchemaService::Stub::ListTargets, v1::ListTargetsRequest(), &targets);
   if (!status.ok()) {
     *exit_code = client.Fail(status);
-    return v1::ENVIRONMENT_UNSPECIFIED;
+    return std::nullopt;
   }
   for (const v1::Target& t : targets.targets()) {
-    if (t.name() == target) return t.environment();
+    if (t.name() == target) return t;
   }
   std::cerr << "schemactl: unknown target \"" << target << "\"\n";
   *exit_code = kExitError;
-  return v1::ENVIRONMENT_UNSPECIFIED;
+  return std::nullopt;
 }
 
 int ExitCodeOf(v1::Outcome outcome) {
@@ -423,6 +442,7 @@ int Main(int argc, char** argv) {
 
   std::string target, to_version, plan_hash, request_id, run_id, page_token, manifest;
   std::string lint_override;
+  std::string override_promotion;
   std::vector<std::string> lint_paths;
   bool static_only = false;
   int steps = 0, page_size = 0;
@@ -472,9 +492,14 @@ int Main(int argc, char** argv) {
                       "apply pending revisions older than the current one (admin)");
   apply_cmd->add_flag("--accept-checksum-drift", accept_drift,
                       "go on although applied files changed (admin)");
-  apply_cmd->add_flag("--yes,-y", yes, "do not ask for confirmation (non-dev targets)");
+  apply_cmd->add_flag("--yes,-y", yes,
+                      "do not ask for confirmation (non-dev targets and those that need a plan "
+                      "hash)");
   apply_cmd->add_option("--lint-override", lint_override,
                         "reason to apply although the lint policy blocks (journaled)");
+  apply_cmd->add_option("--override-promotion", override_promotion,
+                        "emergency: reason to apply revisions the environment it promotes from "
+                        "has not (admin; journaled and audited)");
   auto* rollback_cmd = app.add_subcommand("rollback", "roll back applied revisions (admin)");
   rollback_cmd->add_option("--target,-t", target, "target name")->required();
   auto* to_opt = rollback_cmd->add_option("--to", to_version, "roll back to this version (0: all)");
@@ -663,9 +688,10 @@ int Main(int argc, char** argv) {
       return kExitUsage;
     }
     int code = kExitOk;
-    const v1::Environment environment = TargetEnvironment(client, target, &code);
-    if (code != kExitOk) return code;
-    if (environment != v1::ENVIRONMENT_DEV) {
+    const std::optional<v1::Target> described = DescribeTarget(client, target, &code);
+    if (!described) return code;
+    const std::string& environment = described->environment_name();
+    if (environment != "dev" || described->policy().require_plan_hash()) {
       // Show exactly what will run and pin it with the plan hash.
       v1::PlanRequest plan_request;
       plan_request.set_target(target);
@@ -682,7 +708,7 @@ int Main(int argc, char** argv) {
       }
       if (!plan.steps().empty() &&
           !Confirm(absl::StrCat(up ? "apply " : "roll back ", plan.steps_size(), " revision(s) on ",
-                                EnvironmentName(environment), " target ", target, "?"),
+                                environment, " target ", target, "?"),
                    yes)) {
         return kExitUsage;
       }
@@ -699,6 +725,7 @@ int Main(int argc, char** argv) {
       request.set_allow_out_of_order(allow_out_of_order);
       request.set_accept_checksum_drift(accept_drift);
       request.set_lint_override_reason(lint_override);
+      request.set_override_promotion_reason(override_promotion);
       reader = client.stub().Apply(context.get(), request);
     } else {
       v1::RollbackRequest request;

@@ -91,19 +91,6 @@ std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp) {
                           absl::UTCTimeZone());
 }
 
-std::string EnvironmentName(v1::Environment environment) {
-  switch (environment) {
-    case v1::ENVIRONMENT_DEV:
-      return "dev";
-    case v1::ENVIRONMENT_STAGING:
-      return "staging";
-    case v1::ENVIRONMENT_PROD:
-      return "prod";
-    default:
-      return "unspecified";
-  }
-}
-
 std::string RenderTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths(header.size(), 0);
@@ -153,7 +140,7 @@ std::string RenderDatabase(const v1::DatabaseState& database) {
 std::string RenderTargets(const v1::ListTargetsResponse& response) {
   std::vector<std::vector<std::string>> rows;
   for (const v1::Target& target : response.targets()) {
-    rows.push_back({target.name(), EnvironmentName(target.environment()), target.catalog_name(),
+    rows.push_back({target.name(), target.environment_name(), target.catalog_name(),
                     std::to_string(target.revision_count()), Or(target.latest_version(), "-"),
                     RenderDatabase(target.database())});
   }
@@ -176,7 +163,7 @@ std::string RenderTargetVersions(const v1::ListTargetVersionsResponse& response)
       state = "behind";
     }
     if (target.known() && target.checksum_drift()) state += ", DRIFT";
-    rows.push_back({target.target(), EnvironmentName(target.environment()), target.catalog_name(),
+    rows.push_back({target.target(), target.environment_name(), target.catalog_name(),
                     target.known() ? Or(target.current_version(), "(none)") : "?",
                     Or(target.latest_version(), "-"),
                     target.known() ? std::to_string(target.pending_count()) : "?", state,
@@ -294,6 +281,9 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
   if (!plan.lint().empty()) {
     out += "\nlint:\n";
     for (const v1::Finding& finding : plan.lint()) out += "  " + RenderFinding(finding);
+  }
+  for (const v1::PlanStep& step : plan.steps()) {
+    if (!step.promotion().empty()) absl::StrAppend(&out, "\n", step.version(), " ", step.promotion());
   }
   for (const std::string& warning : plan.warnings()) absl::StrAppend(&out, "\nwarning: ", warning);
   if (!plan.warnings().empty()) out += "\n";

@@ -36,6 +36,5 @@ std::string RenderDrift(const v1::GetStatusResponse& status);
 std::string RenderFinding(const v1::Finding& finding);
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& timestamp);
-std::string EnvironmentName(v1::Environment environment);
 
 }  // namespace schemad::cli

@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
     }
     schemad::TargetConfig dev;
     dev.name = "dev";
-    dev.environment = schemad::Environment::kDev;
+    config.environments = schemad::DefaultEnvironments();
+    dev.environment = config.environments.front();
     dev.catalog_path = catalog.empty() ? DefaultCatalog() : catalog;
     dev.dsn = cluster->Dsn(kDefaultDatabase);
     dev.dsn_source = "embedded cluster";
@@ -135,7 +136,7 @@ int main(int argc, char** argv) {
   spdlog::info("catalogs read in {} ms", absl::ToInt64Milliseconds(absl::Now() - load_start));
   for (const auto& target : (*engine)->targets()) {
     spdlog::info("target {} ({}): catalog {} with {} revisions, dsn from {}", target->config.name,
-                 schemad::EnvironmentName(target->config.environment), target->catalog.name,
+                 target->config.environment.name, target->catalog.name,
                  target->catalog.revisions.size(), target->config.dsn_source);
   }
   absl::StatusOr<schemad::api::RunningServer> server =

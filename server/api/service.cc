@@ -13,6 +13,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
 #include "server/api/request_checks.h"
+#include "server/common/refusal.h"
 #include "server/common/status_macros.h"
 #include "server/engine/executor.h"
 #include "spdlog/spdlog.h"
@@ -35,16 +36,19 @@ Timestamp ToProto(absl::Time time) {
   return out;
 }
 
-v1::Environment ToProto(Environment environment) {
-  switch (environment) {
-    case Environment::kDev:
-      return v1::ENVIRONMENT_DEV;
-    case Environment::kStaging:
-      return v1::ENVIRONMENT_STAGING;
-    case Environment::kProd:
-      return v1::ENVIRONMENT_PROD;
-  }
+v1::Environment EnvironmentEnum(const EnvironmentConfig& environment) {
+  if (environment.name == "dev") return v1::ENVIRONMENT_DEV;
+  if (environment.name == "staging") return v1::ENVIRONMENT_STAGING;
+  if (environment.name == "prod") return v1::ENVIRONMENT_PROD;
   return v1::ENVIRONMENT_UNSPECIFIED;
+}
+
+void ToProto(const EnvironmentConfig& environment, v1::EnvironmentPolicy* out) {
+  out->set_promote_from(environment.promote_from);
+  out->set_soak_seconds(absl::ToDoubleSeconds(environment.soak));
+  out->set_require_plan_hash(environment.require_plan_hash);
+  static constexpr const char* kSeverities[] = {"none", "info", "warning", "error"};
+  out->set_lint_policy(kSeverities[std::clamp(environment.lint_block_severity, 0, 3)]);
 }
 
 // The SQL a Plan response carries at most (the rest of the response is small): well under the
@@ -198,7 +202,7 @@ void ToProto(const engine::VersionReport& report, const std::string& target, v1:
 // Whom a quota counts: the token's principal; with no tokens, the peer's host (each connection
 // of one host has its own port).
 std::string QuotaKey(const grpc::ServerContextBase& context, const Caller& caller) {
-  if (caller.token != nullptr) return caller.principal;
+  if (!caller.open()) return caller.principal;
   const std::string peer = context.peer();
   if (absl::StartsWith(peer, "unix:")) return peer;
   return peer.substr(0, peer.rfind(':'));
@@ -434,7 +438,20 @@ class ServerTiming {
 
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  const std::optional<Refusal> refusal = RefusalOf(status);
+  if (!refusal) return grpc::Status(code, std::string(status.message()));
+  v1::Refusal typed;
+  v1::Refusal::Reason reason = v1::Refusal::REASON_UNSPECIFIED;
+  v1::Refusal::Reason_Parse(std::string(RefusalReasonName(refusal->reason)), &reason);
+  typed.set_reason(reason);
+  for (const std::string& version : refusal->versions) typed.add_versions(version);
+  for (const auto& [name, value] : refusal->facts) (*typed.mutable_facts())[name] = value;
+  v1::StatusDetails details;
+  details.set_code(static_cast<int>(code));
+  details.set_message(std::string(status.message()));
+  details.add_details()->PackFrom(typed);
+  return grpc::Status(code, std::string(status.message()), details.SerializeAsString());
 }
 
 absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBase* context,
@@ -457,7 +474,7 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
   absl::StatusOr<const engine::Target*> target = engine_->FindTarget(target_name);
   if (!target.ok()) return target.status();
   absl::Status allowed =
-      authorizer_.Require(*caller, (*target)->config.environment, needed, action);
+      authorizer_.Require(*caller, (*target)->config, needed, action);
   if (!allowed.ok()) {
     Denied(context, request, caller->principal, action, allowed, on_callback);
     return allowed;
@@ -465,7 +482,7 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
   // The Plan a deploy makes before its Apply is part of the change: a caller who may apply
   // may use the threads kept for changes (bounded by its own quota).
   if (kind == Quotas::Kind::kPlan) {
-    kind = authorizer_.RoleFor(*caller, (*target)->config.environment) >= Role::kDeployer
+    kind = authorizer_.RoleFor(*caller, (*target)->config) >= Role::kDeployer
                ? Quotas::Kind::kCall
                : Quotas::Kind::kSyncRead;
   }
@@ -539,10 +556,12 @@ grpc::ServerUnaryReactor* SchemaService::ListTargets(grpc::CallbackServerContext
   }
   // From memory: no database work, so no quota either.
   for (const auto& target : engine_->targets()) {
-    if (authorizer_.RoleFor(*caller, target->config.environment) < Role::kViewer) continue;
+    if (authorizer_.RoleFor(*caller, target->config) < Role::kViewer) continue;
     v1::Target* out = response->add_targets();
     out->set_name(target->config.name);
-    out->set_environment(ToProto(target->config.environment));
+    out->set_environment(EnvironmentEnum(target->config.environment));
+    out->set_environment_name(target->config.environment.name);
+    ToProto(target->config.environment, out->mutable_policy());
     out->set_catalog_name(target->catalog.name);
     out->set_catalog_path(target->catalog.path);
     out->set_revision_count(static_cast<int>(target->catalog.revisions.size()));
@@ -572,11 +591,12 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
   }
   std::vector<std::pair<const engine::Target*, v1::TargetVersion*>> shown;
   for (const auto& target : engine_->targets()) {
-    if (authorizer_.RoleFor(*caller, target->config.environment) < Role::kViewer) continue;
+    if (authorizer_.RoleFor(*caller, target->config) < Role::kViewer) continue;
     if (!request->catalog().empty() && request->catalog() != target->catalog.name) continue;
     v1::TargetVersion* out = response->add_targets();
     out->set_target(target->config.name);
-    out->set_environment(ToProto(target->config.environment));
+    out->set_environment(EnvironmentEnum(target->config.environment));
+    out->set_environment_name(target->config.environment.name);
     out->set_catalog_name(target->catalog.name);
     out->set_latest_version(target->catalog.LatestVersion());
     ToProto(engine_->View(*target), out->mutable_database());
@@ -771,6 +791,8 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
     out->set_transaction_mode(ToProto(engine::ModeOf(step.mode)));
     out->set_transaction_reason(step.transaction_reason);
     out->set_statement_count(static_cast<int>(step.file->script().statements.size()));
+    out->set_promotion(step.promotion);
+    out->set_promoted(step.promoted);
   }
   return grpc::Status::OK;
 }
@@ -829,7 +851,8 @@ grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyR
                                   grpc::ServerWriter<v1::RunEvent>* writer) {
   Caller caller;
   Quotas::Ticket ticket;
-  const bool overrides = request->allow_out_of_order() || request->accept_checksum_drift();
+  const bool overrides = request->allow_out_of_order() || request->accept_checksum_drift() ||
+                         !request->override_promotion_reason().empty();
   auto target =
       Admit(context, *request, overrides ? Role::kAdmin : Role::kDeployer,
             overrides ? "Apply with overrides" : "Apply", &caller, Quotas::Kind::kChange, &ticket);
@@ -847,6 +870,7 @@ grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyR
   run.principal = caller.principal;
   run.lock_wait = absl::Seconds(request->lock_wait_seconds());
   run.lint_override_reason = request->lint_override_reason();
+  run.override_promotion_reason = request->override_promotion_reason();
   return RunStream(context, **target, run, writer);
 }
 

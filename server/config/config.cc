@@ -97,11 +97,125 @@ absl::StatusOr<int64_t> GetByteSize(const YAML::Node& node, const Path& path) {
   return value * unit;
 }
 
-absl::StatusOr<Environment> ParseEnvironment(const std::string& text, const Path& path) {
-  if (text == "dev") return Environment::kDev;
-  if (text == "staging") return Environment::kStaging;
-  if (text == "prod") return Environment::kProd;
-  return path.Error(absl::StrCat("\"", text, "\" is not one of dev, staging, prod"));
+absl::StatusOr<int> ParseSeverity(const YAML::Node& node, const Path& path) {
+  SCHEMAD_ASSIGN_OR_RETURN(std::string severity, GetString(node, path));
+  static const std::map<std::string, int> kSeverities = {
+      {"none", 0}, {"info", 1}, {"warning", 2}, {"error", 3}};
+  auto it = kSeverities.find(severity);
+  if (it == kSeverities.end()) {
+    return path.Error(absl::StrCat("\"", severity, "\" is not one of none, info, warning, error"));
+  }
+  return it->second;
+}
+
+bool GetBool(const YAML::Node& node, bool* out) {
+  try {
+    *out = node.as<bool>();
+    return true;
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+// Names of the configured environments, for messages.
+std::string EnvironmentNames(const std::vector<EnvironmentConfig>& environments) {
+  std::vector<std::string> names;
+  for (const EnvironmentConfig& environment : environments) names.push_back(environment.name);
+  return absl::StrJoin(names, ", ");
+}
+
+template <typename Environments>
+auto FindEnvironment(Environments& environments, const std::string& name)
+    -> decltype(&environments[0]) {
+  for (auto& environment : environments) {
+    if (environment.name == name) return &environment;
+  }
+  return nullptr;
+}
+
+// `environments`: name -> {promote_from, soak, require_plan_hash, lint_policy}. `lint_policy`
+// (the older top-level map of environment to severity) sets what an environment leaves out.
+absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Node& root,
+                                                                 const Path& top) {
+  std::vector<EnvironmentConfig> environments = DefaultEnvironments();
+  const YAML::Node node = root["environments"];
+  const Path path = top.Child("environments");
+  if (node) {
+    if (!node.IsMap() || node.size() == 0) {
+      return path.Error("must map each environment's name to its policy ({} for none)");
+    }
+    environments.clear();
+    for (const auto& entry : node) {
+      EnvironmentConfig environment;
+      SCHEMAD_ASSIGN_OR_RETURN(environment.name, GetString(entry.first, path));
+      const Path env_path = path.Child(environment.name);
+      if (environment.name.empty() || environment.name == "*") {
+        return env_path.Error("is not an environment name");
+      }
+      const YAML::Node policy = entry.second;
+      if (!policy.IsNull()) {
+        SCHEMAD_RETURN_IF_ERROR(CheckKeys(
+            policy, env_path, {"promote_from", "soak", "require_plan_hash", "lint_policy"}));
+      }
+      const bool named_protected = environment.name == "staging" || environment.name == "prod";
+      if (!policy.IsNull() && policy["promote_from"]) {
+        SCHEMAD_ASSIGN_OR_RETURN(environment.promote_from,
+                                 GetString(policy["promote_from"], env_path.Child("promote_from")));
+      }
+      if (!policy.IsNull() && policy["soak"]) {
+        if (environment.promote_from.empty()) {
+          return env_path.Child("soak").Error("needs promote_from (what must soak, and where)");
+        }
+        SCHEMAD_ASSIGN_OR_RETURN(environment.soak,
+                                 GetDuration(policy["soak"], env_path.Child("soak")));
+      }
+      environment.require_plan_hash = named_protected || !environment.promote_from.empty();
+      if (!policy.IsNull() && policy["require_plan_hash"] &&
+          !GetBool(policy["require_plan_hash"], &environment.require_plan_hash)) {
+        return env_path.Child("require_plan_hash").Error("must be true or false");
+      }
+      environment.lint_block_severity = environment.name == "prod" ? 3 : 0;
+      if (!policy.IsNull() && policy["lint_policy"]) {
+        SCHEMAD_ASSIGN_OR_RETURN(environment.lint_block_severity,
+                                 ParseSeverity(policy["lint_policy"], env_path.Child("lint_policy")));
+      }
+      environments.push_back(std::move(environment));
+    }
+    for (const EnvironmentConfig& environment : environments) {
+      if (environment.promote_from.empty()) continue;
+      const Path from_path = path.Child(environment.name).Child("promote_from");
+      if (FindEnvironment(environments, environment.promote_from) == nullptr) {
+        return from_path.Error(absl::StrCat("\"", environment.promote_from,
+                                            "\" is not an environment (configured: ",
+                                            EnvironmentNames(environments), ")"));
+      }
+      // Following promote_from must end: a cycle would let nothing in anywhere.
+      std::set<std::string> seen = {environment.name};
+      for (const EnvironmentConfig* at = FindEnvironment(environments, environment.promote_from);
+           at != nullptr; at = FindEnvironment(environments, at->promote_from)) {
+        if (!seen.insert(at->name).second) {
+          return from_path.Error(absl::StrCat("promotion order loops back to ", at->name));
+        }
+      }
+    }
+  }
+  if (const YAML::Node policy = root["lint_policy"]) {
+    const Path policy_path = top.Child("lint_policy");
+    if (!policy.IsMap()) return policy_path.Error("must map environment to a severity");
+    for (const auto& entry : policy) {
+      const std::string name = entry.first.as<std::string>();
+      const Path entry_path = policy_path.Child(name);
+      SCHEMAD_ASSIGN_OR_RETURN(int severity, ParseSeverity(entry.second, entry_path));
+      EnvironmentConfig* environment = FindEnvironment(environments, name);
+      if (environment == nullptr) {
+        return entry_path.Error(absl::StrCat("\"", name, "\" is not an environment (configured: ",
+                                             EnvironmentNames(environments), ")"));
+      }
+      const bool own = node && !node[name].IsNull() && node[name]["lint_policy"];
+      if (!own) environment->lint_block_severity = severity;
+    }
+  }
+  return environments;
 }
 
 absl::StatusOr<Role> ParseRole(const std::string& text, const Path& path) {
@@ -133,10 +247,8 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
   }
   SCHEMAD_ASSIGN_OR_RETURN(target.name, GetString(node["name"], path.Child("name")));
   if (target.name.empty()) return path.Child("name").Error("must not be empty");
-  SCHEMAD_ASSIGN_OR_RETURN(std::string environment,
+  SCHEMAD_ASSIGN_OR_RETURN(target.environment.name,
                            GetString(node["environment"], path.Child("environment")));
-  SCHEMAD_ASSIGN_OR_RETURN(target.environment,
-                           ParseEnvironment(environment, path.Child("environment")));
   SCHEMAD_ASSIGN_OR_RETURN(std::string catalog, GetString(node["catalog"], path.Child("catalog")));
   fs::path catalog_path(catalog);
   if (catalog_path.is_relative()) catalog_path = base_dir / catalog_path;
@@ -195,10 +307,45 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
   return target;
 }
 
-absl::StatusOr<TokenConfig> ParseToken(const YAML::Node& node, const Path& path) {
-  SCHEMAD_RETURN_IF_ERROR(CheckKeys(node, path, {"principal", "sha256", "roles"}));
+// `roles` (environment or "*" -> role) and `target_roles` (target -> role) of a token or a
+// certificate; at least one of them.
+absl::Status ParseRoles(const YAML::Node& node, const Path& path,
+                        const std::vector<EnvironmentConfig>& environments,
+                        const std::set<std::string>& targets, std::map<std::string, Role>* roles,
+                        std::map<std::string, Role>* target_roles) {
+  if (!node["roles"] && !node["target_roles"]) return path.Child("roles").Error("is required");
+  for (auto [key, out] : {std::pair{"roles", roles}, std::pair{"target_roles", target_roles}}) {
+    const YAML::Node map = node[key];
+    if (!map) continue;
+    const bool by_target = out == target_roles;
+    if (!map.IsMap()) {
+      return path.Child(key).Error(by_target ? "must map target to role"
+                                             : "must map environment to role");
+    }
+    for (const auto& entry : map) {
+      const std::string name = entry.first.as<std::string>();
+      const Path role_path = path.Child(key).Child(name);
+      if (by_target && targets.count(name) == 0) {
+        return role_path.Error(absl::StrCat("\"", name, "\" is not a target"));
+      }
+      if (!by_target && name != "*" && FindEnvironment(environments, name) == nullptr) {
+        return role_path.Error(absl::StrCat("\"", name, "\" is not an environment (configured: ",
+                                            EnvironmentNames(environments), ")"));
+      }
+      SCHEMAD_ASSIGN_OR_RETURN(std::string role, GetString(entry.second, role_path));
+      SCHEMAD_ASSIGN_OR_RETURN((*out)[name], ParseRole(role, role_path));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<TokenConfig> ParseToken(const YAML::Node& node, const Path& path,
+                                       const std::vector<EnvironmentConfig>& environments,
+                                       const std::set<std::string>& targets) {
+  SCHEMAD_RETURN_IF_ERROR(
+      CheckKeys(node, path, {"principal", "sha256", "roles", "target_roles"}));
   TokenConfig token;
-  for (const char* required : {"principal", "sha256", "roles"}) {
+  for (const char* required : {"principal", "sha256"}) {
     if (!node[required]) return path.Child(required).Error("is required");
   }
   SCHEMAD_ASSIGN_OR_RETURN(token.principal, GetString(node["principal"], path.Child("principal")));
@@ -209,32 +356,35 @@ absl::StatusOr<TokenConfig> ParseToken(const YAML::Node& node, const Path& path)
     return path.Child("sha256").Error(
         "must be the 64-hex-digit SHA-256 of the token (schemactl hash-token prints it)");
   }
-  const YAML::Node roles = node["roles"];
-  if (!roles.IsMap()) return path.Child("roles").Error("must map environment to role");
-  for (const auto& entry : roles) {
-    const std::string environment = entry.first.as<std::string>();
-    const Path role_path = path.Child("roles").Child(environment);
-    if (environment != "*") {
-      SCHEMAD_RETURN_IF_ERROR(ParseEnvironment(environment, role_path).status());
-    }
-    SCHEMAD_ASSIGN_OR_RETURN(std::string role, GetString(entry.second, role_path));
-    SCHEMAD_ASSIGN_OR_RETURN(token.roles[environment], ParseRole(role, role_path));
-  }
+  SCHEMAD_RETURN_IF_ERROR(
+      ParseRoles(node, path, environments, targets, &token.roles, &token.target_roles));
   return token;
+}
+
+absl::StatusOr<CertificateConfig> ParseCertificate(
+    const YAML::Node& node, const Path& path, const std::vector<EnvironmentConfig>& environments,
+    const std::set<std::string>& targets) {
+  SCHEMAD_RETURN_IF_ERROR(CheckKeys(node, path, {"principal", "roles", "target_roles"}));
+  CertificateConfig certificate;
+  if (!node["principal"]) return path.Child("principal").Error("is required");
+  SCHEMAD_ASSIGN_OR_RETURN(certificate.principal,
+                           GetString(node["principal"], path.Child("principal")));
+  if (certificate.principal.empty()) return path.Child("principal").Error("must not be empty");
+  SCHEMAD_RETURN_IF_ERROR(ParseRoles(node, path, environments, targets, &certificate.roles,
+                                     &certificate.target_roles));
+  return certificate;
 }
 
 }  // namespace
 
-std::string EnvironmentName(Environment environment) {
-  switch (environment) {
-    case Environment::kDev:
-      return "dev";
-    case Environment::kStaging:
-      return "staging";
-    case Environment::kProd:
-      return "prod";
-  }
-  return "unknown";
+std::vector<EnvironmentConfig> DefaultEnvironments() {
+  EnvironmentConfig dev{"dev"};
+  EnvironmentConfig staging{"staging"};
+  staging.require_plan_hash = true;
+  EnvironmentConfig prod{"prod"};
+  prod.require_plan_hash = true;
+  prod.lint_block_severity = 3;
+  return {dev, staging, prod};
 }
 
 std::string RoleName(Role role) {
@@ -266,8 +416,9 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
   Config config;
   if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
   SCHEMAD_RETURN_IF_ERROR(CheckKeys(root, {source, "(top level)"},
-                                    {"listen", "targets", "tokens", "tls", "max_threads", "limits",
-                                     "lint_policy", "shutdown_grace"}));
+                                    {"listen", "targets", "environments", "tokens", "certificates",
+                                     "tls", "max_threads", "limits", "lint_policy",
+                                     "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
@@ -317,39 +468,44 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
     }
     config.targets.push_back(std::move(target));
   }
-  std::map<std::string, int> lint_policy = {{"prod", 3}};
-  if (const YAML::Node policy = root["lint_policy"]) {
-    const Path policy_path = top.Child("lint_policy");
-    if (!policy.IsMap()) return policy_path.Error("must map environment to a severity");
-    for (const auto& entry : policy) {
-      const std::string environment = entry.first.as<std::string>();
-      const Path entry_path = policy_path.Child(environment);
-      SCHEMAD_RETURN_IF_ERROR(ParseEnvironment(environment, entry_path).status());
-      SCHEMAD_ASSIGN_OR_RETURN(std::string severity, GetString(entry.second, entry_path));
-      static const std::map<std::string, int> kSeverities = {
-          {"none", 0}, {"info", 1}, {"warning", 2}, {"error", 3}};
-      auto it = kSeverities.find(severity);
-      if (it == kSeverities.end()) {
-        return entry_path.Error(
-            absl::StrCat("\"", severity, "\" is not one of none, info, warning, error"));
-      }
-      lint_policy[environment] = it->second;
+  SCHEMAD_ASSIGN_OR_RETURN(config.environments, ParseEnvironments(root, top));
+  for (size_t i = 0; i < config.targets.size(); ++i) {
+    TargetConfig& target = config.targets[i];
+    const EnvironmentConfig* environment =
+        FindEnvironment(config.environments, target.environment.name);
+    if (environment == nullptr) {
+      return top.Child("targets").Index(i).Child("environment").Error(
+          absl::StrCat("\"", target.environment.name, "\" is not an environment (configured: ",
+                       EnvironmentNames(config.environments), ")"));
     }
-  }
-  for (TargetConfig& target : config.targets) {
-    auto it = lint_policy.find(EnvironmentName(target.environment));
-    target.lint_block_severity = it == lint_policy.end() ? 0 : it->second;
+    target.environment = *environment;
   }
   if (const YAML::Node tokens = root["tokens"]) {
     if (!tokens.IsSequence()) return top.Child("tokens").Error("must be a list");
     std::set<std::string> hashes;
     for (size_t i = 0; i < tokens.size(); ++i) {
-      SCHEMAD_ASSIGN_OR_RETURN(TokenConfig token,
-                               ParseToken(tokens[i], top.Child("tokens").Index(i)));
+      SCHEMAD_ASSIGN_OR_RETURN(
+          TokenConfig token,
+          ParseToken(tokens[i], top.Child("tokens").Index(i), config.environments, names));
       if (!hashes.insert(token.sha256).second) {
         return top.Child("tokens").Index(i).Child("sha256").Error("duplicate token");
       }
       config.tokens.push_back(std::move(token));
+    }
+  }
+  if (const YAML::Node certificates = root["certificates"]) {
+    const Path path = top.Child("certificates");
+    if (!certificates.IsSequence()) return path.Error("must be a list");
+    std::set<std::string> principals;
+    for (size_t i = 0; i < certificates.size(); ++i) {
+      SCHEMAD_ASSIGN_OR_RETURN(
+          CertificateConfig certificate,
+          ParseCertificate(certificates[i], path.Index(i), config.environments, names));
+      if (!principals.insert(certificate.principal).second) {
+        return path.Index(i).Child("principal").Error(
+            absl::StrCat("duplicate certificate principal \"", certificate.principal, "\""));
+      }
+      config.certificates.push_back(std::move(certificate));
     }
   }
   if (const YAML::Node tls = root["tls"]) {
@@ -447,6 +603,12 @@ absl::Status CheckListen(const std::string& listen) {
 absl::Status ValidateConfig(const Config& config) {
   SCHEMAD_RETURN_IF_ERROR(CheckListen(config.listen));
   // Without tokens every caller is admin: beyond localhost that needs client certificates.
+  if (!config.tls.client_ca_file.empty() && config.tokens.empty() &&
+      config.certificates.empty()) {
+    return absl::InvalidArgumentError(
+        "tls.client_ca_file: client certificates need `certificates:` entries (or tokens) that "
+        "map each certificate's principal (SAN URI or DNS name, else subject CN) to roles");
+  }
   if (!IsLoopbackAddress(config.listen) && config.tokens.empty() &&
       config.tls.client_ca_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(

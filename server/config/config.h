@@ -12,15 +12,29 @@
 
 namespace schemad {
 
-enum class Environment { kDev, kStaging, kProd };
 enum class Role { kNone = 0, kViewer = 1, kDeployer = 2, kAdmin = 3 };
 
-std::string EnvironmentName(Environment environment);
 std::string RoleName(Role role);
+
+// An environment and its policy (config key `environments`; without it: dev, staging, prod).
+struct EnvironmentConfig {
+  std::string name;
+  // Targets here accept only revisions a target of the same catalog in this environment has
+  // applied (same checksum) at least `soak` ago and still has. Empty: no gate.
+  std::string promote_from;
+  absl::Duration soak = absl::ZeroDuration();
+  // Apply and Rollback need expected_plan_hash. Default: true with promote_from, and for the
+  // environments named staging and prod.
+  bool require_plan_hash = false;
+  // Lint findings at or above this severity block Apply unless the request gives an override
+  // reason: 0 none, 1 info, 2 warning, 3 error. Default: error in prod, none elsewhere.
+  int lint_block_severity = 0;
+};
 
 struct TargetConfig {
   std::string name;
-  Environment environment = Environment::kDev;
+  // The target's environment with its policy.
+  EnvironmentConfig environment;
   std::string catalog_path;
   // The resolved connection string. Secret: never logged or returned.
   std::string dsn;
@@ -34,10 +48,6 @@ struct TargetConfig {
   int lock_retries = 5;
   // How long Apply waits for another run's lock before ABORTED.
   absl::Duration lock_wait = absl::Seconds(30);
-  // Lint findings at or above this severity block Apply unless the request gives an override
-  // reason: 0 none, 1 info, 2 warning, 3 error. From the top-level lint_policy; default: errors
-  // block in prod.
-  int lint_block_severity = 0;
   // Catalog files larger than this are refused at load (`max_file_size`, default 64MiB).
   int64_t max_file_bytes = int64_t{64} << 20;
 };
@@ -49,8 +59,18 @@ struct TokenConfig {
   std::string principal;
   // Lower-case hex SHA-256 of the bearer token.
   std::string sha256;
-  // Role per environment name ("dev", "staging", "prod"), or "*" for every environment.
+  // Role per environment name, or "*" for every environment.
   std::map<std::string, Role> roles;
+  // Role per target name; a target's role is the higher of the two.
+  std::map<std::string, Role> target_roles;
+};
+
+// A client certificate's identity (mTLS) and its roles, like a token's.
+struct CertificateConfig {
+  // The certificate's first SAN URI, else its first SAN DNS name, else its subject CN.
+  std::string principal;
+  std::map<std::string, Role> roles;
+  std::map<std::string, Role> target_roles;
 };
 
 struct TlsConfig {
@@ -64,7 +84,9 @@ struct TlsConfig {
 struct Config {
   std::string listen = "127.0.0.1:50051";
   std::vector<TargetConfig> targets;
+  std::vector<EnvironmentConfig> environments;
   std::vector<TokenConfig> tokens;
+  std::vector<CertificateConfig> certificates;
   TlsConfig tls;
   // Upper bound of the threads the gRPC sync server may use (WatchVersion and GetVersion use
   // none: they are served by the callback API).
@@ -93,8 +115,13 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text, const std::stri
 // Reads and parses a config file. Returns NOT_FOUND if it cannot be read.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path, const EnvLookup& env);
 
+// The environments without an `environments` key: dev; staging and prod (require_plan_hash);
+// prod blocks lint errors.
+std::vector<EnvironmentConfig> DefaultEnvironments();
+
 // Checks rules that span fields (also after command-line overrides): a non-loopback listen
-// address needs tokens or mTLS (without tokens every caller is admin). Returns INVALID_ARGUMENT.
+// address needs tokens or mTLS (without tokens every caller is admin); mTLS needs tokens or
+// certificates (a certificate's identity must map to roles). Returns INVALID_ARGUMENT.
 absl::Status ValidateConfig(const Config& config);
 
 // True for 127.0.0.0/8, ::1, localhost and unix sockets.

@@ -1,6 +1,7 @@
 #include "server/db/bookkeeping_schema.h"
 
 #include "absl/strings/str_format.h"
+#include "server/common/refusal.h"
 #include "server/db/transaction.h"
 
 namespace schemad::db {
@@ -136,9 +137,11 @@ absl::Status EnsureBookkeepingSchema(Connection& conn) {
     const int stored =
         txn.exec1("SELECT value::int FROM schemad.meta WHERE key = 'schema_version'")[0].as<int>();
     if (stored > kBookkeepingVersion) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "schema schemad is at version %d, written by a newer schemad (this one knows %d)", stored,
-          kBookkeepingVersion));
+      return FailedPrecondition(
+          RefusalReason::kNewerSchemad,
+          absl::StrFormat(
+              "schema schemad is at version %d, written by a newer schemad (this one knows %d)",
+              stored, kBookkeepingVersion));
     }
     if (stored < 2) txn.exec(kUpgradeV2);
     if (stored < 3) txn.exec(kUpgradeV3);

@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/refusal.h"
 
 namespace schemad::db {
 
@@ -23,7 +24,7 @@ absl::Status StatusFromException(const std::exception& e) {
     }
     message = absl::StrCat(message, " (SQLSTATE ", sql->sqlstate(), ")");
     if (sql->sqlstate() == "40001" || sql->sqlstate() == "40P01") {
-      return absl::AbortedError(message);
+      return Aborted(RefusalReason::kConflict, message, {{"sqlstate", sql->sqlstate()}});
     }
     return absl::InternalError(message);
   }

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "server/common/refusal.h"
 #include "server/common/sha256.h"
 #include "server/db/advisory_lock.h"
 #include "server/db/transaction.h"
@@ -268,7 +269,8 @@ absl::Status RunJournal::Finish(Connection& conn, const RunRecord& run, bool loc
         FileModeName(run.current_mode), run.completed, run.partial, run.reached_version,
         run.steps_done, run.duration_ms);
     if (updated.affected_rows() != 1) {
-      return absl::FailedPreconditionError(
+      return FailedPrecondition(
+          RefusalReason::kLockLost,
           "the journal row was not written: this run no longer holds the target's lock and the "
           "row is no longer running (another run took over)");
     }

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/common/refusal.h"
 #include "server/db/advisory_lock.h"
 #include "server/db/transaction.h"
 
@@ -331,7 +332,7 @@ absl::Status ScriptRunner::RecordCompleted(const StepSpec& step, int count) {
     journal_.WriteProgress(txn, step.run_id, count, hashes, lock_key_);
     return absl::OkStatus();
   } catch (const LockLostError& e) {
-    return absl::AbortedError(e.what());
+    return Aborted(RefusalReason::kLockLost, e.what());
   } catch (const std::exception& e) {
     return StatusFromException(e);
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/config/config.h"
 #include "server/engine/planner.h"
 
 namespace schemad::engine {
@@ -16,14 +17,16 @@ struct AdmissionRequest {
   bool allow_out_of_order = false;
   bool accept_checksum_drift = false;
   std::string lint_override_reason;
-  // Findings at or above this severity block (0: none block), and the environment's name.
-  int lint_block_severity = 0;
-  std::string environment;
+  std::string override_promotion_reason;
+  // The target's environment: its name, lint policy, whether it needs a plan hash, where it
+  // promotes from.
+  EnvironmentConfig environment;
 };
 
 // Returns the overrides the run uses (for the journal), or FAILED_PRECONDITION saying why the
-// plan may not run: the planner's refusal, lint findings the policy blocks without an override
-// reason, or a plan hash that moved.
+// plan may not run, in this order: the planner's refusal, no plan hash where the environment
+// requires one, a plan hash that moved, revisions not promoted without an override reason,
+// lint findings the policy blocks without an override reason.
 absl::StatusOr<std::vector<std::string>> CheckRunAllowed(const Plan& plan,
                                                          const std::vector<sql::LintFinding>& lint,
                                                          const AdmissionRequest& request);

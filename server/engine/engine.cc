@@ -7,6 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
+#include "server/common/refusal.h"
+#include "server/engine/promotion.h"
 #include "server/common/sha256.h"
 #include "server/common/status_macros.h"
 #include "server/db/bookkeeping_schema.h"
@@ -309,6 +311,7 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
                            target.journal.ReadBlocking(*conn));
   SCHEMAD_ASSIGN_OR_RETURN(
       Plan plan, engine::MakePlan(target.config.name, target.catalog, applied, blocking, request));
+  AddPromotionEvidence(target, &plan);
   SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
   plan.lint = LintPlan(plan, target.catalog, *lineage);
   std::set<std::string> tables;
@@ -317,6 +320,29 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
   }
   SCHEMAD_ASSIGN_OR_RETURN(plan.table_rows, db::EstimatedRows(*conn, tables));
   return plan;
+}
+
+void Engine::AddPromotionEvidence(const Target& target, Plan* plan) const {
+  const EnvironmentConfig& environment = target.config.environment;
+  if (environment.promote_from.empty() || plan->direction != Direction::kUp) return;
+  std::vector<PromotionSource> sources;
+  for (const auto& other : targets_) {
+    if (other->config.environment.name != environment.promote_from ||
+        other->catalog.name != target.catalog.name) {
+      continue;
+    }
+    PromotionSource& source = sources.emplace_back();
+    source.target = other->config.name;
+    absl::StatusOr<db::ConnectionPool::Lease> conn = other->pool->Acquire();
+    absl::StatusOr<std::vector<db::AppliedRevision>> applied =
+        conn.ok() ? other->store.ReadApplied(**conn) : conn.status();
+    if (applied.ok()) {
+      source.applied = *std::move(applied);
+    } else {
+      source.error = std::string(applied.status().message());
+    }
+  }
+  CheckPromotion(environment, target.catalog.name, sources, absl::Now(), plan);
 }
 
 absl::StatusOr<std::unique_ptr<TargetLock>> Engine::LockForChange(const Target& target,
@@ -369,12 +395,14 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
                              target.journal.ReadByRequestId(session, request.request_id));
     if (previous) {
       if (previous->request_fingerprint != fingerprint) {
-        return absl::FailedPreconditionError(
+        return FailedPrecondition(
+            RefusalReason::kRequestIdReused,
             absl::StrCat(operation, " refused: request id ", request.request_id,
                          " was used for a different request (run ", previous->run_id, ", ",
                          db::OperationName(previous->operation), " to ",
                          previous->target_version.empty() ? "0" : previous->target_version,
-                         "); use a new request id"));
+                         "); use a new request id"),
+            {}, {{"request_id", request.request_id}, {"run_id", previous->run_id}});
       }
       RunEvent started = Event(RunEvent::Kind::kRunStarted);
       started.run_id = previous->run_id;
@@ -406,8 +434,9 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
                            target.journal.ReadBlocking(session));
   SCHEMAD_ASSIGN_OR_RETURN(Plan plan, engine::MakePlan(target.config.name, target.catalog, applied,
                                                        blocking, request.plan));
+  AddPromotionEvidence(target, &plan);
   std::vector<sql::LintFinding> lint;
-  if (target.config.lint_block_severity > 0 && plan.refusal.empty()) {
+  if (target.config.environment.lint_block_severity > 0 && plan.refusal.empty()) {
     SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
     lint = LintPlan(plan, target.catalog, *lineage);
   }
@@ -417,8 +446,8 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
   admission.allow_out_of_order = request.plan.allow_out_of_order;
   admission.accept_checksum_drift = request.plan.accept_checksum_drift;
   admission.lint_override_reason = request.lint_override_reason;
-  admission.lint_block_severity = target.config.lint_block_severity;
-  admission.environment = EnvironmentName(target.config.environment);
+  admission.override_promotion_reason = request.override_promotion_reason;
+  admission.environment = target.config.environment;
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> overrides,
                            CheckRunAllowed(plan, lint, admission));
 
@@ -505,22 +534,28 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
                            target.journal.ReadBlocking(session));
   if (!blocking || blocking->run_id != found->run_id) {
-    return absl::FailedPreconditionError(
+    return FailedPrecondition(
+        RefusalReason::kNothingToResolve,
         absl::StrCat("run ", run_id, " is ", RunStateName(found->state),
                      found->partial ? " but a later run superseded it" : " and left nothing behind",
-                     "; it blocks nothing: nothing to resolve"));
+                     "; it blocks nothing: nothing to resolve"),
+        {}, {{"run_id", run_id}});
   }
   db::RunRecord run = *blocking;
   const int index = target.catalog.IndexOf(run.current_version);
   if (index < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "run ", run_id, " stopped at ", run.current_version, ", which is not in the catalog"));
+    return FailedPrecondition(RefusalReason::kMissingFromCatalog,
+                              absl::StrCat("run ", run_id, " stopped at ", run.current_version,
+                                           ", which is not in the catalog"),
+                              {run.current_version}, {{"run_id", run_id}});
   }
   const Revision& revision = target.catalog.revisions[index];
   const Direction direction =
       run.operation == db::Operation::kRollback ? Direction::kDown : Direction::kUp;
   if (direction == Direction::kDown && !revision.down) {
-    return absl::FailedPreconditionError(absl::StrCat(revision.Id(), " has no down file"));
+    return FailedPrecondition(RefusalReason::kIrreversible,
+                              absl::StrCat(revision.Id(), " has no down file"), {revision.version},
+                              {{"run_id", run_id}});
   }
   PlanStep step;
   step.revision = &revision;
@@ -537,28 +572,32 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
     // Resume after the statements whose effects are durable, but only if they are still the
     // statements the file has: a changed prefix would make the resumed file a different one.
     const auto& statements = step.file->script().statements;
+    const auto Refused = [&](const std::string& message) {
+      return FailedPrecondition(RefusalReason::kFileChanged, message, {revision.version},
+                                {{"run_id", run_id}});
+    };
     if (ModeOf(step.mode) != run.current_mode) {
-      return absl::FailedPreconditionError(
+      return Refused(
           absl::StrCat("resolve --retry refused: ", revision.Id(), " ran as ",
                        db::FileModeName(run.current_mode), " but now runs as ",
                        db::FileModeName(ModeOf(step.mode)),
                        "; restore the file, or finish by hand and use --mark-done"));
     }
     if (run.completed > static_cast<int>(run.completed_hashes.size())) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return Refused(absl::StrCat(
           "resolve --retry refused: the journal has no statement hashes for the ", run.completed,
           " completed statement(s) of ", revision.Id(),
           " (written by an older schemad), so a changed file cannot be told; finish by hand "
           "and use --mark-done"));
     }
     if (run.completed > static_cast<int>(statements.size())) {
-      return absl::FailedPreconditionError(
+      return Refused(
           absl::StrCat("resolve --retry refused: ", revision.Id(), " completed ", run.completed,
                        " statement(s) but the file now has ", statements.size()));
     }
     for (int i = 0; i < run.completed; ++i) {
       if (db::StatementHash(statements[i].text) != run.completed_hashes[i]) {
-        return absl::FailedPreconditionError(
+        return Refused(
             absl::StrCat("resolve --retry refused: statement ", i + 1, " (line ",
                          statements[i].line, ") of ", revision.Id(),
                          " changed since it ran; restore it, or finish by hand and use "
@@ -640,8 +679,9 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
     const int index = target.catalog.IndexOf(revision.version);
     if (index < 0) {
       if (!version.empty()) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("version ", version, " is applied but not in the catalog"));
+        return FailedPrecondition(
+            RefusalReason::kMissingFromCatalog,
+            absl::StrCat("version ", version, " is applied but not in the catalog"), {version});
       }
       continue;
     }

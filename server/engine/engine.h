@@ -108,6 +108,8 @@ struct RunRequest {
   std::string principal;
   // Lets lint findings that the target's policy blocks through; recorded in the journal.
   std::string lint_override_reason;
+  // Lets revisions the promotion gate refuses through (admin); recorded in the journal.
+  std::string override_promotion_reason;
   // 0: the target's configured lock_wait.
   absl::Duration lock_wait = absl::ZeroDuration();
 };
@@ -217,6 +219,9 @@ class Engine {
  private:
   Engine() = default;
   absl::StatusOr<TargetStatus> ReadStatus(const Target& target, bool with_schema_drift) const;
+  // Reads what the targets of the source environment applied and fills the plan's promotion
+  // evidence (promotion.h); nothing without promote_from.
+  void AddPromotionEvidence(const Target& target, Plan* plan) const;
   // The target's lock for a run, resolve or repair, with the bookkeeping schema ensured and
   // dead servers' runs marked interrupted. ABORTED when another run holds it past `wait`.
   absl::StatusOr<std::unique_ptr<TargetLock>> LockForChange(const Target& target,

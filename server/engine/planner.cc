@@ -151,6 +151,8 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       plan.warnings.push_back(text);
       if (!request.allow_out_of_order) {
         plan.refusal = absl::StrCat(text, " (allow it explicitly to apply)");
+        plan.why_refused = {RefusalReason::kOutOfOrder, out_of_order,
+                            {{"newest_applied", plan.from_version}}};
       }
     }
   } else {
@@ -175,15 +177,18 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       }
       const int index = catalog.IndexOf(it->version);
       if (index < 0) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("cannot roll back ", it->version, "_", it->name,
-                         ": it is applied but no longer in the catalog"));
+        return FailedPrecondition(RefusalReason::kMissingFromCatalog,
+                                  absl::StrCat("cannot roll back ", it->version, "_", it->name,
+                                               ": it is applied but no longer in the catalog"),
+                                  {it->version});
       }
       const Revision& revision = catalog.revisions[index];
       if (!revision.down) {
-        return absl::FailedPreconditionError(absl::StrCat("cannot roll back ", revision.Id(),
-                                                          ": it is irreversible (",
-                                                          revision.irreversible_reason, ")"));
+        return FailedPrecondition(
+            RefusalReason::kIrreversible,
+            absl::StrCat("cannot roll back ", revision.Id(), ": it is irreversible (",
+                         revision.irreversible_reason, ")"),
+            {revision.version}, {{"irreversible_reason", revision.irreversible_reason}});
       }
       SCHEMAD_ASSIGN_OR_RETURN(PlanStep step, MakeStep(revision, Direction::kDown));
       plan.steps.push_back(std::move(step));
@@ -203,6 +208,7 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
     if (request.direction == Direction::kUp && !request.accept_checksum_drift &&
         plan.refusal.empty()) {
       plan.refusal = absl::StrCat(text, " (accept the drift explicitly to go on)");
+      plan.why_refused = {RefusalReason::kChecksumDrift, drifted, {}};
     }
   }
   if (blocking_run) {
@@ -210,6 +216,10 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
         absl::StrCat(DescribeBlockingRun(*blocking_run), "; resolve it first (schemactl resolve)");
     plan.warnings.push_back(text);
     plan.refusal = text;
+    plan.why_refused = {RefusalReason::kFailedRun,
+                        {blocking_run->current_version},
+                        {{"run_id", blocking_run->run_id},
+                         {"state", db::RunStateName(blocking_run->state)}}};
   }
   for (const PlanStep& step : plan.steps) {
     if (step.direction == Direction::kUp && !step.revision->down) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/catalog/catalog.h"
+#include "server/common/refusal.h"
 #include "server/db/history_store.h"
 #include "server/db/run_journal.h"
 #include "server/sql/lint.h"
@@ -36,6 +37,9 @@ struct PlanStep {
   std::string transaction_reason;
   // The target's version once this step is done.
   std::string version_after;
+  // Filled by the promotion gate (promotion.h): the evidence, or what is missing.
+  std::string promotion;
+  bool promoted = false;
 };
 
 struct Plan {
@@ -45,12 +49,17 @@ struct Plan {
   std::string to_version;
   std::vector<PlanStep> steps;
   std::vector<std::string> warnings;
-  // Why Apply would refuse this plan (FAILED_PRECONDITION), empty when it may run.
+  // Why Apply would refuse this plan (FAILED_PRECONDITION), empty when it may run, and the
+  // refusal's typed reason.
   std::string refusal;
+  Refusal why_refused;
   std::string plan_hash;
   // Filled by the engine: lint findings of the up steps, and the live tables' estimated rows.
   std::vector<sql::LintFinding> lint;
   std::map<std::string, double> table_rows;
+  // Filled by the promotion gate: up steps the source environment has not promoted, and why.
+  std::vector<std::string> not_promoted;
+  std::vector<std::string> not_promoted_why;
 };
 
 // The request's own checks (no catalog needed): steps not negative, to_version a version.

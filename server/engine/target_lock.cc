@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/refusal.h"
 #include "server/engine/planner.h"
 
 namespace schemad::engine {
@@ -30,8 +31,9 @@ absl::StatusOr<std::unique_ptr<TargetLock>> TargetLock::Acquire(
   absl::Duration backoff = kFirstBackoff;
   while (!locks.TryTake(key)) {
     if (absl::Now() >= deadline) {
-      return absl::AbortedError(
-          absl::StrCat("target ", name, " is locked by another run on this server"));
+      return Aborted(RefusalReason::kLocked,
+                     absl::StrCat("target ", name, " is locked by another run on this server"),
+                     {{"holder", "another run on this server"}});
     }
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);
@@ -52,7 +54,10 @@ absl::StatusOr<std::unique_ptr<TargetLock>> TargetLock::Acquire(
       std::string who = "another schemad";
       absl::StatusOr<std::optional<db::RunRecord>> running = journal.ReadBlocking(**session);
       if (running.ok() && running->has_value()) who = DescribeBlockingRun(**running);
-      return absl::AbortedError(absl::StrCat("target ", name, " is locked: ", who));
+      std::vector<std::pair<std::string, std::string>> facts = {{"holder", who}};
+      if (running.ok() && running->has_value()) facts.emplace_back("run_id", (*running)->run_id);
+      return Aborted(RefusalReason::kLocked, absl::StrCat("target ", name, " is locked: ", who),
+                     std::move(facts));
     }
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, kMaxBackoff);

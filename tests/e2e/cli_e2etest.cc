@@ -248,9 +248,12 @@ TEST_F(CliTest, PythonClientReadsTheVersion) {
 }
 
 // TLS with client certificates (mTLS): the only way to serve without tokens beyond loopback.
-TEST(TlsTest, MutualTlsAdmitsOnlyClientsWithACertificate) {
+// Issue 12, item 9: the principal is the certificate's (SAN URI, else DNS name, else subject
+// CN), with the roles `certificates:` gives it; a run names it.
+TEST(TlsTest, MutualTlsNamesTheCallerByItsCertificate) {
   const std::string dir = MakeTempDir("schemad-tls");
-  WriteFiles(dir, {{"server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"}});
+  WriteFiles(dir, {{"server.ext", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"},
+                   {"deployer.ext", "subjectAltName=URI:spiffe://schemad.test/deploy-pipeline\n"}});
   auto openssl = [&](const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"openssl"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -262,28 +265,59 @@ TEST(TlsTest, MutualTlsAdmitsOnlyClientsWithACertificate) {
   };
   openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
            "-days", "1", "-subj", "/CN=schemad-test-ca"});
-  for (const std::string name : {"server", "client"}) {
+  // deployer: a SAN URI (and a CN that must not be used); viewer: a CN only; stranger: a CN
+  // no entry names.
+  for (const std::string name : {"server", "deployer", "viewer", "stranger"}) {
     openssl({"req", "-newkey", "rsa:2048", "-nodes", "-keyout", name + ".key", "-out",
-             name + ".csr", "-subj", "/CN=" + name});
+             name + ".csr", "-subj", "/CN=" + (name == "viewer" ? "ops-viewer" : name)});
     std::vector<std::string> sign = {"x509",        "-req",   "-in",    name + ".csr",     "-CA",
                                      "ca.pem",      "-CAkey", "ca.key", "-CAcreateserial", "-out",
                                      name + ".pem", "-days",  "1"};
-    if (name == "server") sign.insert(sign.end(), {"-extfile", "server.ext"});
+    if (name == "server" || name == "deployer") sign.insert(sign.end(), {"-extfile", name + ".ext"});
     openssl(sign);
   }
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
   ServerConfig config;
-  config.targets.push_back({"dev", "dev", kCatalog, TestPostgres::Get().CreateDatabase(), ""});
-  config.extra_yaml = absl::StrCat("tls:\n  cert_file: ", dir, "/server.pem\n  key_file: ", dir,
-                                   "/server.key\n  client_ca_file: ", dir, "/ca.pem\n");
+  config.targets.push_back(
+      {"dev", "dev", SCHEMAD_SOURCE_DIR "/tests/testdata/catalogs/small", dsn, ""});
+  config.extra_yaml = absl::StrCat(
+      "tls:\n  cert_file: ", dir, "/server.pem\n  key_file: ", dir,
+      "/server.key\n  client_ca_file: ", dir,
+      "/ca.pem\n"
+      "certificates:\n"
+      "  - principal: spiffe://schemad.test/deploy-pipeline\n    roles: {dev: deployer}\n"
+      "  - principal: ops-viewer\n    roles: {dev: viewer}\n");
   auto server = ServerProcess::Start(config);
   ASSERT_TRUE(server.ok()) << server.status();
-  CommandResult with_certificate =
-      (*server)->Cli({"--tls-ca", dir + "/ca.pem", "--tls-cert", dir + "/client.pem", "--tls-key",
-                      dir + "/client.key", "version", "-t", "dev"});
-  EXPECT_EQ(with_certificate.exit_code, 0) << with_certificate.err;
-  EXPECT_THAT(with_certificate.out, HasSubstr("dev: nothing applied yet"));
-  CommandResult without_certificate =
-      (*server)->Cli({"--tls-ca", dir + "/ca.pem", "version", "-t", "dev"});
+  auto as = [&](const std::string& name, std::vector<std::string> args) {
+    std::vector<std::string> full = {"--tls-ca", dir + "/ca.pem"};
+    if (!name.empty()) {
+      full.insert(full.end(),
+                  {"--tls-cert", dir + "/" + name + ".pem", "--tls-key", dir + "/" + name + ".key"});
+    }
+    full.insert(full.end(), args.begin(), args.end());
+    return (*server)->Cli(full);
+  };
+  CommandResult viewer = as("viewer", {"version", "-t", "dev"});
+  EXPECT_EQ(viewer.exit_code, 0) << viewer.err;
+  EXPECT_THAT(viewer.out, HasSubstr("dev: nothing applied yet"));
+  CommandResult viewer_applies = as("viewer", {"apply", "-t", "dev"});
+  EXPECT_EQ(viewer_applies.exit_code, 8);
+  EXPECT_THAT(viewer_applies.err, HasSubstr("needs role deployer; ops-viewer has viewer"));
+  CommandResult deployer = as("deployer", {"apply", "-t", "dev"});
+  EXPECT_EQ(deployer.exit_code, 0) << deployer.out << deployer.err;
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(DISTINCT principal, ',') FROM "
+                                            "schemad.runs"),
+            "spiffe://schemad.test/deploy-pipeline");
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT count(*) FROM schemad.events WHERE principal = "
+                     "'spiffe://schemad.test/deploy-pipeline' AND action = 'apply'"),
+            "1");
+  CommandResult stranger = as("stranger", {"version", "-t", "dev"});
+  EXPECT_EQ(stranger.exit_code, 8);
+  EXPECT_THAT(stranger.err,
+              HasSubstr("client certificate of \"stranger\" is not in the server's certificates"));
+  CommandResult without_certificate = as("", {"version", "-t", "dev"});
   EXPECT_EQ(without_certificate.exit_code, 7) << without_certificate.err;
   CommandResult plaintext = (*server)->Cli({"version", "-t", "dev"});
   EXPECT_EQ(plaintext.exit_code, 7) << plaintext.err;

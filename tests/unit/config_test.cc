@@ -46,7 +46,9 @@ TEST_F(ConfigTest, ValidConfigResolvesDsnAndRelativeCatalog) {
   EXPECT_EQ(config->targets[0].dsn_source, "env DEV_DSN");
   EXPECT_EQ(config->targets[0].catalog_path, dir_ + "/catalog");
   EXPECT_EQ(config->targets[1].dsn, "host=/tmp dbname=x");
-  EXPECT_EQ(config->targets[1].environment, Environment::kStaging);
+  EXPECT_EQ(config->targets[1].environment.name, "staging");
+  EXPECT_TRUE(config->targets[1].environment.require_plan_hash);
+  EXPECT_FALSE(config->targets[0].environment.require_plan_hash);
   EXPECT_EQ(config->targets[1].lock_timeout, absl::Milliseconds(750));
   EXPECT_EQ(config->targets[1].lock_wait, absl::Minutes(2));
   EXPECT_EQ(config->targets[1].lock_retries, 2);
@@ -158,13 +160,76 @@ TEST_F(ConfigTest, NonLoopbackWithoutTokensOrTlsIsRefused) {
   EXPECT_THAT(ValidateConfig(*config),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tls.client_ca_file")));
   config->tls.client_ca_file = "clients.pem";
+  // Client certificates need entries that give their principals roles: never anonymous admin.
+  EXPECT_THAT(ValidateConfig(*config),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("certificates:")));
+  config->certificates.push_back(CertificateConfig{"spiffe://ci", {{"*", Role::kViewer}}, {}});
   EXPECT_THAT(ValidateConfig(*config), IsOk());
+  config->certificates.clear();
   config->tls = TlsConfig();
   config->tokens.push_back(TokenConfig{"ci", std::string(64, 'c'), {{"*", Role::kViewer}}});
   EXPECT_THAT(ValidateConfig(*config), IsOk());
   config->listen = "127.0.0.1:50051";
   config->tokens.clear();
   EXPECT_THAT(ValidateConfig(*config), IsOk());
+}
+
+// Issue 12, item 5: free-form environments with a promotion order and a policy; the old
+// dev/staging/prod keep their meaning without the key.
+TEST_F(ConfigTest, EnvironmentsHavePoliciesAndAnOrder) {
+  const std::string targets =
+      "targets:\n"
+      "  - {name: qa-eu, environment: qa, catalog: catalog, dsn_env: DEV_DSN}\n"
+      "  - {name: live-eu, environment: live, catalog: catalog, dsn_env: DEV_DSN}\n";
+  absl::StatusOr<Config> config =
+      Parse(targets +
+            "environments:\n  qa: {}\n  live: {promote_from: qa, soak: 1h, lint_policy: warning}\n"
+            "tokens:\n  - principal: ci\n    sha256: " + std::string(64, 'a') +
+            "\n    roles: {qa: deployer}\n    target_roles: {live-eu: deployer}\n");
+  ASSERT_THAT(config, IsOk());
+  const EnvironmentConfig& live = config->targets[1].environment;
+  EXPECT_EQ(live.name, "live");
+  EXPECT_EQ(live.promote_from, "qa");
+  EXPECT_EQ(live.soak, absl::Hours(1));
+  EXPECT_TRUE(live.require_plan_hash);  // the default with promote_from
+  EXPECT_EQ(live.lint_block_severity, 2);
+  EXPECT_FALSE(config->targets[0].environment.require_plan_hash);
+  EXPECT_EQ(config->tokens[0].target_roles.at("live-eu"), Role::kDeployer);
+
+  absl::StatusOr<Config> defaults = Parse(kTarget);
+  ASSERT_THAT(defaults, IsOk());
+  ASSERT_EQ(defaults->environments.size(), 3u);
+  EXPECT_EQ(defaults->environments[2].name, "prod");
+  EXPECT_TRUE(defaults->environments[2].require_plan_hash);
+  EXPECT_EQ(defaults->environments[2].lint_block_severity, 3);
+  EXPECT_TRUE(defaults->environments[2].promote_from.empty());
+
+  EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n  live: {promote_from: stage}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("environments.live.promote_from"),
+                             HasSubstr("\"stage\" is not an environment (configured: qa, live)"))));
+  EXPECT_THAT(
+      Parse(targets + "environments:\n  qa: {promote_from: live}\n  live: {promote_from: qa}\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("promotion order loops back")));
+  EXPECT_THAT(Parse(targets + "environments:\n  qa: {soak: 1h}\n  live: {}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("environments.qa.soak"), HasSubstr("needs promote_from"))));
+  EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n  live: {approvals: 1}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("environments.live.approvals: unknown key"))));
+  EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("targets[1].environment"),
+                             HasSubstr("\"live\" is not an environment (configured: qa)"))));
+  EXPECT_THAT(Parse(std::string(kTarget) + "tokens:\n  - principal: ci\n    sha256: " +
+                    std::string(64, 'a') + "\n    target_roles: {nope: admin}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("tokens[0].target_roles.nope"),
+                             HasSubstr("\"nope\" is not a target"))));
+  EXPECT_THAT(Parse(std::string(kTarget) + "certificates:\n  - principal: a\n    roles: {dev: admin}\n"
+                    "  - principal: a\n    roles: {dev: viewer}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("certificates[1].principal: duplicate certificate principal")));
 }
 
 // Issue 10, item 8: a listen address that does not parse, or a port out of range, is named.

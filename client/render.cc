@@ -283,7 +283,8 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
     for (const v1::Finding& finding : plan.lint()) out += "  " + RenderFinding(finding);
   }
   for (const v1::PlanStep& step : plan.steps()) {
-    if (!step.promotion().empty()) absl::StrAppend(&out, "\n", step.version(), " ", step.promotion());
+    if (!step.promotion().empty())
+      absl::StrAppend(&out, "\n", step.version(), " ", step.promotion());
   }
   for (const std::string& warning : plan.warnings()) absl::StrAppend(&out, "\nwarning: ", warning);
   if (!plan.warnings().empty()) out += "\n";

@@ -67,9 +67,9 @@ absl::Status Authorizer::Require(const Caller& caller, const TargetConfig& targe
                                  const std::string& action) const {
   const Role role = RoleFor(caller, target);
   if (role >= needed) return absl::OkStatus();
-  return absl::PermissionDeniedError(
-      absl::StrCat(action, " on a ", target.environment.name, " target needs role ",
-                   RoleName(needed), "; ", caller.principal, " has ", RoleName(role)));
+  return absl::PermissionDeniedError(absl::StrCat(action, " on a ", target.environment.name,
+                                                  " target needs role ", RoleName(needed), "; ",
+                                                  caller.principal, " has ", RoleName(role)));
 }
 
 }  // namespace schemad::api

@@ -99,7 +99,8 @@ void RunningServer::WatchTargets(const engine::Engine& engine) const {
 
 absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* engine) {
   RunningServer running;
-  running.service = std::make_unique<SchemaService>(engine, Authorizer(config.tokens, config.certificates), config);
+  running.service = std::make_unique<SchemaService>(
+      engine, Authorizer(config.tokens, config.certificates), config);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 

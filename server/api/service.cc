@@ -473,8 +473,7 @@ absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBa
       field != nullptr ? request.GetReflection()->GetString(request, field) : "";
   absl::StatusOr<const engine::Target*> target = engine_->FindTarget(target_name);
   if (!target.ok()) return target.status();
-  absl::Status allowed =
-      authorizer_.Require(*caller, (*target)->config, needed, action);
+  absl::Status allowed = authorizer_.Require(*caller, (*target)->config, needed, action);
   if (!allowed.ok()) {
     Denied(context, request, caller->principal, action, allowed, on_callback);
     return allowed;

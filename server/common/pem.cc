@@ -65,8 +65,8 @@ absl::Status CheckPemKeyPair(const std::string& cert_path, const std::string& ke
 }
 
 absl::StatusOr<std::string> CertificatePrincipal(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   Certificate certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
   if (certificate == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("client certificate: ", OpenSslReason()));

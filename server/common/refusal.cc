@@ -1,8 +1,8 @@
 #include "server/common/refusal.h"
 
 #include "absl/strings/cord.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace schemad {
@@ -121,9 +121,8 @@ std::optional<Refusal> RefusalOf(const absl::Status& status) {
 
 absl::Status Prefixed(absl::string_view prefix, const absl::Status& status) {
   absl::Status prefixed(status.code(), absl::StrCat(prefix, status.message()));
-  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    prefixed.SetPayload(url, payload);
-  });
+  status.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { prefixed.SetPayload(url, payload); });
   return prefixed;
 }
 

@@ -176,8 +176,9 @@ absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Nod
       }
       environment.lint_block_severity = environment.name == "prod" ? 3 : 0;
       if (!policy.IsNull() && policy["lint_policy"]) {
-        SCHEMAD_ASSIGN_OR_RETURN(environment.lint_block_severity,
-                                 ParseSeverity(policy["lint_policy"], env_path.Child("lint_policy")));
+        SCHEMAD_ASSIGN_OR_RETURN(
+            environment.lint_block_severity,
+            ParseSeverity(policy["lint_policy"], env_path.Child("lint_policy")));
       }
       environments.push_back(std::move(environment));
     }
@@ -185,9 +186,9 @@ absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Nod
       if (environment.promote_from.empty()) continue;
       const Path from_path = path.Child(environment.name).Child("promote_from");
       if (FindEnvironment(environments, environment.promote_from) == nullptr) {
-        return from_path.Error(absl::StrCat("\"", environment.promote_from,
-                                            "\" is not an environment (configured: ",
-                                            EnvironmentNames(environments), ")"));
+        return from_path.Error(absl::StrCat(
+            "\"", environment.promote_from,
+            "\" is not an environment (configured: ", EnvironmentNames(environments), ")"));
       }
       // Following promote_from must end: a cycle would let nothing in anywhere.
       std::set<std::string> seen = {environment.name};
@@ -342,8 +343,7 @@ absl::Status ParseRoles(const YAML::Node& node, const Path& path,
 absl::StatusOr<TokenConfig> ParseToken(const YAML::Node& node, const Path& path,
                                        const std::vector<EnvironmentConfig>& environments,
                                        const std::set<std::string>& targets) {
-  SCHEMAD_RETURN_IF_ERROR(
-      CheckKeys(node, path, {"principal", "sha256", "roles", "target_roles"}));
+  SCHEMAD_RETURN_IF_ERROR(CheckKeys(node, path, {"principal", "sha256", "roles", "target_roles"}));
   TokenConfig token;
   for (const char* required : {"principal", "sha256"}) {
     if (!node[required]) return path.Child(required).Error("is required");
@@ -370,8 +370,8 @@ absl::StatusOr<CertificateConfig> ParseCertificate(
   SCHEMAD_ASSIGN_OR_RETURN(certificate.principal,
                            GetString(node["principal"], path.Child("principal")));
   if (certificate.principal.empty()) return path.Child("principal").Error("must not be empty");
-  SCHEMAD_RETURN_IF_ERROR(ParseRoles(node, path, environments, targets, &certificate.roles,
-                                     &certificate.target_roles));
+  SCHEMAD_RETURN_IF_ERROR(
+      ParseRoles(node, path, environments, targets, &certificate.roles, &certificate.target_roles));
   return certificate;
 }
 
@@ -415,10 +415,10 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
   const Path top{source, ""};
   Config config;
   if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
-  SCHEMAD_RETURN_IF_ERROR(CheckKeys(root, {source, "(top level)"},
-                                    {"listen", "targets", "environments", "tokens", "certificates",
-                                     "tls", "max_threads", "limits", "lint_policy",
-                                     "shutdown_grace"}));
+  SCHEMAD_RETURN_IF_ERROR(
+      CheckKeys(root, {source, "(top level)"},
+                {"listen", "targets", "environments", "tokens", "certificates", "tls",
+                 "max_threads", "limits", "lint_policy", "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
@@ -474,9 +474,12 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
     const EnvironmentConfig* environment =
         FindEnvironment(config.environments, target.environment.name);
     if (environment == nullptr) {
-      return top.Child("targets").Index(i).Child("environment").Error(
-          absl::StrCat("\"", target.environment.name, "\" is not an environment (configured: ",
-                       EnvironmentNames(config.environments), ")"));
+      return top.Child("targets")
+          .Index(i)
+          .Child("environment")
+          .Error(absl::StrCat("\"", target.environment.name,
+                              "\" is not an environment (configured: ",
+                              EnvironmentNames(config.environments), ")"));
     }
     target.environment = *environment;
   }
@@ -502,8 +505,9 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
           CertificateConfig certificate,
           ParseCertificate(certificates[i], path.Index(i), config.environments, names));
       if (!principals.insert(certificate.principal).second) {
-        return path.Index(i).Child("principal").Error(
-            absl::StrCat("duplicate certificate principal \"", certificate.principal, "\""));
+        return path.Index(i)
+            .Child("principal")
+            .Error(absl::StrCat("duplicate certificate principal \"", certificate.principal, "\""));
       }
       config.certificates.push_back(std::move(certificate));
     }
@@ -603,8 +607,7 @@ absl::Status CheckListen(const std::string& listen) {
 absl::Status ValidateConfig(const Config& config) {
   SCHEMAD_RETURN_IF_ERROR(CheckListen(config.listen));
   // Without tokens every caller is admin: beyond localhost that needs client certificates.
-  if (!config.tls.client_ca_file.empty() && config.tokens.empty() &&
-      config.certificates.empty()) {
+  if (!config.tls.client_ca_file.empty() && config.tokens.empty() && config.certificates.empty()) {
     return absl::InvalidArgumentError(
         "tls.client_ca_file: client certificates need `certificates:` entries (or tokens) that "
         "map each certificate's principal (SAN URI or DNS name, else subject CN) to roles");

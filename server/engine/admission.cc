@@ -48,8 +48,7 @@ absl::StatusOr<std::vector<std::string>> CheckRunAllowed(const Plan& plan,
            {"promote_from", environment.promote_from},
            {"missing", absl::StrJoin(plan.not_promoted_why, "; ")}});
     }
-    overrides.push_back(absl::StrCat("promotion override (",
-                                     absl::StrJoin(plan.not_promoted, ", "),
+    overrides.push_back(absl::StrCat("promotion override (", absl::StrJoin(plan.not_promoted, ", "),
                                      " not promoted from ", environment.promote_from,
                                      "): ", request.override_promotion_reason));
   }

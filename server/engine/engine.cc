@@ -8,7 +8,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "server/common/refusal.h"
-#include "server/engine/promotion.h"
 #include "server/common/sha256.h"
 #include "server/common/status_macros.h"
 #include "server/db/bookkeeping_schema.h"
@@ -16,6 +15,7 @@
 #include "server/db/listener.h"
 #include "server/engine/admission.h"
 #include "server/engine/executor.h"
+#include "server/engine/promotion.h"
 
 namespace schemad::engine {
 namespace {
@@ -577,11 +577,10 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
                                 {{"run_id", run_id}});
     };
     if (ModeOf(step.mode) != run.current_mode) {
-      return Refused(
-          absl::StrCat("resolve --retry refused: ", revision.Id(), " ran as ",
-                       db::FileModeName(run.current_mode), " but now runs as ",
-                       db::FileModeName(ModeOf(step.mode)),
-                       "; restore the file, or finish by hand and use --mark-done"));
+      return Refused(absl::StrCat("resolve --retry refused: ", revision.Id(), " ran as ",
+                                  db::FileModeName(run.current_mode), " but now runs as ",
+                                  db::FileModeName(ModeOf(step.mode)),
+                                  "; restore the file, or finish by hand and use --mark-done"));
     }
     if (run.completed > static_cast<int>(run.completed_hashes.size())) {
       return Refused(absl::StrCat(
@@ -591,17 +590,16 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
           "and use --mark-done"));
     }
     if (run.completed > static_cast<int>(statements.size())) {
-      return Refused(
-          absl::StrCat("resolve --retry refused: ", revision.Id(), " completed ", run.completed,
-                       " statement(s) but the file now has ", statements.size()));
+      return Refused(absl::StrCat("resolve --retry refused: ", revision.Id(), " completed ",
+                                  run.completed, " statement(s) but the file now has ",
+                                  statements.size()));
     }
     for (int i = 0; i < run.completed; ++i) {
       if (db::StatementHash(statements[i].text) != run.completed_hashes[i]) {
-        return Refused(
-            absl::StrCat("resolve --retry refused: statement ", i + 1, " (line ",
-                         statements[i].line, ") of ", revision.Id(),
-                         " changed since it ran; restore it, or finish by hand and use "
-                         "--mark-done"));
+        return Refused(absl::StrCat("resolve --retry refused: statement ", i + 1, " (line ",
+                                    statements[i].line, ") of ", revision.Id(),
+                                    " changed since it ran; restore it, or finish by hand and use "
+                                    "--mark-done"));
       }
     }
     const db::RunRecord before = run;

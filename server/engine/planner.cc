@@ -151,8 +151,8 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
       plan.warnings.push_back(text);
       if (!request.allow_out_of_order) {
         plan.refusal = absl::StrCat(text, " (allow it explicitly to apply)");
-        plan.why_refused = {RefusalReason::kOutOfOrder, out_of_order,
-                            {{"newest_applied", plan.from_version}}};
+        plan.why_refused = {
+            RefusalReason::kOutOfOrder, out_of_order, {{"newest_applied", plan.from_version}}};
       }
     }
   } else {
@@ -216,10 +216,10 @@ absl::StatusOr<Plan> MakePlan(const std::string& target, const Catalog& catalog,
         absl::StrCat(DescribeBlockingRun(*blocking_run), "; resolve it first (schemactl resolve)");
     plan.warnings.push_back(text);
     plan.refusal = text;
-    plan.why_refused = {RefusalReason::kFailedRun,
-                        {blocking_run->current_version},
-                        {{"run_id", blocking_run->run_id},
-                         {"state", db::RunStateName(blocking_run->state)}}};
+    plan.why_refused = {
+        RefusalReason::kFailedRun,
+        {blocking_run->current_version},
+        {{"run_id", blocking_run->run_id}, {"state", db::RunStateName(blocking_run->state)}}};
   }
   for (const PlanStep& step : plan.steps) {
     if (step.direction == Direction::kUp && !step.revision->down) {

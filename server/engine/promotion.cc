@@ -32,13 +32,12 @@ void CheckPromotion(const EnvironmentConfig& environment, const std::string& cat
         missing.push_back(absl::StrCat(source.target, " has not applied it"));
       } else if (applied->checksum != step.file->checksum) {
         missing.push_back(absl::StrCat(source.target, " applied another file (checksum ",
-                                       applied->checksum, ", this one ", step.file->checksum,
-                                       ")"));
+                                       applied->checksum, ", this one ", step.file->checksum, ")"));
       } else if (now - applied->applied_at < environment.soak) {
-        missing.push_back(absl::StrCat(
-            source.target, " applied it at ", Utc(applied->applied_at), ", soaking until ",
-            Utc(applied->applied_at + environment.soak), " (soak ",
-            absl::FormatDuration(environment.soak), ")"));
+        missing.push_back(absl::StrCat(source.target, " applied it at ", Utc(applied->applied_at),
+                                       ", soaking until ",
+                                       Utc(applied->applied_at + environment.soak), " (soak ",
+                                       absl::FormatDuration(environment.soak), ")"));
       } else {
         step.promoted = true;
         step.promotion = absl::StrCat("promoted: ", source.target, " applied ", version, " at ",

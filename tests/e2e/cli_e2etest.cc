@@ -273,7 +273,8 @@ TEST(TlsTest, MutualTlsNamesTheCallerByItsCertificate) {
     std::vector<std::string> sign = {"x509",        "-req",   "-in",    name + ".csr",     "-CA",
                                      "ca.pem",      "-CAkey", "ca.key", "-CAcreateserial", "-out",
                                      name + ".pem", "-days",  "1"};
-    if (name == "server" || name == "deployer") sign.insert(sign.end(), {"-extfile", name + ".ext"});
+    if (name == "server" || name == "deployer")
+      sign.insert(sign.end(), {"-extfile", name + ".ext"});
     openssl(sign);
   }
   const std::string dsn = TestPostgres::Get().CreateDatabase();
@@ -292,8 +293,8 @@ TEST(TlsTest, MutualTlsNamesTheCallerByItsCertificate) {
   auto as = [&](const std::string& name, std::vector<std::string> args) {
     std::vector<std::string> full = {"--tls-ca", dir + "/ca.pem"};
     if (!name.empty()) {
-      full.insert(full.end(),
-                  {"--tls-cert", dir + "/" + name + ".pem", "--tls-key", dir + "/" + name + ".key"});
+      full.insert(full.end(), {"--tls-cert", dir + "/" + name + ".pem", "--tls-key",
+                               dir + "/" + name + ".key"});
     }
     full.insert(full.end(), args.begin(), args.end());
     return (*server)->Cli(full);
@@ -306,13 +307,15 @@ TEST(TlsTest, MutualTlsNamesTheCallerByItsCertificate) {
   EXPECT_THAT(viewer_applies.err, HasSubstr("needs role deployer; ops-viewer has viewer"));
   CommandResult deployer = as("deployer", {"apply", "-t", "dev"});
   EXPECT_EQ(deployer.exit_code, 0) << deployer.out << deployer.err;
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(DISTINCT principal, ',') FROM "
-                                            "schemad.runs"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn,
+                                       "SELECT string_agg(DISTINCT principal, ',') FROM "
+                                       "schemad.runs"),
             "spiffe://schemad.test/deploy-pipeline");
-  EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn, "SELECT count(*) FROM schemad.events WHERE principal = "
-                     "'spiffe://schemad.test/deploy-pipeline' AND action = 'apply'"),
-            "1");
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(dsn,
+                                 "SELECT count(*) FROM schemad.events WHERE principal = "
+                                 "'spiffe://schemad.test/deploy-pipeline' AND action = 'apply'"),
+      "1");
   CommandResult stranger = as("stranger", {"version", "-t", "dev"});
   EXPECT_EQ(stranger.exit_code, 8);
   EXPECT_THAT(stranger.err,

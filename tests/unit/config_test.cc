@@ -184,7 +184,8 @@ TEST_F(ConfigTest, EnvironmentsHavePoliciesAndAnOrder) {
   absl::StatusOr<Config> config =
       Parse(targets +
             "environments:\n  qa: {}\n  live: {promote_from: qa, soak: 1h, lint_policy: warning}\n"
-            "tokens:\n  - principal: ci\n    sha256: " + std::string(64, 'a') +
+            "tokens:\n  - principal: ci\n    sha256: " +
+            std::string(64, 'a') +
             "\n    roles: {qa: deployer}\n    target_roles: {live-eu: deployer}\n");
   ASSERT_THAT(config, IsOk());
   const EnvironmentConfig& live = config->targets[1].environment;
@@ -221,15 +222,16 @@ TEST_F(ConfigTest, EnvironmentsHavePoliciesAndAnOrder) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("targets[1].environment"),
                              HasSubstr("\"live\" is not an environment (configured: qa)"))));
-  EXPECT_THAT(Parse(std::string(kTarget) + "tokens:\n  - principal: ci\n    sha256: " +
-                    std::string(64, 'a') + "\n    target_roles: {nope: admin}\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("tokens[0].target_roles.nope"),
-                             HasSubstr("\"nope\" is not a target"))));
-  EXPECT_THAT(Parse(std::string(kTarget) + "certificates:\n  - principal: a\n    roles: {dev: admin}\n"
-                    "  - principal: a\n    roles: {dev: viewer}\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("certificates[1].principal: duplicate certificate principal")));
+  EXPECT_THAT(
+      Parse(std::string(kTarget) + "tokens:\n  - principal: ci\n    sha256: " +
+            std::string(64, 'a') + "\n    target_roles: {nope: admin}\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("tokens[0].target_roles.nope"),
+                                                         HasSubstr("\"nope\" is not a target"))));
+  EXPECT_THAT(
+      Parse(std::string(kTarget) + "certificates:\n  - principal: a\n    roles: {dev: admin}\n"
+                                   "  - principal: a\n    roles: {dev: viewer}\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("certificates[1].principal: duplicate certificate principal")));
 }
 
 // Issue 10, item 8: a listen address that does not parse, or a port out of range, is named.

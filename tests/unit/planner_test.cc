@@ -3,6 +3,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/engine/admission.h"
+#include "server/engine/promotion.h"
 #include "tests/support/matchers.h"
 #include "tests/support/test_postgres.h"
 
@@ -11,6 +13,7 @@ namespace {
 
 using ::schemad::testing::IsOk;
 using ::schemad::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -174,6 +177,63 @@ TEST_F(PlannerTest, HashChangesWithRecordedState) {
   EXPECT_EQ(empty->plan_hash, again->plan_hash);
   EXPECT_NE(empty->plan_hash, moved->plan_hash);
   EXPECT_NE(empty->plan_hash, other->plan_hash);
+}
+
+}  // namespace
+}  // namespace schemad::engine
+
+namespace schemad::engine {
+namespace {
+
+// Issue 12, item 6: the promotion gate as a pure function of what the source targets applied.
+TEST_F(PlannerTest, PromotionNeedsTheSameFileSoakedInTheSourceEnvironment) {
+  absl::StatusOr<Plan> plan = MakePlan("prod", catalog_, {}, std::nullopt, {});
+  ASSERT_THAT(plan, IsOk());
+  EnvironmentConfig prod{"prod", "staging", absl::Hours(1), true, 3};
+  const absl::Time now = absl::Now();
+  db::AppliedRevision soaked = Applied("1");
+  soaked.applied_at = now - absl::Hours(2);
+  soaked.applied_by = "pipeline";
+  soaked.run_id = "r1";
+  db::AppliedRevision fresh = Applied("2");
+  fresh.applied_at = now - absl::Minutes(10);
+  PromotionSource staging{"staging-eu", {soaked, fresh}, ""};
+  PromotionSource broken{"staging-us", {}, "connection refused"};
+  CheckPromotion(prod, "app", {broken, staging}, now, &*plan);
+  EXPECT_TRUE(plan->steps[0].promoted);
+  EXPECT_THAT(plan->steps[0].promotion, AllOf(HasSubstr("promoted: staging-eu applied 1 at "),
+                                              HasSubstr("by pipeline, run r1")));
+  EXPECT_FALSE(plan->steps[1].promoted);
+  EXPECT_THAT(plan->steps[1].promotion,
+              AllOf(HasSubstr("staging-us could not be read (connection refused)"),
+                    HasSubstr("staging-eu applied it at "), HasSubstr("(soak 1h)")));
+  EXPECT_THAT(plan->steps[2].promotion, HasSubstr("staging-eu has not applied it"));
+  EXPECT_THAT(plan->not_promoted, ElementsAre("2", "3"));
+
+  absl::StatusOr<Plan> alone = MakePlan("prod", catalog_, {}, std::nullopt, {});
+  ASSERT_THAT(alone, IsOk());
+  CheckPromotion(prod, "app", {}, now, &*alone);
+  EXPECT_THAT(alone->steps[0].promotion,
+              HasSubstr("not promoted: no target of catalog app is in environment staging"));
+
+  // The refusal comes in order (plan hash first) and carries its reason for programs.
+  AdmissionRequest request{"apply"};
+  request.environment = prod;
+  absl::StatusOr<std::vector<std::string>> allowed = CheckRunAllowed(*plan, {}, request);
+  EXPECT_THAT(allowed,
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("requires a plan hash")));
+  EXPECT_EQ(RefusalOf(allowed.status())->reason, RefusalReason::kNeedsPlanHash);
+  request.expected_plan_hash = plan->plan_hash;
+  allowed = CheckRunAllowed(*plan, {}, request);
+  ASSERT_FALSE(allowed.ok());
+  const std::optional<Refusal> refusal = RefusalOf(allowed.status());
+  ASSERT_TRUE(refusal.has_value());
+  EXPECT_EQ(refusal->reason, RefusalReason::kNotPromoted);
+  EXPECT_THAT(refusal->versions, ElementsAre("2", "3"));
+  request.override_promotion_reason = "INC-7";
+  allowed = CheckRunAllowed(*plan, {}, request);
+  ASSERT_THAT(allowed, IsOk());
+  EXPECT_THAT(*allowed, ElementsAre("promotion override (2, 3 not promoted from staging): INC-7"));
 }
 
 }  // namespace

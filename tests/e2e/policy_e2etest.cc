@@ -1,0 +1,189 @@
+// Policy on the server (issue 12): typed refusals that programs read from the status details,
+// a plan hash the environment requires, and the promotion gate from staging to prod, through
+// the real schemad and schemactl binaries and a Python client.
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_postgres.h"
+
+namespace schemad::testing {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+std::string PlanHashOf(const CommandResult& plan) {
+  const size_t at = plan.out.rfind("plan hash: ");
+  return at == std::string::npos ? "" : plan.out.substr(at + 11, 64);
+}
+
+// Runs tests/e2e/refusal_client.py: "OK", or "CODE REASON versions facts".
+std::string PythonApply(const ServerProcess& server, const std::string& target,
+                        const std::string& token, const std::string& plan_hash = "") {
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   SCHEMAD_SOURCE_DIR "/tests/e2e/refusal_client.py",
+                                   SCHEMAD_PYTHON_STUBS,
+                                   server.address(),
+                                   target,
+                                   token};
+  if (!plan_hash.empty()) argv.push_back(plan_hash);
+  absl::StatusOr<CommandResult> result = RunCommand(argv, CommandOptions());
+  if (!result.ok()) return std::string(result.status().message());
+  return result->out + result->err;
+}
+
+TEST(RefusalE2eTest, RefusalsAreTypedForProgramsAndWordedForPeople) {
+  const std::string dir = MakeTempDir("schemad-refusal");
+  WriteFiles(dir, {{"1_t.up.sql", "CREATE TABLE t (id int);"},
+                   {"2_bad.up.sql",
+                    "-- schemad:no-transaction\nCREATE TABLE u (id int);\n"
+                    "INSERT INTO nope VALUES (1);\n"}});
+  ServerConfig config;
+  config.targets.push_back({"dev", "dev", dir, TestPostgres::Get().CreateDatabase(), ""});
+  const std::string prod_dsn = TestPostgres::Get().CreateDatabase();
+  config.targets.push_back({"prod", "prod", dir, prod_dsn, ""});
+  config.tokens.push_back({"alice", "alice-token", {{"*", "admin"}}});
+  auto started = ServerProcess::Start(config);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const ServerProcess& server = **started;
+
+  // prod requires a plan hash (the default for prod), whoever calls: a raw Apply is refused.
+  const std::string hash = PlanHashOf(server.Cli({"--token", "alice-token", "plan", "-t", "prod"}));
+  ASSERT_EQ(hash.size(), 64u);
+  EXPECT_EQ(PythonApply(server, "prod", "alice-token"),
+            absl::StrCat("FAILED_PRECONDITION NEEDS_PLAN_HASH - environment=prod plan_hash=", hash,
+                         "\n"));
+  EXPECT_EQ(PythonApply(server, "prod", "alice-token", std::string(64, '0')),
+            absl::StrCat("FAILED_PRECONDITION STALE_PLAN - expected_plan_hash=",
+                         std::string(64, '0'), " plan_hash=", hash, "\n"));
+  EXPECT_EQ(TestPostgres::MustQueryOne(prod_dsn, "SELECT count(*) FROM schemad.runs"), "0");
+  // dev does not: the same raw Apply runs (and its second file fails half-way, outside a
+  // transaction: an outcome, not a refusal; the failed run then blocks the target).
+  EXPECT_EQ(PythonApply(server, "dev", "alice-token"), "OK\n");
+  EXPECT_EQ(PythonApply(server, "prod", "alice-token", hash), "OK\n");
+  const std::string run_id = TestPostgres::MustQueryOne(
+      prod_dsn, "SELECT run_id FROM schemad.runs WHERE state = 'failed'");
+  const std::string blocked =
+      PlanHashOf(server.Cli({"--token", "alice-token", "plan", "-t", "prod"}));
+  EXPECT_EQ(PythonApply(server, "prod", "alice-token", blocked),
+            absl::StrCat("FAILED_PRECONDITION FAILED_RUN 2 run_id=", run_id, " state=failed\n"));
+
+  // schemactl --json prints the same refusal on stdout; the exit code stays 6.
+  CommandResult json =
+      server.Cli({"--token", "alice-token", "--json", "apply", "-t", "prod", "--yes"});
+  EXPECT_EQ(json.exit_code, 6) << json.err;
+  EXPECT_THAT(json.out,
+              AllOf(HasSubstr("\"code\":\"FAILED_PRECONDITION\""),
+                    HasSubstr("\"reason\":\"FAILED_RUN\""), HasSubstr("\"versions\":[\"2\"]"),
+                    HasSubstr(absl::StrCat("\"run_id\":\"", run_id, "\""))));
+  EXPECT_THAT(json.err, HasSubstr("resolve it first"));
+}
+
+// Issue 12, item 6: prod takes only what staging applied with the same file, soaked, and still
+// has; Plan shows the evidence; an admin may override with a reason, which is journaled.
+TEST(PromotionE2eTest, ProdTakesOnlyWhatStagingAppliedSoakedAndStillHas) {
+  const std::string dir = MakeTempDir("schemad-promotion");
+  WriteFiles(dir, {{"1_a.up.sql", "CREATE TABLE a (id int);"},
+                   {"1_a.down.sql", "DROP TABLE a;"},
+                   {"2_b.up.sql", "CREATE TABLE b (id int);"},
+                   {"2_b.down.sql", "DROP TABLE b;"}});
+  const std::string staging_dsn = TestPostgres::Get().CreateDatabase();
+  const std::string prod_dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config;
+  config.targets.push_back({"staging-eu", "staging", dir, staging_dsn, ""});
+  config.targets.push_back({"prod-eu", "prod", dir, prod_dsn, ""});
+  config.tokens.push_back({"alice", "alice-token", {{"*", "admin"}}});
+  config.tokens.push_back({"pipeline", "pipeline-token", {{"*", "deployer"}}});
+  config.extra_yaml = "environments:\n  staging: {}\n  prod: {promote_from: staging, soak: 2s}\n";
+  auto started = ServerProcess::Start(config);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const ServerProcess& server = **started;
+  auto as = [&](const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--token", token});
+    return server.Cli(args);
+  };
+  auto prod_versions = [&] {
+    return TestPostgres::MustQueryOne(
+        prod_dsn,
+        "SELECT coalesce(string_agg(version, ',' ORDER BY version), '') FROM "
+        "schemad.migrations");
+  };
+
+  CommandResult plan = as("pipeline-token", {"plan", "-t", "prod-eu"});
+  EXPECT_EQ(plan.exit_code, 0) << plan.err;
+  EXPECT_THAT(plan.out, AllOf(HasSubstr("1 not promoted: staging-eu has not applied it"),
+                              HasSubstr("2 not promoted: staging-eu has not applied it")));
+  CommandResult refused = as("pipeline-token", {"apply", "-t", "prod-eu", "--yes"});
+  EXPECT_EQ(refused.exit_code, 6);
+  EXPECT_THAT(refused.err, HasSubstr("apply refused: not promoted from staging: 1: staging-eu "
+                                     "has not applied it; 2: staging-eu has not applied it"));
+  CommandResult json = as("pipeline-token", {"--json", "apply", "-t", "prod-eu", "--yes"});
+  EXPECT_THAT(json.out, AllOf(HasSubstr("\"reason\":\"NOT_PROMOTED\""),
+                              HasSubstr("\"versions\":[\"1\",\"2\"]"),
+                              HasSubstr("\"promote_from\":\"staging\"")));
+
+  ASSERT_EQ(as("pipeline-token", {"apply", "-t", "staging-eu", "--to", "1", "--yes"}).exit_code, 0);
+  EXPECT_THAT(as("pipeline-token", {"plan", "-t", "prod-eu"}).out,
+              AllOf(HasSubstr("1 not promoted: staging-eu applied it at "),
+                    HasSubstr("soaking until"), HasSubstr("(soak 2s)")));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+  const std::string staging_run = TestPostgres::MustQueryOne(
+      staging_dsn, "SELECT run_id FROM schemad.migrations WHERE version = '1'");
+  plan = as("pipeline-token", {"plan", "-t", "prod-eu"});
+  EXPECT_THAT(plan.out, AllOf(HasSubstr("1 promoted: staging-eu applied 1 at "),
+                              HasSubstr(absl::StrCat(" by pipeline, run ", staging_run)),
+                              HasSubstr("2 not promoted: staging-eu has not applied it")));
+  // Another file under the same version is not the same revision.
+  const std::string checksum = TestPostgres::MustQueryOne(
+      staging_dsn, "SELECT checksum FROM schemad.migrations WHERE version = '1'");
+  TestPostgres::MustQuery(staging_dsn,
+                          "UPDATE schemad.migrations SET checksum = 'sha256:other' WHERE "
+                          "version = '1'");
+  EXPECT_THAT(as("pipeline-token", {"plan", "-t", "prod-eu"}).out,
+              HasSubstr("1 not promoted: staging-eu applied another file (checksum sha256:other"));
+  TestPostgres::MustQuery(staging_dsn, absl::StrCat("UPDATE schemad.migrations SET checksum = '",
+                                                    checksum, "' WHERE version = '1'"));
+  CommandResult to_one = as("pipeline-token", {"apply", "-t", "prod-eu", "--to", "1", "--yes"});
+  EXPECT_EQ(to_one.exit_code, 0) << to_one.err;
+  EXPECT_EQ(prod_versions(), "1");
+
+  // Staging applies 2, it soaks, then staging rolls it back: the evidence is withdrawn.
+  ASSERT_EQ(as("pipeline-token", {"apply", "-t", "staging-eu", "--yes"}).exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+  EXPECT_THAT(as("pipeline-token", {"plan", "-t", "prod-eu"}).out,
+              HasSubstr("2 promoted: staging-eu applied 2"));
+  ASSERT_EQ(as("alice-token", {"rollback", "-t", "staging-eu", "--steps", "1", "--yes"}).exit_code,
+            0);
+  refused = as("pipeline-token", {"apply", "-t", "prod-eu", "--yes"});
+  EXPECT_EQ(refused.exit_code, 6);
+  EXPECT_THAT(refused.err, HasSubstr("2: staging-eu has not applied it"));
+
+  // The emergency override: admins only, with a reason that the journal and the audit keep.
+  CommandResult not_admin = as("pipeline-token", {"apply", "-t", "prod-eu", "--yes",
+                                                  "--override-promotion", "hotfix INC-1"});
+  EXPECT_EQ(not_admin.exit_code, 8);
+  EXPECT_THAT(not_admin.err, HasSubstr("needs role admin"));
+  CommandResult overridden = as(
+      "alice-token", {"apply", "-t", "prod-eu", "--yes", "--override-promotion", "hotfix INC-1"});
+  EXPECT_EQ(overridden.exit_code, 0) << overridden.err;
+  EXPECT_EQ(prod_versions(), "1,2");
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                prod_dsn, "SELECT overrides FROM schemad.runs WHERE principal = 'alice'"),
+            "promotion override (2 not promoted from staging): hotfix INC-1");
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                prod_dsn,
+                "SELECT count(*) FROM schemad.events WHERE principal = 'alice' AND "
+                "detail LIKE '%promotion override (2 not promoted from staging): "
+                "hotfix INC-1%'"),
+            "1");
+  // Rolling back needs no promotion.
+  EXPECT_EQ(as("alice-token", {"rollback", "-t", "prod-eu", "--steps", "1", "--yes"}).exit_code, 0);
+  EXPECT_EQ(prod_versions(), "1");
+}
+
+}  // namespace
+}  // namespace schemad::testing

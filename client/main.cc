@@ -513,6 +513,20 @@ int Main(int argc, char** argv) {
   history_cmd->add_option("--target,-t", target, "target name")->required();
   history_cmd->add_option("--page-size", page_size, "rows per page (default 20)");
   history_cmd->add_option("--page-token", page_token, "from the previous page");
+  auto* audit_cmd = app.add_subcommand(
+      "audit", "the central audit: every mutating and denied call, oldest first (admin)");
+  std::string audit_target;
+  std::string since;
+  int audit_limit = 0;
+  bool verify = false;
+  audit_cmd->add_option("--target,-t", audit_target, "only rows of this target");
+  audit_cmd->add_option("--since", since,
+                        "only rows this recent (a duration: 24h, 30m) or since a time "
+                        "(2026-12-01T10:00:00Z)");
+  audit_cmd->add_option("--limit", audit_limit, "at most this many rows (default 1000)");
+  audit_cmd->add_flag("--verify", verify,
+                      "recompute the hash chain; exit 4 naming the first row that does not "
+                      "verify");
   auto* resolve_cmd = app.add_subcommand("resolve", "resolve a failed run (admin)");
   resolve_cmd->add_option("--target,-t", target, "target name")->required();
   resolve_cmd->add_option("--run", run_id, "the failed run's id")->required();
@@ -747,6 +761,41 @@ int Main(int argc, char** argv) {
     grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetHistory, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderHistory(response));
+    return kExitOk;
+  }
+  if (audit_cmd->parsed()) {
+    if (verify) {
+      v1::VerifyAuditResponse response;
+      grpc::Status status = Unary(client, &v1::SchemaService::Stub::VerifyAudit,
+                                  v1::VerifyAuditRequest(), &response, kRunTimeout);
+      if (!status.ok()) return client.Fail(status);
+      Print(options, response,
+            response.intact()
+                ? absl::StrCat("audit chain intact: ", response.rows(), " row(s)\n")
+                : absl::StrCat("audit chain BROKEN at row ", response.broken_at(), ": ",
+                               response.problem(), " (", response.rows(), " row(s))\n"));
+      return response.intact() ? kExitOk : kExitCoverage;
+    }
+    v1::GetAuditRequest request;
+    request.set_only_target(audit_target);
+    request.set_limit(audit_limit);
+    if (!since.empty()) {
+      absl::Duration ago;
+      absl::Time at;
+      std::string error;
+      if (absl::ParseDuration(since, &ago)) {
+        at = absl::Now() - ago;
+      } else if (!absl::ParseTime(absl::RFC3339_full, since, &at, &error)) {
+        std::cerr << "schemactl: --since: \"" << since
+                  << "\" is neither a duration (24h) nor a time (2026-12-01T10:00:00Z)\n";
+        return kExitUsage;
+      }
+      request.mutable_since()->set_seconds(absl::ToUnixSeconds(at));
+    }
+    v1::GetAuditResponse response;
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetAudit, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderAudit(response));
     return kExitOk;
   }
   if (resolve_cmd->parsed()) {

@@ -443,4 +443,14 @@ std::string RenderHistory(const v1::GetHistoryResponse& history) {
   return out;
 }
 
+std::string RenderAudit(const v1::GetAuditResponse& audit) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::AuditEntry& entry : audit.entries()) {
+    rows.push_back({std::to_string(entry.seq()), FormatTimestamp(entry.at()), entry.principal(),
+                    entry.method(), Or(entry.target(), "-"), entry.outcome(),
+                    entry.reason().substr(0, 80)});
+  }
+  return RenderTable({"SEQ", "AT (UTC)", "BY", "METHOD", "TARGET", "OUTCOME", "REASON"}, rows);
+}
+
 }  // namespace schemad::cli

@@ -29,6 +29,7 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql);
 // One line for a progress event; empty for events that print nothing.
 std::string RenderEvent(const v1::RunEvent& event);
 std::string RenderHistory(const v1::GetHistoryResponse& history);
+std::string RenderAudit(const v1::GetAuditResponse& audit);
 std::string RenderRun(const v1::Run& run);
 std::string RenderCoverage(const v1::ValidateCoverageResponse& coverage);
 std::string RenderDrift(const v1::GetStatusResponse& status);

@@ -30,6 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kDefaultDatabase[] = "schemad";
+constexpr char kControlDatabase[] = "schemad_control";
 
 std::optional<std::string> GetEnv(const std::string& name) {
   const char* value = std::getenv(name.c_str());
@@ -108,9 +109,13 @@ int main(int argc, char** argv) {
         schemad::LocalCluster::Start(options);
     if (!started.ok()) return Fail(std::string(started.status().message()));
     cluster = *std::move(started);
-    if (absl::Status created = cluster->EnsureDatabase(kDefaultDatabase); !created.ok()) {
-      return Fail(std::string(created.message()));
+    for (const char* database : {kDefaultDatabase, kControlDatabase}) {
+      if (absl::Status created = cluster->EnsureDatabase(database); !created.ok()) {
+        return Fail(std::string(created.message()));
+      }
     }
+    config.control.dsn = cluster->Dsn(kControlDatabase);
+    config.control.dsn_source = "embedded cluster";
     schemad::TargetConfig dev;
     dev.name = "dev";
     config.environments = schemad::DefaultEnvironments();
@@ -130,10 +135,13 @@ int main(int argc, char** argv) {
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);
   const absl::Time load_start = absl::Now();
-  absl::StatusOr<std::unique_ptr<schemad::engine::Engine>> engine =
-      schemad::engine::Engine::Create(config.targets, absl::StrCat(host, ":", getpid()));
+  absl::StatusOr<std::unique_ptr<schemad::engine::Engine>> engine = schemad::engine::Engine::Create(
+      config.targets, absl::StrCat(host, ":", getpid()), config.control);
   if (!engine.ok()) return Fail(std::string(engine.status().message()));
   spdlog::info("catalogs read in {} ms", absl::ToInt64Milliseconds(absl::Now() - load_start));
+  if (config.control.enabled()) {
+    spdlog::info("control database: dsn from {}", config.control.dsn_source);
+  }
   for (const auto& target : (*engine)->targets()) {
     spdlog::info("target {} ({}): catalog {} with {} revisions, dsn from {}", target->config.name,
                  target->config.environment.name, target->catalog.name,

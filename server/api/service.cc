@@ -501,8 +501,6 @@ void SchemaService::Denied(grpc::ServerContextBase* context,
   // Denied calls are logged once, here, with who (as far as known) and from where.
   spdlog::warn("denied {} target={} principal={} peer={}: {}", action, target_name, principal, peer,
                std::string(why.message()));
-  absl::StatusOr<const engine::Target*> target = engine_->FindTarget(target_name);
-  if (!target.ok()) return;
   const std::string host = peer.substr(0, peer.rfind(':'));
   const absl::Time now = absl::Now();
   {
@@ -524,11 +522,24 @@ void SchemaService::Denied(grpc::ServerContextBase* context,
     denied_rows_by_host_[host].push_back(now);
     denied_rows_.push_back(now);
   }
+  const std::string outcome =
+      why.code() == absl::StatusCode::kUnauthenticated ? "UNAUTHENTICATED" : "PERMISSION_DENIED";
+  if (engine_->has_control()) {
+    db::AuditEntry entry;
+    entry.principal = principal;
+    entry.peer = peer;
+    entry.method = "denied " + action;
+    entry.target = target_name;
+    entry.outcome = outcome;
+    entry.reason = std::string(why.message());
+    engine_->AuditLater(std::move(entry));  // never waits on the control database
+  }
+  absl::StatusOr<const engine::Target*> target = engine_->FindTarget(target_name);
+  if (!target.ok()) return;
   db::EventRecord event;
   event.principal = principal;
   event.action = "denied " + action;
-  event.outcome =
-      why.code() == absl::StatusCode::kUnauthenticated ? "UNAUTHENTICATED" : "PERMISSION_DENIED";
+  event.outcome = outcome;
   event.detail = absl::StrCat("peer ", peer, ": ", why.message());
   auto warn = [target_name](const absl::StatusOr<bool>& written) {
     if (!written.ok()) {
@@ -807,11 +818,13 @@ grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine
   std::atomic<bool> dropped{false};
   db::Outcome outcome = db::Outcome::kNone;
   std::string message;
+  std::string plan_hash = request.expected_plan_hash;
   absl::Status status;
   std::thread run([&] {
     status = engine_->Run(
         target, request,
         [&](const engine::RunEvent& event) {
+          if (event.kind == engine::RunEvent::Kind::kRunStarted) plan_hash = event.plan_hash;
           if (event.kind == engine::RunEvent::Kind::kRunFinished) {
             outcome = event.outcome;
             message = event.message;
@@ -843,7 +856,31 @@ grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine
     spdlog::warn("{} target={}: the caller stopped reading; dropped its stream, the run went on",
                  operation, target.config.name);
   }
+  AuditCall(*context, request.principal,
+            request.plan.direction == engine::Direction::kUp ? "Apply" : "Rollback",
+            target.config.name, plan_hash,
+            status.ok() ? db::OutcomeName(outcome) : std::string("REFUSED"),
+            status.ok() ? message : std::string(status.message()));
   return ToGrpc(status);
+}
+
+void SchemaService::AuditCall(const grpc::ServerContextBase& context, const std::string& principal,
+                              const std::string& method, const std::string& target,
+                              const std::string& plan_hash, const std::string& outcome,
+                              const std::string& reason) const {
+  if (!engine_->has_control()) return;
+  db::AuditEntry entry;
+  entry.principal = principal;
+  entry.peer = context.peer();
+  entry.method = method;
+  entry.target = target;
+  entry.plan_hash = plan_hash;
+  entry.outcome = outcome;
+  entry.reason = reason;
+  if (absl::Status written = engine_->Audit(entry); !written.ok()) {
+    spdlog::error("central audit: {} on {} not written: {}", method, target,
+                  std::string(written.message()));
+  }
 }
 
 grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
@@ -912,6 +949,13 @@ grpc::Status SchemaService::ResolveRun(grpc::ServerContext* context,
       **target, request->run_id(), request->action() == v1::ResolveRunRequest::ACTION_RETRY,
       caller.principal, [](const engine::RunEvent&) {},
       [context] { return context->IsCancelled(); });
+  AuditCall(*context, caller.principal, "ResolveRun", request->target(), "",
+            run.ok() ? db::OutcomeName(run->outcome) : std::string("REFUSED"),
+            run.ok() ? absl::StrCat("run ", run->run_id,
+                                    request->action() == v1::ResolveRunRequest::ACTION_RETRY
+                                        ? " retried"
+                                        : " marked done")
+                     : std::string(run.status().message()));
   if (!run.ok()) return ToGrpc(run.status());
   spdlog::info("resolve target={} principal={} run={} outcome={}", request->target(),
                caller.principal, run->run_id, db::OutcomeName(run->outcome));
@@ -933,6 +977,10 @@ grpc::Status SchemaService::RepairChecksums(grpc::ServerContext* context,
   }
   absl::StatusOr<std::vector<engine::RepairedChecksum>> repaired =
       engine_->RepairChecksums(**target, request->version(), request->reason(), caller.principal);
+  AuditCall(*context, caller.principal, "RepairChecksums", request->target(), "",
+            repaired.ok() ? "REPAIRED" : "REFUSED",
+            repaired.ok() ? absl::StrCat(repaired->size(), " checksum(s): ", request->reason())
+                          : std::string(repaired.status().message()));
   if (!repaired.ok()) return ToGrpc(repaired.status());
   for (const engine::RepairedChecksum& r : *repaired) {
     v1::RepairedChecksum* out = response->add_repaired();
@@ -1034,6 +1082,101 @@ grpc::Status SchemaService::GetHistory(grpc::ServerContext* context,
     out->set_detail(event.detail);
   }
   if (more) response->set_next_page_token(std::to_string(offset + page_size));
+  return grpc::Status::OK;
+}
+
+// Reading the audit needs role admin: on the target asked for, or on some target (and then the
+// rows of the targets one is admin of; rows that name no target need admin on every target).
+absl::StatusOr<std::set<std::string>> SchemaService::AuditReadable(
+    grpc::ServerContextBase* context, const google::protobuf::Message& request,
+    const std::string& action, const std::string& only_target, Caller* caller,
+    Quotas::Ticket* ticket) {
+  absl::StatusOr<Caller> authenticated = authorizer_.Authenticate(*context);
+  if (!authenticated.ok()) {
+    Denied(context, request, "unknown", action, authenticated.status());
+    return authenticated.status();
+  }
+  *caller = *authenticated;
+  SCHEMAD_RETURN_IF_ERROR(CheckStringFields(request));
+  std::set<std::string> readable;
+  bool every = true;
+  for (const auto& target : engine_->targets()) {
+    if (authorizer_.RoleFor(*caller, target->config) >= Role::kAdmin) {
+      readable.insert(target->config.name);
+    } else {
+      every = false;
+    }
+  }
+  if (!only_target.empty()) {
+    SCHEMAD_ASSIGN_OR_RETURN(const engine::Target* target, engine_->FindTarget(only_target));
+    absl::Status allowed = authorizer_.Require(*caller, target->config, Role::kAdmin, action);
+    if (!allowed.ok()) {
+      Denied(context, request, caller->principal, action, allowed);
+      return allowed;
+    }
+  } else if (readable.empty()) {
+    absl::Status denied = absl::PermissionDeniedError(
+        absl::StrCat(action, " needs role admin on at least one target; ", caller->principal,
+                     " has it on none"));
+    Denied(context, request, caller->principal, action, denied);
+    return denied;
+  }
+  if (every) readable.insert("");
+  SCHEMAD_ASSIGN_OR_RETURN(*ticket,
+                           quotas_.Take(QuotaKey(*context, *caller), Quotas::Kind::kSyncRead));
+  return readable;
+}
+
+grpc::Status SchemaService::GetAudit(grpc::ServerContext* context,
+                                     const v1::GetAuditRequest* request,
+                                     v1::GetAuditResponse* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  absl::StatusOr<std::set<std::string>> readable =
+      AuditReadable(context, *request, "GetAudit", request->only_target(), &caller, &ticket);
+  if (!readable.ok()) return ToGrpc(readable.status());
+  if (request->limit() < 0 || request->limit() > 10000) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must be 0 to 10000");
+  }
+  const absl::Time since = request->has_since()
+                               ? absl::FromUnixSeconds(request->since().seconds()) +
+                                     absl::Nanoseconds(request->since().nanos())
+                               : absl::InfinitePast();
+  absl::StatusOr<std::vector<db::AuditEntry>> entries = engine_->ReadAudit(
+      request->only_target(), since, request->limit() == 0 ? 1000 : request->limit());
+  if (!entries.ok()) return ToGrpc(entries.status());
+  for (const db::AuditEntry& entry : *entries) {
+    if (readable->count(entry.target) == 0) continue;
+    v1::AuditEntry* out = response->add_entries();
+    out->set_seq(entry.seq);
+    *out->mutable_at() = ToProto(entry.at);
+    out->set_principal(entry.principal);
+    out->set_peer(entry.peer);
+    out->set_method(entry.method);
+    out->set_target(entry.target);
+    out->set_plan_hash(entry.plan_hash);
+    out->set_outcome(entry.outcome);
+    out->set_reason(entry.reason);
+    out->set_prev_hash(entry.prev_hash);
+    out->set_hash(entry.hash);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::VerifyAudit(grpc::ServerContext* context,
+                                        const v1::VerifyAuditRequest* request,
+                                        v1::VerifyAuditResponse* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  absl::StatusOr<std::set<std::string>> readable =
+      AuditReadable(context, *request, "VerifyAudit", "", &caller, &ticket);
+  if (!readable.ok()) return ToGrpc(readable.status());
+  absl::StatusOr<db::AuditCheck> check = engine_->VerifyAudit();
+  if (!check.ok()) return ToGrpc(check.status());
+  response->set_rows(check->rows);
+  response->set_intact(check->broken_at == 0);
+  response->set_broken_at(check->broken_at);
+  response->set_problem(check->problem);
   return grpc::Status::OK;
 }
 

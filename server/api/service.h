@@ -4,6 +4,8 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
@@ -63,6 +65,10 @@ class SchemaService final
                                v1::RepairChecksumsResponse* response) override;
   grpc::Status GetHistory(grpc::ServerContext* context, const v1::GetHistoryRequest* request,
                           v1::GetHistoryResponse* response) override;
+  grpc::Status GetAudit(grpc::ServerContext* context, const v1::GetAuditRequest* request,
+                        v1::GetAuditResponse* response) override;
+  grpc::Status VerifyAudit(grpc::ServerContext* context, const v1::VerifyAuditRequest* request,
+                           v1::VerifyAuditResponse* response) override;
 
  private:
   std::atomic<bool> stopping_{false};
@@ -81,6 +87,19 @@ class SchemaService final
   void Denied(grpc::ServerContextBase* context, const google::protobuf::Message& request,
               const std::string& principal, const std::string& action, const absl::Status& why,
               bool later = false) const;
+  // Appends a mutating call's outcome to the central audit, when there is a control database;
+  // a failed write is logged.
+  void AuditCall(const grpc::ServerContextBase& context, const std::string& principal,
+                 const std::string& method, const std::string& target, const std::string& plan_hash,
+                 const std::string& outcome, const std::string& reason) const;
+  // Authenticates a caller of GetAudit/VerifyAudit, checks the role (admin on `only_target`, or
+  // on some target) and takes a read quota; returns the targets whose rows the caller may read
+  // ("" for rows that name none: admin on every target).
+  absl::StatusOr<std::set<std::string>> AuditReadable(grpc::ServerContextBase* context,
+                                                      const google::protobuf::Message& request,
+                                                      const std::string& action,
+                                                      const std::string& only_target,
+                                                      Caller* caller, Quotas::Ticket* ticket);
   grpc::Status RunStream(grpc::ServerContext* context, const engine::Target& target,
                          const engine::RunRequest& request,
                          grpc::ServerWriter<v1::RunEvent>* writer);

@@ -236,6 +236,32 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& file, const Path& 
   return text;
 }
 
+// `dsn_env: VAR` or `dsn_file: PATH` (exactly one) into the secret DSN and where it came from.
+absl::Status ParseDsn(const YAML::Node& node, const Path& path, const fs::path& base_dir,
+                      const EnvLookup& env, std::string* dsn, std::string* source) {
+  if (node["dsn_env"] && node["dsn_file"]) {
+    return path.Error("give one of dsn_env and dsn_file, not both");
+  }
+  if (node["dsn_env"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(std::string var, GetString(node["dsn_env"], path.Child("dsn_env")));
+    std::optional<std::string> value = env(var);
+    if (!value || value->empty()) {
+      return path.Child("dsn_env").Error(absl::StrCat("environment variable ", var, " is not set"));
+    }
+    *dsn = *value;
+    *source = absl::StrCat("env ", var);
+  } else if (node["dsn_file"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(std::string file, GetString(node["dsn_file"], path.Child("dsn_file")));
+    fs::path file_path(file);
+    if (file_path.is_relative()) file_path = base_dir / file_path;
+    SCHEMAD_ASSIGN_OR_RETURN(*dsn, ReadSecretFile(file_path.string(), path.Child("dsn_file")));
+    *source = absl::StrCat("file ", file_path.string());
+  } else {
+    return path.Error("one of dsn_env or dsn_file is required");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& path,
                                          const fs::path& base_dir, const EnvLookup& env) {
   SCHEMAD_RETURN_IF_ERROR(
@@ -259,27 +285,7 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
   }
   target.catalog_path = catalog_path.lexically_normal().string();
 
-  if (node["dsn_env"] && node["dsn_file"]) {
-    return path.Error("give one of dsn_env and dsn_file, not both");
-  }
-  if (node["dsn_env"]) {
-    SCHEMAD_ASSIGN_OR_RETURN(std::string var, GetString(node["dsn_env"], path.Child("dsn_env")));
-    std::optional<std::string> value = env(var);
-    if (!value || value->empty()) {
-      return path.Child("dsn_env").Error(absl::StrCat("environment variable ", var, " is not set"));
-    }
-    target.dsn = *value;
-    target.dsn_source = absl::StrCat("env ", var);
-  } else if (node["dsn_file"]) {
-    SCHEMAD_ASSIGN_OR_RETURN(std::string file, GetString(node["dsn_file"], path.Child("dsn_file")));
-    fs::path file_path(file);
-    if (file_path.is_relative()) file_path = base_dir / file_path;
-    SCHEMAD_ASSIGN_OR_RETURN(target.dsn,
-                             ReadSecretFile(file_path.string(), path.Child("dsn_file")));
-    target.dsn_source = absl::StrCat("file ", file_path.string());
-  } else {
-    return path.Error("one of dsn_env or dsn_file is required");
-  }
+  SCHEMAD_RETURN_IF_ERROR(ParseDsn(node, path, base_dir, env, &target.dsn, &target.dsn_source));
   if (node["lock_timeout"]) {
     SCHEMAD_ASSIGN_OR_RETURN(target.lock_timeout,
                              GetDuration(node["lock_timeout"], path.Child("lock_timeout")));
@@ -417,7 +423,7 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
   if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
   SCHEMAD_RETURN_IF_ERROR(
       CheckKeys(root, {source, "(top level)"},
-                {"listen", "targets", "environments", "tokens", "certificates", "tls",
+                {"listen", "targets", "environments", "control", "tokens", "certificates", "tls",
                  "max_threads", "limits", "lint_policy", "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
@@ -495,6 +501,12 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
       }
       config.tokens.push_back(std::move(token));
     }
+  }
+  if (const YAML::Node control = root["control"]) {
+    const Path path = top.Child("control");
+    SCHEMAD_RETURN_IF_ERROR(CheckKeys(control, path, {"dsn_env", "dsn_file"}));
+    SCHEMAD_RETURN_IF_ERROR(
+        ParseDsn(control, path, base_dir, env, &config.control.dsn, &config.control.dsn_source));
   }
   if (const YAML::Node certificates = root["certificates"]) {
     const Path path = top.Child("certificates");

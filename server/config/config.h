@@ -81,10 +81,19 @@ struct TlsConfig {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// The control database: releases, approvals and the central audit live there (schema
+// schemad_control), shared by every replica.
+struct ControlConfig {
+  std::string dsn;  // secret: never logged or returned
+  std::string dsn_source;
+  bool enabled() const { return !dsn.empty(); }
+};
+
 struct Config {
   std::string listen = "127.0.0.1:50051";
   std::vector<TargetConfig> targets;
   std::vector<EnvironmentConfig> environments;
+  ControlConfig control;
   std::vector<TokenConfig> tokens;
   std::vector<CertificateConfig> certificates;
   TlsConfig tls;

@@ -16,6 +16,7 @@
 #include "server/engine/admission.h"
 #include "server/engine/executor.h"
 #include "server/engine/promotion.h"
+#include "spdlog/spdlog.h"
 
 namespace schemad::engine {
 namespace {
@@ -48,9 +49,11 @@ Engine::~Engine() {
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetConfig>& targets,
-                                                       std::string server_instance) {
+                                                       std::string server_instance,
+                                                       const ControlConfig& control) {
   std::unique_ptr<Engine> engine(new Engine());
   engine->server_instance_ = std::move(server_instance);
+  if (control.enabled()) engine->control_ = std::make_unique<db::ControlStore>(control.dsn);
   engine->versions_ = std::make_unique<VersionHub>(
       [raw = engine.get()](const Target& target) { return raw->ReadVersion(target); });
   std::map<std::string, std::shared_ptr<db::ConnectionPool>> pools;  // by DSN
@@ -89,37 +92,80 @@ absl::StatusOr<bool> Engine::RecordDenied(const Target& target,
   return target.audit.AppendIfPresent(*conn, event);
 }
 
+bool Engine::Later(std::function<void()> work) const {
+  constexpr size_t kMaxWaiting = 1000;
+  absl::MutexLock lock(&later_mu_);
+  if (later_stop_ || later_.size() >= kMaxWaiting) return false;
+  later_.push_back(std::move(work));
+  if (!later_thread_.joinable()) {
+    later_thread_ = std::thread([this] {
+      while (true) {
+        std::function<void()> next;
+        {
+          absl::MutexLock lock(&later_mu_);
+          auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(later_mu_) {
+            return later_stop_ || !later_.empty();
+          };
+          later_mu_.Await(absl::Condition(&ready));
+          if (later_stop_) return;
+          next = std::move(later_.front());
+          later_.pop_front();
+        }
+        next();
+      }
+    });
+  }
+  return true;
+}
+
 void Engine::RecordDeniedLater(const Target& target, db::EventRecord event,
                                std::function<void(const absl::StatusOr<bool>&)> done) const {
-  constexpr size_t kMaxWaiting = 1000;
-  {
-    absl::MutexLock lock(&later_mu_);
-    if (!later_stop_ && later_.size() < kMaxWaiting) {
-      later_.push_back([this, &target, event = std::move(event), done = std::move(done)] {
-        done(RecordDenied(target, event));
-      });
-      if (!later_thread_.joinable()) {
-        later_thread_ = std::thread([this] {
-          while (true) {
-            std::function<void()> work;
-            {
-              absl::MutexLock lock(&later_mu_);
-              auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(later_mu_) {
-                return later_stop_ || !later_.empty();
-              };
-              later_mu_.Await(absl::Condition(&ready));
-              if (later_stop_) return;
-              work = std::move(later_.front());
-              later_.pop_front();
-            }
-            work();
-          }
-        });
-      }
-      return;
-    }
+  auto shared_done = std::make_shared<std::function<void(const absl::StatusOr<bool>&)>>(done);
+  if (!Later([this, &target, event = std::move(event), shared_done] {
+        (*shared_done)(RecordDenied(target, event));
+      })) {
+    (*shared_done)(absl::ResourceExhaustedError("too many denied calls waiting to be audited"));
   }
-  done(absl::ResourceExhaustedError("too many denied calls waiting to be audited"));
+}
+
+absl::Status Engine::NeedsControl() const {
+  if (control_ == nullptr) {
+    return absl::FailedPreconditionError("needs a control database (config key control)");
+  }
+  absl::MutexLock lock(&control_mu_);
+  if (!control_ready_) {
+    SCHEMAD_RETURN_IF_ERROR(control_->EnsureSchema());
+    control_ready_ = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Audit(db::AuditEntry entry) const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  return control_->Append(std::move(entry));
+}
+
+void Engine::AuditLater(db::AuditEntry entry) const {
+  if (control_ == nullptr) return;
+  const std::string method = entry.method;
+  const bool queued = Later([this, entry = std::move(entry)] {
+    if (absl::Status written = Audit(entry); !written.ok()) {
+      spdlog::error("central audit: {} not written: {}", entry.method,
+                    std::string(written.message()));
+    }
+  });
+  if (!queued) spdlog::error("central audit: {} dropped: too many rows waiting", method);
+}
+
+absl::StatusOr<std::vector<db::AuditEntry>> Engine::ReadAudit(const std::string& target,
+                                                              absl::Time since, int limit) const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  return control_->Read(target, since, limit);
+}
+
+absl::StatusOr<db::AuditCheck> Engine::VerifyAudit() const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  return control_->Verify();
 }
 
 std::vector<Engine::ParseReport> Engine::ParseCatalogs(

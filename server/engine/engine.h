@@ -19,6 +19,7 @@
 #include "server/config/config.h"
 #include "server/db/audit_log.h"
 #include "server/db/connection.h"
+#include "server/db/control_store.h"
 #include "server/db/history_store.h"
 #include "server/db/run_journal.h"
 #include "server/engine/analysis.h"
@@ -129,9 +130,20 @@ class Engine {
   ~Engine();
   // Loads every target's catalog. Returns the first catalog error, naming the target.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const std::vector<TargetConfig>& targets,
-                                                        std::string server_instance);
+                                                        std::string server_instance,
+                                                        const ControlConfig& control = {});
 
   const std::vector<std::unique_ptr<Target>>& targets() const { return targets_; }
+
+  // The central audit in the control database (its schema is created on first use). Without
+  // one: FAILED_PRECONDITION "needs a control database (config key control)".
+  bool has_control() const { return control_ != nullptr; }
+  absl::Status Audit(db::AuditEntry entry) const;
+  // The same on the background thread, for callers that must not wait; failures are logged.
+  void AuditLater(db::AuditEntry entry) const;
+  absl::StatusOr<std::vector<db::AuditEntry>> ReadAudit(const std::string& target, absl::Time since,
+                                                        int limit) const;
+  absl::StatusOr<db::AuditCheck> VerifyAudit() const;
   // Writes a denied call (UNAUTHENTICATED, PERMISSION_DENIED) to `target`'s audit log, if the
   // target already has one. Returns whether a row was written.
   absl::StatusOr<bool> RecordDenied(const Target& target, const db::EventRecord& event) const;
@@ -237,6 +249,13 @@ class Engine {
   // Drops this replica's cached version of `target` and reads it again.
   void InvalidateVersion(const Target& target) const;
   absl::StatusOr<VersionReport> ReadVersion(const Target& target) const;
+
+  // Runs `work` on the background thread; false when 1,000 wait already.
+  bool Later(std::function<void()> work) const;
+  absl::Status NeedsControl() const;
+  std::unique_ptr<db::ControlStore> control_;
+  mutable absl::Mutex control_mu_;
+  mutable bool control_ready_ ABSL_GUARDED_BY(control_mu_) = false;
 
   // After targets_: destroyed first, as its threads read them.
   std::unique_ptr<VersionHub> versions_;

@@ -379,6 +379,11 @@ TEST(ZeroConfigTest, StartsServesAndStopsCleanly) {
   CommandResult version = (*server)->Cli({"version", "-t", "dev", "--json"});
   ASSERT_EQ(version.exit_code, 0) << version.err;
   EXPECT_THAT(version.out, HasSubstr("\"target\":\"dev\""));
+  // The zero-config default keeps its control database (the central audit) on the same cluster.
+  EXPECT_EQ((*server)->Cli({"apply", "-t", "dev", "--to", "20251123_153004"}).exit_code, 0);
+  CommandResult audit = (*server)->Cli({"audit", "--verify"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_EQ(audit.out, "audit chain intact: 1 row(s)\n");
   const std::string pid_file = state + "/pgdata/postmaster.pid";
   ASSERT_TRUE(std::filesystem::exists(pid_file));
   const pid_t postmaster = std::stoi(ReadTextFile(pid_file));

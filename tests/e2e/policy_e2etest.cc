@@ -185,5 +185,85 @@ TEST(PromotionE2eTest, ProdTakesOnlyWhatStagingAppliedSoakedAndStillHas) {
   EXPECT_EQ(prod_versions(), "1");
 }
 
+// Issue 12, items 1 and 10: with a control database every mutating and every denied call is
+// appended to schemad_control.audit as a hash chain; `audit --verify` names an edited or a
+// deleted row.
+TEST(AuditE2eTest, TheCentralAuditIsAChainThatNamesAnEditedOrDeletedRow) {
+  const std::string dir = MakeTempDir("schemad-audit");
+  const std::string control_dsn = TestPostgres::Get().CreateDatabase();
+  WriteFiles(dir,
+             {{"control.dsn", control_dsn + "\n"}, {"1_t.up.sql", "CREATE TABLE t (id int);"}});
+  ServerConfig config;
+  config.targets.push_back({"dev", "dev", dir, TestPostgres::Get().CreateDatabase(), ""});
+  config.tokens.push_back({"alice", "alice-token", {{"*", "admin"}}});
+  config.tokens.push_back({"watcher", "viewer-token", {{"*", "viewer"}}});
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/control.dsn\n");
+  auto started = ServerProcess::Start(config);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const ServerProcess& server = **started;
+  auto as = [&](const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--token", token});
+    return server.Cli(args);
+  };
+  auto rows = [&] {
+    return TestPostgres::MustQueryOne(control_dsn,
+                                      "SELECT string_agg(method || ' ' || target || ' ' || "
+                                      "outcome, '; ' ORDER BY seq) FROM schemad_control.audit");
+  };
+
+  ASSERT_EQ(as("alice-token", {"apply", "-t", "dev"}).exit_code, 0);
+  EXPECT_EQ(as("viewer-token", {"apply", "-t", "dev"}).exit_code, 8);
+  EXPECT_EQ(as("wrong-token", {"targets"}).exit_code, 8);
+  // Denials are appended off the caller's thread: wait for them.
+  for (int i = 0; i < 100 && rows().find("UNAUTHENTICATED") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(rows(),
+            "Apply dev APPLIED; denied Apply dev PERMISSION_DENIED; denied ListTargets  "
+            "UNAUTHENTICATED");
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(control_dsn,
+                                 "SELECT count(*) FROM schemad_control.audit WHERE reason LIKE "
+                                 "'%-token%' OR principal LIKE '%-token%'"),
+      "0");
+
+  CommandResult audit = as("alice-token", {"audit", "--target", "dev"});
+  EXPECT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_THAT(audit.out, AllOf(HasSubstr("alice"), HasSubstr("Apply"), HasSubstr("APPLIED"),
+                               HasSubstr("watcher"), HasSubstr("PERMISSION_DENIED")));
+  EXPECT_THAT(as("alice-token", {"audit", "--since", "1h"}).out, HasSubstr("UNAUTHENTICATED"));
+  CommandResult viewer = as("viewer-token", {"audit"});
+  EXPECT_EQ(viewer.exit_code, 8);
+  EXPECT_THAT(viewer.err, HasSubstr("GetAudit needs role admin on at least one target"));
+
+  CommandResult verified = as("alice-token", {"audit", "--verify"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  // The viewer's denied GetAudit is the fourth row.
+  EXPECT_EQ(verified.out, "audit chain intact: 4 row(s)\n");
+  // An edit with psql is named; so is a deleted row once the edit is undone.
+  TestPostgres::MustQuery(control_dsn,
+                          "UPDATE schemad_control.audit SET outcome = 'APPLIED' WHERE seq = 2");
+  CommandResult edited = as("alice-token", {"audit", "--verify"});
+  EXPECT_EQ(edited.exit_code, 4);
+  EXPECT_EQ(edited.out,
+            "audit chain BROKEN at row 2: row 2 was changed: its fields no longer give its hash "
+            "(4 row(s))\n");
+  TestPostgres::MustQuery(control_dsn,
+                          "UPDATE schemad_control.audit SET outcome = "
+                          "'PERMISSION_DENIED' WHERE seq = 2");
+  EXPECT_EQ(as("alice-token", {"audit", "--verify"}).exit_code, 0);
+  TestPostgres::MustQuery(control_dsn, "DELETE FROM schemad_control.audit WHERE seq = 2");
+  CommandResult deleted = as("alice-token", {"audit", "--verify"});
+  EXPECT_EQ(deleted.exit_code, 4);
+  EXPECT_THAT(deleted.out, HasSubstr("BROKEN at row 2: row 2 is missing (row 3 follows row 1)"));
+
+  // Without a control database the audit is not there, and says what it needs.
+  auto plain = StartServerFor(dir, TestPostgres::Get().CreateDatabase());
+  ASSERT_NE(plain, nullptr);
+  CommandResult none = plain->Cli({"audit"});
+  EXPECT_EQ(none.exit_code, 6);
+  EXPECT_THAT(none.err, HasSubstr("needs a control database (config key control)"));
+}
+
 }  // namespace
 }  // namespace schemad::testing

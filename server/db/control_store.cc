@@ -1,0 +1,172 @@
+#include "server/db/control_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/common/refusal.h"
+#include "server/common/sha256.h"
+#include "server/db/transaction.h"
+
+namespace schemad::db {
+namespace {
+
+constexpr int kControlVersion = 1;
+// The prev_hash of the first row.
+constexpr char kGenesis[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+constexpr char kCreateV1[] = R"sql(
+CREATE SCHEMA IF NOT EXISTS schemad_control;
+CREATE TABLE IF NOT EXISTS schemad_control.meta (key text PRIMARY KEY, value text NOT NULL);
+INSERT INTO schemad_control.meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS schemad_control.audit (
+  seq bigint PRIMARY KEY,
+  at timestamptz NOT NULL,
+  principal text NOT NULL,
+  peer text NOT NULL,
+  method text NOT NULL,
+  target text NOT NULL,
+  plan_hash text NOT NULL,
+  outcome text NOT NULL,
+  reason text NOT NULL,
+  prev_hash text NOT NULL,
+  hash text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_target_at ON schemad_control.audit (target, at);
+)sql";
+
+// Serialises appends (from every replica): each row needs the one before it.
+constexpr char kChainLock[] = "SELECT pg_advisory_xact_lock(7366216968616462)";
+
+constexpr char kColumns[] =
+    "seq, (extract(epoch FROM at) * 1000000)::int8, principal, peer, method, target, plan_hash, "
+    "outcome, reason, prev_hash, hash";
+
+AuditEntry EntryOf(const pqxx::row& row) {
+  AuditEntry entry;
+  entry.seq = row[0].as<int64_t>();
+  entry.at = absl::FromUnixMicros(row[1].as<int64_t>());
+  entry.principal = row[2].as<std::string>();
+  entry.peer = row[3].as<std::string>();
+  entry.method = row[4].as<std::string>();
+  entry.target = row[5].as<std::string>();
+  entry.plan_hash = row[6].as<std::string>();
+  entry.outcome = row[7].as<std::string>();
+  entry.reason = row[8].as<std::string>();
+  entry.prev_hash = row[9].as<std::string>();
+  entry.hash = row[10].as<std::string>();
+  return entry;
+}
+
+}  // namespace
+
+std::string AuditEntryHash(const AuditEntry& entry) {
+  // Each field is length-prefixed, so no two different rows hash the same text.
+  Sha256 hash;
+  hash.Update(absl::StrCat("schemad-audit-v1\n", entry.prev_hash, "\n", entry.seq, "\n",
+                           absl::ToUnixMicros(entry.at), "\n"));
+  for (const std::string* field : {&entry.principal, &entry.peer, &entry.method, &entry.target,
+                                   &entry.plan_hash, &entry.outcome, &entry.reason}) {
+    hash.Update(absl::StrCat(field->size(), ":"));
+    hash.Update(*field);
+    hash.Update("\n");
+  }
+  return hash.HexDigest();
+}
+
+absl::Status ControlStore::EnsureSchema() {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::work>(**conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec("SELECT pg_advisory_xact_lock(7366216968616463)");
+    txn.exec(kCreateV1);
+    const int stored =
+        txn.exec1("SELECT value::int FROM schemad_control.meta WHERE key = 'schema_version'")[0]
+            .as<int>();
+    if (stored > kControlVersion) {
+      return FailedPrecondition(
+          RefusalReason::kNewerSchemad,
+          absl::StrFormat("schema schemad_control is at version %d, written by a newer schemad "
+                          "(this one knows %d)",
+                          stored, kControlVersion));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status ControlStore::Append(AuditEntry entry) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::work>(**conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec("SET LOCAL synchronous_commit = on");
+    txn.exec(kChainLock);
+    const pqxx::result last =
+        txn.exec("SELECT seq, hash FROM schemad_control.audit ORDER BY seq DESC LIMIT 1");
+    entry.seq = last.empty() ? 1 : last[0][0].as<int64_t>() + 1;
+    entry.prev_hash = last.empty() ? kGenesis : last[0][1].as<std::string>();
+    // Microseconds, as the column keeps them.
+    entry.at = absl::FromUnixMicros(absl::ToUnixMicros(absl::Now()));
+    entry.hash = AuditEntryHash(entry);
+    txn.exec_params(
+        "INSERT INTO schemad_control.audit VALUES ($1, timestamptz 'epoch' + $2 * interval '1 "
+        "microsecond', $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        entry.seq, absl::ToUnixMicros(entry.at), entry.principal, entry.peer, entry.method,
+        entry.target, entry.plan_hash, entry.outcome, entry.reason, entry.prev_hash, entry.hash);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<AuditEntry>> ControlStore::Read(const std::string& target,
+                                                           absl::Time since, int limit) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::read_transaction>(
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::vector<AuditEntry>> {
+        std::vector<AuditEntry> entries;
+        const int64_t since_us =
+            since == absl::InfinitePast() ? INT64_MIN : absl::ToUnixMicros(since);
+        for (const pqxx::row& row : txn.exec_params(
+                 absl::StrCat("SELECT ", kColumns,
+                              " FROM schemad_control.audit WHERE ($1 = '' OR target = $1) AND "
+                              "(extract(epoch FROM at) * 1000000)::int8 >= $2 ORDER BY seq "
+                              "LIMIT $3"),
+                 target, since_us, limit)) {
+          entries.push_back(EntryOf(row));
+        }
+        return entries;
+      });
+}
+
+absl::StatusOr<AuditCheck> ControlStore::Verify() {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::read_transaction>(
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<AuditCheck> {
+        AuditCheck check;
+        int64_t expected_seq = 1;
+        std::string expected_prev = kGenesis;
+        for (const pqxx::row& row : txn.exec(
+                 absl::StrCat("SELECT ", kColumns, " FROM schemad_control.audit ORDER BY seq"))) {
+          const AuditEntry entry = EntryOf(row);
+          ++check.rows;
+          if (check.broken_at != 0) continue;
+          if (entry.seq != expected_seq) {
+            check.broken_at = expected_seq;
+            check.problem = absl::StrCat("row ", expected_seq, " is missing (row ", entry.seq,
+                                         " follows row ", expected_seq - 1, ")");
+          } else if (entry.prev_hash != expected_prev) {
+            check.broken_at = entry.seq;
+            check.problem = absl::StrCat("row ", entry.seq,
+                                         " does not follow the row before it (its prev_hash is "
+                                         "not that row's hash)");
+          } else if (AuditEntryHash(entry) != entry.hash) {
+            check.broken_at = entry.seq;
+            check.problem =
+                absl::StrCat("row ", entry.seq, " was changed: its fields no longer give its hash");
+          }
+          expected_seq = entry.seq + 1;
+          expected_prev = entry.hash;
+        }
+        return check;
+      });
+}
+
+}  // namespace schemad::db

@@ -76,6 +76,13 @@ absl::Status ControlStore::EnsureSchema() {
   absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
   return InTransaction<pqxx::work>(**conn, [&](pqxx::work& txn) -> absl::Status {
+    // A schema at this version is used as it is: schemad's own role may hold no more than
+    // SELECT and INSERT on it (the audit is append-only for it; README, "Control database").
+    if (txn.exec1("SELECT to_regclass('schemad_control.meta') IS NOT NULL")[0].as<bool>() &&
+        txn.exec1("SELECT value::int FROM schemad_control.meta WHERE key = 'schema_version'")[0]
+                .as<int>() == kControlVersion) {
+      return absl::OkStatus();
+    }
     txn.exec("SELECT pg_advisory_xact_lock(7366216968616463)");
     txn.exec(kCreateV1);
     const int stored =

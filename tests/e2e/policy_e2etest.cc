@@ -265,5 +265,44 @@ TEST(AuditE2eTest, TheCentralAuditIsAChainThatNamesAnEditedOrDeletedRow) {
   EXPECT_THAT(none.err, HasSubstr("needs a control database (config key control)"));
 }
 
+// The README's grants: once the schema exists, schemad's own role needs only SELECT and INSERT
+// on it, and then cannot change or delete an audit row.
+TEST(AuditE2eTest, TheReadmeGrantsMakeTheAuditAppendOnlyForSchemadsRole) {
+  const std::string dir = MakeTempDir("schemad-audit-grants");
+  const std::string control_dsn = TestPostgres::Get().CreateDatabase();
+  const std::string role = absl::StrCat("schemad_app_", getpid());
+  const std::string app_dsn = absl::StrCat(control_dsn, " user=", role);
+  TestPostgres::MustQuery(control_dsn,
+                          absl::StrCat("DROP ROLE IF EXISTS ", role, "; CREATE ROLE ", role, " LOGIN"));
+  WriteFiles(dir, {{"owner.dsn", control_dsn + "\n"}, {"app.dsn", app_dsn + "\n"}});
+  WriteFiles(dir + "/catalog",
+             {{"1_t.up.sql", "CREATE TABLE t (id int);"}, {"2_u.up.sql", "CREATE TABLE u (id int);"}});
+  ServerConfig config;
+  config.targets.push_back(
+      {"dev", "dev", dir + "/catalog", TestPostgres::Get().CreateDatabase(), ""});
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/owner.dsn\n");
+  {
+    auto owner = ServerProcess::Start(config);
+    ASSERT_TRUE(owner.ok()) << owner.status();
+    ASSERT_EQ((*owner)->Cli({"apply", "-t", "dev", "--to", "1"}).exit_code, 0);
+  }
+  TestPostgres::MustQuery(
+      control_dsn, absl::StrCat("GRANT USAGE ON SCHEMA schemad_control TO ", role,
+                                "; GRANT SELECT ON schemad_control.meta TO ", role,
+                                "; GRANT SELECT, INSERT ON schemad_control.audit TO ", role));
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/app.dsn\n");
+  auto app = ServerProcess::Start(config);
+  ASSERT_TRUE(app.ok()) << app.status();
+  ASSERT_EQ((*app)->Cli({"apply", "-t", "dev"}).exit_code, 0);
+  CommandResult verified = (*app)->Cli({"audit", "--verify"});
+  EXPECT_EQ(verified.out, "audit chain intact: 2 row(s)\n") << verified.err << (*app)->Log();
+  for (const char* change : {"UPDATE schemad_control.audit SET reason = 'x'",
+                             "DELETE FROM schemad_control.audit", "TRUNCATE schemad_control.audit"}) {
+    absl::StatusOr<std::vector<std::string>> refused = TestPostgres::Query(app_dsn, change);
+    EXPECT_FALSE(refused.ok()) << change;
+    EXPECT_THAT(std::string(refused.status().message()), HasSubstr("permission denied")) << change;
+  }
+}
+
 }  // namespace
 }  // namespace schemad::testing

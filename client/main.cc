@@ -527,6 +527,9 @@ int Main(int argc, char** argv) {
   audit_cmd->add_flag("--verify", verify,
                       "recompute the hash chain; exit 4 naming the first row that does not "
                       "verify");
+  auto* reload_cmd = app.add_subcommand(
+      "reload", "re-read catalog folders on the server now (as SIGHUP does; deployer)");
+  reload_cmd->add_option("--target,-t", audit_target, "only this target");
   auto* resolve_cmd = app.add_subcommand("resolve", "resolve a failed run (admin)");
   resolve_cmd->add_option("--target,-t", target, "target name")->required();
   resolve_cmd->add_option("--run", run_id, "the failed run's id")->required();
@@ -796,6 +799,19 @@ int Main(int argc, char** argv) {
     grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetAudit, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderAudit(response));
+    return kExitOk;
+  }
+  if (reload_cmd->parsed()) {
+    v1::ReloadCatalogsRequest request;
+    request.set_only_target(audit_target);
+    v1::ReloadCatalogsResponse response;
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::ReloadCatalogs, request, &response, kRunTimeout);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderReload(response));
+    for (const v1::CatalogReload& target : response.targets()) {
+      if (!target.error().empty()) return kExitError;
+    }
     return kExitOk;
   }
   if (resolve_cmd->parsed()) {

@@ -453,4 +453,18 @@ std::string RenderAudit(const v1::GetAuditResponse& audit) {
   return RenderTable({"SEQ", "AT (UTC)", "BY", "METHOD", "TARGET", "OUTCOME", "REASON"}, rows);
 }
 
+std::string RenderReload(const v1::ReloadCatalogsResponse& reload) {
+  std::string out;
+  for (const v1::CatalogReload& target : reload.targets()) {
+    if (!target.error().empty()) {
+      absl::StrAppend(&out, target.target(), ": ", target.error(), "\n");
+    } else {
+      absl::StrAppend(&out, target.target(), ": ", target.changed() ? "reloaded" : "unchanged",
+                      ", ", target.revision_count(), " revision(s), latest ",
+                      Or(target.latest_version(), "-"), " (", target.catalog_digest(), ")\n");
+    }
+  }
+  return out;
+}
+
 }  // namespace schemad::cli

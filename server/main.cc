@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   schemad::Config config;
@@ -144,8 +145,8 @@ int main(int argc, char** argv) {
   }
   for (const auto& target : (*engine)->targets()) {
     spdlog::info("target {} ({}): catalog {} with {} revisions, dsn from {}", target->config.name,
-                 target->config.environment.name, target->catalog.name,
-                 target->catalog.revisions.size(), target->config.dsn_source);
+                 target->config.environment.name, target->catalog()->name,
+                 target->catalog()->revisions.size(), target->config.dsn_source);
   }
   absl::StatusOr<schemad::api::RunningServer> server =
       schemad::api::StartServer(config, engine->get());
@@ -182,7 +183,13 @@ int main(int argc, char** argv) {
   });
   std::thread signal_waiter([&] {
     int signal_number = 0;
-    sigwait(&signals, &signal_number);
+    // SIGHUP re-reads every catalog folder (what changed is logged); SIGINT/SIGTERM stop.
+    while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+      spdlog::info("received SIGHUP: re-reading the catalogs");
+      for (const auto& target : (*engine)->targets()) {
+        (*engine)->Refresh(*target, /*force=*/true).IgnoreError();  // Refresh logs failures
+      }
+    }
     spdlog::info("received {}, shutting down", strsignal(signal_number));
     {
       absl::MutexLock lock(&health_mu);

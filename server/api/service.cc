@@ -572,10 +572,12 @@ grpc::ServerUnaryReactor* SchemaService::ListTargets(grpc::CallbackServerContext
     out->set_environment(EnvironmentEnum(target->config.environment));
     out->set_environment_name(target->config.environment.name);
     ToProto(target->config.environment, out->mutable_policy());
-    out->set_catalog_name(target->catalog.name);
-    out->set_catalog_path(target->catalog.path);
-    out->set_revision_count(static_cast<int>(target->catalog.revisions.size()));
-    out->set_latest_version(target->catalog.LatestVersion());
+    const std::shared_ptr<const Catalog> catalog = target->catalog();
+    out->set_catalog_name(catalog->name);
+    out->set_catalog_path(catalog->path);
+    out->set_revision_count(static_cast<int>(catalog->revisions.size()));
+    out->set_latest_version(catalog->LatestVersion());
+    out->set_catalog_digest(catalog->digest);
     ToProto(engine_->View(*target), out->mutable_database());
   }
   reactor->Finish(grpc::Status::OK);
@@ -602,13 +604,14 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
   std::vector<std::pair<const engine::Target*, v1::TargetVersion*>> shown;
   for (const auto& target : engine_->targets()) {
     if (authorizer_.RoleFor(*caller, target->config) < Role::kViewer) continue;
-    if (!request->catalog().empty() && request->catalog() != target->catalog.name) continue;
+    const std::shared_ptr<const Catalog> catalog = target->catalog();
+    if (!request->catalog().empty() && request->catalog() != catalog->name) continue;
     v1::TargetVersion* out = response->add_targets();
     out->set_target(target->config.name);
     out->set_environment(EnvironmentEnum(target->config.environment));
     out->set_environment_name(target->config.environment.name);
-    out->set_catalog_name(target->catalog.name);
-    out->set_latest_version(target->catalog.LatestVersion());
+    out->set_catalog_name(catalog->name);
+    out->set_latest_version(catalog->LatestVersion());
     ToProto(engine_->View(*target), out->mutable_database());
     shown.emplace_back(target.get(), out);
   }
@@ -1014,7 +1017,7 @@ grpc::Status SchemaService::ValidateCoverage(grpc::ServerContext* context,
   absl::StatusOr<engine::CoverageReport> report =
       engine_->ValidateCoverage(**target, requirements, request->static_only());
   if (!report.ok()) return ToGrpc(report.status());
-  response->set_catalog((*target)->catalog.name);
+  response->set_catalog((*target)->store.catalog());
   response->set_live_checked(!request->static_only());
   response->set_required_count(report->required);
   response->set_covered_count(report->covered);
@@ -1177,6 +1180,51 @@ grpc::Status SchemaService::VerifyAudit(grpc::ServerContext* context,
   response->set_intact(check->broken_at == 0);
   response->set_broken_at(check->broken_at);
   response->set_problem(check->problem);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::ReloadCatalogs(grpc::ServerContext* context,
+                                           const v1::ReloadCatalogsRequest* request,
+                                           v1::ReloadCatalogsResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
+  if (!caller.ok()) {
+    Denied(context, *request, "unknown", "ReloadCatalogs", caller.status());
+    return ToGrpc(caller.status());
+  }
+  if (absl::Status checked = CheckStringFields(*request); !checked.ok()) return ToGrpc(checked);
+  std::vector<const engine::Target*> targets;
+  if (!request->only_target().empty()) {
+    absl::StatusOr<const engine::Target*> target = engine_->FindTarget(request->only_target());
+    if (!target.ok()) return ToGrpc(target.status());
+    absl::Status allowed =
+        authorizer_.Require(*caller, (*target)->config, Role::kDeployer, "ReloadCatalogs");
+    if (!allowed.ok()) {
+      Denied(context, *request, caller->principal, "ReloadCatalogs", allowed);
+      return ToGrpc(allowed);
+    }
+    targets.push_back(*target);
+  } else {
+    for (const auto& target : engine_->targets()) {
+      if (authorizer_.RoleFor(*caller, target->config) >= Role::kDeployer) {
+        targets.push_back(target.get());
+      }
+    }
+  }
+  absl::StatusOr<Quotas::Ticket> ticket =
+      quotas_.Take(QuotaKey(*context, *caller), Quotas::Kind::kSyncRead);
+  if (!ticket.ok()) return ToGrpc(ticket.status());
+  for (const engine::Target* target : targets) {
+    bool changed = false;
+    const absl::Status reloaded = engine_->Refresh(*target, /*force=*/true, &changed);
+    const std::shared_ptr<const Catalog> catalog = target->catalog();
+    v1::CatalogReload* out = response->add_targets();
+    out->set_target(target->config.name);
+    out->set_changed(changed);
+    out->set_catalog_digest(catalog->digest);
+    out->set_revision_count(static_cast<int>(catalog->revisions.size()));
+    out->set_latest_version(catalog->LatestVersion());
+    out->set_error(std::string(reloaded.message()));
+  }
   return grpc::Status::OK;
 }
 

@@ -69,6 +69,9 @@ class SchemaService final
                         v1::GetAuditResponse* response) override;
   grpc::Status VerifyAudit(grpc::ServerContext* context, const v1::VerifyAuditRequest* request,
                            v1::VerifyAuditResponse* response) override;
+  grpc::Status ReloadCatalogs(grpc::ServerContext* context,
+                              const v1::ReloadCatalogsRequest* request,
+                              v1::ReloadCatalogsResponse* response) override;
 
  private:
   std::atomic<bool> stopping_{false};

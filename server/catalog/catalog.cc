@@ -439,7 +439,42 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     }
     catalog.revisions.push_back(std::move(revision));
   }
+  Sha256 digest;
+  digest.Update(absl::StrCat("schemad-catalog-v1\n", catalog.name.size(), ":", catalog.name, "\n"));
+  for (const Revision& revision : catalog.revisions) {
+    digest.Update(absl::StrCat(revision.version, " ", revision.name, " ", revision.up.checksum, " ",
+                               revision.down ? revision.down->checksum : "-", "\n"));
+  }
+  catalog.digest = "sha256:" + digest.HexDigest();
   return catalog;  // in version order: by_key's
+}
+
+absl::StatusOr<std::string> FolderFingerprint(const std::string& dir) {
+  DIR* listing = opendir(dir.c_str());
+  if (listing == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": ", std::strerror(errno)));
+  }
+  std::vector<std::string> lines;
+  while (const dirent* entry = readdir(listing)) {
+    const absl::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat info {};
+    const std::string path = absl::StrCat(dir, "/", name);
+    if (stat(path.c_str(), &info) != 0) {
+      lines.push_back(absl::StrCat(name, " ?"));
+      continue;
+    }
+    lines.push_back(absl::StrCat(name, " ", info.st_size, " ", info.st_mtim.tv_sec, ".",
+                                 info.st_mtim.tv_nsec, " ", info.st_ino));
+  }
+  closedir(listing);
+  std::sort(lines.begin(), lines.end());
+  Sha256 fingerprint;
+  for (const std::string& line : lines) {
+    fingerprint.Update(line);
+    fingerprint.Update("\n");
+  }
+  return fingerprint.HexDigest();
 }
 
 }  // namespace schemad

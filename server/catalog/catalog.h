@@ -69,6 +69,9 @@ struct Catalog {
   // irreversible unless its up file says -- schemad:down-is-noop.
   bool empty_down_is_noop = false;
   std::vector<Revision> revisions;  // ascending by version
+  // "sha256:" over the catalog's name and every revision's version, name and checksums: the
+  // same content gives the same digest, wherever it was read from.
+  std::string digest;
 
   // Returns the index of `version` in `revisions`, or -1. Accepts any spelling with the same
   // numeric value ("000042" == "42", "20251123_153004" == "20251123153004").
@@ -106,5 +109,10 @@ struct LoadOptions {
 // naming the file for a bad name, a duplicate version, a down without an up, an unreadable
 // file, a syntax error (with line), or a bad catalog.yaml; NOT_FOUND if `dir` does not exist.
 absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& options = {});
+
+// A cheap fingerprint of the folder's listing (every entry's name, size and modification time,
+// no contents): when it is unchanged, so is the catalog. INVALID_ARGUMENT when the folder
+// cannot be listed.
+absl::StatusOr<std::string> FolderFingerprint(const std::string& dir);
 
 }  // namespace schemad

@@ -58,22 +58,30 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
       [raw = engine.get()](const Target& target) { return raw->ReadVersion(target); });
   std::map<std::string, std::shared_ptr<db::ConnectionPool>> pools;  // by DSN
   for (const TargetConfig& config : targets) {
+    // The fingerprint first: a change while the folder is read shows at the next check.
+    const std::string fingerprint = FolderFingerprint(config.catalog_path).value_or("");
     LoadOptions load;
     load.max_file_bytes = config.max_file_bytes;
     absl::StatusOr<Catalog> catalog = LoadCatalog(config.catalog_path, load);
     if (!catalog.ok()) return Annotate(catalog.status(), absl::StrCat("target ", config.name));
     const std::string name = catalog->name;
     auto target = std::make_unique<Target>(
-        Target{config, *std::move(catalog), nullptr, db::HistoryStore(name), db::RunJournal(name),
-               db::AuditLog(name), absl::StrCat(db::DatabaseIdentity(config.dsn), "\n", name)});
+        config, name, absl::StrCat(db::DatabaseIdentity(config.dsn), "\n", name));
+    {
+      absl::MutexLock lock(&target->mu);
+      target->catalog_ = std::make_shared<const Catalog>(*std::move(catalog));
+      target->fingerprint = fingerprint;
+    }
     // History and lock are keyed by (database, catalog name): two different catalogs under one
     // name on one database would read each other's history.
     for (const auto& other : engine->targets_) {
-      if (other->lock_key == target->lock_key && other->catalog.path != target->catalog.path) {
+      if (other->lock_key == target->lock_key &&
+          other->config.catalog_path != target->config.catalog_path) {
         return absl::InvalidArgumentError(absl::StrCat(
             "targets ", other->config.name, " and ", config.name,
             " use the same database and the same catalog name \"", name,
-            "\" for different catalogs (", other->catalog.path, ", ", target->catalog.path,
+            "\" for different catalogs (", other->config.catalog_path, ", ",
+            target->config.catalog_path,
             "): their history and lock would mix; give one a distinct name in its catalog.yaml"));
       }
     }
@@ -175,7 +183,8 @@ std::vector<Engine::ParseReport> Engine::ParseCatalogs(
     const absl::Time start = absl::Now();
     ParseReport& report = reports.emplace_back();
     report.target = target->config.name;
-    for (const Revision& revision : target->catalog.revisions) {
+    const std::shared_ptr<const Catalog> catalog = target->catalog();
+    for (const Revision& revision : catalog->revisions) {
       for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr}) {
         if (file == nullptr) continue;
         if (stopping()) return reports;
@@ -199,7 +208,56 @@ absl::StatusOr<const Target*> Engine::FindTarget(const std::string& name) const 
 }
 
 absl::StatusOr<TargetStatus> Engine::GetStatus(const Target& target) const {
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
   return ReadStatus(target, /*with_schema_drift=*/true);
+}
+
+absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) const {
+  if (changed != nullptr) *changed = false;
+  absl::MutexLock reloading(&target.reload_mu);
+  const std::string& dir = target.config.catalog_path;
+  absl::StatusOr<std::string> fingerprint = FolderFingerprint(dir);
+  if (!fingerprint.ok()) return fingerprint.status();
+  std::shared_ptr<const Catalog> current;
+  {
+    absl::MutexLock lock(&target.mu);
+    if (!force && *fingerprint == target.fingerprint) return absl::OkStatus();
+    if (!force && *fingerprint == target.failed_fingerprint) return target.failed;
+    current = target.catalog_;
+  }
+  LoadOptions load;
+  load.max_file_bytes = target.config.max_file_bytes;
+  absl::StatusOr<Catalog> loaded = LoadCatalog(dir, load);
+  absl::Status problem = loaded.status();
+  if (loaded.ok() && loaded->name != current->name) {
+    problem = absl::InvalidArgumentError(absl::StrCat(
+        dir, ": the catalog's name changed from \"", current->name, "\" to \"", loaded->name,
+        "\"; its history is kept under the old name: restart schemad to use the new one"));
+  }
+  if (!problem.ok()) {
+    problem = Annotate(problem, absl::StrCat("target ", target.config.name, ": reloading catalog"));
+    spdlog::error("{}", std::string(problem.message()));
+    absl::MutexLock lock(&target.mu);
+    target.failed_fingerprint = *fingerprint;
+    target.failed = problem;
+    return problem;
+  }
+  const bool differs = loaded->digest != current->digest;
+  {
+    absl::MutexLock lock(&target.mu);
+    target.fingerprint = *fingerprint;
+    target.failed_fingerprint.clear();
+    target.failed = absl::OkStatus();
+    if (differs) target.catalog_ = std::make_shared<const Catalog>(*std::move(loaded));
+  }
+  if (differs) {
+    spdlog::info("target {}: catalog reloaded: {} revisions, latest {} ({})", target.config.name,
+                 target.catalog()->revisions.size(), target.catalog()->LatestVersion(),
+                 target.catalog()->digest);
+    InvalidateVersion(target);
+  }
+  if (changed != nullptr) *changed = differs;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
@@ -212,7 +270,8 @@ absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
     SCHEMAD_ASSIGN_OR_RETURN(applied, target.store.ReadApplied(*conn));
     SCHEMAD_ASSIGN_OR_RETURN(status.blocking_run, target.journal.ReadBlocking(*conn));
   }
-  const Catalog& catalog = target.catalog;
+  status.catalog = target.catalog();
+  const Catalog& catalog = *status.catalog;
   std::map<std::string, const db::AppliedRevision*> by_key;
   for (const db::AppliedRevision& revision : applied)
     by_key[VersionKey(revision.version)] = &revision;
@@ -243,7 +302,7 @@ absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
     status.revisions.push_back(std::move(item));
   }
   if (status.initialized && with_schema_drift) {
-    SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
+    SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(status.catalog));
     size_t count = 0;
     for (size_t i = 0; i < catalog.revisions.size(); ++i) {
       if (by_key.count(VersionKey(catalog.revisions[i].version)) != 0) count = i + 1;
@@ -256,20 +315,30 @@ absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
   return status;
 }
 
-absl::StatusOr<const std::vector<RevisionLineage>*> Engine::Lineage(const Target& target) const {
+absl::StatusOr<const std::vector<RevisionLineage>*> Engine::Lineage(
+    const std::shared_ptr<const Catalog>& catalog) const {
   absl::MutexLock lock(&lineage_mu_);
-  auto it = lineage_.find(&target);
-  if (it != lineage_.end()) return &it->second;
-  return &(lineage_[&target] = AnalyzeCatalog(target.catalog));
+  auto it = lineage_.find(catalog.get());
+  if (it != lineage_.end()) return &it->second.second;
+  // Catalogs a reload replaced and nobody uses any more.
+  for (auto old = lineage_.begin(); old != lineage_.end();) {
+    old = old->second.first.use_count() == 1 ? lineage_.erase(old) : std::next(old);
+  }
+  auto& entry = lineage_[catalog.get()];
+  entry.first = catalog;
+  entry.second = AnalyzeCatalog(*catalog);
+  return &entry.second;
 }
 
 absl::StatusOr<CoverageReport> Engine::ValidateCoverage(
     const Target& target, const std::vector<CoverageRequirement>& requirements,
     bool static_only) const {
-  SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
+  const std::shared_ptr<const Catalog> catalog = target.catalog();
+  SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(catalog));
   const std::vector<CoverageRequirement>& wanted =
-      requirements.empty() ? target.catalog.coverage : requirements;
-  const std::string& schema = target.catalog.coverage_schema;
+      requirements.empty() ? catalog->coverage : requirements;
+  const std::string& schema = catalog->coverage_schema;
   SCHEMAD_RETURN_IF_ERROR(FirstLineageError(*lineage, lineage->size()));
   CoverageReport report;
   const SchemaModel model = BuildModel(*lineage, lineage->size());
@@ -340,7 +409,7 @@ absl::StatusOr<VersionReport> Engine::ReadVersion(const Target& target) const {
   }
   report.applied_count = status.applied_count;
   report.pending_count = status.pending_count;
-  report.latest_version = target.catalog.LatestVersion();
+  report.latest_version = status.catalog->LatestVersion();
   const bool running =
       status.blocking_run.has_value() && status.blocking_run->state == db::RunState::kRunning;
   report.blocked = status.blocking_run.has_value() && !running;
@@ -350,16 +419,19 @@ absl::StatusOr<VersionReport> Engine::ReadVersion(const Target& target) const {
 }
 
 absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& request) const {
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
+  const std::shared_ptr<const Catalog> catalog = target.catalog();
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
                            target.store.ReadApplied(*conn));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
                            target.journal.ReadBlocking(*conn));
   SCHEMAD_ASSIGN_OR_RETURN(
-      Plan plan, engine::MakePlan(target.config.name, target.catalog, applied, blocking, request));
+      Plan plan, engine::MakePlan(target.config.name, *catalog, applied, blocking, request));
+  plan.catalog = catalog;
   AddPromotionEvidence(target, &plan);
-  SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
-  plan.lint = LintPlan(plan, target.catalog, *lineage);
+  SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(catalog));
+  plan.lint = LintPlan(plan, *catalog, *lineage);
   std::set<std::string> tables;
   for (const sql::LintFinding& finding : plan.lint) {
     if (!finding.table.empty()) tables.insert(finding.table);
@@ -374,7 +446,7 @@ void Engine::AddPromotionEvidence(const Target& target, Plan* plan) const {
   std::vector<PromotionSource> sources;
   for (const auto& other : targets_) {
     if (other->config.environment.name != environment.promote_from ||
-        other->catalog.name != target.catalog.name) {
+        other->store.catalog() != target.store.catalog()) {
       continue;
     }
     PromotionSource& source = sources.emplace_back();
@@ -388,7 +460,7 @@ void Engine::AddPromotionEvidence(const Target& target, Plan* plan) const {
       source.error = std::string(applied.status().message());
     }
   }
-  CheckPromotion(environment, target.catalog.name, sources, absl::Now(), plan);
+  CheckPromotion(environment, target.store.catalog(), sources, absl::Now(), plan);
 }
 
 absl::StatusOr<std::unique_ptr<TargetLock>> Engine::LockForChange(const Target& target,
@@ -412,6 +484,7 @@ absl::Status Engine::Run(const Target& target, const RunRequest& request, const 
     return absl::InvalidArgumentError(
         "expected_plan_hash: not a plan hash (64 lower-case hex digits, as Plan returns it)");
   }
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock, LockForChange(target, wait));
   absl::Status status = RunLocked(target, request, *lock, sink, cancelled);
   if (!status.ok() && status.code() != absl::StatusCode::kUnavailable) {
@@ -478,13 +551,15 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
                            target.store.ReadApplied(session));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
                            target.journal.ReadBlocking(session));
-  SCHEMAD_ASSIGN_OR_RETURN(Plan plan, engine::MakePlan(target.config.name, target.catalog, applied,
-                                                       blocking, request.plan));
+  const std::shared_ptr<const Catalog> catalog = target.catalog();
+  SCHEMAD_ASSIGN_OR_RETURN(
+      Plan plan, engine::MakePlan(target.config.name, *catalog, applied, blocking, request.plan));
+  plan.catalog = catalog;
   AddPromotionEvidence(target, &plan);
   std::vector<sql::LintFinding> lint;
   if (target.config.environment.lint_block_severity > 0 && plan.refusal.empty()) {
-    SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(target));
-    lint = LintPlan(plan, target.catalog, *lineage);
+    SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(catalog));
+    lint = LintPlan(plan, *catalog, *lineage);
   }
   AdmissionRequest admission;
   admission.operation = operation;
@@ -569,6 +644,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
                                               bool retry, const std::string& principal,
                                               const EventSink& sink, const CancelCheck& cancelled) {
   if (run_id.empty()) return absl::InvalidArgumentError("run_id: required");
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
                            LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();
@@ -588,14 +664,15 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
         {}, {{"run_id", run_id}});
   }
   db::RunRecord run = *blocking;
-  const int index = target.catalog.IndexOf(run.current_version);
+  const std::shared_ptr<const Catalog> catalog = target.catalog();
+  const int index = catalog->IndexOf(run.current_version);
   if (index < 0) {
     return FailedPrecondition(RefusalReason::kMissingFromCatalog,
                               absl::StrCat("run ", run_id, " stopped at ", run.current_version,
                                            ", which is not in the catalog"),
                               {run.current_version}, {{"run_id", run_id}});
   }
-  const Revision& revision = target.catalog.revisions[index];
+  const Revision& revision = catalog->revisions[index];
   const Direction direction =
       run.operation == db::Operation::kRollback ? Direction::kDown : Direction::kUp;
   if (direction == Direction::kDown && !revision.down) {
@@ -710,6 +787,8 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
     return absl::InvalidArgumentError(
         absl::StrCat("version: \"", version.substr(0, 40), "\" is not a version"));
   }
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
+  const std::shared_ptr<const Catalog> catalog = target.catalog();
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
                            LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();
@@ -720,7 +799,7 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
   for (const db::AppliedRevision& revision : applied) {
     if (!version.empty() && VersionKey(revision.version) != VersionKey(version)) continue;
     found = true;
-    const int index = target.catalog.IndexOf(revision.version);
+    const int index = catalog->IndexOf(revision.version);
     if (index < 0) {
       if (!version.empty()) {
         return FailedPrecondition(
@@ -729,7 +808,7 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
       }
       continue;
     }
-    const std::string& now = target.catalog.revisions[index].up.checksum;
+    const std::string& now = catalog->revisions[index].up.checksum;
     if (now != revision.checksum) {
       repaired.push_back(RepairedChecksum{revision.version, revision.checksum, now});
     }

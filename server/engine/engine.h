@@ -31,10 +31,16 @@ namespace schemad::engine {
 
 class Executor;
 
-// A configured target with its loaded catalog and connections.
+// A configured target with its catalog and connections.
 struct Target {
+  Target(TargetConfig config_in, const std::string& catalog_name, std::string lock_key_in)
+      : config(std::move(config_in)),
+        store(catalog_name),
+        journal(catalog_name),
+        audit(catalog_name),
+        lock_key(std::move(lock_key_in)) {}
+
   TargetConfig config;
-  Catalog catalog;
   // Shared by the targets on one database (same DSN), with its breaker.
   std::shared_ptr<db::ConnectionPool> pool;
   db::HistoryStore store;
@@ -42,6 +48,22 @@ struct Target {
   db::AuditLog audit;
   // In-process key of the (database, catalog) lock.
   std::string lock_key;
+
+  // The catalog as last read from its folder. A reload swaps it; a call keeps the one it
+  // started with (thread-safe).
+  std::shared_ptr<const Catalog> catalog() const {
+    absl::MutexLock lock(&mu);
+    return catalog_;
+  }
+  // Set by the engine (start-up, reload).
+  mutable absl::Mutex mu;
+  mutable std::shared_ptr<const Catalog> catalog_ ABSL_GUARDED_BY(mu);
+  // FolderFingerprint when catalog_ was read; and of a folder that did not load, with why.
+  mutable std::string fingerprint ABSL_GUARDED_BY(mu);
+  mutable std::string failed_fingerprint ABSL_GUARDED_BY(mu);
+  mutable absl::Status failed ABSL_GUARDED_BY(mu);
+  // Serialises reloads of this target's folder.
+  mutable absl::Mutex reload_mu;
 };
 
 struct RevisionStatus {
@@ -52,6 +74,8 @@ struct RevisionStatus {
 };
 
 struct TargetStatus {
+  // The catalog the status is of (revision pointers point into it).
+  std::shared_ptr<const Catalog> catalog;
   bool initialized = false;
   std::string current_version;
   std::vector<RevisionStatus> revisions;  // catalog order, then ones missing from it
@@ -200,7 +224,16 @@ class Engine {
 
   // The target's lineage, analysed once and kept. Returns INVALID_ARGUMENT naming a file the
   // analysis cannot parse.
-  absl::StatusOr<const std::vector<RevisionLineage>*> Lineage(const Target& target) const;
+  // Valid while the caller holds `catalog`.
+  absl::StatusOr<const std::vector<RevisionLineage>*> Lineage(
+      const std::shared_ptr<const Catalog>& catalog) const;
+
+  // Re-reads the target's catalog folder when its listing changed (names, sizes, times), or
+  // always with `force` (SIGHUP, the Reload RPC). Calls that started keep the catalog they
+  // have. Returns the load error (naming the file) when the folder's new content does not load
+  // (the previous catalog stays for version reads), INVALID_ARGUMENT when its catalog name
+  // changed. `changed` says whether a new catalog is in use.
+  absl::Status Refresh(const Target& target, bool force = false, bool* changed = nullptr) const;
 
   // Runs the plan for `request` under the target's lock, streaming events to `sink`. Returns
   // the final outcome event's status: OK when the run finished (even FAILED: the outcome says
@@ -265,8 +298,10 @@ class Engine {
   mutable bool later_stop_ ABSL_GUARDED_BY(later_mu_) = false;
   mutable std::thread later_thread_;
   mutable absl::Mutex lineage_mu_;
-  mutable std::map<const Target*, std::vector<RevisionLineage>> lineage_
-      ABSL_GUARDED_BY(lineage_mu_);
+  // By catalog; an entry goes once nobody else holds its catalog.
+  mutable std::map<const Catalog*,
+                   std::pair<std::shared_ptr<const Catalog>, std::vector<RevisionLineage>>>
+      lineage_ ABSL_GUARDED_BY(lineage_mu_);
 };
 
 }  // namespace schemad::engine

@@ -43,6 +43,8 @@ struct PlanStep {
 };
 
 struct Plan {
+  // The catalog the plan is of (its steps point into it); set by the engine.
+  std::shared_ptr<const Catalog> catalog;
   std::string target;
   Direction direction = Direction::kUp;
   std::string from_version;

@@ -1,9 +1,12 @@
 // Policy on the server (issue 12): typed refusals that programs read from the status details,
 // a plan hash the environment requires, and the promotion gate from staging to prod, through
 // the real schemad and schemactl binaries and a Python client.
+#include <signal.h>
+
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -185,6 +188,57 @@ TEST(PromotionE2eTest, ProdTakesOnlyWhatStagingAppliedSoakedAndStillHas) {
   EXPECT_EQ(prod_versions(), "1");
 }
 
+// Issue 12, item 3: a catalog folder is re-read when it changes (before Plan, Apply and Status,
+// on SIGHUP and on schemactl reload), without a restart; a plan pins the catalog's content.
+TEST(ReloadE2eTest, AChangedFolderIsReadWithoutARestartAndAPlanPinsItsContent) {
+  const std::string dir = MakeTempDir("schemad-reload");
+  WriteFiles(dir, {{"1_a.up.sql", "CREATE TABLE a (id int);"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto server = StartServerFor(dir, dsn);
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->Cli({"plan", "-t", "dev"}).out, HasSubstr("(empty) -> 1"));
+
+  WriteFiles(dir, {{"2_b.up.sql", "CREATE TABLE b (id int);"}});
+  CommandResult plan = server->Cli({"plan", "-t", "dev", "--to", "1"});
+  EXPECT_THAT(plan.out, HasSubstr("(empty) -> 1"));
+  EXPECT_THAT(server->Cli({"plan", "-t", "dev"}).out, HasSubstr("(empty) -> 2"));
+  // The plan to 1 was made of the catalog with 1 and 2; a third revision changes the catalog,
+  // so the same steps under its hash are refused.
+  WriteFiles(dir, {{"3_c.up.sql", "CREATE TABLE c (id int);"}});
+  CommandResult stale =
+      server->Cli({"apply", "-t", "dev", "--to", "1", "--plan-hash", PlanHashOf(plan)});
+  EXPECT_EQ(stale.exit_code, 6);
+  EXPECT_THAT(stale.err, HasSubstr("the state moved since the plan was made"));
+
+  // A file that does not load refuses plans, naming it; version reads go on; fixing it heals.
+  WriteFiles(dir, {{"4_d.up.sql", "CREATE TABLE d (id int;"}});
+  CommandResult broken = server->Cli({"plan", "-t", "dev"});
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_THAT(broken.err, HasSubstr("4_d.up.sql"));
+  EXPECT_EQ(server->Cli({"version", "-t", "dev"}).exit_code, 0);
+  WriteFiles(dir, {{"4_d.up.sql", "CREATE TABLE d (id int);"}});
+  EXPECT_THAT(server->Cli({"plan", "-t", "dev"}).out, HasSubstr("(empty) -> 4"));
+  ASSERT_EQ(server->Cli({"apply", "-t", "dev"}).exit_code, 0);
+
+  // SIGHUP and schemactl reload re-read at once; ListTargets (which reads no folder) shows it.
+  WriteFiles(dir, {{"5_e.up.sql", "CREATE TABLE e (id int);"}});
+  kill(server->pid(), SIGHUP);
+  CommandResult targets;
+  for (int i = 0; i < 100; ++i) {
+    targets = server->Cli({"targets"});
+    if (absl::StrContains(targets.out, " 5 ")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_THAT(targets.out, HasSubstr(" 5 ")) << server->Log();
+  WriteFiles(dir, {{"6_f.up.sql", "CREATE TABLE f (id int);"}});
+  CommandResult reloaded = server->Cli({"reload"});
+  EXPECT_EQ(reloaded.exit_code, 0) << reloaded.err;
+  EXPECT_THAT(reloaded.out, AllOf(HasSubstr("dev: reloaded, 6 revision(s), latest 6 (sha256:")));
+  EXPECT_THAT(server->Cli({"reload", "-t", "dev"}).out, HasSubstr("dev: unchanged"));
+  EXPECT_THAT(server->Cli({"status", "-t", "dev", "--exit-code"}).exit_code, 3);
+  EXPECT_THAT(server->Log(), HasSubstr("catalog reloaded: 6 revisions, latest 6"));
+}
+
 // Issue 12, items 1 and 10: with a control database every mutating and every denied call is
 // appended to schemad_control.audit as a hash chain; `audit --verify` names an edited or a
 // deleted row.
@@ -272,11 +326,11 @@ TEST(AuditE2eTest, TheReadmeGrantsMakeTheAuditAppendOnlyForSchemadsRole) {
   const std::string control_dsn = TestPostgres::Get().CreateDatabase();
   const std::string role = absl::StrCat("schemad_app_", getpid());
   const std::string app_dsn = absl::StrCat(control_dsn, " user=", role);
-  TestPostgres::MustQuery(control_dsn,
-                          absl::StrCat("DROP ROLE IF EXISTS ", role, "; CREATE ROLE ", role, " LOGIN"));
+  TestPostgres::MustQuery(
+      control_dsn, absl::StrCat("DROP ROLE IF EXISTS ", role, "; CREATE ROLE ", role, " LOGIN"));
   WriteFiles(dir, {{"owner.dsn", control_dsn + "\n"}, {"app.dsn", app_dsn + "\n"}});
-  WriteFiles(dir + "/catalog",
-             {{"1_t.up.sql", "CREATE TABLE t (id int);"}, {"2_u.up.sql", "CREATE TABLE u (id int);"}});
+  WriteFiles(dir + "/catalog", {{"1_t.up.sql", "CREATE TABLE t (id int);"},
+                                {"2_u.up.sql", "CREATE TABLE u (id int);"}});
   ServerConfig config;
   config.targets.push_back(
       {"dev", "dev", dir + "/catalog", TestPostgres::Get().CreateDatabase(), ""});
@@ -296,8 +350,9 @@ TEST(AuditE2eTest, TheReadmeGrantsMakeTheAuditAppendOnlyForSchemadsRole) {
   ASSERT_EQ((*app)->Cli({"apply", "-t", "dev"}).exit_code, 0);
   CommandResult verified = (*app)->Cli({"audit", "--verify"});
   EXPECT_EQ(verified.out, "audit chain intact: 2 row(s)\n") << verified.err << (*app)->Log();
-  for (const char* change : {"UPDATE schemad_control.audit SET reason = 'x'",
-                             "DELETE FROM schemad_control.audit", "TRUNCATE schemad_control.audit"}) {
+  for (const char* change :
+       {"UPDATE schemad_control.audit SET reason = 'x'", "DELETE FROM schemad_control.audit",
+        "TRUNCATE schemad_control.audit"}) {
     absl::StatusOr<std::vector<std::string>> refused = TestPostgres::Query(app_dsn, change);
     EXPECT_FALSE(refused.ok()) << change;
     EXPECT_THAT(std::string(refused.status().message()), HasSubstr("permission denied")) << change;

@@ -30,10 +30,10 @@ TEST(StatusPgTest, EmptyDatabaseListsEveryNabavkidataRevisionAsPending) {
   EXPECT_FALSE(status->initialized);
   EXPECT_EQ(status->current_version, "");
   EXPECT_EQ(status->applied_count, 0);
-  ASSERT_EQ(status->pending_count, static_cast<int>(target.catalog.revisions.size()));
-  ASSERT_EQ(status->revisions.size(), target.catalog.revisions.size());
+  ASSERT_EQ(status->pending_count, static_cast<int>(target.catalog()->revisions.size()));
+  ASSERT_EQ(status->revisions.size(), target.catalog()->revisions.size());
   for (size_t i = 0; i < status->revisions.size(); ++i) {
-    EXPECT_EQ(status->revisions[i].revision, &target.catalog.revisions[i]);
+    EXPECT_EQ(status->revisions[i].revision, &target.catalog()->revisions[i]);
     EXPECT_FALSE(status->revisions[i].applied.has_value());
   }
   EXPECT_FALSE(status->blocking_run.has_value());
@@ -45,7 +45,7 @@ TEST(StatusPgTest, EmptyDatabaseListsEveryNabavkidataRevisionAsPending) {
   absl::StatusOr<VersionReport> version = (*engine)->GetVersion(target);
   ASSERT_THAT(version, IsOk());
   EXPECT_EQ(version->current_version, "");
-  EXPECT_EQ(version->latest_version, target.catalog.LatestVersion());
+  EXPECT_EQ(version->latest_version, target.catalog()->LatestVersion());
   EXPECT_EQ(version->pending_count, status->pending_count);
 }
 

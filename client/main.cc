@@ -15,6 +15,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -482,10 +483,15 @@ int Main(int argc, char** argv) {
   plan_cmd->add_option("--target,-t", target, "target name")->required();
   plan_cmd->add_option("--to", to_version, "apply up to this version (default: latest)");
   plan_cmd->add_flag("--sql", with_sql, "show each step's SQL");
+  std::string release;
+  plan_cmd->add_option("--release", release,
+                       "plan this release (digest or label; default: the newest)");
   auto* apply_cmd = app.add_subcommand("apply", "apply pending revisions");
   apply_cmd->add_option("--target,-t", target, "target name")->required();
   apply_cmd->add_option("--to", to_version, "apply up to this version (default: latest)");
   apply_cmd->add_option("--plan-hash", plan_hash, "refuse unless the plan still has this hash");
+  apply_cmd->add_option("--release", release,
+                        "apply this release (digest or label; default: the newest)");
   apply_cmd->add_option("--request-id", request_id,
                         "idempotency key: a retry returns the same run");
   apply_cmd->add_flag("--allow-out-of-order", allow_out_of_order,
@@ -513,6 +519,20 @@ int Main(int argc, char** argv) {
   history_cmd->add_option("--target,-t", target, "target name")->required();
   history_cmd->add_option("--page-size", page_size, "rows per page (default 20)");
   history_cmd->add_option("--page-token", page_token, "from the previous page");
+  auto* publish_cmd = app.add_subcommand(
+      "publish", "store a catalog folder as an immutable release; prints its digest (deployer)");
+  std::string publish_catalog;
+  std::string publish_dir;
+  std::string label;
+  std::string allow_edit;
+  publish_cmd->add_option("--catalog", publish_catalog, "the catalog's name")->required();
+  publish_cmd->add_option("dir", publish_dir, "the catalog folder")->required();
+  publish_cmd->add_option("--label", label, "a name for the release, unique in the catalog");
+  publish_cmd->add_option("--allow-edit", allow_edit,
+                          "admin: publish although it changes a revision an earlier release has "
+                          "(the reason is audited)");
+  auto* releases_cmd = app.add_subcommand("releases", "a catalog's releases, newest first");
+  releases_cmd->add_option("--catalog", publish_catalog, "the catalog's name")->required();
   auto* audit_cmd = app.add_subcommand(
       "audit", "the central audit: every mutating and denied call, oldest first (admin)");
   std::string audit_target;
@@ -693,6 +713,7 @@ int Main(int argc, char** argv) {
     request.set_target(target);
     request.set_direction(v1::DIRECTION_UP);
     request.set_to_version(to_version);
+    request.set_release(release);
     v1::PlanResponse response;
     if (int code = Plan(client, request, &response); code != kExitOk) return code;
     Print(options, response, RenderPlan(response, with_sql));
@@ -717,6 +738,7 @@ int Main(int argc, char** argv) {
       plan_request.set_steps(steps);
       plan_request.set_allow_out_of_order(allow_out_of_order);
       plan_request.set_accept_checksum_drift(accept_drift);
+      if (up) plan_request.set_release(release);
       v1::PlanResponse plan;
       if (code = Plan(client, plan_request, &plan); code != kExitOk) return code;
       if (!options.json) std::cerr << RenderPlan(plan, false);
@@ -741,6 +763,7 @@ int Main(int argc, char** argv) {
       request.set_request_id(request_id);
       request.set_allow_out_of_order(allow_out_of_order);
       request.set_accept_checksum_drift(accept_drift);
+      request.set_release(release);
       request.set_lint_override_reason(lint_override);
       request.set_override_promotion_reason(override_promotion);
       reader = client.stub().Apply(context.get(), request);
@@ -764,6 +787,50 @@ int Main(int argc, char** argv) {
     grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetHistory, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderHistory(response));
+    return kExitOk;
+  }
+  if (publish_cmd->parsed()) {
+    v1::PublishReleaseRequest request;
+    request.set_catalog(publish_catalog);
+    request.set_label(label);
+    request.set_allow_edit_reason(allow_edit);
+    std::error_code error;
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(publish_dir, error)) {
+      const std::string name = entry.path().filename().string();
+      if (!entry.is_regular_file()) continue;
+      std::string lower = absl::AsciiStrToLower(name);
+      if (absl::EndsWith(lower, ".sql") || name == "catalog.yaml") names.push_back(name);
+    }
+    if (error) {
+      std::cerr << "schemactl: cannot read " << publish_dir << ": " << error.message() << "\n";
+      return kExitUsage;
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      v1::ReleaseFile* file = request.add_files();
+      file->set_name(name);
+      file->set_content(ReadFile((std::filesystem::path(publish_dir) / name).string()));
+    }
+    v1::Release response;
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::PublishRelease, request, &response, kRunTimeout);
+    if (!status.ok()) return client.Fail(status);
+    Print(
+        options, response,
+        absl::StrCat(response.digest(), "\n", "catalog ", response.catalog(), ", ",
+                     response.revision_count(), " revision(s), latest ", response.latest_version(),
+                     response.label().empty() ? "" : ", label " + response.label(),
+                     ", published by ", response.published_by(), "\n"));
+    return kExitOk;
+  }
+  if (releases_cmd->parsed()) {
+    v1::ListReleasesRequest request;
+    request.set_catalog(publish_catalog);
+    v1::ListReleasesResponse response;
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::ListReleases, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderReleases(response));
     return kExitOk;
   }
   if (audit_cmd->parsed()) {

@@ -288,6 +288,7 @@ std::string RenderPlan(const v1::PlanResponse& plan, bool with_sql) {
   }
   for (const std::string& warning : plan.warnings()) absl::StrAppend(&out, "\nwarning: ", warning);
   if (!plan.warnings().empty()) out += "\n";
+  if (!plan.catalog_digest().empty()) absl::StrAppend(&out, "\ncatalog: ", plan.catalog_digest());
   absl::StrAppend(&out, "\nplan hash: ", plan.plan_hash(), "\n");
   return out;
 }
@@ -465,6 +466,16 @@ std::string RenderReload(const v1::ReloadCatalogsResponse& reload) {
     }
   }
   return out;
+}
+
+std::string RenderReleases(const v1::ListReleasesResponse& releases) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Release& release : releases.releases()) {
+    rows.push_back({release.digest(), Or(release.label(), "-"),
+                    FormatTimestamp(release.published_at()), release.published_by(),
+                    std::to_string(release.revision_count()), Or(release.latest_version(), "-")});
+  }
+  return RenderTable({"DIGEST", "LABEL", "PUBLISHED (UTC)", "BY", "REVISIONS", "LATEST"}, rows);
 }
 
 }  // namespace schemad::cli

@@ -111,7 +111,8 @@ absl::StatusOr<RunningServer> StartServer(const Config& config, engine::Engine* 
   // A second schemad on a port in use must fail, not share it silently (gRPC's default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Requests are small (every string field is bounded); responses may carry a plan's SQL.
-  builder.SetMaxReceiveMessageSize(1 << 20);
+  // PublishRelease carries a catalog's files; every other request is small.
+  builder.SetMaxReceiveMessageSize(64 << 20);
   builder.SetMaxSendMessageSize(128 << 20);
   builder.AddListeningPort(config.listen, *credentials, &port);
   grpc::ResourceQuota quota("schemad");

@@ -760,6 +760,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
   plan_request.steps = request->steps();
   plan_request.allow_out_of_order = request->allow_out_of_order();
   plan_request.accept_checksum_drift = request->accept_checksum_drift();
+  plan_request.release = request->release();
   absl::StatusOr<engine::Plan> plan = engine_->MakePlan(**target, plan_request);
   if (!plan.ok()) return ToGrpc(plan.status());
   response->set_target(plan->target);
@@ -767,6 +768,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
   response->set_from_version(plan->from_version);
   response->set_to_version(plan->to_version);
   response->set_plan_hash(plan->plan_hash);
+  response->set_catalog_digest(plan->catalog->digest);
   for (const std::string& warning : plan->warnings) response->add_warnings(warning);
   for (const sql::LintFinding& finding : plan->lint) {
     v1::Finding* out = response->add_lint();
@@ -904,6 +906,7 @@ grpc::Status SchemaService::Apply(grpc::ServerContext* context, const v1::ApplyR
   run.plan.to_version = request->to_version();
   run.plan.allow_out_of_order = request->allow_out_of_order();
   run.plan.accept_checksum_drift = request->accept_checksum_drift();
+  run.plan.release = request->release();
   run.expected_plan_hash = request->expected_plan_hash();
   run.request_id = request->request_id();
   run.principal = caller.principal;
@@ -1225,6 +1228,102 @@ grpc::Status SchemaService::ReloadCatalogs(grpc::ServerContext* context,
     out->set_latest_version(catalog->LatestVersion());
     out->set_error(std::string(reloaded.message()));
   }
+  return grpc::Status::OK;
+}
+
+namespace {
+
+void ToProto(const db::ReleaseRecord& release, v1::Release* out) {
+  out->set_digest(release.digest);
+  out->set_catalog(release.catalog);
+  out->set_label(release.label);
+  out->set_published_by(release.published_by);
+  *out->mutable_published_at() = ToProto(release.published_at);
+  out->set_revision_count(release.revision_count);
+  out->set_latest_version(release.latest_version);
+}
+
+}  // namespace
+
+absl::StatusOr<Caller> SchemaService::AdmitForCatalog(grpc::ServerContextBase* context,
+                                                      const google::protobuf::Message& request,
+                                                      const std::string& catalog, Role needed,
+                                                      const std::string& action,
+                                                      Quotas::Ticket* ticket) {
+  absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
+  if (!caller.ok()) {
+    Denied(context, request, "unknown", action, caller.status());
+    return caller.status();
+  }
+  SCHEMAD_RETURN_IF_ERROR(CheckStringFields(request));
+  if (catalog.empty()) return absl::InvalidArgumentError("catalog: required");
+  Role best = Role::kNone;
+  bool served = false;
+  for (const auto& target : engine_->targets()) {
+    if (target->store.catalog() != catalog) continue;
+    served = true;
+    best = std::max(best, authorizer_.RoleFor(*caller, target->config));
+  }
+  if (!served) {
+    return absl::NotFoundError(absl::StrCat("no target uses catalog \"", catalog, "\""));
+  }
+  if (best < needed) {
+    absl::Status denied = absl::PermissionDeniedError(
+        absl::StrCat(action, " of catalog ", catalog, " needs role ", RoleName(needed),
+                     " on one of its targets; ", caller->principal, " has ", RoleName(best)));
+    Denied(context, request, caller->principal, action, denied);
+    return denied;
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(*ticket,
+                           quotas_.Take(QuotaKey(*context, *caller), Quotas::Kind::kSyncRead));
+  return caller;
+}
+
+grpc::Status SchemaService::PublishRelease(grpc::ServerContext* context,
+                                           const v1::PublishReleaseRequest* request,
+                                           v1::Release* response) {
+  Quotas::Ticket ticket;
+  const bool edit = !request->allow_edit_reason().empty();
+  absl::StatusOr<Caller> caller =
+      AdmitForCatalog(context, *request, request->catalog(), edit ? Role::kAdmin : Role::kDeployer,
+                      edit ? "PublishRelease with allow_edit" : "PublishRelease", &ticket);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  engine::Engine::PublishRequest publish;
+  publish.catalog = request->catalog();
+  publish.label = request->label();
+  publish.principal = caller->principal;
+  publish.allow_edit_reason = request->allow_edit_reason();
+  for (const v1::ReleaseFile& file : request->files()) {
+    publish.files.push_back({file.name(), file.content()});
+  }
+  absl::StatusOr<db::ReleaseRecord> release = engine_->PublishRelease(publish);
+  AuditCall(*context, caller->principal, "PublishRelease", "", "",
+            release.ok() ? "PUBLISHED" : "REFUSED",
+            release.ok() ? absl::StrCat(request->catalog(), " ", release->digest,
+                                        request->label().empty() ? "" : " " + request->label(),
+                                        edit ? " allow-edit: " + request->allow_edit_reason() : "")
+                         : std::string(release.status().message()));
+  if (!release.ok()) return ToGrpc(release.status());
+  spdlog::info("publish catalog={} principal={} release={} label={}", request->catalog(),
+               caller->principal, release->digest, release->label);
+  ToProto(*release, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::ListReleases(grpc::ServerContext* context,
+                                         const v1::ListReleasesRequest* request,
+                                         v1::ListReleasesResponse* response) {
+  Quotas::Ticket ticket;
+  absl::StatusOr<Caller> caller = AdmitForCatalog(context, *request, request->catalog(),
+                                                  Role::kViewer, "ListReleases", &ticket);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (request->limit() < 0 || request->limit() > 10000) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must be 0 to 10000");
+  }
+  absl::StatusOr<std::vector<db::ReleaseRecord>> releases =
+      engine_->ListReleases(request->catalog(), request->limit() == 0 ? 100 : request->limit());
+  if (!releases.ok()) return ToGrpc(releases.status());
+  for (const db::ReleaseRecord& release : *releases) ToProto(release, response->add_releases());
   return grpc::Status::OK;
 }
 

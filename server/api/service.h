@@ -69,6 +69,11 @@ class SchemaService final
                         v1::GetAuditResponse* response) override;
   grpc::Status VerifyAudit(grpc::ServerContext* context, const v1::VerifyAuditRequest* request,
                            v1::VerifyAuditResponse* response) override;
+  grpc::Status PublishRelease(grpc::ServerContext* context,
+                              const v1::PublishReleaseRequest* request,
+                              v1::Release* response) override;
+  grpc::Status ListReleases(grpc::ServerContext* context, const v1::ListReleasesRequest* request,
+                            v1::ListReleasesResponse* response) override;
   grpc::Status ReloadCatalogs(grpc::ServerContext* context,
                               const v1::ReloadCatalogsRequest* request,
                               v1::ReloadCatalogsResponse* response) override;
@@ -103,6 +108,12 @@ class SchemaService final
                                                       const std::string& action,
                                                       const std::string& only_target,
                                                       Caller* caller, Quotas::Ticket* ticket);
+  // Authenticates the caller of a call about a catalog (not one target), checks its best role
+  // on the catalog's targets and takes a read quota.
+  absl::StatusOr<Caller> AdmitForCatalog(grpc::ServerContextBase* context,
+                                         const google::protobuf::Message& request,
+                                         const std::string& catalog, Role needed,
+                                         const std::string& action, Quotas::Ticket* ticket);
   grpc::Status RunStream(grpc::ServerContext* context, const engine::Target& target,
                          const engine::RunRequest& request,
                          grpc::ServerWriter<v1::RunEvent>* writer);

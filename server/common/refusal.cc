@@ -23,7 +23,7 @@ constexpr RefusalReason kAll[] = {
     RefusalReason::kMissingFromCatalog, RefusalReason::kRequestIdReused,
     RefusalReason::kNothingToResolve,   RefusalReason::kFileChanged,
     RefusalReason::kNewerSchemad,       RefusalReason::kLockLost,
-    RefusalReason::kConflict,
+    RefusalReason::kConflict,           RefusalReason::kReleaseEdit,
 };
 
 }  // namespace
@@ -64,6 +64,8 @@ absl::string_view RefusalReasonName(RefusalReason reason) {
       return "LOCK_LOST";
     case RefusalReason::kConflict:
       return "CONFLICT";
+    case RefusalReason::kReleaseEdit:
+      return "RELEASE_EDIT";
   }
   return "UNKNOWN";
 }

@@ -32,6 +32,7 @@ enum class RefusalReason {
   kNewerSchemad,        // the bookkeeping schema was written by a newer schemad
   kLockLost,            // the run lost its lock to another run
   kConflict,            // the database aborted the transaction (serialization, deadlock)
+  kReleaseEdit,         // a release would change a revision an earlier release has
 };
 
 struct Refusal {

@@ -9,7 +9,7 @@
 namespace schemad::db {
 namespace {
 
-constexpr int kControlVersion = 1;
+constexpr int kControlVersion = 2;
 // The prev_hash of the first row.
 constexpr char kGenesis[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -31,6 +31,37 @@ CREATE TABLE IF NOT EXISTS schemad_control.audit (
   hash text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_target_at ON schemad_control.audit (target, at);
+)sql";
+
+// Releases: content-addressed catalogs; file contents are stored once by sha256.
+constexpr char kUpgradeV2[] = R"sql(
+CREATE TABLE IF NOT EXISTS schemad_control.releases (
+  digest text PRIMARY KEY,
+  catalog text NOT NULL,
+  label text,
+  published_by text NOT NULL,
+  published_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  revision_count int NOT NULL,
+  latest_version text NOT NULL,
+  UNIQUE (catalog, label)
+);
+CREATE INDEX IF NOT EXISTS releases_catalog_at ON schemad_control.releases (catalog, published_at);
+CREATE TABLE IF NOT EXISTS schemad_control.release_revisions (
+  digest text NOT NULL REFERENCES schemad_control.releases,
+  version text NOT NULL,
+  name text NOT NULL,
+  up_checksum text NOT NULL,
+  down_checksum text NOT NULL,
+  PRIMARY KEY (digest, version)
+);
+CREATE TABLE IF NOT EXISTS schemad_control.blobs (sha256 text PRIMARY KEY, content text NOT NULL);
+CREATE TABLE IF NOT EXISTS schemad_control.release_files (
+  digest text NOT NULL REFERENCES schemad_control.releases,
+  file_name text NOT NULL,
+  sha256 text NOT NULL REFERENCES schemad_control.blobs,
+  PRIMARY KEY (digest, file_name)
+);
+UPDATE schemad_control.meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
 // Serialises appends (from every replica): each row needs the one before it.
@@ -95,6 +126,7 @@ absl::Status ControlStore::EnsureSchema() {
                           "(this one knows %d)",
                           stored, kControlVersion));
     }
+    if (stored < 2) txn.exec(kUpgradeV2);
     return absl::OkStatus();
   });
 }
@@ -173,6 +205,142 @@ absl::StatusOr<AuditCheck> ControlStore::Verify() {
           expected_prev = entry.hash;
         }
         return check;
+      });
+}
+
+namespace {
+
+constexpr char kReleaseColumns[] =
+    "digest, catalog, coalesce(label, ''), published_by, (extract(epoch FROM published_at) * "
+    "1000000)::int8, revision_count, latest_version";
+
+ReleaseRecord ReleaseOf(const pqxx::row& row) {
+  ReleaseRecord release;
+  release.digest = row[0].as<std::string>();
+  release.catalog = row[1].as<std::string>();
+  release.label = row[2].as<std::string>();
+  release.published_by = row[3].as<std::string>();
+  release.published_at = absl::FromUnixMicros(row[4].as<int64_t>());
+  release.revision_count = row[5].as<int>();
+  release.latest_version = row[6].as<std::string>();
+  return release;
+}
+
+}  // namespace
+
+absl::StatusOr<ReleaseRecord> ControlStore::PutRelease(
+    const ReleaseRecord& release, const std::vector<ReleaseRevision>& revisions,
+    const std::vector<ReleaseFile>& files) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::work>(**conn, [&](pqxx::work& txn) -> absl::StatusOr<ReleaseRecord> {
+    txn.exec("SET LOCAL synchronous_commit = on");
+    const pqxx::result inserted = txn.exec_params(
+        "INSERT INTO schemad_control.releases (digest, catalog, label, published_by, "
+        "revision_count, latest_version) VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6) ON "
+        "CONFLICT (digest) DO NOTHING RETURNING digest",
+        release.digest, release.catalog, release.label, release.published_by,
+        release.revision_count, release.latest_version);
+    if (!inserted.empty()) {
+      for (const ReleaseFile& file : files) {
+        const std::string sha = Sha256Hex(file.content);
+        txn.exec_params("INSERT INTO schemad_control.blobs VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        sha, file.content);
+        txn.exec_params("INSERT INTO schemad_control.release_files VALUES ($1, $2, $3)",
+                        release.digest, file.name, sha);
+      }
+      for (const ReleaseRevision& revision : revisions) {
+        txn.exec_params("INSERT INTO schemad_control.release_revisions VALUES ($1, $2, $3, $4, $5)",
+                        release.digest, revision.version, revision.name, revision.up_checksum,
+                        revision.down_checksum);
+      }
+    } else if (!release.label.empty()) {
+      txn.exec_params(
+          "UPDATE schemad_control.releases SET label = $2 WHERE digest = $1 AND label IS NULL",
+          release.digest, release.label);
+    }
+    txn.exec_params("SELECT pg_notify('schemad_release', $1)", release.catalog);
+    return ReleaseOf(
+        txn.exec_params1(absl::StrCat("SELECT ", kReleaseColumns,
+                                      " FROM schemad_control.releases WHERE digest = $1"),
+                         release.digest));
+  });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, ReleaseRevision>>>
+ControlStore::ReleasedRevisions(const std::string& catalog) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  using Result = std::vector<std::pair<std::string, ReleaseRevision>>;
+  return InTransaction<pqxx::read_transaction>(
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<Result> {
+        Result out;
+        for (const pqxx::row& row : txn.exec_params(
+                 "SELECT r.digest, v.version, v.name, v.up_checksum, v.down_checksum FROM "
+                 "schemad_control.releases r JOIN schemad_control.release_revisions v USING "
+                 "(digest) WHERE r.catalog = $1 ORDER BY r.published_at, v.version",
+                 catalog)) {
+          out.push_back({row[0].as<std::string>(),
+                         ReleaseRevision{row[1].as<std::string>(), row[2].as<std::string>(),
+                                         row[3].as<std::string>(), row[4].as<std::string>()}});
+        }
+        return out;
+      });
+}
+
+absl::StatusOr<std::vector<ReleaseRecord>> ControlStore::ListReleases(const std::string& catalog,
+                                                                      int limit) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::read_transaction>(
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::vector<ReleaseRecord>> {
+        std::vector<ReleaseRecord> releases;
+        for (const pqxx::row& row :
+             txn.exec_params(absl::StrCat("SELECT ", kReleaseColumns,
+                                          " FROM schemad_control.releases WHERE catalog = $1 "
+                                          "ORDER BY published_at DESC, digest LIMIT $2"),
+                             catalog, limit)) {
+          releases.push_back(ReleaseOf(row));
+        }
+        return releases;
+      });
+}
+
+absl::StatusOr<ReleaseRecord> ControlStore::FindRelease(const std::string& catalog,
+                                                        const std::string& ref) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::read_transaction>(
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<ReleaseRecord> {
+        const pqxx::result found = txn.exec_params(
+            absl::StrCat("SELECT ", kReleaseColumns,
+                         " FROM schemad_control.releases WHERE catalog = $1 AND ($2 = '' OR "
+                         "digest = $2 OR label = $2) ORDER BY published_at DESC, digest LIMIT 1"),
+            catalog, ref);
+        if (found.empty()) {
+          return absl::NotFoundError(
+              ref.empty() ? absl::StrCat("catalog ", catalog, " has no release")
+                          : absl::StrCat("no release \"", ref, "\" of catalog ", catalog,
+                                         " (schemactl releases --catalog ", catalog, ")"));
+        }
+        return ReleaseOf(found[0]);
+      });
+}
+
+absl::StatusOr<std::vector<ReleaseFile>> ControlStore::ReleaseFiles(const std::string& digest) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::read_transaction>(
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::vector<ReleaseFile>> {
+        std::vector<ReleaseFile> files;
+        for (const pqxx::row& row : txn.exec_params(
+                 "SELECT f.file_name, b.content FROM schemad_control.release_files f JOIN "
+                 "schemad_control.blobs b USING (sha256) WHERE f.digest = $1 ORDER BY "
+                 "f.file_name",
+                 digest)) {
+          files.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
+        }
+        return files;
       });
 }
 

@@ -31,6 +31,30 @@ struct AuditEntry {
 // The hash of `entry` (its seq, time, fields and prev_hash): sha256 hex.
 std::string AuditEntryHash(const AuditEntry& entry);
 
+// A release: an immutable snapshot of a catalog's files, named by its content digest.
+struct ReleaseRecord {
+  std::string digest;  // Catalog::digest
+  std::string catalog;
+  std::string label;  // empty: none
+  std::string published_by;
+  absl::Time published_at;
+  int revision_count = 0;
+  std::string latest_version;
+};
+
+// One revision of a release, as the immutability check needs it.
+struct ReleaseRevision {
+  std::string version;
+  std::string name;
+  std::string up_checksum;
+  std::string down_checksum;  // empty: no down file
+};
+
+struct ReleaseFile {
+  std::string name;
+  std::string content;
+};
+
 struct AuditCheck {
   int64_t rows = 0;
   // The first row that does not verify (0: the chain is whole), and why.
@@ -53,6 +77,23 @@ class ControlStore {
                                                int limit);
   // Recomputes every row's hash in order and checks that each follows the one before.
   absl::StatusOr<AuditCheck> Verify();
+
+  // Stores a release with its files and revisions; a release with this digest already stored
+  // is kept as it is (its label is set if it has none). Returns the stored record. Notifies
+  // "schemad_release" with the catalog's name.
+  absl::StatusOr<ReleaseRecord> PutRelease(const ReleaseRecord& release,
+                                           const std::vector<ReleaseRevision>& revisions,
+                                           const std::vector<ReleaseFile>& files);
+  // The revisions of every release of `catalog` whose version is one of `versions`, with the
+  // digest of the release that has them (for the immutability check).
+  absl::StatusOr<std::vector<std::pair<std::string, ReleaseRevision>>> ReleasedRevisions(
+      const std::string& catalog);
+  // Releases of `catalog`, newest first.
+  absl::StatusOr<std::vector<ReleaseRecord>> ListReleases(const std::string& catalog, int limit);
+  // The release of `catalog` named by `ref` (a digest, a label; empty: the newest). NOT_FOUND
+  // when there is none.
+  absl::StatusOr<ReleaseRecord> FindRelease(const std::string& catalog, const std::string& ref);
+  absl::StatusOr<std::vector<ReleaseFile>> ReleaseFiles(const std::string& digest);
 
  private:
   ConnectionPool pool_;

@@ -1,9 +1,15 @@
 #include "server/engine/engine.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
@@ -21,14 +27,20 @@
 namespace schemad::engine {
 namespace {
 
+namespace fs = std::filesystem;
+
+const std::string& Or(const std::string& text, const std::string& otherwise) {
+  return text.empty() ? otherwise : text;
+}
+
 // What a request asks for, apart from how it was checked: a request id reused for another
 // request is refused.
 std::string RequestFingerprint(const RunRequest& request) {
   const PlanRequest& plan = request.plan;
-  return Sha256Hex(absl::StrCat("schemad-request-v1\n",
-                                plan.direction == Direction::kUp ? "up" : "down", "\n",
-                                plan.to_version, "\n", plan.steps, "\n", plan.allow_out_of_order,
-                                plan.accept_checksum_drift));
+  return Sha256Hex(absl::StrCat(
+      "schemad-request-v1\n", plan.direction == Direction::kUp ? "up" : "down", "\n",
+      plan.to_version, "\n", plan.steps, "\n", plan.allow_out_of_order, plan.accept_checksum_drift,
+      plan.release.empty() ? "" : "\nrelease=" + plan.release));
 }
 
 RunEvent Event(RunEvent::Kind kind) {
@@ -212,6 +224,168 @@ absl::StatusOr<TargetStatus> Engine::GetStatus(const Target& target) const {
   return ReadStatus(target, /*with_schema_drift=*/true);
 }
 
+absl::StatusOr<std::shared_ptr<const Catalog>> Engine::MaterializeRelease(
+    const std::string& catalog_name, const std::string& digest,
+    const std::vector<db::ReleaseFile>& files) const {
+  if (!digest.empty()) {
+    absl::MutexLock lock(&releases_mu_);
+    if (auto it = releases_.find(digest); it != releases_.end()) return it->second;
+  }
+  // Read as a folder is: the same checks, the same catalog (its folder is named after it).
+  std::string base = (fs::temp_directory_path() / "schemad-release-XXXXXX").string();
+  if (mkdtemp(base.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot create a folder for a release in ",
+                                            fs::temp_directory_path().string()));
+  }
+  const std::string dir = absl::StrCat(base, "/", catalog_name);
+  std::error_code error;
+  fs::create_directory(dir, error);
+  for (size_t i = 0; i < files.size() && !error; ++i) {
+    std::ofstream out(absl::StrCat(dir, "/", files[i].name), std::ios::binary);
+    out << files[i].content;
+    if (!out) error = std::make_error_code(std::errc::io_error);
+  }
+  absl::StatusOr<Catalog> loaded =
+      error ? absl::InternalError(absl::StrCat("cannot write a release's files: ", error.message()))
+            : LoadCatalog(dir, LoadOptions{kMaxFileBytesLimit});
+  fs::remove_all(base, error);
+  if (!loaded.ok()) return loaded.status();
+  if (loaded->name != catalog_name) {
+    return absl::InvalidArgumentError(absl::StrCat("catalog.yaml names the catalog \"",
+                                                   loaded->name, "\", not \"", catalog_name, "\""));
+  }
+  if (!digest.empty() && loaded->digest != digest) {
+    return absl::DataLossError(absl::StrCat("release ", digest, " reads back as ", loaded->digest));
+  }
+  loaded->path = absl::StrCat("release ", loaded->digest);
+  auto catalog = std::make_shared<const Catalog>(*std::move(loaded));
+  absl::MutexLock lock(&releases_mu_);
+  if (releases_.size() >= 16) releases_.erase(releases_.begin());
+  releases_[catalog->digest] = catalog;
+  return catalog;
+}
+
+absl::StatusOr<db::ReleaseRecord> Engine::PublishRelease(const PublishRequest& request) const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  bool served = false;
+  for (const auto& target : targets_) served |= target->store.catalog() == request.catalog;
+  if (!served) {
+    return absl::NotFoundError(absl::StrCat("no target uses catalog \"", request.catalog, "\""));
+  }
+  for (size_t i = 0; i < request.files.size(); ++i) {
+    const std::string& name = request.files[i].name;
+    if (name.empty() || name.size() > 255 || name.find('/') != std::string::npos || name == "." ||
+        name == ".." || !(absl::EndsWithIgnoreCase(name, ".sql") || name == "catalog.yaml")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "files[", i, "].name: \"", name.substr(0, 80),
+          "\" is not a catalog file name (<version>_<name>.up.sql, .down.sql or catalog.yaml)"));
+    }
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog,
+                           MaterializeRelease(request.catalog, "", request.files));
+  // A release may add revisions, never change one an earlier release has.
+  SCHEMAD_ASSIGN_OR_RETURN(auto released, control_->ReleasedRevisions(request.catalog));
+  std::vector<std::string> edited;
+  std::vector<std::pair<std::string, std::string>> facts;
+  std::vector<db::ReleaseRevision> revisions;
+  for (const Revision& revision : catalog->revisions) {
+    db::ReleaseRevision mine{revision.version, revision.name, revision.up.checksum,
+                             revision.down ? revision.down->checksum : ""};
+    for (const auto& [digest, theirs] : released) {
+      if (digest == catalog->digest || VersionKey(theirs.version) != VersionKey(mine.version) ||
+          (theirs.up_checksum == mine.up_checksum && theirs.down_checksum == mine.down_checksum)) {
+        continue;
+      }
+      edited.push_back(absl::StrCat(revision.Id(), " (release ", digest, " has up ",
+                                    theirs.up_checksum, " down ", Or(theirs.down_checksum, "-"),
+                                    "; this one up ", mine.up_checksum, " down ",
+                                    Or(mine.down_checksum, "-"), ")"));
+      facts.emplace_back(
+          revision.version,
+          absl::StrCat(digest, " ", theirs.up_checksum, " ", Or(theirs.down_checksum, "-"), " -> ",
+                       mine.up_checksum, " ", Or(mine.down_checksum, "-")));
+      break;
+    }
+    revisions.push_back(std::move(mine));
+  }
+  if (!edited.empty() && request.allow_edit_reason.empty()) {
+    std::vector<std::string> versions;
+    for (const auto& [version, fact] : facts) versions.push_back(version);
+    return FailedPrecondition(
+        RefusalReason::kReleaseEdit,
+        absl::StrCat("publish refused: a release may not change a revision an earlier one has: ",
+                     absl::StrJoin(edited, "; "),
+                     " (add a new revision instead; an admin may publish with --allow-edit "
+                     "REASON)"),
+        versions, facts);
+  }
+  db::ReleaseRecord record;
+  record.digest = catalog->digest;
+  record.catalog = request.catalog;
+  record.label = request.label;
+  record.published_by = request.principal;
+  record.revision_count = static_cast<int>(catalog->revisions.size());
+  record.latest_version = catalog->LatestVersion();
+  return control_->PutRelease(record, revisions, request.files);
+}
+
+void Engine::PublishFolder(const Target& target) const {
+  const std::shared_ptr<const Catalog> catalog = target.catalog();
+  if (control_ == nullptr || target.published_digest == catalog->digest) return;
+  PublishRequest request;
+  request.catalog = catalog->name;
+  request.principal = absl::StrCat("schemad (folder of target ", target.config.name, ")");
+  // The folder is the truth for its target: it is published as it is, and an edit of a
+  // released revision shows as checksum drift, as before releases.
+  request.allow_edit_reason = "folder content";
+  for (const Revision& revision : catalog->revisions) {
+    for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr}) {
+      if (file == nullptr) continue;
+      request.files.push_back({fs::path(file->path).filename().string(), file->text()});
+    }
+  }
+  std::ifstream manifest(fs::path(target.config.catalog_path) / "catalog.yaml");
+  if (manifest) {
+    std::stringstream text;
+    text << manifest.rdbuf();
+    request.files.push_back({"catalog.yaml", text.str()});
+  }
+  absl::StatusOr<db::ReleaseRecord> published = PublishRelease(request);
+  if (!published.ok()) {
+    spdlog::warn("target {}: folder content not published as a release: {}", target.config.name,
+                 std::string(published.status().message()));
+    return;
+  }
+  target.published_digest = catalog->digest;
+}
+
+absl::StatusOr<std::vector<db::ReleaseRecord>> Engine::ListReleases(const std::string& catalog,
+                                                                    int limit) const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  return control_->ListReleases(catalog, limit);
+}
+
+absl::StatusOr<std::shared_ptr<const Catalog>> Engine::CatalogFor(const Target& target,
+                                                                  const std::string& ref) const {
+  std::shared_ptr<const Catalog> folder = target.catalog();
+  if (control_ == nullptr) {
+    if (ref.empty() || ref == folder->digest) return folder;
+    return NeedsControl();
+  }
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  absl::StatusOr<db::ReleaseRecord> release = control_->FindRelease(folder->name, ref);
+  if (!release.ok() && ref.empty() && absl::IsNotFound(release.status())) return folder;
+  if (!release.ok()) return release.status();
+  if (release->digest == folder->digest) return folder;
+  {
+    absl::MutexLock lock(&releases_mu_);
+    if (auto it = releases_.find(release->digest); it != releases_.end()) return it->second;
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::ReleaseFile> files,
+                           control_->ReleaseFiles(release->digest));
+  return MaterializeRelease(folder->name, release->digest, files);
+}
+
 absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) const {
   if (changed != nullptr) *changed = false;
   absl::MutexLock reloading(&target.reload_mu);
@@ -219,11 +393,16 @@ absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) co
   absl::StatusOr<std::string> fingerprint = FolderFingerprint(dir);
   if (!fingerprint.ok()) return fingerprint.status();
   std::shared_ptr<const Catalog> current;
+  bool unchanged = false;
   {
     absl::MutexLock lock(&target.mu);
-    if (!force && *fingerprint == target.fingerprint) return absl::OkStatus();
     if (!force && *fingerprint == target.failed_fingerprint) return target.failed;
+    unchanged = !force && *fingerprint == target.fingerprint;
     current = target.catalog_;
+  }
+  if (unchanged) {
+    PublishFolder(target);
+    return absl::OkStatus();
   }
   LoadOptions load;
   load.max_file_bytes = target.config.max_file_bytes;
@@ -257,6 +436,7 @@ absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) co
     InvalidateVersion(target);
   }
   if (changed != nullptr) *changed = differs;
+  PublishFolder(target);
   return absl::OkStatus();
 }
 
@@ -420,7 +600,8 @@ absl::StatusOr<VersionReport> Engine::ReadVersion(const Target& target) const {
 
 absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& request) const {
   SCHEMAD_RETURN_IF_ERROR(Refresh(target));
-  const std::shared_ptr<const Catalog> catalog = target.catalog();
+  SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog,
+                           CatalogFor(target, request.release));
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
                            target.store.ReadApplied(*conn));
@@ -551,7 +732,8 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
                            target.store.ReadApplied(session));
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
                            target.journal.ReadBlocking(session));
-  const std::shared_ptr<const Catalog> catalog = target.catalog();
+  SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog,
+                           CatalogFor(target, request.plan.release));
   SCHEMAD_ASSIGN_OR_RETURN(
       Plan plan, engine::MakePlan(target.config.name, *catalog, applied, blocking, request.plan));
   plan.catalog = catalog;

@@ -64,6 +64,8 @@ struct Target {
   mutable absl::Status failed ABSL_GUARDED_BY(mu);
   // Serialises reloads of this target's folder.
   mutable absl::Mutex reload_mu;
+  // The digest of the folder content last published as a release.
+  mutable std::string published_digest ABSL_GUARDED_BY(reload_mu);
 };
 
 struct RevisionStatus {
@@ -224,6 +226,24 @@ class Engine {
 
   // The target's lineage, analysed once and kept. Returns INVALID_ARGUMENT naming a file the
   // analysis cannot parse.
+  // Releases (control database). Publishing checks the files as a catalog folder would be
+  // checked, and refuses (RELEASE_EDIT) to change a revision an earlier release of the catalog
+  // has unless `allow_edit_reason` is given. The same content gives the same digest.
+  struct PublishRequest {
+    std::string catalog;
+    std::string label;
+    std::string principal;
+    std::vector<db::ReleaseFile> files;
+    std::string allow_edit_reason;
+  };
+  absl::StatusOr<db::ReleaseRecord> PublishRelease(const PublishRequest& request) const;
+  absl::StatusOr<std::vector<db::ReleaseRecord>> ListReleases(const std::string& catalog,
+                                                              int limit) const;
+  // The catalog a plan of `target` uses: release `ref` (digest or label) of its catalog;
+  // without `ref` the newest release (with a control database), else the folder's catalog.
+  absl::StatusOr<std::shared_ptr<const Catalog>> CatalogFor(const Target& target,
+                                                            const std::string& ref) const;
+
   // Valid while the caller holds `catalog`.
   absl::StatusOr<const std::vector<RevisionLineage>*> Lineage(
       const std::shared_ptr<const Catalog>& catalog) const;
@@ -286,6 +306,15 @@ class Engine {
   // Runs `work` on the background thread; false when 1,000 wait already.
   bool Later(std::function<void()> work) const;
   absl::Status NeedsControl() const;
+  // Publishes the folder's catalog as a release once per content (with a control database).
+  void PublishFolder(const Target& target) const;
+  // A release's files as a catalog (kept by digest: releases never change).
+  absl::StatusOr<std::shared_ptr<const Catalog>> MaterializeRelease(
+      const std::string& catalog, const std::string& digest,
+      const std::vector<db::ReleaseFile>& files) const;
+  mutable absl::Mutex releases_mu_;
+  mutable std::map<std::string, std::shared_ptr<const Catalog>> releases_
+      ABSL_GUARDED_BY(releases_mu_);
   std::unique_ptr<db::ControlStore> control_;
   mutable absl::Mutex control_mu_;
   mutable bool control_ready_ ABSL_GUARDED_BY(control_mu_) = false;

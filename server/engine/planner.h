@@ -26,6 +26,8 @@ struct PlanRequest {
   int steps = 0;
   bool allow_out_of_order = false;
   bool accept_checksum_drift = false;
+  // The release to plan (digest or label); empty: the newest (engine.h, CatalogFor).
+  std::string release;
 };
 
 struct PlanStep {

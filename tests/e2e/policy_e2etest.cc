@@ -239,6 +239,95 @@ TEST(ReloadE2eTest, AChangedFolderIsReadWithoutARestartAndAPlanPinsItsContent) {
   EXPECT_THAT(server->Log(), HasSubstr("catalog reloaded: 6 revisions, latest 6"));
 }
 
+// Issue 12, items 2 and 4: releases are content-addressed snapshots in the control database,
+// published once and never changed, seen by every replica at once, and planned and applied by
+// digest or label.
+TEST(ReleaseE2eTest, PublishedReleasesAreImmutableSharedAndApplicable) {
+  const std::string control_dsn = TestPostgres::Get().CreateDatabase();
+  const std::string dir = MakeTempDir("schemad-release");
+  const std::string manifest = "name: shop\n";
+  WriteFiles(dir + "/folder",
+             {{"catalog.yaml", manifest}, {"1_a.up.sql", "CREATE TABLE a (id int);"}});
+  WriteFiles(dir + "/v2", {{"catalog.yaml", manifest},
+                           {"1_a.up.sql", "CREATE TABLE a (id int);"},
+                           {"2_b.up.sql", "CREATE TABLE b (id int);"},
+                           {"notes.txt", "not part of the catalog"}});
+  WriteFiles(dir + "/edited", {{"catalog.yaml", manifest},
+                               {"1_a.up.sql", "CREATE TABLE a (id int);"},
+                               {"2_b.up.sql", "CREATE TABLE b (id bigint);"}});
+  WriteFiles(dir, {{"control.dsn", control_dsn + "\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config;
+  config.targets.push_back({"dev", "dev", dir + "/folder", dsn, ""});
+  config.tokens.push_back({"alice", "alice-token", {{"*", "admin"}}});
+  config.tokens.push_back({"pipeline", "pipeline-token", {{"*", "deployer"}}});
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/control.dsn\n");
+  auto a = ServerProcess::Start(config);
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = ServerProcess::Start(config);  // a second replica on the same control database
+  ASSERT_TRUE(b.ok()) << b.status();
+  auto as = [&](const ServerProcess& server, const std::string& token,
+                std::vector<std::string> args) {
+    args.insert(args.begin(), {"--token", token});
+    return server.Cli(args);
+  };
+  // The folder's content is a release too, once a call reads the folder.
+  ASSERT_EQ(as(**a, "pipeline-token", {"status", "-t", "dev"}).exit_code, 0);
+
+  CommandResult published =
+      as(**a, "pipeline-token", {"publish", "--catalog", "shop", dir + "/v2", "--label", "v2"});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  ASSERT_TRUE(absl::StartsWith(published.out, "sha256:")) << published.out;
+  const std::string digest = published.out.substr(0, published.out.find('\n'));
+  EXPECT_THAT(published.out, HasSubstr("catalog shop, 2 revision(s), latest 2, label v2, "
+                                       "published by pipeline"));
+  // The same content is the same release.
+  CommandResult again = as(**a, "pipeline-token", {"publish", "--catalog", "shop", dir + "/v2"});
+  EXPECT_EQ(again.out.substr(0, again.out.find('\n')), digest);
+
+  // The other replica sees it at once (both read the control database).
+  CommandResult listed = as(**b, "pipeline-token", {"releases", "--catalog", "shop"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_THAT(listed.out, AllOf(HasSubstr(digest), HasSubstr("v2"),
+                                HasSubstr("schemad (folder of target dev)")));
+  EXPECT_THAT(as(**b, "pipeline-token", {"plan", "-t", "dev", "--release", "v2"}).out,
+              AllOf(HasSubstr("(empty) -> 2"), HasSubstr("catalog: " + digest)));
+
+  // A release may not change a revision an earlier one has.
+  CommandResult edited =
+      as(**a, "pipeline-token", {"--json", "publish", "--catalog", "shop", dir + "/edited"});
+  EXPECT_EQ(edited.exit_code, 6);
+  EXPECT_THAT(edited.err, AllOf(HasSubstr("publish refused: a release may not change a revision "
+                                          "an earlier one has: 2_b (release " +
+                                          digest + " has up v1:"),
+                                HasSubstr("; this one up v1:")));
+  EXPECT_THAT(edited.out,
+              AllOf(HasSubstr("\"reason\":\"RELEASE_EDIT\""), HasSubstr("\"versions\":[\"2\"]")));
+  EXPECT_EQ(as(**a, "pipeline-token",
+               {"publish", "--catalog", "shop", dir + "/edited", "--allow-edit", "typo"})
+                .exit_code,
+            8);
+  CommandResult allowed =
+      as(**a, "alice-token",
+         {"publish", "--catalog", "shop", dir + "/edited", "--allow-edit", "bigint ids"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(control_dsn,
+                                 "SELECT count(*) FROM schemad_control.audit WHERE method = "
+                                 "'PublishRelease' AND reason LIKE '%allow-edit: bigint ids%'"),
+      "1");
+
+  // Apply by label: exactly that release's files run (the newest, "edited", is not it).
+  CommandResult applied = as(**a, "pipeline-token", {"apply", "-t", "dev", "--release", "v2"});
+  EXPECT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT data_type FROM information_schema.columns WHERE table_name = 'b'"),
+            "integer");
+  CommandResult unknown = as(**a, "pipeline-token", {"plan", "-t", "dev", "--release", "v9"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("no release \"v9\" of catalog shop"));
+}
+
 // Issue 12, items 1 and 10: with a control database every mutating and every denied call is
 // appended to schemad_control.audit as a hash chain; `audit --verify` names an edited or a
 // deleted row.
@@ -343,7 +432,12 @@ TEST(AuditE2eTest, TheReadmeGrantsMakeTheAuditAppendOnlyForSchemadsRole) {
   TestPostgres::MustQuery(
       control_dsn, absl::StrCat("GRANT USAGE ON SCHEMA schemad_control TO ", role,
                                 "; GRANT SELECT ON schemad_control.meta TO ", role,
-                                "; GRANT SELECT, INSERT ON schemad_control.audit TO ", role));
+                                "; GRANT SELECT, INSERT ON schemad_control.audit TO ", role,
+                                "; GRANT SELECT, INSERT ON schemad_control.releases, "
+                                "schemad_control.release_revisions, schemad_control.release_files, "
+                                "schemad_control.blobs TO ",
+                                role, "; GRANT UPDATE (label) ON schemad_control.releases TO ",
+                                role));
   config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/app.dsn\n");
   auto app = ServerProcess::Start(config);
   ASSERT_TRUE(app.ok()) << app.status();
@@ -352,7 +446,8 @@ TEST(AuditE2eTest, TheReadmeGrantsMakeTheAuditAppendOnlyForSchemadsRole) {
   EXPECT_EQ(verified.out, "audit chain intact: 2 row(s)\n") << verified.err << (*app)->Log();
   for (const char* change :
        {"UPDATE schemad_control.audit SET reason = 'x'", "DELETE FROM schemad_control.audit",
-        "TRUNCATE schemad_control.audit"}) {
+        "TRUNCATE schemad_control.audit", "UPDATE schemad_control.blobs SET content = ''",
+        "DELETE FROM schemad_control.release_files"}) {
     absl::StatusOr<std::vector<std::string>> refused = TestPostgres::Query(app_dsn, change);
     EXPECT_FALSE(refused.ok()) << change;
     EXPECT_THAT(std::string(refused.status().message()), HasSubstr("permission denied")) << change;

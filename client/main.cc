@@ -533,6 +533,15 @@ int Main(int argc, char** argv) {
                           "(the reason is audited)");
   auto* releases_cmd = app.add_subcommand("releases", "a catalog's releases, newest first");
   releases_cmd->add_option("--catalog", publish_catalog, "the catalog's name")->required();
+  auto* approve_cmd = app.add_subcommand(
+      "approve", "approve a plan hash for someone else to apply (approver or admin)");
+  std::string comment;
+  approve_cmd->add_option("--target,-t", target, "target name")->required();
+  approve_cmd->add_option("--plan-hash", plan_hash, "the plan hash (from schemactl plan)")
+      ->required();
+  approve_cmd->add_option("--comment", comment, "why (kept with the approval)")->required();
+  auto* approvals_cmd = app.add_subcommand("approvals", "a target's approvals, newest first");
+  approvals_cmd->add_option("--target,-t", target, "target name")->required();
   auto* audit_cmd = app.add_subcommand(
       "audit", "the central audit: every mutating and denied call, oldest first (admin)");
   std::string audit_target;
@@ -831,6 +840,29 @@ int Main(int argc, char** argv) {
     grpc::Status status = Unary(client, &v1::SchemaService::Stub::ListReleases, request, &response);
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderReleases(response));
+    return kExitOk;
+  }
+  if (approve_cmd->parsed()) {
+    v1::ApprovePlanRequest request;
+    request.set_target(target);
+    request.set_plan_hash(plan_hash);
+    request.set_comment(comment);
+    v1::Approval response;
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::ApprovePlan, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response,
+          absl::StrCat("approved plan ", response.plan_hash(), " of ", response.target(), " as ",
+                       response.principal(), "\n"));
+    return kExitOk;
+  }
+  if (approvals_cmd->parsed()) {
+    v1::ListApprovalsRequest request;
+    request.set_target(target);
+    v1::ListApprovalsResponse response;
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::ListApprovals, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderApprovals(response));
     return kExitOk;
   }
   if (audit_cmd->parsed()) {

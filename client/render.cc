@@ -478,4 +478,14 @@ std::string RenderReleases(const v1::ListReleasesResponse& releases) {
   return RenderTable({"DIGEST", "LABEL", "PUBLISHED (UTC)", "BY", "REVISIONS", "LATEST"}, rows);
 }
 
+std::string RenderApprovals(const v1::ListApprovalsResponse& approvals) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::Approval& approval : approvals.approvals()) {
+    rows.push_back({approval.plan_hash().substr(0, 16), approval.principal(),
+                    FormatTimestamp(approval.approved_at()), approval.live() ? "live" : "expired",
+                    approval.comment().substr(0, 60)});
+  }
+  return RenderTable({"PLAN HASH", "BY", "AT (UTC)", "STATE", "COMMENT"}, rows);
+}
+
 }  // namespace schemad::cli

@@ -31,6 +31,7 @@ std::string RenderEvent(const v1::RunEvent& event);
 std::string RenderHistory(const v1::GetHistoryResponse& history);
 std::string RenderAudit(const v1::GetAuditResponse& audit);
 std::string RenderReleases(const v1::ListReleasesResponse& releases);
+std::string RenderApprovals(const v1::ListApprovalsResponse& approvals);
 // Per target: "reloaded"/"unchanged", its revisions, latest version and digest, or the error.
 std::string RenderReload(const v1::ReloadCatalogsResponse& reload);
 std::string RenderRun(const v1::Run& run);

@@ -49,6 +49,8 @@ void ToProto(const EnvironmentConfig& environment, v1::EnvironmentPolicy* out) {
   out->set_require_plan_hash(environment.require_plan_hash);
   static constexpr const char* kSeverities[] = {"none", "info", "warning", "error"};
   out->set_lint_policy(kSeverities[std::clamp(environment.lint_block_severity, 0, 3)]);
+  out->set_approvals(environment.approvals);
+  out->set_approval_ttl_seconds(absl::ToDoubleSeconds(environment.approval_ttl));
 }
 
 // The SQL a Plan response carries at most (the rest of the response is small): well under the
@@ -1324,6 +1326,58 @@ grpc::Status SchemaService::ListReleases(grpc::ServerContext* context,
       engine_->ListReleases(request->catalog(), request->limit() == 0 ? 100 : request->limit());
   if (!releases.ok()) return ToGrpc(releases.status());
   for (const db::ReleaseRecord& release : *releases) ToProto(release, response->add_releases());
+  return grpc::Status::OK;
+}
+
+namespace {
+
+void ToProto(const db::ApprovalRecord& approval, const EnvironmentConfig& environment,
+             v1::Approval* out) {
+  out->set_target(approval.target);
+  out->set_plan_hash(approval.plan_hash);
+  out->set_principal(approval.principal);
+  out->set_comment(approval.comment);
+  *out->mutable_approved_at() = ToProto(approval.approved_at);
+  out->set_live(absl::Now() - approval.approved_at < environment.approval_ttl);
+}
+
+}  // namespace
+
+grpc::Status SchemaService::ApprovePlan(grpc::ServerContext* context,
+                                        const v1::ApprovePlanRequest* request,
+                                        v1::Approval* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kApprover, "ApprovePlan", &caller,
+                      Quotas::Kind::kChange, &ticket);
+  if (!target.ok()) return ToGrpc(target.status());
+  const absl::Status approved =
+      engine_->ApprovePlan(**target, request->plan_hash(), caller.principal, request->comment());
+  AuditCall(*context, caller.principal, "ApprovePlan", request->target(), request->plan_hash(),
+            approved.ok() ? "APPROVED" : "REFUSED",
+            approved.ok() ? request->comment() : std::string(approved.message()));
+  if (!approved.ok()) return ToGrpc(approved);
+  spdlog::info("approve target={} principal={} plan_hash={}", request->target(), caller.principal,
+               request->plan_hash());
+  ToProto(db::ApprovalRecord{request->target(), request->plan_hash(), caller.principal,
+                             request->comment(), absl::Now()},
+          (*target)->config.environment, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::ListApprovals(grpc::ServerContext* context,
+                                          const v1::ListApprovalsRequest* request,
+                                          v1::ListApprovalsResponse* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kViewer, "ListApprovals", &caller,
+                      Quotas::Kind::kSyncRead, &ticket);
+  if (!target.ok()) return ToGrpc(target.status());
+  absl::StatusOr<std::vector<db::ApprovalRecord>> approvals = engine_->Approvals(**target, 100);
+  if (!approvals.ok()) return ToGrpc(approvals.status());
+  for (const db::ApprovalRecord& approval : *approvals) {
+    ToProto(approval, (*target)->config.environment, response->add_approvals());
+  }
   return grpc::Status::OK;
 }
 

@@ -74,6 +74,10 @@ class SchemaService final
                               v1::Release* response) override;
   grpc::Status ListReleases(grpc::ServerContext* context, const v1::ListReleasesRequest* request,
                             v1::ListReleasesResponse* response) override;
+  grpc::Status ApprovePlan(grpc::ServerContext* context, const v1::ApprovePlanRequest* request,
+                           v1::Approval* response) override;
+  grpc::Status ListApprovals(grpc::ServerContext* context, const v1::ListApprovalsRequest* request,
+                             v1::ListApprovalsResponse* response) override;
   grpc::Status ReloadCatalogs(grpc::ServerContext* context,
                               const v1::ReloadCatalogsRequest* request,
                               v1::ReloadCatalogsResponse* response) override;

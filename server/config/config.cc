@@ -154,8 +154,9 @@ absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Nod
       }
       const YAML::Node policy = entry.second;
       if (!policy.IsNull()) {
-        SCHEMAD_RETURN_IF_ERROR(CheckKeys(
-            policy, env_path, {"promote_from", "soak", "require_plan_hash", "lint_policy"}));
+        SCHEMAD_RETURN_IF_ERROR(CheckKeys(policy, env_path,
+                                          {"promote_from", "soak", "require_plan_hash",
+                                           "lint_policy", "approvals", "approval_ttl"}));
       }
       const bool named_protected = environment.name == "staging" || environment.name == "prod";
       if (!policy.IsNull() && policy["promote_from"]) {
@@ -179,6 +180,21 @@ absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Nod
         SCHEMAD_ASSIGN_OR_RETURN(
             environment.lint_block_severity,
             ParseSeverity(policy["lint_policy"], env_path.Child("lint_policy")));
+      }
+      if (!policy.IsNull() && policy["approvals"]) {
+        SCHEMAD_ASSIGN_OR_RETURN(environment.approvals,
+                                 GetInt(policy["approvals"], env_path.Child("approvals")));
+        if (environment.approvals < 0 || environment.approvals > 10) {
+          return env_path.Child("approvals").Error("must be 0 to 10");
+        }
+      }
+      if (!policy.IsNull() && policy["approval_ttl"]) {
+        SCHEMAD_ASSIGN_OR_RETURN(
+            environment.approval_ttl,
+            GetDuration(policy["approval_ttl"], env_path.Child("approval_ttl")));
+        if (environment.approval_ttl <= absl::ZeroDuration()) {
+          return env_path.Child("approval_ttl").Error("must be longer than 0s");
+        }
       }
       environments.push_back(std::move(environment));
     }
@@ -222,8 +238,9 @@ absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Nod
 absl::StatusOr<Role> ParseRole(const std::string& text, const Path& path) {
   if (text == "viewer") return Role::kViewer;
   if (text == "deployer") return Role::kDeployer;
+  if (text == "approver") return Role::kApprover;
   if (text == "admin") return Role::kAdmin;
-  return path.Error(absl::StrCat("\"", text, "\" is not one of viewer, deployer, admin"));
+  return path.Error(absl::StrCat("\"", text, "\" is not one of viewer, deployer, approver, admin"));
 }
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& file, const Path& path) {
@@ -401,6 +418,8 @@ std::string RoleName(Role role) {
       return "viewer";
     case Role::kDeployer:
       return "deployer";
+    case Role::kApprover:
+      return "approver";
     case Role::kAdmin:
       return "admin";
   }
@@ -618,6 +637,13 @@ absl::Status CheckListen(const std::string& listen) {
 
 absl::Status ValidateConfig(const Config& config) {
   SCHEMAD_RETURN_IF_ERROR(CheckListen(config.listen));
+  for (const EnvironmentConfig& environment : config.environments) {
+    if (environment.approvals > 0 && !config.control.enabled()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environments.", environment.name,
+                       ".approvals: needs a control database (config key control)"));
+    }
+  }
   // Without tokens every caller is admin: beyond localhost that needs client certificates.
   if (!config.tls.client_ca_file.empty() && config.tokens.empty() && config.certificates.empty()) {
     return absl::InvalidArgumentError(

@@ -12,7 +12,9 @@
 
 namespace schemad {
 
-enum class Role { kNone = 0, kViewer = 1, kDeployer = 2, kAdmin = 3 };
+// Each role may do what the ones before it may: viewer (read, plan), deployer (+ apply,
+// publish), approver (+ approve others' plans), admin (+ rollback, resolve, overrides).
+enum class Role { kNone = 0, kViewer = 1, kDeployer = 2, kApprover = 3, kAdmin = 4 };
 
 std::string RoleName(Role role);
 
@@ -29,6 +31,10 @@ struct EnvironmentConfig {
   // Lint findings at or above this severity block Apply unless the request gives an override
   // reason: 0 none, 1 info, 2 warning, 3 error. Default: error in prod, none elsewhere.
   int lint_block_severity = 0;
+  // Apply and Rollback need this many approvals of their plan hash (ApprovePlan) by principals
+  // other than the one who applies, each at most approval_ttl old. Needs a control database.
+  int approvals = 0;
+  absl::Duration approval_ttl = absl::Hours(24);
 };
 
 struct TargetConfig {

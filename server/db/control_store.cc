@@ -61,6 +61,14 @@ CREATE TABLE IF NOT EXISTS schemad_control.release_files (
   sha256 text NOT NULL REFERENCES schemad_control.blobs,
   PRIMARY KEY (digest, file_name)
 );
+CREATE TABLE IF NOT EXISTS schemad_control.approvals (
+  target text NOT NULL,
+  plan_hash text NOT NULL,
+  principal text NOT NULL,
+  comment text NOT NULL,
+  approved_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (target, plan_hash, principal)
+);
 UPDATE schemad_control.meta SET value = '2' WHERE key = 'schema_version';
 )sql";
 
@@ -259,7 +267,6 @@ absl::StatusOr<ReleaseRecord> ControlStore::PutRelease(
           "UPDATE schemad_control.releases SET label = $2 WHERE digest = $1 AND label IS NULL",
           release.digest, release.label);
     }
-    txn.exec_params("SELECT pg_notify('schemad_release', $1)", release.catalog);
     return ReleaseOf(
         txn.exec_params1(absl::StrCat("SELECT ", kReleaseColumns,
                                       " FROM schemad_control.releases WHERE digest = $1"),
@@ -341,6 +348,42 @@ absl::StatusOr<std::vector<ReleaseFile>> ControlStore::ReleaseFiles(const std::s
           files.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
         }
         return files;
+      });
+}
+
+absl::Status ControlStore::Approve(const ApprovalRecord& approval) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::work>(**conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec("SET LOCAL synchronous_commit = on");
+    // Approving again renews the approval.
+    txn.exec_params(
+        "INSERT INTO schemad_control.approvals (target, plan_hash, principal, comment) VALUES "
+        "($1, $2, $3, $4) ON CONFLICT (target, plan_hash, principal) DO UPDATE SET comment = "
+        "excluded.comment, approved_at = clock_timestamp()",
+        approval.target, approval.plan_hash, approval.principal, approval.comment);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<ApprovalRecord>> ControlStore::Approvals(const std::string& target,
+                                                                    const std::string& plan_hash,
+                                                                    int limit) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::read_transaction>(
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::vector<ApprovalRecord>> {
+        std::vector<ApprovalRecord> approvals;
+        for (const pqxx::row& row : txn.exec_params(
+                 "SELECT target, plan_hash, principal, comment, (extract(epoch FROM approved_at) "
+                 "* 1000000)::int8 FROM schemad_control.approvals WHERE target = $1 AND ($2 = '' "
+                 "OR plan_hash = $2) ORDER BY approved_at DESC LIMIT $3",
+                 target, plan_hash, limit)) {
+          approvals.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                               row[2].as<std::string>(), row[3].as<std::string>(),
+                               absl::FromUnixMicros(row[4].as<int64_t>())});
+        }
+        return approvals;
       });
 }
 

@@ -55,6 +55,15 @@ struct ReleaseFile {
   std::string content;
 };
 
+// An approval of one plan hash of one target by one principal.
+struct ApprovalRecord {
+  std::string target;
+  std::string plan_hash;
+  std::string principal;
+  std::string comment;
+  absl::Time approved_at;
+};
+
 struct AuditCheck {
   int64_t rows = 0;
   // The first row that does not verify (0: the chain is whole), and why.
@@ -79,13 +88,12 @@ class ControlStore {
   absl::StatusOr<AuditCheck> Verify();
 
   // Stores a release with its files and revisions; a release with this digest already stored
-  // is kept as it is (its label is set if it has none). Returns the stored record. Notifies
-  // "schemad_release" with the catalog's name.
+  // is kept as it is (its label is set if it has none). Returns the stored record.
   absl::StatusOr<ReleaseRecord> PutRelease(const ReleaseRecord& release,
                                            const std::vector<ReleaseRevision>& revisions,
                                            const std::vector<ReleaseFile>& files);
-  // The revisions of every release of `catalog` whose version is one of `versions`, with the
-  // digest of the release that has them (for the immutability check).
+  // The revisions of every release of `catalog`, each with its release's digest (for the
+  // immutability check).
   absl::StatusOr<std::vector<std::pair<std::string, ReleaseRevision>>> ReleasedRevisions(
       const std::string& catalog);
   // Releases of `catalog`, newest first.
@@ -94,6 +102,12 @@ class ControlStore {
   // when there is none.
   absl::StatusOr<ReleaseRecord> FindRelease(const std::string& catalog, const std::string& ref);
   absl::StatusOr<std::vector<ReleaseFile>> ReleaseFiles(const std::string& digest);
+
+  // Records (or renews) an approval.
+  absl::Status Approve(const ApprovalRecord& approval);
+  // The approvals of `target` (of `plan_hash` when not empty), newest first.
+  absl::StatusOr<std::vector<ApprovalRecord>> Approvals(const std::string& target,
+                                                        const std::string& plan_hash, int limit);
 
  private:
   ConnectionPool pool_;

@@ -33,6 +33,24 @@ absl::StatusOr<std::vector<std::string>> CheckRunAllowed(const Plan& plan,
         {}, {{"expected_plan_hash", request.expected_plan_hash}, {"plan_hash", plan.plan_hash}});
   }
   std::vector<std::string> overrides;
+  if (environment.approvals > 0) {
+    const int have = static_cast<int>(request.approvers.size());
+    if (have < environment.approvals) {
+      return FailedPrecondition(
+          RefusalReason::kNeedsApproval,
+          absl::StrCat(operation, " refused: environment ", environment.name, " needs ",
+                       environment.approvals, " approval(s) of plan ", plan.plan_hash,
+                       " by someone other than ", request.principal, " within ",
+                       absl::FormatDuration(environment.approval_ttl), "; it has ", have,
+                       request.approvals_note, " (schemactl approve --target ", plan.target,
+                       " --plan-hash ", plan.plan_hash, " --comment …)"),
+          {},
+          {{"plan_hash", plan.plan_hash},
+           {"needed", absl::StrCat(environment.approvals)},
+           {"have", absl::StrCat(have)}});
+    }
+    overrides.push_back(absl::StrCat("approved by ", absl::StrJoin(request.approvers, ", ")));
+  }
   if (request.allow_out_of_order) overrides.push_back("allow_out_of_order");
   if (request.accept_checksum_drift) overrides.push_back("accept_checksum_drift");
   if (!plan.not_promoted.empty()) {

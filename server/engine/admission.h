@@ -18,6 +18,11 @@ struct AdmissionRequest {
   bool accept_checksum_drift = false;
   std::string lint_override_reason;
   std::string override_promotion_reason;
+  // Who applies, and the principals other than them whose approval of this plan hash is
+  // recent enough (environment.approvals > 0); `approvals_note` says what did not count.
+  std::string principal;
+  std::vector<std::string> approvers;
+  std::string approvals_note;
   // The target's environment: its name, lint policy, whether it needs a plan hash, where it
   // promotes from.
   EnvironmentConfig environment;

@@ -359,6 +359,23 @@ void Engine::PublishFolder(const Target& target) const {
   target.published_digest = catalog->digest;
 }
 
+absl::Status Engine::ApprovePlan(const Target& target, const std::string& plan_hash,
+                                 const std::string& principal, const std::string& comment) const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  if (!IsPlanHash(plan_hash)) {
+    return absl::InvalidArgumentError(
+        "plan_hash: not a plan hash (64 lower-case hex digits, as Plan returns it)");
+  }
+  if (comment.empty()) return absl::InvalidArgumentError("comment: required");
+  return control_->Approve({target.config.name, plan_hash, principal, comment, absl::Now()});
+}
+
+absl::StatusOr<std::vector<db::ApprovalRecord>> Engine::Approvals(const Target& target,
+                                                                  int limit) const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  return control_->Approvals(target.config.name, "", limit);
+}
+
 absl::StatusOr<std::vector<db::ReleaseRecord>> Engine::ListReleases(const std::string& catalog,
                                                                     int limit) const {
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
@@ -751,6 +768,27 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
   admission.lint_override_reason = request.lint_override_reason;
   admission.override_promotion_reason = request.override_promotion_reason;
   admission.environment = target.config.environment;
+  admission.principal = request.principal;
+  if (target.config.environment.approvals > 0 && plan.refusal.empty()) {
+    SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+    SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::ApprovalRecord> approvals,
+                             control_->Approvals(target.config.name, plan.plan_hash, 100));
+    int own = 0;
+    int expired = 0;
+    const absl::Time oldest = absl::Now() - target.config.environment.approval_ttl;
+    for (const db::ApprovalRecord& approval : approvals) {
+      if (approval.principal == request.principal) {
+        ++own;
+      } else if (approval.approved_at < oldest) {
+        ++expired;
+      } else {
+        admission.approvers.push_back(approval.principal);
+      }
+    }
+    if (own > 0)
+      absl::StrAppend(&admission.approvals_note, "; ", request.principal, "'s own does not count");
+    if (expired > 0) absl::StrAppend(&admission.approvals_note, "; ", expired, " expired");
+  }
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> overrides,
                            CheckRunAllowed(plan, lint, admission));
 

@@ -239,6 +239,11 @@ class Engine {
   absl::StatusOr<db::ReleaseRecord> PublishRelease(const PublishRequest& request) const;
   absl::StatusOr<std::vector<db::ReleaseRecord>> ListReleases(const std::string& catalog,
                                                               int limit) const;
+  // Approvals (control database): an Apply or Rollback on an environment with `approvals: n`
+  // needs n approvals of its plan hash by others than who applies, within approval_ttl.
+  absl::Status ApprovePlan(const Target& target, const std::string& plan_hash,
+                           const std::string& principal, const std::string& comment) const;
+  absl::StatusOr<std::vector<db::ApprovalRecord>> Approvals(const Target& target, int limit) const;
   // The catalog a plan of `target` uses: release `ref` (digest or label) of its catalog;
   // without `ref` the newest release (with a control database), else the folder's catalog.
   absl::StatusOr<std::shared_ptr<const Catalog>> CatalogFor(const Target& target,

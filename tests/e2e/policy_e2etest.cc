@@ -328,6 +328,77 @@ TEST(ReleaseE2eTest, PublishedReleasesAreImmutableSharedAndApplicable) {
   EXPECT_THAT(unknown.err, HasSubstr("no release \"v9\" of catalog shop"));
 }
 
+// Issue 12, item 7: `approvals: 1` means someone other than who applies approved exactly this
+// plan hash, recently enough; a new plan hash needs a new approval.
+TEST(ApprovalE2eTest, ApplyNeedsAnotherPrincipalsRecentApprovalOfThatPlanHash) {
+  const std::string dir = MakeTempDir("schemad-approval");
+  WriteFiles(dir, {{"control.dsn", TestPostgres::Get().CreateDatabase() + "\n"}});
+  WriteFiles(dir + "/catalog", {{"1_a.up.sql", "CREATE TABLE a (id int);"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config;
+  config.targets.push_back({"prod", "prod", dir + "/catalog", dsn, ""});
+  config.tokens.push_back({"pipeline", "pipeline-token", {{"*", "deployer"}}});
+  config.tokens.push_back({"bob", "bob-token", {{"prod", "approver"}}});
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir,
+                                   "/control.dsn\nenvironments:\n  prod: {approvals: 1, "
+                                   "approval_ttl: 3s}\n");
+  auto started = ServerProcess::Start(config);
+  ASSERT_TRUE(started.ok()) << started.status();
+  const ServerProcess& server = **started;
+  auto as = [&](const std::string& token, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--token", token});
+    return server.Cli(args);
+  };
+  auto apply = [&](const std::string& token, const std::string& hash) {
+    return as(token, {"apply", "-t", "prod", "--plan-hash", hash, "--yes"});
+  };
+  const std::string hash = PlanHashOf(as("pipeline-token", {"plan", "-t", "prod"}));
+  ASSERT_EQ(hash.size(), 64u);
+  CommandResult refused =
+      as("pipeline-token", {"--json", "apply", "-t", "prod", "--plan-hash", hash, "--yes"});
+  EXPECT_EQ(refused.exit_code, 6);
+  EXPECT_THAT(refused.err,
+              HasSubstr(absl::StrCat("environment prod needs 1 approval(s) of plan ", hash,
+                                     " by someone other than pipeline within "
+                                     "3s; it has 0")));
+  EXPECT_THAT(refused.out, HasSubstr("\"reason\":\"NEEDS_APPROVAL\""));
+  CommandResult not_approver = as(
+      "pipeline-token", {"approve", "-t", "prod", "--plan-hash", hash, "--comment", "looks fine"});
+  EXPECT_EQ(not_approver.exit_code, 8);
+  EXPECT_THAT(not_approver.err, HasSubstr("needs role approver"));
+  ASSERT_EQ(as("bob-token", {"approve", "-t", "prod", "--plan-hash", hash, "--comment", "CAB-7"})
+                .exit_code,
+            0);
+  EXPECT_THAT(as("pipeline-token", {"approvals", "-t", "prod"}).out,
+              AllOf(HasSubstr(hash.substr(0, 16)), HasSubstr("bob"), HasSubstr("live"),
+                    HasSubstr("CAB-7")));
+  // One's own approval does not count.
+  CommandResult own = apply("bob-token", hash);
+  EXPECT_EQ(own.exit_code, 6);
+  EXPECT_THAT(own.err, HasSubstr("it has 0; bob's own does not count"));
+
+  // A new revision makes a new plan hash, which needs its own approval.
+  WriteFiles(dir + "/catalog", {{"2_b.up.sql", "CREATE TABLE b (id int);"}});
+  const std::string second = PlanHashOf(as("pipeline-token", {"plan", "-t", "prod"}));
+  ASSERT_NE(second, hash);
+  EXPECT_THAT(apply("pipeline-token", hash).err, HasSubstr("the state moved since the plan"));
+  EXPECT_THAT(apply("pipeline-token", second).err, HasSubstr("it has 0"));
+  // An approval older than the TTL does not count; approving again renews it.
+  ASSERT_EQ(as("bob-token", {"approve", "-t", "prod", "--plan-hash", second, "--comment", "ok"})
+                .exit_code,
+            0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3200));
+  EXPECT_THAT(apply("pipeline-token", second).err, HasSubstr("it has 0; 1 expired"));
+  ASSERT_EQ(as("bob-token", {"approve", "-t", "prod", "--plan-hash", second, "--comment", "ok"})
+                .exit_code,
+            0);
+  CommandResult applied = apply("pipeline-token", second);
+  EXPECT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT overrides FROM schemad.runs WHERE outcome = 'APPLIED'"),
+            "approved by bob");
+}
+
 // Issue 12, items 1 and 10: with a control database every mutating and every denied call is
 // appended to schemad_control.audit as a hash chain; `audit --verify` names an edited or a
 // deleted row.
@@ -430,14 +501,14 @@ TEST(AuditE2eTest, TheReadmeGrantsMakeTheAuditAppendOnlyForSchemadsRole) {
     ASSERT_EQ((*owner)->Cli({"apply", "-t", "dev", "--to", "1"}).exit_code, 0);
   }
   TestPostgres::MustQuery(
-      control_dsn, absl::StrCat("GRANT USAGE ON SCHEMA schemad_control TO ", role,
-                                "; GRANT SELECT ON schemad_control.meta TO ", role,
-                                "; GRANT SELECT, INSERT ON schemad_control.audit TO ", role,
-                                "; GRANT SELECT, INSERT ON schemad_control.releases, "
-                                "schemad_control.release_revisions, schemad_control.release_files, "
-                                "schemad_control.blobs TO ",
-                                role, "; GRANT UPDATE (label) ON schemad_control.releases TO ",
-                                role));
+      control_dsn,
+      absl::StrCat("GRANT USAGE ON SCHEMA schemad_control TO ", role,
+                   "; GRANT SELECT ON schemad_control.meta TO ", role,
+                   "; GRANT SELECT, INSERT ON schemad_control.audit TO ", role,
+                   "; GRANT SELECT, INSERT ON schemad_control.releases, "
+                   "schemad_control.release_revisions, schemad_control.release_files, "
+                   "schemad_control.blobs TO ",
+                   role, "; GRANT UPDATE (label) ON schemad_control.releases TO ", role));
   config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/app.dsn\n");
   auto app = ServerProcess::Start(config);
   ASSERT_TRUE(app.ok()) << app.status();

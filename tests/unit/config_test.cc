@@ -215,9 +215,16 @@ TEST_F(ConfigTest, EnvironmentsHavePoliciesAndAnOrder) {
   EXPECT_THAT(Parse(targets + "environments:\n  qa: {soak: 1h}\n  live: {}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("environments.qa.soak"), HasSubstr("needs promote_from"))));
-  EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n  live: {approvals: 1}\n"),
+  absl::StatusOr<Config> approvals =
+      Parse(targets + "environments:\n  qa: {}\n  live: {approvals: 2, approval_ttl: 4h}\n");
+  ASSERT_THAT(approvals, IsOk());
+  EXPECT_EQ(approvals->targets[1].environment.approvals, 2);
+  EXPECT_EQ(approvals->targets[1].environment.approval_ttl, absl::Hours(4));
+  EXPECT_THAT(ValidateConfig(*approvals),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("environments.live.approvals: unknown key"))));
+                       HasSubstr("environments.live.approvals: needs a control database")));
+  EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n  live: {approvals: 11}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be 0 to 10")));
   EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("targets[1].environment"),

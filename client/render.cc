@@ -244,6 +244,7 @@ std::string RenderStatus(const v1::GetStatusResponse& status) {
       &out, "\n", status.target(), ": ",
       status.current_version().empty() ? "nothing applied yet" : "at " + status.current_version(),
       "; ", status.applied_count(), " applied, ", status.pending_count(), " pending\n");
+  if (!status.release().empty()) absl::StrAppend(&out, "release: ", status.release(), "\n");
   if (status.checksum_drift()) out += "WARNING: checksum drift on applied revisions\n";
   if (status.out_of_order()) out += "WARNING: pending revisions older than the current version\n";
   if (status.has_blocking_run()) out += "BLOCKED by " + RenderRun(status.blocking_run());

@@ -736,6 +736,10 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
       *out->mutable_applied_at() = ToProto(item.applied->applied_at);
       out->set_applied_by(item.applied->applied_by);
       out->set_applied_checksum(item.applied->checksum);
+      out->set_release(item.applied->release);
+      if (item.applied->version == status->current_version) {
+        response->set_release(item.applied->release);
+      }
     } else {
       out->set_state(v1::REVISION_STATE_PENDING);
     }

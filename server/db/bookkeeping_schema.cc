@@ -108,6 +108,12 @@ GRANT EXECUTE ON FUNCTION schemad.holds_lock(bigint) TO PUBLIC;
 UPDATE schemad.meta SET value = '3' WHERE key = 'schema_version';
 )sql";
 
+// Version 4: the catalog content (digest; a release's when it is one) each revision came from.
+constexpr char kUpgradeV4[] = R"sql(
+ALTER TABLE schemad.migrations ADD COLUMN IF NOT EXISTS release text NOT NULL DEFAULT '';
+UPDATE schemad.meta SET value = '4' WHERE key = 'schema_version';
+)sql";
+
 constexpr char kIsInitialized[] =
     "SELECT to_regclass('schemad.migrations') IS NOT NULL AND to_regclass('schemad.runs') IS NOT "
     "NULL";
@@ -145,6 +151,7 @@ absl::Status EnsureBookkeepingSchema(Connection& conn) {
     }
     if (stored < 2) txn.exec(kUpgradeV2);
     if (stored < 3) txn.exec(kUpgradeV3);
+    if (stored < 4) txn.exec(kUpgradeV4);
     return absl::OkStatus();
   });
 }

@@ -8,7 +8,7 @@
 namespace schemad::db {
 
 // Version of the bookkeeping schema this build writes.
-inline constexpr int kBookkeepingVersion = 3;
+inline constexpr int kBookkeepingVersion = 4;
 
 // Creates or upgrades schema `schemad`; idempotent, safe against concurrent replicas. Returns
 // FAILED_PRECONDITION when the database was written by a newer schemad.

@@ -10,15 +10,15 @@ constexpr char kIsInitialized[] = "SELECT to_regclass('schemad.migrations') IS N
 
 constexpr char kReadApplied[] =
     "SELECT version, name, checksum, extract(epoch FROM applied_at)::float8, applied_by, "
-    "duration_ms, coalesce(run_id::text, '') FROM schemad.migrations WHERE catalog = $1 "
-    "ORDER BY version_key";
+    "duration_ms, coalesce(run_id::text, ''), coalesce(to_jsonb(m) ->> 'release', '') FROM "
+    "schemad.migrations m WHERE catalog = $1 ORDER BY version_key";  // release: version 4
 
 constexpr char kInsertApplied[] =
     "INSERT INTO schemad.migrations (catalog, version, version_key, name, checksum, applied_by, "
-    "duration_ms, run_id) VALUES ($1, $2, $3::numeric, $4, $5, $6, $7::float8, "
-    "NULLIF($8, '')::uuid) ON CONFLICT (catalog, version_key) DO UPDATE SET "
+    "duration_ms, run_id, release) VALUES ($1, $2, $3::numeric, $4, $5, $6, $7::float8, "
+    "NULLIF($8, '')::uuid, $9) ON CONFLICT (catalog, version_key) DO UPDATE SET "
     "checksum = EXCLUDED.checksum, applied_at = now(), applied_by = EXCLUDED.applied_by, "
-    "duration_ms = EXCLUDED.duration_ms, run_id = EXCLUDED.run_id";
+    "duration_ms = EXCLUDED.duration_ms, run_id = EXCLUDED.run_id, release = EXCLUDED.release";
 
 constexpr char kDeleteApplied[] =
     "DELETE FROM schemad.migrations WHERE catalog = $1 AND version_key = $2::numeric";
@@ -46,6 +46,7 @@ absl::StatusOr<std::vector<AppliedRevision>> HistoryStore::ReadApplied(Connectio
           revision.applied_by = row[4].as<std::string>();
           revision.duration_ms = row[5].as<double>();
           revision.run_id = row[6].as<std::string>();
+          revision.release = row[7].as<std::string>();
           applied.push_back(std::move(revision));
         }
         return applied;
@@ -65,7 +66,7 @@ void HistoryStore::Write(pqxx::transaction_base& txn, const HistoryWrite& write,
   const AppliedRevision& r = write.revision;
   if (write.insert) {
     txn.exec_params(kInsertApplied, catalog_, r.version, DigitsKey(r.version), r.name, r.checksum,
-                    r.applied_by, duration_ms, r.run_id);
+                    r.applied_by, duration_ms, r.run_id, r.release);
   } else {
     txn.exec_params(kDeleteApplied, catalog_, DigitsKey(r.version));
   }

@@ -23,6 +23,8 @@ struct AppliedRevision {
   std::string applied_by;
   double duration_ms = 0;
   std::string run_id;
+  // The digest of the catalog content it was applied from (empty: before schemad recorded it).
+  std::string release;
 };
 
 // What a step writes to the history in its own transaction: the revision recorded (up) or

@@ -52,10 +52,11 @@ constexpr char kCommitInsert[] =
     "WITH progress AS (UPDATE schemad.runs SET completed = $2, completed_hashes = "
     "string_to_array($3, ',') WHERE run_id = $1::uuid AND schemad.holds_lock($4) RETURNING 1), "
     "history AS (INSERT INTO schemad.migrations (catalog, version, version_key, name, checksum, "
-    "applied_by, duration_ms, run_id) SELECT $5, $6, $7::numeric, $8, $9, $10, $11::float8, "
-    "NULLIF($12, '')::uuid FROM progress ON CONFLICT (catalog, version_key) DO UPDATE SET "
-    "checksum = EXCLUDED.checksum, applied_at = now(), applied_by = EXCLUDED.applied_by, "
-    "duration_ms = EXCLUDED.duration_ms, run_id = EXCLUDED.run_id RETURNING 1) "
+    "applied_by, duration_ms, run_id, release) SELECT $5, $6, $7::numeric, $8, $9, $10, "
+    "$11::float8, NULLIF($12, '')::uuid, $13 FROM progress ON CONFLICT (catalog, version_key) DO "
+    "UPDATE SET checksum = EXCLUDED.checksum, applied_at = now(), applied_by = "
+    "EXCLUDED.applied_by, duration_ms = EXCLUDED.duration_ms, run_id = EXCLUDED.run_id, release = "
+    "EXCLUDED.release RETURNING 1) "
     "SELECT count(*), pg_notify('schemad_version', $5) FROM progress";
 constexpr char kCommitDelete[] =
     "WITH progress AS (UPDATE schemad.runs SET completed = $2, completed_hashes = "
@@ -141,7 +142,7 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
           step.history.insert
               ? txn.exec_params(kCommitInsert, step.run_id, n, all, lock_key_, history_.catalog(),
                                 r.version, DigitsKey(r.version), r.name, r.checksum, r.applied_by,
-                                MsSince(start), r.run_id)
+                                MsSince(start), r.run_id, r.release)
               : txn.exec_params(kCommitDelete, step.run_id, n, all, lock_key_, history_.catalog(),
                                 DigitsKey(r.version));
       if (written[0][0].as<int>() != 1) throw LockLostError();

@@ -221,7 +221,9 @@ absl::StatusOr<const Target*> Engine::FindTarget(const std::string& name) const 
 
 absl::StatusOr<TargetStatus> Engine::GetStatus(const Target& target) const {
   SCHEMAD_RETURN_IF_ERROR(Refresh(target));
-  return ReadStatus(target, /*with_schema_drift=*/true);
+  // Against what a plan would use (the newest release); version reads use the folder's.
+  SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
+  return ReadStatus(target, catalog, /*with_schema_drift=*/true);
 }
 
 absl::StatusOr<std::shared_ptr<const Catalog>> Engine::MaterializeRelease(
@@ -458,6 +460,7 @@ absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) co
 }
 
 absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
+                                                std::shared_ptr<const Catalog> of,
                                                 bool with_schema_drift) const {
   SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
   TargetStatus status;
@@ -467,7 +470,7 @@ absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
     SCHEMAD_ASSIGN_OR_RETURN(applied, target.store.ReadApplied(*conn));
     SCHEMAD_ASSIGN_OR_RETURN(status.blocking_run, target.journal.ReadBlocking(*conn));
   }
-  status.catalog = target.catalog();
+  status.catalog = std::move(of);
   const Catalog& catalog = *status.catalog;
   std::map<std::string, const db::AppliedRevision*> by_key;
   for (const db::AppliedRevision& revision : applied)
@@ -595,7 +598,8 @@ Engine::TargetView Engine::View(const Target& target) const {
 void Engine::InvalidateVersion(const Target& target) const { versions_->Invalidate(target); }
 
 absl::StatusOr<VersionReport> Engine::ReadVersion(const Target& target) const {
-  SCHEMAD_ASSIGN_OR_RETURN(TargetStatus status, ReadStatus(target, /*with_schema_drift=*/false));
+  SCHEMAD_ASSIGN_OR_RETURN(TargetStatus status,
+                           ReadStatus(target, target.catalog(), /*with_schema_drift=*/false));
   VersionReport report;
   report.current_version = status.current_version;
   for (const RevisionStatus& item : status.revisions) {
@@ -806,7 +810,7 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
   run.reached_version = plan.from_version;
   SCHEMAD_ASSIGN_OR_RETURN(run.run_id, target.journal.Start(session, run));
 
-  Executor executor(target, lock, sink, cancelled);
+  Executor executor(target, lock, sink, cancelled, plan.catalog->digest);
   RunEvent started = Event(RunEvent::Kind::kRunStarted);
   started.run_id = run.run_id;
   started.step_count = static_cast<int>(plan.steps.size());
@@ -908,7 +912,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   step.mode = step.file->script().mode;
   step.transactional = step.mode == sql::TransactionMode::kTransactional;
 
-  Executor executor(target, *lock, sink, cancelled);
+  Executor executor(target, *lock, sink, cancelled, catalog->digest);
   const db::Outcome done_outcome =
       direction == Direction::kUp ? db::Outcome::kApplied : db::Outcome::kRolledBack;
   if (retry) {

@@ -288,7 +288,9 @@ class Engine {
 
  private:
   Engine() = default;
-  absl::StatusOr<TargetStatus> ReadStatus(const Target& target, bool with_schema_drift) const;
+  // The status against catalog `of`.
+  absl::StatusOr<TargetStatus> ReadStatus(const Target& target, std::shared_ptr<const Catalog> of,
+                                          bool with_schema_drift) const;
   // Reads what the targets of the source environment applied and fills the plan's promotion
   // evidence (promotion.h); nothing without promote_from.
   void AddPromotionEvidence(const Target& target, Plan* plan) const;

@@ -234,6 +234,7 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   spec.history.revision.checksum = step.revision->up.checksum;
   spec.history.revision.applied_by = run.principal;
   spec.history.revision.run_id = run.run_id;
+  spec.history.revision.release = release_;
 
   run.current_version = step.revision->version;
   run.current_mode = spec.mode;

@@ -21,9 +21,14 @@ std::string StepErrorText(const PlanStep& step, int statement_index, const std::
 class Executor {
  public:
   // `sink` may be called from a helper thread too (blocker notices); the executor serialises.
+  // `release`: the digest of the catalog the steps come from, recorded with each revision.
   Executor(const Target& target, TargetLock& lock, const EventSink& sink,
-           const CancelCheck& cancelled)
-      : target_(target), lock_(lock), sink_(sink), cancelled_(cancelled) {}
+           const CancelCheck& cancelled, std::string release)
+      : target_(target),
+        lock_(lock),
+        sink_(sink),
+        cancelled_(cancelled),
+        release_(std::move(release)) {}
 
   // Runs `steps` in order for the journaled `run`, the first one from statement
   // `first_statement` (0-based); `resume`: the first step continues a stopped run. Sets the
@@ -45,6 +50,7 @@ class Executor {
   TargetLock& lock_;
   const EventSink& sink_;
   const CancelCheck& cancelled_;
+  const std::string release_;
   absl::Mutex sink_mu_;
 };
 

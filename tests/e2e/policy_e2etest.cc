@@ -323,6 +323,12 @@ TEST(ReleaseE2eTest, PublishedReleasesAreImmutableSharedAndApplicable) {
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn, "SELECT data_type FROM information_schema.columns WHERE table_name = 'b'"),
             "integer");
+  // Status names the release the target is at, and each applied revision's.
+  CommandResult status = as(**a, "pipeline-token", {"--json", "status", "-t", "dev"});
+  EXPECT_THAT(status.out, HasSubstr(absl::StrCat("\"release\":\"", digest, "\"")));
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT string_agg(DISTINCT release, ',') FROM schemad.migrations"),
+            digest);
   CommandResult unknown = as(**a, "pipeline-token", {"plan", "-t", "dev", "--release", "v9"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_THAT(unknown.err, HasSubstr("no release \"v9\" of catalog shop"));

@@ -24,6 +24,7 @@ constexpr RefusalReason kAll[] = {
     RefusalReason::kNothingToResolve,   RefusalReason::kFileChanged,
     RefusalReason::kNewerSchemad,       RefusalReason::kLockLost,
     RefusalReason::kConflict,           RefusalReason::kReleaseEdit,
+    RefusalReason::kNeedsControl,
 };
 
 }  // namespace
@@ -66,6 +67,8 @@ absl::string_view RefusalReasonName(RefusalReason reason) {
       return "CONFLICT";
     case RefusalReason::kReleaseEdit:
       return "RELEASE_EDIT";
+    case RefusalReason::kNeedsControl:
+      return "NEEDS_CONTROL_DATABASE";
   }
   return "UNKNOWN";
 }

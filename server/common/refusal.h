@@ -33,6 +33,7 @@ enum class RefusalReason {
   kLockLost,            // the run lost its lock to another run
   kConflict,            // the database aborted the transaction (serialization, deadlock)
   kReleaseEdit,         // a release would change a revision an earlier release has
+  kNeedsControl,        // the call needs a control database, and there is none
 };
 
 struct Refusal {

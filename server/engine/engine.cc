@@ -150,7 +150,8 @@ void Engine::RecordDeniedLater(const Target& target, db::EventRecord event,
 
 absl::Status Engine::NeedsControl() const {
   if (control_ == nullptr) {
-    return absl::FailedPreconditionError("needs a control database (config key control)");
+    return FailedPrecondition(RefusalReason::kNeedsControl,
+                              "needs a control database (config key control)");
   }
   absl::MutexLock lock(&control_mu_);
   if (!control_ready_) {
@@ -359,6 +360,29 @@ void Engine::PublishFolder(const Target& target) const {
     return;
   }
   target.published_digest = catalog->digest;
+}
+
+absl::Status Engine::GatherApprovals(const Target& target, const std::string& hash,
+                                     const std::string& principal,
+                                     std::vector<std::string>* approvers, std::string* note) const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::ApprovalRecord> approvals,
+                           control_->Approvals(target.config.name, hash, 100));
+  int own = 0;
+  int expired = 0;
+  const absl::Time oldest = absl::Now() - target.config.environment.approval_ttl;
+  for (const db::ApprovalRecord& approval : approvals) {
+    if (approval.principal == principal) {
+      ++own;
+    } else if (approval.approved_at < oldest) {
+      ++expired;
+    } else {
+      approvers->push_back(approval.principal);
+    }
+  }
+  if (own > 0) absl::StrAppend(note, "; ", principal, "'s own does not count");
+  if (expired > 0) absl::StrAppend(note, "; ", expired, " expired");
+  return absl::OkStatus();
 }
 
 absl::Status Engine::ApprovePlan(const Target& target, const std::string& plan_hash,
@@ -774,25 +798,10 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
   admission.environment = target.config.environment;
   admission.principal = request.principal;
   if (target.config.environment.approvals > 0 && plan.refusal.empty()) {
-    SCHEMAD_RETURN_IF_ERROR(NeedsControl());
-    SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::ApprovalRecord> approvals,
-                             control_->Approvals(target.config.name, plan.plan_hash, 100));
-    int own = 0;
-    int expired = 0;
-    const absl::Time oldest = absl::Now() - target.config.environment.approval_ttl;
-    for (const db::ApprovalRecord& approval : approvals) {
-      if (approval.principal == request.principal) {
-        ++own;
-      } else if (approval.approved_at < oldest) {
-        ++expired;
-      } else {
-        admission.approvers.push_back(approval.principal);
-      }
-    }
-    if (own > 0)
-      absl::StrAppend(&admission.approvals_note, "; ", request.principal, "'s own does not count");
-    if (expired > 0) absl::StrAppend(&admission.approvals_note, "; ", expired, " expired");
+    SCHEMAD_RETURN_IF_ERROR(GatherApprovals(target, plan.plan_hash, request.principal,
+                                            &admission.approvers, &admission.approvals_note));
   }
+
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> overrides,
                            CheckRunAllowed(plan, lint, admission));
 
@@ -1046,6 +1055,30 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
   std::vector<std::string> changes;
   for (const RepairedChecksum& r : repaired) {
     changes.push_back(absl::StrCat(r.version, ": ", r.old_checksum, " -> ", r.new_checksum));
+  }
+  const EnvironmentConfig& environment = target.config.environment;
+  std::vector<std::string> approvers;
+  if (environment.approvals > 0) {
+    // The repair is approved like a plan: by the hash of exactly these changes.
+    const std::string hash = Sha256Hex(absl::StrCat("schemad-repair-v1\n", target.config.name, "\n",
+                                                    absl::StrJoin(changes, "\n")));
+    std::string note;
+    SCHEMAD_RETURN_IF_ERROR(GatherApprovals(target, hash, principal, &approvers, &note));
+    if (static_cast<int>(approvers.size()) < environment.approvals) {
+      return FailedPrecondition(
+          RefusalReason::kNeedsApproval,
+          absl::StrCat("repair refused: environment ", environment.name, " needs ",
+                       environment.approvals, " approval(s) of repair ", hash,
+                       " by someone other than ", principal, " within ",
+                       absl::FormatDuration(environment.approval_ttl), "; it has ",
+                       approvers.size(), note, " (schemactl approve --target ", target.config.name,
+                       " --plan-hash ", hash, " --comment …)"),
+          {},
+          {{"plan_hash", hash},
+           {"needed", absl::StrCat(environment.approvals)},
+           {"have", absl::StrCat(approvers.size())}});
+    }
+    changes.push_back(absl::StrCat("approved by ", absl::StrJoin(approvers, ", ")));
   }
   db::RunRecord run;
   run.principal = principal;

@@ -313,6 +313,11 @@ class Engine {
   // Runs `work` on the background thread; false when 1,000 wait already.
   bool Later(std::function<void()> work) const;
   absl::Status NeedsControl() const;
+  // The principals other than `principal` whose approval of `hash` on `target` is younger
+  // than its environment's TTL; `note` says what did not count.
+  absl::Status GatherApprovals(const Target& target, const std::string& hash,
+                               const std::string& principal, std::vector<std::string>* approvers,
+                               std::string* note) const;
   // Publishes the folder's catalog as a release once per content (with a control database).
   void PublishFolder(const Target& target) const;
   // A release's files as a catalog (kept by digest: releases never change).

@@ -115,10 +115,10 @@ class Server:
         os.makedirs(self.dir, exist_ok=True)
         env = dict(os.environ)
         yaml = "listen: 127.0.0.1:0\nlint_policy: {prod: none}\ntargets:\n"
-        for i, (target, catalog, dsn) in enumerate(targets):
+        for i, (target, catalog, dsn, *environment) in enumerate(targets):
             env[f"BENCH_DSN_{i}"] = dsn
-            yaml += (f"  - name: {target}\n    environment: dev\n    catalog: {catalog}\n"
-                     f"    dsn_env: BENCH_DSN_{i}\n    lock_timeout: 60s\n")
+            yaml += (f"  - name: {target}\n    environment: {(environment or ['dev'])[0]}\n"
+                     f"    catalog: {catalog}\n    dsn_env: BENCH_DSN_{i}\n    lock_timeout: 60s\n")
         yaml += extra_yaml
         self.config = os.path.join(self.dir, "schemad.yaml")
         with open(self.config, "w") as f:
@@ -652,6 +652,68 @@ def b6_isolation(pg, root):
            f"{shown} targets; serving {started_ms:.0f} ms after exec, every cache warm after {warm_ms:.0f} ms")
 
 
+def b7_releases(pg, root):
+    """Issue 12: Plan with promotion evidence; a release published on one replica, seen on another."""
+    log("B7: releases and promotion")
+    catalog = generate_tiny_catalog(os.path.join(root, "b7_catalog"), 60)
+    for db in ("b7_stage", "b7_plain", "b7_gated", "b7_control"):
+        pg.fresh(db)
+    control = os.path.join(root, "b7_control.dsn")
+    with open(control, "w") as f:
+        f.write(pg.dsn("b7_control") + "\n")
+    # The same catalog on three databases: "plain" (dev, no gate) and "gated" (prod, promoted
+    # from staging), staging having applied everything (so every step has its evidence).
+    extra = (f"control:\n  dsn_file: {control}\n"
+             "environments:\n  dev: {}\n  staging: {require_plan_hash: false}\n"
+             "  prod: {promote_from: staging, lint_policy: none}\n")
+    targets = [("stage", catalog, pg.dsn("b7_stage"), "staging"),
+               ("plain", catalog, pg.dsn("b7_plain"), "dev"),
+               ("gated", catalog, pg.dsn("b7_gated"), "prod")]
+    a = Server(root, "b7a", targets, extra_yaml=extra)
+    b = Server(root, "b7b", targets, extra_yaml=extra)
+    addr_a = a.address
+    cli_a, cli_b = a.cli(), b.cli()
+    subprocess.run(cli_a + ["apply", "--target", "stage", "--yes"], check=True, capture_output=True)
+    # Plan latency, gated vs plain (same catalog, same pending steps), interleaved.
+    plain, gated = [], []
+    for _ in range(REPS):
+        for target, out in (("plain", plain), ("gated", gated)):
+            line = subprocess.run([BENCH_CLIENT, "latency", addr_a, target, "plan", "200"],
+                                  check=True, capture_output=True, text=True).stdout.split()
+            out.append(float(line[0]))
+    p_plain, p_gated = median(plain), median(gated)
+    record("B7 Plan of 60 steps with promotion evidence (median e2e of 200 calls) vs without",
+           f"{p_gated:.2f} ms", f"{p_plain:.2f} ms", "added <= 5 ms", p_gated - p_plain <= 5,
+           f"+{p_gated - p_plain:.2f} ms ({p_gated / p_plain:.2f}x)")
+    # A release published on A, seen on B: time from publish's return to B listing it.
+    folder = os.path.join(root, "b7_release")
+    shutil.copytree(catalog, folder)
+    with open(os.path.join(folder, "999999_extra.up.sql"), "w") as f:
+        f.write("SELECT 1;\n")
+    seen = []
+    for i in range(REPS):
+        label = f"r{i}"
+        with open(os.path.join(folder, "999999_extra.up.sql"), "w") as f:
+            f.write(f"SELECT {i};\n")
+        name = os.path.basename(catalog)
+        out = subprocess.run(cli_a + ["publish", "--catalog", name, folder, "--label", label,
+                                      "--allow-edit", "bench"],
+                             check=True, capture_output=True, text=True).stdout
+        digest = out.split()[0]
+        published = time.perf_counter()
+        while True:
+            listed = subprocess.run(cli_b + ["releases", "--catalog", name],
+                                    capture_output=True, text=True).stdout
+            if digest in listed:
+                break
+        seen.append(time.perf_counter() - published)
+    s = median(seen)
+    record("B7 a release published on replica A, listed by replica B (schemactl releases, process)",
+           f"{ms(s):.1f} ms", "-", "< 1,000 ms", s < 1.0, f"max {ms(max(seen)):.1f} ms")
+    a.stop()
+    b.stop()
+
+
 def b5_mattermost(pg, root):
     """Issue 3's figure: the mattermost corpus through schemad vs psql -1 -f per file."""
     corpus = os.path.join(os.path.dirname(REPO), "shared", "corpora", "mattermost", "server",
@@ -753,6 +815,8 @@ def main():
             b5_mattermost(pg, root)
         if not only or "b6" in only:
             b6_isolation(pg, root)
+        if not only or "b7" in only:
+            b7_releases(pg, root)
         if not only or "fault" in only:
             fault_trials(root)
     finally:

@@ -345,6 +345,7 @@ TEST(ApprovalE2eTest, ApplyNeedsAnotherPrincipalsRecentApprovalOfThatPlanHash) {
   config.targets.push_back({"prod", "prod", dir + "/catalog", dsn, ""});
   config.tokens.push_back({"pipeline", "pipeline-token", {{"*", "deployer"}}});
   config.tokens.push_back({"bob", "bob-token", {{"prod", "approver"}}});
+  config.tokens.push_back({"alice", "alice-token", {{"*", "admin"}}});
   config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir,
                                    "/control.dsn\nenvironments:\n  prod: {approvals: 1, "
                                    "approval_ttl: 3s}\n");
@@ -403,6 +404,24 @@ TEST(ApprovalE2eTest, ApplyNeedsAnotherPrincipalsRecentApprovalOfThatPlanHash) {
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn, "SELECT overrides FROM schemad.runs WHERE outcome = 'APPLIED'"),
             "approved by bob");
+
+  // A checksum repair there needs an approval too, of the hash of exactly its changes, which
+  // the refusal names.
+  WriteFiles(dir + "/catalog", {{"1_a.up.sql", "CREATE TABLE a (id int); -- reformatted"}});
+  CommandResult repair = as("alice-token", {"repair", "-t", "prod", "--reason", "comment only"});
+  EXPECT_EQ(repair.exit_code, 6);
+  const size_t at = repair.err.find("approval(s) of repair ");
+  ASSERT_NE(at, std::string::npos) << repair.err;
+  const std::string repair_hash = repair.err.substr(at + 22, 64);
+  ASSERT_EQ(as("bob-token",
+               {"approve", "-t", "prod", "--plan-hash", repair_hash, "--comment", "cosmetic"})
+                .exit_code,
+            0);
+  CommandResult repaired = as("alice-token", {"repair", "-t", "prod", "--reason", "comment only"});
+  EXPECT_EQ(repaired.exit_code, 0) << repaired.err;
+  EXPECT_THAT(TestPostgres::MustQueryOne(
+                  dsn, "SELECT overrides FROM schemad.runs WHERE outcome = 'REPAIRED'"),
+              HasSubstr("approved by bob"));
 }
 
 // Issue 12, items 1 and 10: with a control database every mutating and every denied call is

@@ -441,19 +441,34 @@ class ServerTiming {
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
+  // gRPC sends the message and the details as trailers, which have a size limit (8 KiB by
+  // default): a long message is cut where a character starts, saying how much was left out.
+  constexpr size_t kMaxMessage = 2048;
+  constexpr size_t kMaxFact = 512;
+  const auto cut = [](absl::string_view text, size_t limit) {
+    if (text.size() <= limit) return std::string(text);
+    size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    return absl::StrCat(text.substr(0, end), "… (", text.size() - end, " more bytes)");
+  };
+  const std::string message = cut(status.message(), kMaxMessage);
   const std::optional<Refusal> refusal = RefusalOf(status);
-  if (!refusal) return grpc::Status(code, std::string(status.message()));
+  if (!refusal) return grpc::Status(code, message);
   v1::Refusal typed;
   v1::Refusal::Reason reason = v1::Refusal::REASON_UNSPECIFIED;
   v1::Refusal::Reason_Parse(std::string(RefusalReasonName(refusal->reason)), &reason);
   typed.set_reason(reason);
-  for (const std::string& version : refusal->versions) typed.add_versions(version);
-  for (const auto& [name, value] : refusal->facts) (*typed.mutable_facts())[name] = value;
+  for (size_t i = 0; i < refusal->versions.size() && i < 100; ++i) {
+    typed.add_versions(refusal->versions[i]);
+  }
+  for (const auto& [name, value] : refusal->facts) {
+    (*typed.mutable_facts())[name] = cut(value, kMaxFact);
+  }
   v1::StatusDetails details;
   details.set_code(static_cast<int>(code));
-  details.set_message(std::string(status.message()));
+  details.set_message(message);
   details.add_details()->PackFrom(typed);
-  return grpc::Status(code, std::string(status.message()), details.SerializeAsString());
+  return grpc::Status(code, message, details.SerializeAsString());
 }
 
 absl::StatusOr<const engine::Target*> SchemaService::Admit(grpc::ServerContextBase* context,
@@ -830,6 +845,7 @@ grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine
   db::Outcome outcome = db::Outcome::kNone;
   std::string message;
   std::string plan_hash = request.expected_plan_hash;
+  std::string overrides;
   absl::Status status;
   std::thread run([&] {
     status = engine_->Run(
@@ -839,6 +855,7 @@ grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine
           if (event.kind == engine::RunEvent::Kind::kRunFinished) {
             outcome = event.outcome;
             message = event.message;
+            overrides = event.overrides;
           }
           if (!buffer.Push(ToProto(event)) && !dropped.exchange(true)) context->TryCancel();
         },
@@ -871,7 +888,9 @@ grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine
             request.plan.direction == engine::Direction::kUp ? "Apply" : "Rollback",
             target.config.name, plan_hash,
             status.ok() ? db::OutcomeName(outcome) : std::string("REFUSED"),
-            status.ok() ? message : std::string(status.message()));
+            status.ok()
+                ? absl::StrCat(message, message.empty() || overrides.empty() ? "" : "; ", overrides)
+                : std::string(status.message()));
   return ToGrpc(status);
 }
 
@@ -1254,6 +1273,7 @@ void ToProto(const db::ReleaseRecord& release, v1::Release* out) {
 absl::StatusOr<Caller> SchemaService::AdmitForCatalog(grpc::ServerContextBase* context,
                                                       const google::protobuf::Message& request,
                                                       const std::string& catalog, Role needed,
+                                                      bool on_every_target,
                                                       const std::string& action,
                                                       Quotas::Ticket* ticket) {
   absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
@@ -1264,19 +1284,24 @@ absl::StatusOr<Caller> SchemaService::AdmitForCatalog(grpc::ServerContextBase* c
   SCHEMAD_RETURN_IF_ERROR(CheckStringFields(request));
   if (catalog.empty()) return absl::InvalidArgumentError("catalog: required");
   Role best = Role::kNone;
+  Role least = Role::kAdmin;
   bool served = false;
   for (const auto& target : engine_->targets()) {
     if (target->store.catalog() != catalog) continue;
     served = true;
-    best = std::max(best, authorizer_.RoleFor(*caller, target->config));
+    const Role role = authorizer_.RoleFor(*caller, target->config);
+    best = std::max(best, role);
+    least = std::min(least, role);
   }
+  if (on_every_target) best = least;
   if (!served) {
     return absl::NotFoundError(absl::StrCat("no target uses catalog \"", catalog, "\""));
   }
   if (best < needed) {
-    absl::Status denied = absl::PermissionDeniedError(
-        absl::StrCat(action, " of catalog ", catalog, " needs role ", RoleName(needed),
-                     " on one of its targets; ", caller->principal, " has ", RoleName(best)));
+    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
+        action, " of catalog ", catalog, " needs role ", RoleName(needed),
+        on_every_target ? " on every one of its targets; " : " on one of its targets; ",
+        caller->principal, " has ", RoleName(best)));
     Denied(context, request, caller->principal, action, denied);
     return denied;
   }
@@ -1292,6 +1317,7 @@ grpc::Status SchemaService::PublishRelease(grpc::ServerContext* context,
   const bool edit = !request->allow_edit_reason().empty();
   absl::StatusOr<Caller> caller =
       AdmitForCatalog(context, *request, request->catalog(), edit ? Role::kAdmin : Role::kDeployer,
+                      /*on_every_target=*/edit,
                       edit ? "PublishRelease with allow_edit" : "PublishRelease", &ticket);
   if (!caller.ok()) return ToGrpc(caller.status());
   engine::Engine::PublishRequest publish;
@@ -1320,8 +1346,9 @@ grpc::Status SchemaService::ListReleases(grpc::ServerContext* context,
                                          const v1::ListReleasesRequest* request,
                                          v1::ListReleasesResponse* response) {
   Quotas::Ticket ticket;
-  absl::StatusOr<Caller> caller = AdmitForCatalog(context, *request, request->catalog(),
-                                                  Role::kViewer, "ListReleases", &ticket);
+  absl::StatusOr<Caller> caller =
+      AdmitForCatalog(context, *request, request->catalog(), Role::kViewer,
+                      /*on_every_target=*/false, "ListReleases", &ticket);
   if (!caller.ok()) return ToGrpc(caller.status());
   if (request->limit() < 0 || request->limit() > 10000) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must be 0 to 10000");

@@ -113,11 +113,12 @@ class SchemaService final
                                                       const std::string& only_target,
                                                       Caller* caller, Quotas::Ticket* ticket);
   // Authenticates the caller of a call about a catalog (not one target), checks its best role
-  // on the catalog's targets and takes a read quota.
+  // on the catalog's targets (its least, `on_every_target`) and takes a read quota.
   absl::StatusOr<Caller> AdmitForCatalog(grpc::ServerContextBase* context,
                                          const google::protobuf::Message& request,
                                          const std::string& catalog, Role needed,
-                                         const std::string& action, Quotas::Ticket* ticket);
+                                         bool on_every_target, const std::string& action,
+                                         Quotas::Ticket* ticket);
   grpc::Status RunStream(grpc::ServerContext* context, const engine::Target& target,
                          const engine::RunRequest& request,
                          grpc::ServerWriter<v1::RunEvent>* writer);

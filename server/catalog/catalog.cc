@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +123,7 @@ absl::StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
 absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
   SCHEMAD_ASSIGN_OR_RETURN(std::string text,
                            ReadFile(path, kMaxManifestBytes, "catalog.yaml is at most 1 MiB"));
+  catalog->manifest_checksum = Checksum(text);
   const std::string source = path.string();
   YAML::Node root;
   try {
@@ -445,8 +447,39 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     digest.Update(absl::StrCat(revision.version, " ", revision.name, " ", revision.up.checksum, " ",
                                revision.down ? revision.down->checksum : "-", "\n"));
   }
+  if (!catalog.manifest_checksum.empty()) {
+    digest.Update(absl::StrCat("catalog.yaml ", catalog.manifest_checksum, "\n"));
+  }
   catalog.digest = "sha256:" + digest.HexDigest();
   return catalog;  // in version order: by_key's
+}
+
+std::unique_ptr<FolderWatch> FolderWatch::Start(const std::string& dir) {
+  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return nullptr;
+  if (inotify_add_watch(fd, dir.c_str(),
+                        IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
+                            IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+    close(fd);
+    return nullptr;
+  }
+  return std::unique_ptr<FolderWatch>(new FolderWatch(fd));
+}
+
+FolderWatch::~FolderWatch() { close(fd_); }
+
+bool FolderWatch::Changed() {
+  alignas(inotify_event) char buffer[16384];
+  bool changed = false;
+  while (true) {
+    const ssize_t n = read(fd_, buffer, sizeof(buffer));
+    if (n > 0) {
+      changed = true;
+      continue;
+    }
+    // EAGAIN: nothing more; anything else: the watch is broken, so assume a change.
+    return changed || (n < 0 && errno != EAGAIN);
+  }
 }
 
 absl::StatusOr<std::string> FolderFingerprint(const std::string& dir) {

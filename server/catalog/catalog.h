@@ -69,8 +69,10 @@ struct Catalog {
   // irreversible unless its up file says -- schemad:down-is-noop.
   bool empty_down_is_noop = false;
   std::vector<Revision> revisions;  // ascending by version
-  // "sha256:" over the catalog's name and every revision's version, name and checksums: the
-  // same content gives the same digest, wherever it was read from.
+  // Checksum of catalog.yaml (empty without one).
+  std::string manifest_checksum;
+  // "sha256:" over the catalog's name, every revision's version, name and checksums, and
+  // catalog.yaml's checksum: the same content gives the same digest, wherever it was read from.
   std::string digest;
 
   // Returns the index of `version` in `revisions`, or -1. Accepts any spelling with the same
@@ -109,6 +111,23 @@ struct LoadOptions {
 // naming the file for a bad name, a duplicate version, a down without an up, an unreadable
 // file, a syntax error (with line), or a bad catalog.yaml; NOT_FOUND if `dir` does not exist.
 absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& options = {});
+
+// Tells whether anything in a folder changed (a file written, added, removed, renamed) since
+// the last call, from inotify: one system call, whatever the folder's size. Thread-safe.
+class FolderWatch {
+ public:
+  // nullptr when the folder cannot be watched (inotify limits): use FolderFingerprint.
+  static std::unique_ptr<FolderWatch> Start(const std::string& dir);
+  ~FolderWatch();
+  FolderWatch(const FolderWatch&) = delete;
+  FolderWatch& operator=(const FolderWatch&) = delete;
+  // True when events came since the last call (they are consumed), or the watch broke.
+  bool Changed();
+
+ private:
+  explicit FolderWatch(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 // A cheap fingerprint of the folder's listing (every entry's name, size and modification time,
 // no contents): when it is unchanged, so is the catalog. INVALID_ARGUMENT when the folder

@@ -238,18 +238,37 @@ ReleaseRecord ReleaseOf(const pqxx::row& row) {
 
 absl::StatusOr<ReleaseRecord> ControlStore::PutRelease(
     const ReleaseRecord& release, const std::vector<ReleaseRevision>& revisions,
-    const std::vector<ReleaseFile>& files) {
+    const std::vector<ReleaseFile>& files, bool renew) {
   absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
   return InTransaction<pqxx::work>(**conn, [&](pqxx::work& txn) -> absl::StatusOr<ReleaseRecord> {
     txn.exec("SET LOCAL synchronous_commit = on");
-    const pqxx::result inserted = txn.exec_params(
-        "INSERT INTO schemad_control.releases (digest, catalog, label, published_by, "
-        "revision_count, latest_version) VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6) ON "
-        "CONFLICT (digest) DO NOTHING RETURNING digest",
-        release.digest, release.catalog, release.label, release.published_by,
-        release.revision_count, release.latest_version);
-    if (!inserted.empty()) {
+    // One publish of a catalog at a time (from every replica; the two-key advisory lock, keyed
+    // by the catalog): labels are checked, then taken.
+    txn.exec_params("SELECT pg_advisory_xact_lock(1935762788, hashtext($1))", release.catalog);
+    if (!release.label.empty()) {
+      const pqxx::result taken = txn.exec_params(
+          "SELECT digest FROM schemad_control.releases WHERE catalog = $1 AND label = $2 AND "
+          "digest <> $3",
+          release.catalog, release.label, release.digest);
+      if (!taken.empty()) {
+        return absl::AlreadyExistsError(absl::StrCat("label ", release.label, " of catalog ",
+                                                     release.catalog, " is release ",
+                                                     taken[0][0].as<std::string>()));
+      }
+    }
+    // Publishing content again makes it the newest release (a folder put back is what a plan
+    // then uses); who published it first stays.
+    const bool inserted =
+        txn.exec_params1(
+               "INSERT INTO schemad_control.releases (digest, catalog, label, published_by, "
+               "revision_count, latest_version) VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6) ON "
+               "CONFLICT (digest) DO UPDATE SET published_at = CASE WHEN $7 THEN "
+               "clock_timestamp() ELSE releases.published_at END RETURNING xmax = 0",
+               release.digest, release.catalog, release.label, release.published_by,
+               release.revision_count, release.latest_version, renew)[0]
+            .as<bool>();
+    if (inserted) {
       for (const ReleaseFile& file : files) {
         const std::string sha = Sha256Hex(file.content);
         txn.exec_params("INSERT INTO schemad_control.blobs VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -267,10 +286,12 @@ absl::StatusOr<ReleaseRecord> ControlStore::PutRelease(
           "UPDATE schemad_control.releases SET label = $2 WHERE digest = $1 AND label IS NULL",
           release.digest, release.label);
     }
-    return ReleaseOf(
-        txn.exec_params1(absl::StrCat("SELECT ", kReleaseColumns,
-                                      " FROM schemad_control.releases WHERE digest = $1"),
-                         release.digest));
+    ReleaseRecord stored =
+        ReleaseOf(txn.exec_params1(absl::StrCat("SELECT ", kReleaseColumns,
+                                                " FROM schemad_control.releases WHERE digest = $1"),
+                                   release.digest));
+    stored.created = inserted;
+    return stored;
   });
 }
 
@@ -322,7 +343,8 @@ absl::StatusOr<ReleaseRecord> ControlStore::FindRelease(const std::string& catal
         const pqxx::result found = txn.exec_params(
             absl::StrCat("SELECT ", kReleaseColumns,
                          " FROM schemad_control.releases WHERE catalog = $1 AND ($2 = '' OR "
-                         "digest = $2 OR label = $2) ORDER BY published_at DESC, digest LIMIT 1"),
+                         "digest = $2 OR label = $2) ORDER BY digest = $2 DESC, published_at "
+                         "DESC, digest LIMIT 1"),
             catalog, ref);
         if (found.empty()) {
           return absl::NotFoundError(

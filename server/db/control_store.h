@@ -40,6 +40,8 @@ struct ReleaseRecord {
   absl::Time published_at;
   int revision_count = 0;
   std::string latest_version;
+  // PutRelease: whether this call stored it (it was not there).
+  bool created = false;
 };
 
 // One revision of a release, as the immutability check needs it.
@@ -89,9 +91,10 @@ class ControlStore {
 
   // Stores a release with its files and revisions; a release with this digest already stored
   // is kept as it is (its label is set if it has none). Returns the stored record.
+  // With `renew`, a release already stored becomes the newest (its published_at is now).
   absl::StatusOr<ReleaseRecord> PutRelease(const ReleaseRecord& release,
                                            const std::vector<ReleaseRevision>& revisions,
-                                           const std::vector<ReleaseFile>& files);
+                                           const std::vector<ReleaseFile>& files, bool renew);
   // The revisions of every release of `catalog`, each with its release's digest (for the
   // immutability check).
   absl::StatusOr<std::vector<std::pair<std::string, ReleaseRevision>>> ReleasedRevisions(

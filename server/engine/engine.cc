@@ -70,8 +70,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
       [raw = engine.get()](const Target& target) { return raw->ReadVersion(target); });
   std::map<std::string, std::shared_ptr<db::ConnectionPool>> pools;  // by DSN
   for (const TargetConfig& config : targets) {
-    // The fingerprint first: a change while the folder is read shows at the next check.
-    const std::string fingerprint = FolderFingerprint(config.catalog_path).value_or("");
+    // The watch first: a change while the folder is read shows at the next check. Without
+    // inotify, the listing's fingerprint is compared at each check.
+    std::unique_ptr<FolderWatch> watch = FolderWatch::Start(config.catalog_path);
+    const std::string fingerprint =
+        watch != nullptr ? "" : FolderFingerprint(config.catalog_path).value_or("");
     LoadOptions load;
     load.max_file_bytes = config.max_file_bytes;
     absl::StatusOr<Catalog> catalog = LoadCatalog(config.catalog_path, load);
@@ -83,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
       absl::MutexLock lock(&target->mu);
       target->catalog_ = std::make_shared<const Catalog>(*std::move(catalog));
       target->fingerprint = fingerprint;
+      target->watch = std::move(watch);
     }
     // History and lock are keyed by (database, catalog name): two different catalogs under one
     // name on one database would read each other's history.
@@ -234,6 +238,18 @@ absl::StatusOr<std::shared_ptr<const Catalog>> Engine::MaterializeRelease(
     absl::MutexLock lock(&releases_mu_);
     if (auto it = releases_.find(digest); it != releases_.end()) return it->second;
   }
+  // Only plain file names: a name is never a path (also for files read back from the control
+  // database, which anyone with INSERT there could have added).
+  for (size_t i = 0; i < files.size(); ++i) {
+    const std::string& name = files[i].name;
+    if (name.empty() || name.size() > 255 || name.find('/') != std::string::npos ||
+        name.find('\0') != std::string::npos || name == "." || name == ".." ||
+        !(absl::EndsWithIgnoreCase(name, ".sql") || name == "catalog.yaml")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "files[", i, "].name: \"", name.substr(0, 80),
+          "\" is not a catalog file name (<version>_<name>.up.sql, .down.sql or catalog.yaml)"));
+    }
+  }
   // Read as a folder is: the same checks, the same catalog (its folder is named after it).
   std::string base = (fs::temp_directory_path() / "schemad-release-XXXXXX").string();
   if (mkdtemp(base.data()) == nullptr) {
@@ -275,14 +291,9 @@ absl::StatusOr<db::ReleaseRecord> Engine::PublishRelease(const PublishRequest& r
   if (!served) {
     return absl::NotFoundError(absl::StrCat("no target uses catalog \"", request.catalog, "\""));
   }
-  for (size_t i = 0; i < request.files.size(); ++i) {
-    const std::string& name = request.files[i].name;
-    if (name.empty() || name.size() > 255 || name.find('/') != std::string::npos || name == "." ||
-        name == ".." || !(absl::EndsWithIgnoreCase(name, ".sql") || name == "catalog.yaml")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "files[", i, "].name: \"", name.substr(0, 80),
-          "\" is not a catalog file name (<version>_<name>.up.sql, .down.sql or catalog.yaml)"));
-    }
+  if (absl::StartsWith(request.label, "sha256:")) {
+    return absl::InvalidArgumentError(
+        "label: must not look like a digest (\"sha256:…\" names releases by content)");
   }
   SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog,
                            MaterializeRelease(request.catalog, "", request.files));
@@ -329,7 +340,7 @@ absl::StatusOr<db::ReleaseRecord> Engine::PublishRelease(const PublishRequest& r
   record.published_by = request.principal;
   record.revision_count = static_cast<int>(catalog->revisions.size());
   record.latest_version = catalog->LatestVersion();
-  return control_->PutRelease(record, revisions, request.files);
+  return control_->PutRelease(record, revisions, request.files, request.renew);
 }
 
 void Engine::PublishFolder(const Target& target) const {
@@ -341,6 +352,9 @@ void Engine::PublishFolder(const Target& target) const {
   // The folder is the truth for its target: it is published as it is, and an edit of a
   // released revision shows as checksum drift, as before releases.
   request.allow_edit_reason = "folder content";
+  // The folder as found at start-up does not displace a release published since; a folder
+  // that changed (or was put back) is the newest.
+  request.renew = !target.published_digest.empty();
   for (const Revision& revision : catalog->revisions) {
     for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr}) {
       if (file == nullptr) continue;
@@ -360,6 +374,18 @@ void Engine::PublishFolder(const Target& target) const {
     return;
   }
   target.published_digest = catalog->digest;
+  if (!published->created) return;  // stored before: by another replica, or before a restart
+  db::AuditEntry entry;
+  entry.principal = request.principal;
+  entry.method = "PublishRelease";
+  entry.target = target.config.name;
+  entry.outcome = "PUBLISHED";
+  entry.reason = absl::StrCat(catalog->name, " ", catalog->digest, " (folder ",
+                              target.config.catalog_path, ")");
+  if (absl::Status written = Audit(entry); !written.ok()) {
+    spdlog::error("central audit: a folder release of {} not written: {}", target.config.name,
+                  std::string(written.message()));
+  }
 }
 
 absl::Status Engine::GatherApprovals(const Target& target, const std::string& hash,
@@ -416,6 +442,11 @@ absl::StatusOr<std::shared_ptr<const Catalog>> Engine::CatalogFor(const Target& 
     return NeedsControl();
   }
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  if (ref.empty()) {
+    // A folder whose content could not be published (Refresh logged why) is what is newest.
+    absl::MutexLock lock(&target.reload_mu);
+    if (target.published_digest != folder->digest) return folder;
+  }
   absl::StatusOr<db::ReleaseRecord> release = control_->FindRelease(folder->name, ref);
   if (!release.ok() && ref.empty() && absl::IsNotFound(release.status())) return folder;
   if (!release.ok()) return release.status();
@@ -433,17 +464,23 @@ absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) co
   if (changed != nullptr) *changed = false;
   absl::MutexLock reloading(&target.reload_mu);
   const std::string& dir = target.config.catalog_path;
-  absl::StatusOr<std::string> fingerprint = FolderFingerprint(dir);
-  if (!fingerprint.ok()) return fingerprint.status();
+  // Whether the folder changed since it was read: inotify's word, or (without it) its listing.
+  std::string fingerprint;
+  bool same = false;
   std::shared_ptr<const Catalog> current;
-  bool unchanged = false;
-  {
+  if (target.watch == nullptr) {
+    SCHEMAD_ASSIGN_OR_RETURN(fingerprint, FolderFingerprint(dir));
     absl::MutexLock lock(&target.mu);
-    if (!force && *fingerprint == target.failed_fingerprint) return target.failed;
-    unchanged = !force && *fingerprint == target.fingerprint;
+    if (!force && fingerprint == target.failed_fingerprint) return target.failed;
+    same = fingerprint == target.fingerprint;
+    current = target.catalog_;
+  } else {
+    same = !target.watch->Changed();
+    absl::MutexLock lock(&target.mu);
+    if (!force && same && !target.failed.ok()) return target.failed;
     current = target.catalog_;
   }
-  if (unchanged) {
+  if (!force && same) {
     PublishFolder(target);
     return absl::OkStatus();
   }
@@ -460,14 +497,14 @@ absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) co
     problem = Annotate(problem, absl::StrCat("target ", target.config.name, ": reloading catalog"));
     spdlog::error("{}", std::string(problem.message()));
     absl::MutexLock lock(&target.mu);
-    target.failed_fingerprint = *fingerprint;
+    target.failed_fingerprint = fingerprint;
     target.failed = problem;
     return problem;
   }
   const bool differs = loaded->digest != current->digest;
   {
     absl::MutexLock lock(&target.mu);
-    target.fingerprint = *fingerprint;
+    target.fingerprint = fingerprint;
     target.failed_fingerprint.clear();
     target.failed = absl::OkStatus();
     if (differs) target.catalog_ = std::make_shared<const Catalog>(*std::move(loaded));
@@ -655,7 +692,7 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
   SCHEMAD_ASSIGN_OR_RETURN(
       Plan plan, engine::MakePlan(target.config.name, *catalog, applied, blocking, request));
   plan.catalog = catalog;
-  AddPromotionEvidence(target, &plan);
+  SCHEMAD_RETURN_IF_ERROR(AddPromotionEvidence(target, &plan));
   SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(catalog));
   plan.lint = LintPlan(plan, *catalog, *lineage);
   std::set<std::string> tables;
@@ -666,9 +703,11 @@ absl::StatusOr<Plan> Engine::MakePlan(const Target& target, const PlanRequest& r
   return plan;
 }
 
-void Engine::AddPromotionEvidence(const Target& target, Plan* plan) const {
+absl::Status Engine::AddPromotionEvidence(const Target& target, Plan* plan) const {
   const EnvironmentConfig& environment = target.config.environment;
-  if (environment.promote_from.empty() || plan->direction != Direction::kUp) return;
+  if (environment.promote_from.empty() || plan->direction != Direction::kUp) {
+    return absl::OkStatus();
+  }
   std::vector<PromotionSource> sources;
   for (const auto& other : targets_) {
     if (other->config.environment.name != environment.promote_from ||
@@ -686,7 +725,19 @@ void Engine::AddPromotionEvidence(const Target& target, Plan* plan) const {
       source.error = std::string(applied.status().message());
     }
   }
+  // No evidence could be read at all: that is an outage to retry, not a refusal.
+  std::vector<std::string> unreadable;
+  for (const PromotionSource& source : sources) {
+    if (!source.error.empty())
+      unreadable.push_back(absl::StrCat(source.target, ": ", source.error));
+  }
+  if (!sources.empty() && unreadable.size() == sources.size() && !plan->steps.empty()) {
+    return absl::UnavailableError(absl::StrCat("promotion evidence from ", environment.promote_from,
+                                               " cannot be read (", absl::StrJoin(unreadable, "; "),
+                                               ")"));
+  }
   CheckPromotion(environment, target.store.catalog(), sources, absl::Now(), plan);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<TargetLock>> Engine::LockForChange(const Target& target,
@@ -782,7 +833,7 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
   SCHEMAD_ASSIGN_OR_RETURN(
       Plan plan, engine::MakePlan(target.config.name, *catalog, applied, blocking, request.plan));
   plan.catalog = catalog;
-  AddPromotionEvidence(target, &plan);
+  SCHEMAD_RETURN_IF_ERROR(AddPromotionEvidence(target, &plan));
   std::vector<sql::LintFinding> lint;
   if (target.config.environment.lint_block_severity > 0 && plan.refusal.empty()) {
     SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(catalog));
@@ -856,6 +907,7 @@ void Engine::FinishRun(const Target& target, TargetLock& lock, db::RunRecord& ru
   }
 
   RunEvent event = Event(RunEvent::Kind::kRunFinished);
+  event.overrides = run.overrides;
   event.run_id = run.run_id;
   event.outcome = run.outcome;
   event.from_version = run.from_version;
@@ -897,7 +949,9 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
         {}, {{"run_id", run_id}});
   }
   db::RunRecord run = *blocking;
-  const std::shared_ptr<const Catalog> catalog = target.catalog();
+  // The catalog a plan uses now (the newest release); the statements that ran are checked
+  // against it below.
+  SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
   const int index = catalog->IndexOf(run.current_version);
   if (index < 0) {
     return FailedPrecondition(RefusalReason::kMissingFromCatalog,
@@ -1021,7 +1075,8 @@ absl::StatusOr<std::vector<RepairedChecksum>> Engine::RepairChecksums(
         absl::StrCat("version: \"", version.substr(0, 40), "\" is not a version"));
   }
   SCHEMAD_RETURN_IF_ERROR(Refresh(target));
-  const std::shared_ptr<const Catalog> catalog = target.catalog();
+  // Against the catalog a plan uses (the newest release), as status reports the drift.
+  SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
                            LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();

@@ -58,6 +58,9 @@ struct Target {
   // Set by the engine (start-up, reload).
   mutable absl::Mutex mu;
   mutable std::shared_ptr<const Catalog> catalog_ ABSL_GUARDED_BY(mu);
+  // Events in the catalog folder since it was last read (null: inotify unavailable, so
+  // FolderFingerprint is compared instead).
+  std::unique_ptr<FolderWatch> watch;
   // FolderFingerprint when catalog_ was read; and of a folder that did not load, with why.
   mutable std::string fingerprint ABSL_GUARDED_BY(mu);
   mutable std::string failed_fingerprint ABSL_GUARDED_BY(mu);
@@ -126,6 +129,8 @@ struct RunEvent {
   std::string from_version;
   int steps_done = 0;
   std::string sqlstate;
+  // kRunFinished: the overrides and approvals the run used, as journaled.
+  std::string overrides;
 };
 
 struct RunRequest {
@@ -235,6 +240,8 @@ class Engine {
     std::string principal;
     std::vector<db::ReleaseFile> files;
     std::string allow_edit_reason;
+    // Content already published becomes the newest release again.
+    bool renew = true;
   };
   absl::StatusOr<db::ReleaseRecord> PublishRelease(const PublishRequest& request) const;
   absl::StatusOr<std::vector<db::ReleaseRecord>> ListReleases(const std::string& catalog,
@@ -293,7 +300,8 @@ class Engine {
                                           bool with_schema_drift) const;
   // Reads what the targets of the source environment applied and fills the plan's promotion
   // evidence (promotion.h); nothing without promote_from.
-  void AddPromotionEvidence(const Target& target, Plan* plan) const;
+  // UNAVAILABLE when no target of the source environment can be read.
+  absl::Status AddPromotionEvidence(const Target& target, Plan* plan) const;
   // The target's lock for a run, resolve or repair, with the bookkeeping schema ensured and
   // dead servers' runs marked interrupted. ABORTED when another run holds it past `wait`.
   absl::StatusOr<std::unique_ptr<TargetLock>> LockForChange(const Target& target,

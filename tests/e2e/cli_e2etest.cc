@@ -383,7 +383,8 @@ TEST(ZeroConfigTest, StartsServesAndStopsCleanly) {
   EXPECT_EQ((*server)->Cli({"apply", "-t", "dev", "--to", "20251123_153004"}).exit_code, 0);
   CommandResult audit = (*server)->Cli({"audit", "--verify"});
   EXPECT_EQ(audit.exit_code, 0) << audit.err;
-  EXPECT_EQ(audit.out, "audit chain intact: 1 row(s)\n");
+  // The folder's content published as a release, then the apply.
+  EXPECT_EQ(audit.out, "audit chain intact: 2 row(s)\n");
   const std::string pid_file = state + "/pgdata/postmaster.pid";
   ASSERT_TRUE(std::filesystem::exists(pid_file));
   const pid_t postmaster = std::stoi(ReadTextFile(pid_file));

@@ -24,6 +24,13 @@ std::string PlanHashOf(const CommandResult& plan) {
   return at == std::string::npos ? "" : plan.out.substr(at + 11, 64);
 }
 
+// schemactl as the caller with `token`.
+CommandResult As(const ServerProcess& server, const std::string& token,
+                 std::vector<std::string> args) {
+  args.insert(args.begin(), {"--token", token});
+  return server.Cli(args);
+}
+
 // Runs tests/e2e/refusal_client.py: "OK", or "CODE REASON versions facts".
 std::string PythonApply(const ServerProcess& server, const std::string& target,
                         const std::string& token, const std::string& plan_hash = "") {
@@ -105,10 +112,6 @@ TEST(PromotionE2eTest, ProdTakesOnlyWhatStagingAppliedSoakedAndStillHas) {
   auto started = ServerProcess::Start(config);
   ASSERT_TRUE(started.ok()) << started.status();
   const ServerProcess& server = **started;
-  auto as = [&](const std::string& token, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--token", token});
-    return server.Cli(args);
-  };
   auto prod_versions = [&] {
     return TestPostgres::MustQueryOne(
         prod_dsn,
@@ -116,27 +119,29 @@ TEST(PromotionE2eTest, ProdTakesOnlyWhatStagingAppliedSoakedAndStillHas) {
         "schemad.migrations");
   };
 
-  CommandResult plan = as("pipeline-token", {"plan", "-t", "prod-eu"});
+  CommandResult plan = As(server, "pipeline-token", {"plan", "-t", "prod-eu"});
   EXPECT_EQ(plan.exit_code, 0) << plan.err;
   EXPECT_THAT(plan.out, AllOf(HasSubstr("1 not promoted: staging-eu has not applied it"),
                               HasSubstr("2 not promoted: staging-eu has not applied it")));
-  CommandResult refused = as("pipeline-token", {"apply", "-t", "prod-eu", "--yes"});
+  CommandResult refused = As(server, "pipeline-token", {"apply", "-t", "prod-eu", "--yes"});
   EXPECT_EQ(refused.exit_code, 6);
   EXPECT_THAT(refused.err, HasSubstr("apply refused: not promoted from staging: 1: staging-eu "
                                      "has not applied it; 2: staging-eu has not applied it"));
-  CommandResult json = as("pipeline-token", {"--json", "apply", "-t", "prod-eu", "--yes"});
+  CommandResult json = As(server, "pipeline-token", {"--json", "apply", "-t", "prod-eu", "--yes"});
   EXPECT_THAT(json.out, AllOf(HasSubstr("\"reason\":\"NOT_PROMOTED\""),
                               HasSubstr("\"versions\":[\"1\",\"2\"]"),
                               HasSubstr("\"promote_from\":\"staging\"")));
 
-  ASSERT_EQ(as("pipeline-token", {"apply", "-t", "staging-eu", "--to", "1", "--yes"}).exit_code, 0);
-  EXPECT_THAT(as("pipeline-token", {"plan", "-t", "prod-eu"}).out,
+  ASSERT_EQ(
+      As(server, "pipeline-token", {"apply", "-t", "staging-eu", "--to", "1", "--yes"}).exit_code,
+      0);
+  EXPECT_THAT(As(server, "pipeline-token", {"plan", "-t", "prod-eu"}).out,
               AllOf(HasSubstr("1 not promoted: staging-eu applied it at "),
                     HasSubstr("soaking until"), HasSubstr("(soak 2s)")));
   std::this_thread::sleep_for(std::chrono::milliseconds(2300));
   const std::string staging_run = TestPostgres::MustQueryOne(
       staging_dsn, "SELECT run_id FROM schemad.migrations WHERE version = '1'");
-  plan = as("pipeline-token", {"plan", "-t", "prod-eu"});
+  plan = As(server, "pipeline-token", {"plan", "-t", "prod-eu"});
   EXPECT_THAT(plan.out, AllOf(HasSubstr("1 promoted: staging-eu applied 1 at "),
                               HasSubstr(absl::StrCat(" by pipeline, run ", staging_run)),
                               HasSubstr("2 not promoted: staging-eu has not applied it")));
@@ -146,32 +151,36 @@ TEST(PromotionE2eTest, ProdTakesOnlyWhatStagingAppliedSoakedAndStillHas) {
   TestPostgres::MustQuery(staging_dsn,
                           "UPDATE schemad.migrations SET checksum = 'sha256:other' WHERE "
                           "version = '1'");
-  EXPECT_THAT(as("pipeline-token", {"plan", "-t", "prod-eu"}).out,
+  EXPECT_THAT(As(server, "pipeline-token", {"plan", "-t", "prod-eu"}).out,
               HasSubstr("1 not promoted: staging-eu applied another file (checksum sha256:other"));
   TestPostgres::MustQuery(staging_dsn, absl::StrCat("UPDATE schemad.migrations SET checksum = '",
                                                     checksum, "' WHERE version = '1'"));
-  CommandResult to_one = as("pipeline-token", {"apply", "-t", "prod-eu", "--to", "1", "--yes"});
+  CommandResult to_one =
+      As(server, "pipeline-token", {"apply", "-t", "prod-eu", "--to", "1", "--yes"});
   EXPECT_EQ(to_one.exit_code, 0) << to_one.err;
   EXPECT_EQ(prod_versions(), "1");
 
   // Staging applies 2, it soaks, then staging rolls it back: the evidence is withdrawn.
-  ASSERT_EQ(as("pipeline-token", {"apply", "-t", "staging-eu", "--yes"}).exit_code, 0);
+  ASSERT_EQ(As(server, "pipeline-token", {"apply", "-t", "staging-eu", "--yes"}).exit_code, 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(2300));
-  EXPECT_THAT(as("pipeline-token", {"plan", "-t", "prod-eu"}).out,
+  EXPECT_THAT(As(server, "pipeline-token", {"plan", "-t", "prod-eu"}).out,
               HasSubstr("2 promoted: staging-eu applied 2"));
-  ASSERT_EQ(as("alice-token", {"rollback", "-t", "staging-eu", "--steps", "1", "--yes"}).exit_code,
+  ASSERT_EQ(As(server, "alice-token", {"rollback", "-t", "staging-eu", "--steps", "1", "--yes"})
+                .exit_code,
             0);
-  refused = as("pipeline-token", {"apply", "-t", "prod-eu", "--yes"});
+  refused = As(server, "pipeline-token", {"apply", "-t", "prod-eu", "--yes"});
   EXPECT_EQ(refused.exit_code, 6);
   EXPECT_THAT(refused.err, HasSubstr("2: staging-eu has not applied it"));
 
   // The emergency override: admins only, with a reason that the journal and the audit keep.
-  CommandResult not_admin = as("pipeline-token", {"apply", "-t", "prod-eu", "--yes",
-                                                  "--override-promotion", "hotfix INC-1"});
+  CommandResult not_admin =
+      As(server, "pipeline-token",
+         {"apply", "-t", "prod-eu", "--yes", "--override-promotion", "hotfix INC-1"});
   EXPECT_EQ(not_admin.exit_code, 8);
   EXPECT_THAT(not_admin.err, HasSubstr("needs role admin"));
-  CommandResult overridden = as(
-      "alice-token", {"apply", "-t", "prod-eu", "--yes", "--override-promotion", "hotfix INC-1"});
+  CommandResult overridden =
+      As(server, "alice-token",
+         {"apply", "-t", "prod-eu", "--yes", "--override-promotion", "hotfix INC-1"});
   EXPECT_EQ(overridden.exit_code, 0) << overridden.err;
   EXPECT_EQ(prod_versions(), "1,2");
   EXPECT_EQ(TestPostgres::MustQueryOne(
@@ -184,7 +193,9 @@ TEST(PromotionE2eTest, ProdTakesOnlyWhatStagingAppliedSoakedAndStillHas) {
                 "hotfix INC-1%'"),
             "1");
   // Rolling back needs no promotion.
-  EXPECT_EQ(as("alice-token", {"rollback", "-t", "prod-eu", "--steps", "1", "--yes"}).exit_code, 0);
+  EXPECT_EQ(
+      As(server, "alice-token", {"rollback", "-t", "prod-eu", "--steps", "1", "--yes"}).exit_code,
+      0);
   EXPECT_EQ(prod_versions(), "1");
 }
 
@@ -266,36 +277,31 @@ TEST(ReleaseE2eTest, PublishedReleasesAreImmutableSharedAndApplicable) {
   ASSERT_TRUE(a.ok()) << a.status();
   auto b = ServerProcess::Start(config);  // a second replica on the same control database
   ASSERT_TRUE(b.ok()) << b.status();
-  auto as = [&](const ServerProcess& server, const std::string& token,
-                std::vector<std::string> args) {
-    args.insert(args.begin(), {"--token", token});
-    return server.Cli(args);
-  };
   // The folder's content is a release too, once a call reads the folder.
-  ASSERT_EQ(as(**a, "pipeline-token", {"status", "-t", "dev"}).exit_code, 0);
+  ASSERT_EQ(As(**a, "pipeline-token", {"status", "-t", "dev"}).exit_code, 0);
 
   CommandResult published =
-      as(**a, "pipeline-token", {"publish", "--catalog", "shop", dir + "/v2", "--label", "v2"});
+      As(**a, "pipeline-token", {"publish", "--catalog", "shop", dir + "/v2", "--label", "v2"});
   ASSERT_EQ(published.exit_code, 0) << published.err;
   ASSERT_TRUE(absl::StartsWith(published.out, "sha256:")) << published.out;
   const std::string digest = published.out.substr(0, published.out.find('\n'));
   EXPECT_THAT(published.out, HasSubstr("catalog shop, 2 revision(s), latest 2, label v2, "
                                        "published by pipeline"));
   // The same content is the same release.
-  CommandResult again = as(**a, "pipeline-token", {"publish", "--catalog", "shop", dir + "/v2"});
+  CommandResult again = As(**a, "pipeline-token", {"publish", "--catalog", "shop", dir + "/v2"});
   EXPECT_EQ(again.out.substr(0, again.out.find('\n')), digest);
 
   // The other replica sees it at once (both read the control database).
-  CommandResult listed = as(**b, "pipeline-token", {"releases", "--catalog", "shop"});
+  CommandResult listed = As(**b, "pipeline-token", {"releases", "--catalog", "shop"});
   EXPECT_EQ(listed.exit_code, 0) << listed.err;
   EXPECT_THAT(listed.out, AllOf(HasSubstr(digest), HasSubstr("v2"),
                                 HasSubstr("schemad (folder of target dev)")));
-  EXPECT_THAT(as(**b, "pipeline-token", {"plan", "-t", "dev", "--release", "v2"}).out,
+  EXPECT_THAT(As(**b, "pipeline-token", {"plan", "-t", "dev", "--release", "v2"}).out,
               AllOf(HasSubstr("(empty) -> 2"), HasSubstr("catalog: " + digest)));
 
   // A release may not change a revision an earlier one has.
   CommandResult edited =
-      as(**a, "pipeline-token", {"--json", "publish", "--catalog", "shop", dir + "/edited"});
+      As(**a, "pipeline-token", {"--json", "publish", "--catalog", "shop", dir + "/edited"});
   EXPECT_EQ(edited.exit_code, 6);
   EXPECT_THAT(edited.err, AllOf(HasSubstr("publish refused: a release may not change a revision "
                                           "an earlier one has: 2_b (release " +
@@ -303,12 +309,12 @@ TEST(ReleaseE2eTest, PublishedReleasesAreImmutableSharedAndApplicable) {
                                 HasSubstr("; this one up v1:")));
   EXPECT_THAT(edited.out,
               AllOf(HasSubstr("\"reason\":\"RELEASE_EDIT\""), HasSubstr("\"versions\":[\"2\"]")));
-  EXPECT_EQ(as(**a, "pipeline-token",
+  EXPECT_EQ(As(**a, "pipeline-token",
                {"publish", "--catalog", "shop", dir + "/edited", "--allow-edit", "typo"})
                 .exit_code,
             8);
   CommandResult allowed =
-      as(**a, "alice-token",
+      As(**a, "alice-token",
          {"publish", "--catalog", "shop", dir + "/edited", "--allow-edit", "bigint ids"});
   EXPECT_EQ(allowed.exit_code, 0) << allowed.err;
   EXPECT_EQ(
@@ -318,18 +324,33 @@ TEST(ReleaseE2eTest, PublishedReleasesAreImmutableSharedAndApplicable) {
       "1");
 
   // Apply by label: exactly that release's files run (the newest, "edited", is not it).
-  CommandResult applied = as(**a, "pipeline-token", {"apply", "-t", "dev", "--release", "v2"});
+  CommandResult applied = As(**a, "pipeline-token", {"apply", "-t", "dev", "--release", "v2"});
   EXPECT_EQ(applied.exit_code, 0) << applied.err;
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn, "SELECT data_type FROM information_schema.columns WHERE table_name = 'b'"),
             "integer");
+  // A label is never a digest, and one label names one release.
+  CommandResult digest_label = As(
+      **a, "pipeline-token", {"publish", "--catalog", "shop", dir + "/v2", "--label", "sha256:0"});
+  EXPECT_EQ(digest_label.exit_code, 1);
+  EXPECT_THAT(digest_label.err, HasSubstr("label: must not look like a digest"));
+  CommandResult taken =
+      As(**a, "alice-token",
+         {"publish", "--catalog", "shop", dir + "/edited", "--label", "v2", "--allow-edit", "x"});
+  EXPECT_EQ(taken.exit_code, 1);
+  EXPECT_THAT(taken.err, HasSubstr("label v2 of catalog shop is release " + digest));
+
   // Status names the release the target is at, and each applied revision's.
-  CommandResult status = as(**a, "pipeline-token", {"--json", "status", "-t", "dev"});
+  CommandResult status = As(**a, "pipeline-token", {"--json", "status", "-t", "dev"});
   EXPECT_THAT(status.out, HasSubstr(absl::StrCat("\"release\":\"", digest, "\"")));
   EXPECT_EQ(TestPostgres::MustQueryOne(
                 dsn, "SELECT string_agg(DISTINCT release, ',') FROM schemad.migrations"),
             digest);
-  CommandResult unknown = as(**a, "pipeline-token", {"plan", "-t", "dev", "--release", "v9"});
+  // The folder put to v2's content is the newest release again (it was published before).
+  WriteFiles(dir + "/folder", {{"2_b.up.sql", "CREATE TABLE b (id int);"}});
+  EXPECT_THAT(As(**a, "pipeline-token", {"plan", "-t", "dev"}).out,
+              HasSubstr("catalog: " + digest));
+  CommandResult unknown = As(**a, "pipeline-token", {"plan", "-t", "dev", "--release", "v9"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_THAT(unknown.err, HasSubstr("no release \"v9\" of catalog shop"));
 }
@@ -352,31 +373,29 @@ TEST(ApprovalE2eTest, ApplyNeedsAnotherPrincipalsRecentApprovalOfThatPlanHash) {
   auto started = ServerProcess::Start(config);
   ASSERT_TRUE(started.ok()) << started.status();
   const ServerProcess& server = **started;
-  auto as = [&](const std::string& token, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--token", token});
-    return server.Cli(args);
-  };
   auto apply = [&](const std::string& token, const std::string& hash) {
-    return as(token, {"apply", "-t", "prod", "--plan-hash", hash, "--yes"});
+    return As(server, token, {"apply", "-t", "prod", "--plan-hash", hash, "--yes"});
   };
-  const std::string hash = PlanHashOf(as("pipeline-token", {"plan", "-t", "prod"}));
+  const std::string hash = PlanHashOf(As(server, "pipeline-token", {"plan", "-t", "prod"}));
   ASSERT_EQ(hash.size(), 64u);
   CommandResult refused =
-      as("pipeline-token", {"--json", "apply", "-t", "prod", "--plan-hash", hash, "--yes"});
+      As(server, "pipeline-token", {"--json", "apply", "-t", "prod", "--plan-hash", hash, "--yes"});
   EXPECT_EQ(refused.exit_code, 6);
   EXPECT_THAT(refused.err,
               HasSubstr(absl::StrCat("environment prod needs 1 approval(s) of plan ", hash,
                                      " by someone other than pipeline within "
                                      "3s; it has 0")));
   EXPECT_THAT(refused.out, HasSubstr("\"reason\":\"NEEDS_APPROVAL\""));
-  CommandResult not_approver = as(
-      "pipeline-token", {"approve", "-t", "prod", "--plan-hash", hash, "--comment", "looks fine"});
+  CommandResult not_approver =
+      As(server, "pipeline-token",
+         {"approve", "-t", "prod", "--plan-hash", hash, "--comment", "looks fine"});
   EXPECT_EQ(not_approver.exit_code, 8);
   EXPECT_THAT(not_approver.err, HasSubstr("needs role approver"));
-  ASSERT_EQ(as("bob-token", {"approve", "-t", "prod", "--plan-hash", hash, "--comment", "CAB-7"})
-                .exit_code,
-            0);
-  EXPECT_THAT(as("pipeline-token", {"approvals", "-t", "prod"}).out,
+  ASSERT_EQ(
+      As(server, "bob-token", {"approve", "-t", "prod", "--plan-hash", hash, "--comment", "CAB-7"})
+          .exit_code,
+      0);
+  EXPECT_THAT(As(server, "pipeline-token", {"approvals", "-t", "prod"}).out,
               AllOf(HasSubstr(hash.substr(0, 16)), HasSubstr("bob"), HasSubstr("live"),
                     HasSubstr("CAB-7")));
   // One's own approval does not count.
@@ -386,19 +405,21 @@ TEST(ApprovalE2eTest, ApplyNeedsAnotherPrincipalsRecentApprovalOfThatPlanHash) {
 
   // A new revision makes a new plan hash, which needs its own approval.
   WriteFiles(dir + "/catalog", {{"2_b.up.sql", "CREATE TABLE b (id int);"}});
-  const std::string second = PlanHashOf(as("pipeline-token", {"plan", "-t", "prod"}));
+  const std::string second = PlanHashOf(As(server, "pipeline-token", {"plan", "-t", "prod"}));
   ASSERT_NE(second, hash);
   EXPECT_THAT(apply("pipeline-token", hash).err, HasSubstr("the state moved since the plan"));
   EXPECT_THAT(apply("pipeline-token", second).err, HasSubstr("it has 0"));
   // An approval older than the TTL does not count; approving again renews it.
-  ASSERT_EQ(as("bob-token", {"approve", "-t", "prod", "--plan-hash", second, "--comment", "ok"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      As(server, "bob-token", {"approve", "-t", "prod", "--plan-hash", second, "--comment", "ok"})
+          .exit_code,
+      0);
   std::this_thread::sleep_for(std::chrono::milliseconds(3200));
   EXPECT_THAT(apply("pipeline-token", second).err, HasSubstr("it has 0; 1 expired"));
-  ASSERT_EQ(as("bob-token", {"approve", "-t", "prod", "--plan-hash", second, "--comment", "ok"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      As(server, "bob-token", {"approve", "-t", "prod", "--plan-hash", second, "--comment", "ok"})
+          .exit_code,
+      0);
   CommandResult applied = apply("pipeline-token", second);
   EXPECT_EQ(applied.exit_code, 0) << applied.err;
   EXPECT_EQ(TestPostgres::MustQueryOne(
@@ -408,16 +429,18 @@ TEST(ApprovalE2eTest, ApplyNeedsAnotherPrincipalsRecentApprovalOfThatPlanHash) {
   // A checksum repair there needs an approval too, of the hash of exactly its changes, which
   // the refusal names.
   WriteFiles(dir + "/catalog", {{"1_a.up.sql", "CREATE TABLE a (id int); -- reformatted"}});
-  CommandResult repair = as("alice-token", {"repair", "-t", "prod", "--reason", "comment only"});
+  CommandResult repair =
+      As(server, "alice-token", {"repair", "-t", "prod", "--reason", "comment only"});
   EXPECT_EQ(repair.exit_code, 6);
   const size_t at = repair.err.find("approval(s) of repair ");
   ASSERT_NE(at, std::string::npos) << repair.err;
   const std::string repair_hash = repair.err.substr(at + 22, 64);
-  ASSERT_EQ(as("bob-token",
+  ASSERT_EQ(As(server, "bob-token",
                {"approve", "-t", "prod", "--plan-hash", repair_hash, "--comment", "cosmetic"})
                 .exit_code,
             0);
-  CommandResult repaired = as("alice-token", {"repair", "-t", "prod", "--reason", "comment only"});
+  CommandResult repaired =
+      As(server, "alice-token", {"repair", "-t", "prod", "--reason", "comment only"});
   EXPECT_EQ(repaired.exit_code, 0) << repaired.err;
   EXPECT_THAT(TestPostgres::MustQueryOne(
                   dsn, "SELECT overrides FROM schemad.runs WHERE outcome = 'REPAIRED'"),
@@ -440,61 +463,58 @@ TEST(AuditE2eTest, TheCentralAuditIsAChainThatNamesAnEditedOrDeletedRow) {
   auto started = ServerProcess::Start(config);
   ASSERT_TRUE(started.ok()) << started.status();
   const ServerProcess& server = **started;
-  auto as = [&](const std::string& token, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--token", token});
-    return server.Cli(args);
-  };
   auto rows = [&] {
     return TestPostgres::MustQueryOne(control_dsn,
                                       "SELECT string_agg(method || ' ' || target || ' ' || "
                                       "outcome, '; ' ORDER BY seq) FROM schemad_control.audit");
   };
 
-  ASSERT_EQ(as("alice-token", {"apply", "-t", "dev"}).exit_code, 0);
-  EXPECT_EQ(as("viewer-token", {"apply", "-t", "dev"}).exit_code, 8);
-  EXPECT_EQ(as("wrong-token", {"targets"}).exit_code, 8);
+  ASSERT_EQ(As(server, "alice-token", {"apply", "-t", "dev"}).exit_code, 0);
+  EXPECT_EQ(As(server, "viewer-token", {"apply", "-t", "dev"}).exit_code, 8);
+  EXPECT_EQ(As(server, "wrong-token", {"targets"}).exit_code, 8);
   // Denials are appended off the caller's thread: wait for them.
   for (int i = 0; i < 100 && rows().find("UNAUTHENTICATED") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(rows(),
-            "Apply dev APPLIED; denied Apply dev PERMISSION_DENIED; denied ListTargets  "
-            "UNAUTHENTICATED");
+            "PublishRelease dev PUBLISHED; Apply dev APPLIED; denied Apply dev PERMISSION_DENIED; "
+            "denied ListTargets  UNAUTHENTICATED");
   EXPECT_EQ(
       TestPostgres::MustQueryOne(control_dsn,
                                  "SELECT count(*) FROM schemad_control.audit WHERE reason LIKE "
                                  "'%-token%' OR principal LIKE '%-token%'"),
       "0");
 
-  CommandResult audit = as("alice-token", {"audit", "--target", "dev"});
+  CommandResult audit = As(server, "alice-token", {"audit", "--target", "dev"});
   EXPECT_EQ(audit.exit_code, 0) << audit.err;
   EXPECT_THAT(audit.out, AllOf(HasSubstr("alice"), HasSubstr("Apply"), HasSubstr("APPLIED"),
                                HasSubstr("watcher"), HasSubstr("PERMISSION_DENIED")));
-  EXPECT_THAT(as("alice-token", {"audit", "--since", "1h"}).out, HasSubstr("UNAUTHENTICATED"));
-  CommandResult viewer = as("viewer-token", {"audit"});
+  EXPECT_THAT(As(server, "alice-token", {"audit", "--since", "1h"}).out,
+              HasSubstr("UNAUTHENTICATED"));
+  CommandResult viewer = As(server, "viewer-token", {"audit"});
   EXPECT_EQ(viewer.exit_code, 8);
   EXPECT_THAT(viewer.err, HasSubstr("GetAudit needs role admin on at least one target"));
 
-  CommandResult verified = as("alice-token", {"audit", "--verify"});
+  CommandResult verified = As(server, "alice-token", {"audit", "--verify"});
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
-  // The viewer's denied GetAudit is the fourth row.
-  EXPECT_EQ(verified.out, "audit chain intact: 4 row(s)\n");
+  // The viewer's denied GetAudit is the fifth row.
+  EXPECT_EQ(verified.out, "audit chain intact: 5 row(s)\n");
   // An edit with psql is named; so is a deleted row once the edit is undone.
   TestPostgres::MustQuery(control_dsn,
-                          "UPDATE schemad_control.audit SET outcome = 'APPLIED' WHERE seq = 2");
-  CommandResult edited = as("alice-token", {"audit", "--verify"});
+                          "UPDATE schemad_control.audit SET outcome = 'APPLIED' WHERE seq = 3");
+  CommandResult edited = As(server, "alice-token", {"audit", "--verify"});
   EXPECT_EQ(edited.exit_code, 4);
   EXPECT_EQ(edited.out,
-            "audit chain BROKEN at row 2: row 2 was changed: its fields no longer give its hash "
-            "(4 row(s))\n");
+            "audit chain BROKEN at row 3: row 3 was changed: its fields no longer give its hash "
+            "(5 row(s))\n");
   TestPostgres::MustQuery(control_dsn,
                           "UPDATE schemad_control.audit SET outcome = "
-                          "'PERMISSION_DENIED' WHERE seq = 2");
-  EXPECT_EQ(as("alice-token", {"audit", "--verify"}).exit_code, 0);
-  TestPostgres::MustQuery(control_dsn, "DELETE FROM schemad_control.audit WHERE seq = 2");
-  CommandResult deleted = as("alice-token", {"audit", "--verify"});
+                          "'PERMISSION_DENIED' WHERE seq = 3");
+  EXPECT_EQ(As(server, "alice-token", {"audit", "--verify"}).exit_code, 0);
+  TestPostgres::MustQuery(control_dsn, "DELETE FROM schemad_control.audit WHERE seq = 3");
+  CommandResult deleted = As(server, "alice-token", {"audit", "--verify"});
   EXPECT_EQ(deleted.exit_code, 4);
-  EXPECT_THAT(deleted.out, HasSubstr("BROKEN at row 2: row 2 is missing (row 3 follows row 1)"));
+  EXPECT_THAT(deleted.out, HasSubstr("BROKEN at row 3: row 3 is missing (row 4 follows row 2)"));
 
   // Without a control database the audit is not there, and says what it needs.
   auto plain = StartServerFor(dir, TestPostgres::Get().CreateDatabase());
@@ -533,13 +553,15 @@ TEST(AuditE2eTest, TheReadmeGrantsMakeTheAuditAppendOnlyForSchemadsRole) {
                    "; GRANT SELECT, INSERT ON schemad_control.releases, "
                    "schemad_control.release_revisions, schemad_control.release_files, "
                    "schemad_control.blobs TO ",
-                   role, "; GRANT UPDATE (label) ON schemad_control.releases TO ", role));
+                   role, "; GRANT UPDATE (label, published_at) ON schemad_control.releases TO ",
+                   role, "; GRANT SELECT, INSERT, UPDATE ON schemad_control.approvals TO ", role));
   config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/app.dsn\n");
   auto app = ServerProcess::Start(config);
   ASSERT_TRUE(app.ok()) << app.status();
   ASSERT_EQ((*app)->Cli({"apply", "-t", "dev"}).exit_code, 0);
   CommandResult verified = (*app)->Cli({"audit", "--verify"});
-  EXPECT_EQ(verified.out, "audit chain intact: 2 row(s)\n") << verified.err << (*app)->Log();
+  // The owner's run: the folder published, its apply; then the app role's apply.
+  EXPECT_EQ(verified.out, "audit chain intact: 3 row(s)\n") << verified.err << (*app)->Log();
   for (const char* change :
        {"UPDATE schemad_control.audit SET reason = 'x'", "DELETE FROM schemad_control.audit",
         "TRUNCATE schemad_control.audit", "UPDATE schemad_control.blobs SET content = ''",

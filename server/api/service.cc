@@ -594,7 +594,7 @@ grpc::ServerUnaryReactor* SchemaService::ListTargets(grpc::CallbackServerContext
     out->set_catalog_path(catalog->path);
     out->set_revision_count(static_cast<int>(catalog->revisions.size()));
     out->set_latest_version(catalog->LatestVersion());
-    out->set_catalog_digest(catalog->digest);
+    out->set_catalog_digest(catalog->digest());
     ToProto(engine_->View(*target), out->mutable_database());
   }
   reactor->Finish(grpc::Status::OK);
@@ -789,7 +789,7 @@ grpc::Status SchemaService::Plan(grpc::ServerContext* context, const v1::PlanReq
   response->set_from_version(plan->from_version);
   response->set_to_version(plan->to_version);
   response->set_plan_hash(plan->plan_hash);
-  response->set_catalog_digest(plan->catalog->digest);
+  response->set_catalog_digest(plan->catalog->digest());
   for (const std::string& warning : plan->warnings) response->add_warnings(warning);
   for (const sql::LintFinding& finding : plan->lint) {
     v1::Finding* out = response->add_lint();
@@ -1248,7 +1248,7 @@ grpc::Status SchemaService::ReloadCatalogs(grpc::ServerContext* context,
     v1::CatalogReload* out = response->add_targets();
     out->set_target(target->config.name);
     out->set_changed(changed);
-    out->set_catalog_digest(catalog->digest);
+    out->set_catalog_digest(catalog->digest());
     out->set_revision_count(static_cast<int>(catalog->revisions.size()));
     out->set_latest_version(catalog->LatestVersion());
     out->set_error(std::string(reloaded.message()));

@@ -304,6 +304,29 @@ struct LazyScript {
 
 std::shared_ptr<LazyScript> NewLazyScript() { return std::make_shared<LazyScript>(); }
 
+struct LazyDigest {
+  absl::once_flag once;
+  std::string digest;
+};
+
+std::shared_ptr<LazyDigest> NewLazyDigest() { return std::make_shared<LazyDigest>(); }
+
+const std::string& Catalog::digest() const {
+  absl::call_once(lazy_digest->once, [this] {
+    Sha256 hash;
+    hash.Update(absl::StrCat("schemad-catalog-v1\n", name.size(), ":", name, "\n"));
+    for (const Revision& revision : revisions) {
+      hash.Update(absl::StrCat(revision.version, " ", revision.name, " ", revision.up.checksum, " ",
+                               revision.down ? revision.down->checksum : "-", "\n"));
+    }
+    if (!manifest_checksum.empty()) {
+      hash.Update(absl::StrCat("catalog.yaml ", manifest_checksum, "\n"));
+    }
+    lazy_digest->digest = "sha256:" + hash.HexDigest();
+  });
+  return lazy_digest->digest;
+}
+
 std::shared_ptr<const std::string> EmptyText() {
   static const auto* const empty =
       new std::shared_ptr<const std::string>(std::make_shared<const std::string>());
@@ -441,16 +464,6 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     }
     catalog.revisions.push_back(std::move(revision));
   }
-  Sha256 digest;
-  digest.Update(absl::StrCat("schemad-catalog-v1\n", catalog.name.size(), ":", catalog.name, "\n"));
-  for (const Revision& revision : catalog.revisions) {
-    digest.Update(absl::StrCat(revision.version, " ", revision.name, " ", revision.up.checksum, " ",
-                               revision.down ? revision.down->checksum : "-", "\n"));
-  }
-  if (!catalog.manifest_checksum.empty()) {
-    digest.Update(absl::StrCat("catalog.yaml ", catalog.manifest_checksum, "\n"));
-  }
-  catalog.digest = "sha256:" + digest.HexDigest();
   return catalog;  // in version order: by_key's
 }
 

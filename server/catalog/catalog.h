@@ -15,6 +15,8 @@ namespace schemad {
 
 struct LazyScript;
 std::shared_ptr<LazyScript> NewLazyScript();
+struct LazyDigest;
+std::shared_ptr<LazyDigest> NewLazyDigest();
 
 // One direction of a revision: a file, its text, checksum and statements. Loading a catalog
 // reads every file and checks its name, text and directives, but parses its SQL only when it
@@ -73,7 +75,10 @@ struct Catalog {
   std::string manifest_checksum;
   // "sha256:" over the catalog's name, every revision's version, name and checksums, and
   // catalog.yaml's checksum: the same content gives the same digest, wherever it was read from.
-  std::string digest;
+  // Computed on first call (not on the start-up path); thread-safe. The catalog must not change
+  // after the first call.
+  const std::string& digest() const;
+  std::shared_ptr<struct LazyDigest> lazy_digest = NewLazyDigest();
 
   // Returns the index of `version` in `revisions`, or -1. Accepts any spelling with the same
   // numeric value ("000042" == "42", "20251123_153004" == "20251123153004").

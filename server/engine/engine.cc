@@ -273,14 +273,15 @@ absl::StatusOr<std::shared_ptr<const Catalog>> Engine::MaterializeRelease(
     return absl::InvalidArgumentError(absl::StrCat("catalog.yaml names the catalog \"",
                                                    loaded->name, "\", not \"", catalog_name, "\""));
   }
-  if (!digest.empty() && loaded->digest != digest) {
-    return absl::DataLossError(absl::StrCat("release ", digest, " reads back as ", loaded->digest));
+  if (!digest.empty() && loaded->digest() != digest) {
+    return absl::DataLossError(
+        absl::StrCat("release ", digest, " reads back as ", loaded->digest()));
   }
-  loaded->path = absl::StrCat("release ", loaded->digest);
+  loaded->path = absl::StrCat("release ", loaded->digest());
   auto catalog = std::make_shared<const Catalog>(*std::move(loaded));
   absl::MutexLock lock(&releases_mu_);
   if (releases_.size() >= 16) releases_.erase(releases_.begin());
-  releases_[catalog->digest] = catalog;
+  releases_[catalog->digest()] = catalog;
   return catalog;
 }
 
@@ -306,7 +307,7 @@ absl::StatusOr<db::ReleaseRecord> Engine::PublishRelease(const PublishRequest& r
     db::ReleaseRevision mine{revision.version, revision.name, revision.up.checksum,
                              revision.down ? revision.down->checksum : ""};
     for (const auto& [digest, theirs] : released) {
-      if (digest == catalog->digest || VersionKey(theirs.version) != VersionKey(mine.version) ||
+      if (digest == catalog->digest() || VersionKey(theirs.version) != VersionKey(mine.version) ||
           (theirs.up_checksum == mine.up_checksum && theirs.down_checksum == mine.down_checksum)) {
         continue;
       }
@@ -334,7 +335,7 @@ absl::StatusOr<db::ReleaseRecord> Engine::PublishRelease(const PublishRequest& r
         versions, facts);
   }
   db::ReleaseRecord record;
-  record.digest = catalog->digest;
+  record.digest = catalog->digest();
   record.catalog = request.catalog;
   record.label = request.label;
   record.published_by = request.principal;
@@ -345,7 +346,7 @@ absl::StatusOr<db::ReleaseRecord> Engine::PublishRelease(const PublishRequest& r
 
 void Engine::PublishFolder(const Target& target) const {
   const std::shared_ptr<const Catalog> catalog = target.catalog();
-  if (control_ == nullptr || target.published_digest == catalog->digest) return;
+  if (control_ == nullptr || target.published_digest == catalog->digest()) return;
   PublishRequest request;
   request.catalog = catalog->name;
   request.principal = absl::StrCat("schemad (folder of target ", target.config.name, ")");
@@ -373,14 +374,14 @@ void Engine::PublishFolder(const Target& target) const {
                  std::string(published.status().message()));
     return;
   }
-  target.published_digest = catalog->digest;
+  target.published_digest = catalog->digest();
   if (!published->created) return;  // stored before: by another replica, or before a restart
   db::AuditEntry entry;
   entry.principal = request.principal;
   entry.method = "PublishRelease";
   entry.target = target.config.name;
   entry.outcome = "PUBLISHED";
-  entry.reason = absl::StrCat(catalog->name, " ", catalog->digest, " (folder ",
+  entry.reason = absl::StrCat(catalog->name, " ", catalog->digest(), " (folder ",
                               target.config.catalog_path, ")");
   if (absl::Status written = Audit(entry); !written.ok()) {
     spdlog::error("central audit: a folder release of {} not written: {}", target.config.name,
@@ -438,19 +439,19 @@ absl::StatusOr<std::shared_ptr<const Catalog>> Engine::CatalogFor(const Target& 
                                                                   const std::string& ref) const {
   std::shared_ptr<const Catalog> folder = target.catalog();
   if (control_ == nullptr) {
-    if (ref.empty() || ref == folder->digest) return folder;
+    if (ref.empty() || ref == folder->digest()) return folder;
     return NeedsControl();
   }
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
   if (ref.empty()) {
     // A folder whose content could not be published (Refresh logged why) is what is newest.
     absl::MutexLock lock(&target.reload_mu);
-    if (target.published_digest != folder->digest) return folder;
+    if (target.published_digest != folder->digest()) return folder;
   }
   absl::StatusOr<db::ReleaseRecord> release = control_->FindRelease(folder->name, ref);
   if (!release.ok() && ref.empty() && absl::IsNotFound(release.status())) return folder;
   if (!release.ok()) return release.status();
-  if (release->digest == folder->digest) return folder;
+  if (release->digest == folder->digest()) return folder;
   {
     absl::MutexLock lock(&releases_mu_);
     if (auto it = releases_.find(release->digest); it != releases_.end()) return it->second;
@@ -501,7 +502,7 @@ absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) co
     target.failed = problem;
     return problem;
   }
-  const bool differs = loaded->digest != current->digest;
+  const bool differs = loaded->digest() != current->digest();
   {
     absl::MutexLock lock(&target.mu);
     target.fingerprint = fingerprint;
@@ -512,7 +513,7 @@ absl::Status Engine::Refresh(const Target& target, bool force, bool* changed) co
   if (differs) {
     spdlog::info("target {}: catalog reloaded: {} revisions, latest {} ({})", target.config.name,
                  target.catalog()->revisions.size(), target.catalog()->LatestVersion(),
-                 target.catalog()->digest);
+                 target.catalog()->digest());
     InvalidateVersion(target);
   }
   if (changed != nullptr) *changed = differs;
@@ -870,7 +871,7 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
   run.reached_version = plan.from_version;
   SCHEMAD_ASSIGN_OR_RETURN(run.run_id, target.journal.Start(session, run));
 
-  Executor executor(target, lock, sink, cancelled, plan.catalog->digest);
+  Executor executor(target, lock, sink, cancelled, plan.catalog->digest());
   RunEvent started = Event(RunEvent::Kind::kRunStarted);
   started.run_id = run.run_id;
   started.step_count = static_cast<int>(plan.steps.size());
@@ -975,7 +976,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   step.mode = step.file->script().mode;
   step.transactional = step.mode == sql::TransactionMode::kTransactional;
 
-  Executor executor(target, *lock, sink, cancelled, catalog->digest);
+  Executor executor(target, *lock, sink, cancelled, catalog->digest());
   const db::Outcome done_outcome =
       direction == Direction::kUp ? db::Outcome::kApplied : db::Outcome::kRolledBack;
   if (retry) {

@@ -16,7 +16,7 @@ std::string HashPlan(const std::string& target, const Catalog& catalog,
                      const std::vector<db::AppliedRevision>& applied,
                      const std::optional<db::RunRecord>& blocking_run, const Plan& plan) {
   std::string material = absl::StrCat(
-      "schemad-plan-v1\ntarget=", target, "\ncatalog=", catalog.name, "\ndigest=", catalog.digest,
+      "schemad-plan-v1\ntarget=", target, "\ncatalog=", catalog.name, "\ndigest=", catalog.digest(),
       "\ndirection=", plan.direction == Direction::kUp ? "up" : "down", "\n");
   for (const db::AppliedRevision& revision : applied) {
     absl::StrAppend(&material, "applied ", revision.version, " ", revision.checksum, "\n");

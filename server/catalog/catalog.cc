@@ -124,6 +124,7 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
   SCHEMAD_ASSIGN_OR_RETURN(std::string text,
                            ReadFile(path, kMaxManifestBytes, "catalog.yaml is at most 1 MiB"));
   catalog->manifest_checksum = Checksum(text);
+  catalog->manifest_text = text;
   const std::string source = path.string();
   YAML::Node root;
   try {

@@ -71,7 +71,8 @@ struct Catalog {
   // irreversible unless its up file says -- schemad:down-is-noop.
   bool empty_down_is_noop = false;
   std::vector<Revision> revisions;  // ascending by version
-  // Checksum of catalog.yaml (empty without one).
+  // catalog.yaml as read, and its checksum (empty without one).
+  std::string manifest_text;
   std::string manifest_checksum;
   // "sha256:" over the catalog's name, every revision's version, name and checksums, and
   // catalog.yaml's checksum: the same content gives the same digest, wherever it was read from.

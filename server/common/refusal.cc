@@ -124,11 +124,4 @@ std::optional<Refusal> RefusalOf(const absl::Status& status) {
   return refusal;
 }
 
-absl::Status Prefixed(absl::string_view prefix, const absl::Status& status) {
-  absl::Status prefixed(status.code(), absl::StrCat(prefix, status.message()));
-  status.ForEachPayload(
-      [&](absl::string_view url, const absl::Cord& payload) { prefixed.SetPayload(url, payload); });
-  return prefixed;
-}
-
 }  // namespace schemad

@@ -60,7 +60,4 @@ absl::Status Aborted(RefusalReason reason, absl::string_view message,
 // The refusal `status` carries, if any.
 std::optional<Refusal> RefusalOf(const absl::Status& status);
 
-// `status` with `prefix` before its message, keeping its payloads.
-absl::Status Prefixed(absl::string_view prefix, const absl::Status& status);
-
 }  // namespace schemad

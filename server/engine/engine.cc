@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -298,8 +297,17 @@ absl::StatusOr<db::ReleaseRecord> Engine::PublishRelease(const PublishRequest& r
   }
   SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog,
                            MaterializeRelease(request.catalog, "", request.files));
+  return StoreRelease(*catalog, request);
+}
+
+absl::StatusOr<db::ReleaseRecord> Engine::StoreRelease(const Catalog& loaded,
+                                                       const PublishRequest& request) const {
+  const Catalog* catalog = &loaded;
   // A release may add revisions, never change one an earlier release has.
-  SCHEMAD_ASSIGN_OR_RETURN(auto released, control_->ReleasedRevisions(request.catalog));
+  std::vector<std::pair<std::string, db::ReleaseRevision>> released;
+  if (request.allow_edit_reason.empty()) {
+    SCHEMAD_ASSIGN_OR_RETURN(released, control_->ReleasedRevisions(request.catalog));
+  }
   std::vector<std::string> edited;
   std::vector<std::pair<std::string, std::string>> facts;
   std::vector<db::ReleaseRevision> revisions;
@@ -362,13 +370,14 @@ void Engine::PublishFolder(const Target& target) const {
       request.files.push_back({fs::path(file->path).filename().string(), file->text()});
     }
   }
-  std::ifstream manifest(fs::path(target.config.catalog_path) / "catalog.yaml");
-  if (manifest) {
-    std::stringstream text;
-    text << manifest.rdbuf();
-    request.files.push_back({"catalog.yaml", text.str()});
+  if (!catalog->manifest_checksum.empty()) {
+    request.files.push_back({"catalog.yaml", catalog->manifest_text});
   }
-  absl::StatusOr<db::ReleaseRecord> published = PublishRelease(request);
+  // The folder's catalog is loaded and checked already: stored as it is (what is published is
+  // exactly what the digest covers).
+  const absl::Status ready = NeedsControl();
+  absl::StatusOr<db::ReleaseRecord> published =
+      ready.ok() ? StoreRelease(*catalog, request) : absl::StatusOr<db::ReleaseRecord>(ready);
   if (!published.ok()) {
     spdlog::warn("target {}: folder content not published as a release: {}", target.config.name,
                  std::string(published.status().message()));

@@ -326,6 +326,9 @@ class Engine {
   absl::Status GatherApprovals(const Target& target, const std::string& hash,
                                const std::string& principal, std::vector<std::string>* approvers,
                                std::string* note) const;
+  // The edit check and the store of PublishRelease, for a catalog already loaded and checked.
+  absl::StatusOr<db::ReleaseRecord> StoreRelease(const Catalog& catalog,
+                                                 const PublishRequest& request) const;
   // Publishes the folder's catalog as a release once per content (with a control database).
   void PublishFolder(const Target& target) const;
   // A release's files as a catalog (kept by digest: releases never change).

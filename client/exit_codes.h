@@ -8,7 +8,8 @@ enum ExitCode : int {
   kExitError = 1,               // the operation failed (FAILED outcome, bad request, not found)
   kExitUsage = 2,               // bad flags, or a confirmation needed and not given
   kExitPending = 3,             // status --exit-code: revisions are pending; wait timed out
-  kExitCoverage = 4,            // validate/lint/drift: a table missing, an error, or drift
+  kExitCoverage = 4,            // validate/lint/drift/rehearse: a table missing, an error, drift,
+                                // a failed rehearsal
   kExitLockHeld = 5,            // another run holds the target's lock (ABORTED)
   kExitFailedPrecondition = 6,  // failed run to resolve, drift, stale plan hash, irreversible
   kExitUnreachable = 7,         // schemad (or the target database) cannot be reached
@@ -25,7 +26,8 @@ inline constexpr char kExitCodesHelp[] =
     "  3  pending revisions (status --exit-code), a target behind (versions --exit-code),\n"
     "     or wait timed out\n"
     "  4  findings: a required table missing or an error-level check (validate),\n"
-    "     an error-level lint finding (lint), a difference from the catalog (drift)\n"
+    "     an error-level lint finding (lint), a difference from the catalog (drift),\n"
+    "     a rehearsal that failed or a revision that does not round-trip (rehearse)\n"
     "  5  lock held by another run\n"
     "  6  failed precondition (failed run to resolve, checksum drift, stale plan hash,\n"
     "     out-of-order revision, irreversible step; wait: a failed run blocks the target)\n"

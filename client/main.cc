@@ -585,6 +585,25 @@ int Main(int argc, char** argv) {
   auto* drift_cmd = app.add_subcommand(
       "drift", "the live schema against the catalog at the target's current version");
   drift_cmd->add_option("--target,-t", target, "target name")->required();
+  bool accept = false;
+  drift_cmd->add_flag("--accept", accept,
+                      "admin: accept the present drift (an environment's drift_gate then lets "
+                      "Apply through while the drift stays exactly this); needs --reason");
+  drift_cmd->add_option("--reason", reason, "why the drift is accepted (audited)");
+  auto* rehearse_cmd = app.add_subcommand(
+      "rehearse",
+      "run the plan in a shadow database built from the target's schema (durations, locks, "
+      "outcome; kept for require_rehearsal), or prove it reversible");
+  rehearse_cmd->add_option("--target,-t", target, "target name")->required();
+  rehearse_cmd->add_option("--to", to_version, "rehearse up to this version (default: latest)");
+  rehearse_cmd->add_option("--release", release,
+                           "rehearse this release (digest or label; default: the newest)");
+  bool reversible = false;
+  rehearse_cmd->add_flag("--reversible", reversible,
+                         "in a replay of the catalog at the target's version, apply each pending "
+                         "revision, roll it back and apply it again, comparing the schemas");
+  rehearse_cmd->add_flag("--allow-out-of-order", allow_out_of_order,
+                         "rehearse pending revisions older than the newest applied one");
   auto* lint_cmd = app.add_subcommand(
       "lint", "offline: lint migration files (a folder: each of its .up.sql files)");
   lint_cmd->add_option("paths", lint_paths, "files or catalog folders")->required();
@@ -638,6 +657,34 @@ int Main(int argc, char** argv) {
       error |= finding.severity() == v1::Finding::SEVERITY_ERROR;
     }
     return error ? kExitCoverage : kExitOk;
+  }
+  if (drift_cmd->parsed() && accept) {
+    if (reason.empty()) {
+      std::cerr << "schemactl: drift --accept needs --reason\n";
+      return kExitUsage;
+    }
+    v1::AcceptDriftRequest request;
+    request.set_target(target);
+    request.set_reason(reason);
+    v1::AcceptDriftResponse response;
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::AcceptDrift, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response,
+          absl::StrCat("accepted the drift of ", target, " (", response.drift_hash(), ")\n"));
+    return kExitOk;
+  }
+  if (rehearse_cmd->parsed()) {
+    v1::RehearseRequest request;
+    request.set_target(target);
+    request.set_to_version(to_version);
+    request.set_release(release);
+    request.set_reversible(reversible);
+    request.set_allow_out_of_order(allow_out_of_order);
+    v1::Rehearsal response;
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::Rehearse, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderRehearsal(response));
+    return response.ok() ? kExitOk : kExitCoverage;
   }
   if (drift_cmd->parsed()) {
     v1::GetStatusRequest request;
@@ -711,6 +758,7 @@ int Main(int argc, char** argv) {
   if (status_cmd->parsed()) {
     v1::GetStatusRequest request;
     request.set_target(target);
+    request.set_skip_schema_drift(true);
     v1::GetStatusResponse response;
     grpc::Status status = Unary(client, &v1::SchemaService::Stub::GetStatus, request, &response);
     if (!status.ok()) return client.Fail(status);

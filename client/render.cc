@@ -408,18 +408,72 @@ std::string RenderCoverage(const v1::ValidateCoverageResponse& coverage) {
   return out;
 }
 
+// A definition on one line, cut at `width` (the JSON output has it whole).
+std::string OneLine(const std::string& text, size_t width = 60) {
+  std::string line;
+  for (const char c : text) {
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (space && (line.empty() || line.back() == ' ')) continue;
+    line += space ? ' ' : c;
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  if (line.size() > width) line = line.substr(0, width - 3) + "...";
+  return line;
+}
+
+std::string Differences(const google::protobuf::RepeatedPtrField<v1::DriftItem>& items) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::DriftItem& item : items) {
+    rows.push_back({item.kind(), item.object(), OneLine(item.expected()), OneLine(item.actual())});
+  }
+  return RenderTable({"DRIFT", "OBJECT", "EXPECTED", "ACTUAL"}, rows);
+}
+
 std::string RenderDrift(const v1::GetStatusResponse& status) {
+  std::string notes;
+  for (const std::string& note : status.drift_notes()) absl::StrAppend(&notes, "note: ", note, "\n");
+  if (!status.drift_basis().empty()) absl::StrAppend(&notes, "expected: ", status.drift_basis(), "\n");
   if (status.schema_drift().empty()) {
     return absl::StrCat(status.target(), ": no drift: the live schema matches the catalog at ",
-                        Or(status.current_version(), "(empty)"), "\n");
+                        Or(status.current_version(), "(empty)"), "\n", notes);
   }
+  return absl::StrCat(Differences(status.schema_drift()), "\n", status.schema_drift_size(),
+                      " difference(s) from the catalog at ",
+                      Or(status.current_version(), "(empty)"), "\n", notes);
+}
+
+std::string RenderRehearsal(const v1::Rehearsal& rehearsal) {
+  std::string out = absl::StrCat(
+      rehearsal.reversible() ? "Reversibility proof" : "Rehearsal", " of ", rehearsal.target(),
+      ": ", Or(rehearsal.from_version(), "(empty)"), " -> ", Or(rehearsal.to_version(), "(empty)"),
+      "\nplan hash: ", rehearsal.plan_hash(), "\ncatalog: ", rehearsal.catalog_digest(),
+      "\nin: ", rehearsal.shadow(), "\n\n");
   std::vector<std::vector<std::string>> rows;
-  for (const v1::DriftItem& item : status.schema_drift()) {
-    rows.push_back({item.kind(), item.object(), item.expected(), item.actual()});
+  for (const v1::RehearsedStep& step : rehearsal.steps()) {
+    std::string detail = OneLine(step.error(), 70);
+    for (const v1::RehearsedStatement& statement : step.statements()) {
+      if (statement.locks().empty()) continue;
+      absl::StrAppend(&detail, detail.empty() ? "" : "; ", "stmt ", statement.index(), ": ",
+                      absl::StrJoin(statement.locks(), ", "));
+    }
+    rows.push_back({step.version(), step.name(), step.outcome(),
+                    absl::StrFormat("%.1f ms", step.duration_ms()), detail});
   }
-  return absl::StrCat(RenderTable({"DRIFT", "OBJECT", "EXPECTED", "ACTUAL"}, rows), "\n",
-                      status.schema_drift_size(), " difference(s) from the catalog at ",
-                      Or(status.current_version(), "(empty)"), "\n");
+  if (!rows.empty()) {
+    absl::StrAppend(&out, RenderTable({"VERSION", "NAME", "OUTCOME", "TIME", "DETAIL"}, rows));
+  } else {
+    absl::StrAppend(&out, "nothing to rehearse: no pending revision\n");
+  }
+  for (const v1::RehearsedStep& step : rehearsal.steps()) {
+    if (step.difference().empty()) continue;
+    absl::StrAppend(&out, "\n", step.version(), "_", step.name(), " (", step.outcome(), "):\n",
+                    Differences(step.difference()));
+  }
+  for (const std::string& note : rehearsal.notes()) absl::StrAppend(&out, "\nnote: ", note);
+  absl::StrAppend(&out, "\n", rehearsal.ok() ? "OK" : absl::StrCat("FAILED: ", rehearsal.problem()),
+                  absl::StrFormat(" (%.0f ms)", rehearsal.duration_ms()),
+                  rehearsal.recorded() ? ", recorded for require_rehearsal" : "", "\n");
+  return out;
 }
 
 std::string RenderHistory(const v1::GetHistoryResponse& history) {

@@ -37,6 +37,7 @@ std::string RenderReload(const v1::ReloadCatalogsResponse& reload);
 std::string RenderRun(const v1::Run& run);
 std::string RenderCoverage(const v1::ValidateCoverageResponse& coverage);
 std::string RenderDrift(const v1::GetStatusResponse& status);
+std::string RenderRehearsal(const v1::Rehearsal& rehearsal);
 // One line per finding: "file:line: severity rule: message [lock, rows] -> alternative".
 std::string RenderFinding(const v1::Finding& finding);
 

@@ -65,10 +65,12 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_path, "YAML config file (targets, tokens, tls)")
       ->check(CLI::ExistingFile);
   app.add_option("--listen", listen, "address to serve on, overrides the config (host:port)");
-  app.add_option("--state-dir", state_dir, "zero-config: folder of the private PostgreSQL")
+  app.add_option("--state-dir", state_dir,
+                 "folder of the private PostgreSQL (zero-config), and of the private shadow "
+                 "cluster (shadow/) when the config has no shadow:")
       ->capture_default_str();
   app.add_option("--catalog", catalog, "zero-config: catalog folder of target dev");
-  app.add_option("--pg-bin-dir", pg_bin_dir, "zero-config: folder of initdb/pg_ctl");
+  app.add_option("--pg-bin-dir", pg_bin_dir, "folder of initdb/pg_ctl/pg_dump (default: newest)");
   app.add_option("--log-format", log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -117,6 +119,8 @@ int main(int argc, char** argv) {
     }
     config.control.dsn = cluster->Dsn(kControlDatabase);
     config.control.dsn_source = "embedded cluster";
+    config.shadow.dsn = cluster->Dsn("postgres");
+    config.shadow.dsn_source = "embedded cluster";
     schemad::TargetConfig dev;
     dev.name = "dev";
     config.environments = schemad::DefaultEnvironments();
@@ -129,6 +133,9 @@ int main(int argc, char** argv) {
                  kDefaultDatabase, cluster->socket_dir(), dev.catalog_path);
   }
   if (!listen.empty()) config.listen = listen;
+  // Without `shadow:`, shadow databases go to a private cluster started when first needed.
+  config.shadow.state_dir = (fs::path(state_dir) / "shadow").string();
+  config.shadow.bin_dir = pg_bin_dir;
   if (absl::Status valid = schemad::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));
   }
@@ -137,7 +144,7 @@ int main(int argc, char** argv) {
   gethostname(host, sizeof(host) - 1);
   const absl::Time load_start = absl::Now();
   absl::StatusOr<std::unique_ptr<schemad::engine::Engine>> engine = schemad::engine::Engine::Create(
-      config.targets, absl::StrCat(host, ":", getpid()), config.control);
+      config.targets, absl::StrCat(host, ":", getpid()), config.control, config.shadow);
   if (!engine.ok()) return Fail(std::string(engine.status().message()));
   spdlog::info("catalogs read in {} ms", absl::ToInt64Milliseconds(absl::Now() - load_start));
   if (config.control.enabled()) {

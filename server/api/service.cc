@@ -154,6 +154,13 @@ v1::TransactionMode ToProto(db::FileMode mode) {
   return v1::TRANSACTION_MODE_UNSPECIFIED;
 }
 
+void ToProto(const engine::DriftItem& item, v1::DriftItem* out) {
+  out->set_kind(item.kind);
+  out->set_object(item.object);
+  out->set_expected(item.expected);
+  out->set_actual(item.actual);
+}
+
 void ToProto(const db::RunRecord& run, v1::Run* out) {
   out->set_run_id(run.run_id);
   out->set_request_id(run.request_id);
@@ -714,8 +721,12 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
   auto target = Admit(context, *request, Role::kViewer, "GetStatus", &caller,
                       Quotas::Kind::kSyncRead, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
-  absl::StatusOr<engine::TargetStatus> status = engine_->GetStatus(**target);
+  absl::StatusOr<engine::TargetStatus> status =
+      engine_->GetStatus(**target, !request->skip_schema_drift());
   if (!status.ok()) return ToGrpc(status.status());
+  response->set_drift_exact(status->drift_exact);
+  response->set_drift_basis(status->drift_basis);
+  for (const std::string& note : status->drift_notes) response->add_drift_notes(note);
   response->set_target(request->target());
   ToProto(engine_->View(**target), response->mutable_database());
   response->set_current_version(status->current_version);
@@ -726,11 +737,7 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
   response->set_initialized(status->initialized);
   if (status->blocking_run) ToProto(*status->blocking_run, response->mutable_blocking_run());
   for (const engine::DriftItem& item : status->schema_drift) {
-    v1::DriftItem* out = response->add_schema_drift();
-    out->set_kind(item.kind);
-    out->set_object(item.object);
-    out->set_expected(item.expected);
-    out->set_actual(item.actual);
+    ToProto(item, response->add_schema_drift());
   }
   for (const engine::RevisionStatus& item : status->revisions) {
     v1::RevisionStatus* out = response->add_revisions();
@@ -1373,6 +1380,77 @@ void ToProto(const db::ApprovalRecord& approval, const EnvironmentConfig& enviro
 }
 
 }  // namespace
+
+grpc::Status SchemaService::Rehearse(grpc::ServerContext* context,
+                                     const v1::RehearseRequest* request,
+                                     v1::Rehearsal* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  auto target =
+      Admit(context, *request, Role::kDeployer, "Rehearse", &caller, Quotas::Kind::kChange, &ticket);
+  if (!target.ok()) return ToGrpc(target.status());
+  engine::RehearsalRequest rehearsal_request;
+  rehearsal_request.plan.to_version = request->to_version();
+  rehearsal_request.plan.release = request->release();
+  rehearsal_request.plan.allow_out_of_order = request->allow_out_of_order();
+  rehearsal_request.reversible = request->reversible();
+  rehearsal_request.principal = caller.principal;
+  if (absl::Status valid = engine::CheckPlanRequest(rehearsal_request.plan); !valid.ok()) {
+    return ToGrpc(valid);
+  }
+  absl::StatusOr<engine::Rehearsal> rehearsal = engine_->Rehearse(**target, rehearsal_request);
+  if (!rehearsal.ok()) return ToGrpc(rehearsal.status());
+  spdlog::info("rehearse target={} principal={} plan_hash={} reversible={} ok={} ({:.0f} ms)",
+               request->target(), caller.principal, rehearsal->plan_hash, rehearsal->reversible,
+               rehearsal->ok, rehearsal->duration_ms);
+  response->set_target(request->target());
+  response->set_plan_hash(rehearsal->plan_hash);
+  response->set_catalog_digest(rehearsal->catalog_digest);
+  response->set_from_version(rehearsal->from_version);
+  response->set_to_version(rehearsal->to_version);
+  response->set_reversible(rehearsal->reversible);
+  response->set_ok(rehearsal->ok);
+  response->set_problem(rehearsal->problem);
+  response->set_shadow(rehearsal->shadow);
+  response->set_duration_ms(rehearsal->duration_ms);
+  response->set_recorded(rehearsal->recorded);
+  for (const std::string& note : rehearsal->notes) response->add_notes(note);
+  for (const engine::RehearsedStep& step : rehearsal->steps) {
+    v1::RehearsedStep* out = response->add_steps();
+    out->set_version(step.version);
+    out->set_name(step.name);
+    out->set_direction(step.direction == engine::Direction::kUp ? v1::DIRECTION_UP
+                                                                : v1::DIRECTION_DOWN);
+    out->set_outcome(step.outcome);
+    out->set_error(step.error);
+    out->set_duration_ms(step.duration_ms);
+    for (const engine::RehearsedStatement& statement : step.statements) {
+      v1::RehearsedStatement* s = out->add_statements();
+      s->set_index(statement.index);
+      s->set_duration_ms(statement.duration_ms);
+      for (const std::string& lock : statement.locks) s->add_locks(lock);
+    }
+    for (const engine::DriftItem& item : step.difference) ToProto(item, out->add_difference());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::AcceptDrift(grpc::ServerContext* context,
+                                        const v1::AcceptDriftRequest* request,
+                                        v1::AcceptDriftResponse* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  auto target =
+      Admit(context, *request, Role::kAdmin, "AcceptDrift", &caller, Quotas::Kind::kChange, &ticket);
+  if (!target.ok()) return ToGrpc(target.status());
+  absl::StatusOr<std::string> hash =
+      engine_->AcceptDrift(**target, caller.principal, request->reason());
+  if (!hash.ok()) return ToGrpc(hash.status());
+  spdlog::info("accept drift target={} principal={} drift_hash={}", request->target(),
+               caller.principal, *hash);
+  response->set_drift_hash(*hash);
+  return grpc::Status::OK;
+}
 
 grpc::Status SchemaService::ApprovePlan(grpc::ServerContext* context,
                                         const v1::ApprovePlanRequest* request,

@@ -69,6 +69,10 @@ class SchemaService final
                         v1::GetAuditResponse* response) override;
   grpc::Status VerifyAudit(grpc::ServerContext* context, const v1::VerifyAuditRequest* request,
                            v1::VerifyAuditResponse* response) override;
+  grpc::Status Rehearse(grpc::ServerContext* context, const v1::RehearseRequest* request,
+                        v1::Rehearsal* response) override;
+  grpc::Status AcceptDrift(grpc::ServerContext* context, const v1::AcceptDriftRequest* request,
+                           v1::AcceptDriftResponse* response) override;
   grpc::Status PublishRelease(grpc::ServerContext* context,
                               const v1::PublishReleaseRequest* request,
                               v1::Release* response) override;

@@ -24,7 +24,8 @@ constexpr RefusalReason kAll[] = {
     RefusalReason::kNothingToResolve,   RefusalReason::kFileChanged,
     RefusalReason::kNewerSchemad,       RefusalReason::kLockLost,
     RefusalReason::kConflict,           RefusalReason::kReleaseEdit,
-    RefusalReason::kNeedsControl,
+    RefusalReason::kNeedsControl,       RefusalReason::kShadowVersion,
+    RefusalReason::kDrift,              RefusalReason::kNeedsRehearsal,
 };
 
 }  // namespace
@@ -69,6 +70,12 @@ absl::string_view RefusalReasonName(RefusalReason reason) {
       return "RELEASE_EDIT";
     case RefusalReason::kNeedsControl:
       return "NEEDS_CONTROL_DATABASE";
+    case RefusalReason::kShadowVersion:
+      return "SHADOW_VERSION";
+    case RefusalReason::kDrift:
+      return "DRIFT";
+    case RefusalReason::kNeedsRehearsal:
+      return "NEEDS_REHEARSAL";
   }
   return "UNKNOWN";
 }

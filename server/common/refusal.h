@@ -34,6 +34,9 @@ enum class RefusalReason {
   kConflict,            // the database aborted the transaction (serialization, deadlock)
   kReleaseEdit,         // a release would change a revision an earlier release has
   kNeedsControl,        // the call needs a control database, and there is none
+  kShadowVersion,       // the shadow server's major version is not the target's
+  kDrift,               // the schema drifted from the catalog (drift_gate) and it is not accepted
+  kNeedsRehearsal,      // the environment needs a successful rehearsal of this plan hash
 };
 
 struct Refusal {

@@ -156,7 +156,8 @@ absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Nod
       if (!policy.IsNull()) {
         SCHEMAD_RETURN_IF_ERROR(CheckKeys(policy, env_path,
                                           {"promote_from", "soak", "require_plan_hash",
-                                           "lint_policy", "approvals", "approval_ttl"}));
+                                           "lint_policy", "approvals", "approval_ttl",
+                                           "require_rehearsal", "drift_gate", "drift_check"}));
       }
       const bool named_protected = environment.name == "staging" || environment.name == "prod";
       if (!policy.IsNull() && policy["promote_from"]) {
@@ -194,6 +195,25 @@ absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Nod
             GetDuration(policy["approval_ttl"], env_path.Child("approval_ttl")));
         if (environment.approval_ttl <= absl::ZeroDuration()) {
           return env_path.Child("approval_ttl").Error("must be longer than 0s");
+        }
+      }
+      if (!policy.IsNull() && policy["require_rehearsal"]) {
+        SCHEMAD_ASSIGN_OR_RETURN(
+            environment.require_rehearsal,
+            GetDuration(policy["require_rehearsal"], env_path.Child("require_rehearsal")));
+        if (environment.require_rehearsal <= absl::ZeroDuration()) {
+          return env_path.Child("require_rehearsal").Error("must be longer than 0s");
+        }
+      }
+      if (!policy.IsNull() && policy["drift_gate"] &&
+          !GetBool(policy["drift_gate"], &environment.drift_gate)) {
+        return env_path.Child("drift_gate").Error("must be true or false");
+      }
+      if (!policy.IsNull() && policy["drift_check"]) {
+        SCHEMAD_ASSIGN_OR_RETURN(environment.drift_check,
+                                 GetDuration(policy["drift_check"], env_path.Child("drift_check")));
+        if (environment.drift_check < absl::Seconds(1)) {
+          return env_path.Child("drift_check").Error("must be at least 1s");
         }
       }
       environments.push_back(std::move(environment));
@@ -284,7 +304,8 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
   SCHEMAD_RETURN_IF_ERROR(
       CheckKeys(node, path,
                 {"name", "environment", "catalog", "dsn_env", "dsn_file", "lock_timeout",
-                 "lock_retries", "lock_wait", "statement_timeout", "max_file_size"}));
+                 "lock_retries", "lock_wait", "statement_timeout", "max_file_size",
+                 "rehearsal_data"}));
   TargetConfig target;
   for (const char* required : {"name", "environment", "catalog"}) {
     if (!node[required]) return path.Child(required).Error("is required");
@@ -320,6 +341,16 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
     SCHEMAD_ASSIGN_OR_RETURN(target.lock_retries,
                              GetInt(node["lock_retries"], path.Child("lock_retries")));
     if (target.lock_retries < 0) return path.Child("lock_retries").Error("must be >= 0");
+  }
+  if (node["rehearsal_data"]) {
+    SCHEMAD_ASSIGN_OR_RETURN(std::string file,
+                             GetString(node["rehearsal_data"], path.Child("rehearsal_data")));
+    fs::path file_path(file);
+    if (file_path.is_relative()) file_path = base_dir / file_path;
+    if (!fs::is_regular_file(file_path)) {
+      return path.Child("rehearsal_data").Error(absl::StrCat(file_path.string(), ": no such file"));
+    }
+    target.rehearsal_data = file_path.string();
   }
   if (node["max_file_size"]) {
     SCHEMAD_ASSIGN_OR_RETURN(target.max_file_bytes,
@@ -442,7 +473,8 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
   if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
   SCHEMAD_RETURN_IF_ERROR(
       CheckKeys(root, {source, "(top level)"},
-                {"listen", "targets", "environments", "control", "tokens", "certificates", "tls",
+                {"listen", "targets", "environments", "control", "shadow", "tokens",
+                 "certificates", "tls",
                  "max_threads", "limits", "lint_policy", "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
@@ -526,6 +558,12 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
     SCHEMAD_RETURN_IF_ERROR(CheckKeys(control, path, {"dsn_env", "dsn_file"}));
     SCHEMAD_RETURN_IF_ERROR(
         ParseDsn(control, path, base_dir, env, &config.control.dsn, &config.control.dsn_source));
+  }
+  if (const YAML::Node shadow = root["shadow"]) {
+    const Path path = top.Child("shadow");
+    SCHEMAD_RETURN_IF_ERROR(CheckKeys(shadow, path, {"dsn_env", "dsn_file"}));
+    SCHEMAD_RETURN_IF_ERROR(
+        ParseDsn(shadow, path, base_dir, env, &config.shadow.dsn, &config.shadow.dsn_source));
   }
   if (const YAML::Node certificates = root["certificates"]) {
     const Path path = top.Child("certificates");
@@ -642,6 +680,17 @@ absl::Status ValidateConfig(const Config& config) {
       return absl::InvalidArgumentError(
           absl::StrCat("environments.", environment.name,
                        ".approvals: needs a control database (config key control)"));
+    }
+    if (environment.require_rehearsal > absl::ZeroDuration() && !config.control.enabled()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environments.", environment.name,
+                       ".require_rehearsal: needs a control database (config key control)"));
+    }
+    if (environment.drift_gate && !config.control.enabled()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("environments.", environment.name,
+                       ".drift_gate: needs a control database (config key control), where "
+                       "accepted drift is kept"));
     }
   }
   // Without tokens every caller is admin: beyond localhost that needs client certificates.

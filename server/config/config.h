@@ -35,6 +35,14 @@ struct EnvironmentConfig {
   // other than the one who applies, each at most approval_ttl old. Needs a control database.
   int approvals = 0;
   absl::Duration approval_ttl = absl::Hours(24);
+  // Apply needs a successful rehearsal (Rehearse) of its plan hash at most this old. Zero:
+  // none. Needs a control database.
+  absl::Duration require_rehearsal = absl::ZeroDuration();
+  // Apply is refused (DRIFT) while the schema drifted from the catalog and that drift was not
+  // accepted. Needs a control database.
+  bool drift_gate = false;
+  // Drift is checked this often in the background; changes are audited. Zero: never.
+  absl::Duration drift_check = absl::ZeroDuration();
 };
 
 struct TargetConfig {
@@ -56,6 +64,9 @@ struct TargetConfig {
   absl::Duration lock_wait = absl::Seconds(30);
   // Catalog files larger than this are refused at load (`max_file_size`, default 64MiB).
   int64_t max_file_bytes = int64_t{64} << 20;
+  // SQL run in a rehearsal's shadow database after the target's schema is copied there
+  // (sample rows the plan must cope with). Empty: none.
+  std::string rehearsal_data;
 };
 
 // The largest `max_file_size` a target may set.
@@ -95,11 +106,23 @@ struct ControlConfig {
   bool enabled() const { return !dsn.empty(); }
 };
 
+// Where shadow databases (drift, rehearsals) are made: a server schemad may create and drop
+// databases on, named by a DSN to any of its databases. Without one: a private cluster that
+// schemad starts in its state folder when first needed.
+struct ShadowConfig {
+  std::string dsn;  // secret: never logged or returned
+  std::string dsn_source;
+  // The private cluster's folder and PostgreSQL binaries (set by main, not by the config).
+  std::string state_dir;
+  std::string bin_dir;
+};
+
 struct Config {
   std::string listen = "127.0.0.1:50051";
   std::vector<TargetConfig> targets;
   std::vector<EnvironmentConfig> environments;
   ControlConfig control;
+  ShadowConfig shadow;
   std::vector<TokenConfig> tokens;
   std::vector<CertificateConfig> certificates;
   TlsConfig tls;

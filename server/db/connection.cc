@@ -3,9 +3,11 @@
 #include <libpq-fe.h>
 
 #include <cstring>
+#include <map>
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "server/common/refusal.h"
 
 namespace schemad::db {
@@ -98,6 +100,55 @@ std::string DatabaseIdentity(const std::string& dsn) {
   return absl::StrCat(host, ":", port, "/", dbname);
 }
 
+namespace {
+
+// The DSN's keywords with values (libpq's parse of either form); empty when it does not parse.
+std::vector<std::pair<std::string, std::string>> DsnOptions(const std::string& dsn,
+                                                            std::vector<std::string>* envvars) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(dsn.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    return {};
+  }
+  std::map<std::string, std::string> envvar_of;
+  if (envvars != nullptr) {
+    PQconninfoOption* defaults = PQconndefaults();
+    for (PQconninfoOption* o = defaults; o != nullptr && o->keyword != nullptr; ++o) {
+      if (o->envvar != nullptr) envvar_of[o->keyword] = o->envvar;
+    }
+    PQconninfoFree(defaults);
+  }
+  std::vector<std::pair<std::string, std::string>> values;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    values.emplace_back(o->keyword, o->val);
+    if (envvars != nullptr && envvar_of.count(o->keyword) != 0) {
+      envvars->push_back(absl::StrCat(envvar_of[o->keyword], "=", o->val));
+    }
+  }
+  PQconninfoFree(options);
+  return values;
+}
+
+}  // namespace
+
+std::string WithDatabase(const std::string& dsn, const std::string& database) {
+  std::string out;
+  for (auto& [key, value] : DsnOptions(dsn, nullptr)) {
+    if (key == "dbname") continue;
+    absl::StrAppend(&out, key, "='", absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"'", "\\'"}}),
+                    "' ");
+  }
+  return absl::StrCat(out, "dbname='", database, "'");
+}
+
+std::vector<std::string> DsnEnvironment(const std::string& dsn) {
+  std::vector<std::string> env;
+  DsnOptions(dsn, &env);
+  return env;
+}
+
 struct Connection::Impl {
   explicit Impl(const std::string& dsn) : conn(dsn), notices(conn) {}
   pqxx::connection conn;
@@ -133,6 +184,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& 
 
 pqxx::connection_base& Connection::raw() { return impl_->conn; }
 int Connection::backend_pid() const { return impl_->conn.backendpid(); }
+int Connection::server_version() { return impl_->conn.server_version(); }
 bool Connection::is_open() const { return impl_->conn.is_open(); }
 bool Connection::IsAlive() {
   try {

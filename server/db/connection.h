@@ -34,6 +34,12 @@ absl::Status StatusFromException(const std::exception& e);
 // the same database. Empty when the DSN does not parse.
 std::string DatabaseIdentity(const std::string& dsn);
 
+// The DSN (either form) in keyword form, naming `database` instead of its own.
+std::string WithDatabase(const std::string& dsn, const std::string& database);
+// The DSN as libpq environment variables (PGHOST=…, PGPASSWORD=…), for PostgreSQL's tools: a
+// password in an environment variable is not on their command line for everyone to see.
+std::vector<std::string> DsnEnvironment(const std::string& dsn);
+
 // One open connection, owned by one thread at a time.
 class Connection {
  public:
@@ -43,6 +49,8 @@ class Connection {
 
   pqxx::connection_base& raw();
   int backend_pid() const;
+  // server_version_num, e.g. 150018.
+  int server_version();
   bool is_open() const;
   // False when the server closed the connection (restart, terminated backend, dropped
   // database). One round trip.

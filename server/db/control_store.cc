@@ -9,7 +9,7 @@
 namespace schemad::db {
 namespace {
 
-constexpr int kControlVersion = 2;
+constexpr int kControlVersion = 3;
 // The prev_hash of the first row.
 constexpr char kGenesis[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -70,6 +70,29 @@ CREATE TABLE IF NOT EXISTS schemad_control.approvals (
   PRIMARY KEY (target, plan_hash, principal)
 );
 UPDATE schemad_control.meta SET value = '2' WHERE key = 'schema_version';
+)sql";
+
+// Rehearsals of plans (require_rehearsal) and accepted drift (drift_gate).
+constexpr char kUpgradeV3[] = R"sql(
+CREATE TABLE IF NOT EXISTS schemad_control.rehearsals (
+  id bigserial PRIMARY KEY,
+  target text NOT NULL,
+  plan_hash text NOT NULL,
+  ok boolean NOT NULL,
+  principal text NOT NULL,
+  summary text NOT NULL,
+  rehearsed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS rehearsals_target_plan ON schemad_control.rehearsals (target, plan_hash);
+CREATE TABLE IF NOT EXISTS schemad_control.drift_acceptances (
+  target text NOT NULL,
+  drift_hash text NOT NULL,
+  principal text NOT NULL,
+  reason text NOT NULL,
+  accepted_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (target, drift_hash)
+);
+UPDATE schemad_control.meta SET value = '3' WHERE key = 'schema_version';
 )sql";
 
 // Serialises appends (from every replica): each row needs the one before it.
@@ -135,6 +158,7 @@ absl::Status ControlStore::EnsureSchema() {
                           stored, kControlVersion));
     }
     if (stored < 2) txn.exec(kUpgradeV2);
+    if (stored < 3) txn.exec(kUpgradeV3);
     return absl::OkStatus();
   });
 }
@@ -406,6 +430,72 @@ absl::StatusOr<std::vector<ApprovalRecord>> ControlStore::Approvals(const std::s
                                absl::FromUnixMicros(row[4].as<int64_t>())});
         }
         return approvals;
+      });
+}
+
+absl::Status ControlStore::RecordRehearsal(const RehearsalRecord& rehearsal) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::work>(**conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec_params(
+        "INSERT INTO schemad_control.rehearsals (target, plan_hash, ok, principal, summary) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        rehearsal.target, rehearsal.plan_hash, rehearsal.ok, rehearsal.principal,
+        rehearsal.summary);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<RehearsalRecord>> ControlStore::Rehearsals(const std::string& target,
+                                                                      const std::string& plan_hash,
+                                                                      int limit) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::read_transaction>(
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::vector<RehearsalRecord>> {
+        std::vector<RehearsalRecord> rehearsals;
+        for (const pqxx::row& row : txn.exec_params(
+                 "SELECT target, plan_hash, ok, principal, summary, (extract(epoch FROM "
+                 "rehearsed_at) * 1000000)::int8 FROM schemad_control.rehearsals WHERE target = "
+                 "$1 AND ($2 = '' OR plan_hash = $2) ORDER BY id DESC LIMIT $3",
+                 target, plan_hash, limit)) {
+          rehearsals.push_back({row[0].as<std::string>(), row[1].as<std::string>(),
+                                row[2].as<bool>(), row[3].as<std::string>(),
+                                row[4].as<std::string>(),
+                                absl::FromUnixMicros(row[5].as<int64_t>())});
+        }
+        return rehearsals;
+      });
+}
+
+absl::Status ControlStore::AcceptDrift(const DriftAcceptance& acceptance) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::work>(**conn, [&](pqxx::work& txn) -> absl::Status {
+    txn.exec_params(
+        "INSERT INTO schemad_control.drift_acceptances (target, drift_hash, principal, reason) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (target, drift_hash) DO NOTHING",
+        acceptance.target, acceptance.drift_hash, acceptance.principal, acceptance.reason);
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<DriftAcceptance>> ControlStore::FindDriftAcceptance(
+    const std::string& target, const std::string& drift_hash) {
+  absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
+  if (!conn.ok()) return conn.status();
+  return InTransaction<pqxx::read_transaction>(
+      **conn,
+      [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<DriftAcceptance>> {
+        const pqxx::result rows = txn.exec_params(
+            "SELECT target, drift_hash, principal, reason, (extract(epoch FROM accepted_at) * "
+            "1000000)::int8 FROM schemad_control.drift_acceptances WHERE target = $1 AND "
+            "drift_hash = $2",
+            target, drift_hash);
+        if (rows.empty()) return std::nullopt;
+        return DriftAcceptance{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+                               rows[0][2].as<std::string>(), rows[0][3].as<std::string>(),
+                               absl::FromUnixMicros(rows[0][4].as<int64_t>())};
       });
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,25 @@ struct ApprovalRecord {
   absl::Time approved_at;
 };
 
+// A rehearsal of a plan on a copy of a target (require_rehearsal counts the ok ones).
+struct RehearsalRecord {
+  std::string target;
+  std::string plan_hash;
+  bool ok = false;
+  std::string principal;
+  std::string summary;
+  absl::Time rehearsed_at;
+};
+
+// Drift someone accepted (drift_gate lets Apply through while the drift is exactly this).
+struct DriftAcceptance {
+  std::string target;
+  std::string drift_hash;
+  std::string principal;
+  std::string reason;
+  absl::Time accepted_at;
+};
+
 struct AuditCheck {
   int64_t rows = 0;
   // The first row that does not verify (0: the chain is whole), and why.
@@ -111,6 +131,15 @@ class ControlStore {
   // The approvals of `target` (of `plan_hash` when not empty), newest first.
   absl::StatusOr<std::vector<ApprovalRecord>> Approvals(const std::string& target,
                                                         const std::string& plan_hash, int limit);
+
+  absl::Status RecordRehearsal(const RehearsalRecord& rehearsal);
+  // Newest first; `plan_hash` empty: every plan's.
+  absl::StatusOr<std::vector<RehearsalRecord>> Rehearsals(const std::string& target,
+                                                          const std::string& plan_hash,
+                                                          int limit);
+  absl::Status AcceptDrift(const DriftAcceptance& acceptance);
+  absl::StatusOr<std::optional<DriftAcceptance>> FindDriftAcceptance(const std::string& target,
+                                                                      const std::string& drift_hash);
 
  private:
   ConnectionPool pool_;

@@ -61,10 +61,21 @@ Engine::~Engine() {
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetConfig>& targets,
                                                        std::string server_instance,
-                                                       const ControlConfig& control) {
+                                                       const ControlConfig& control,
+                                                       const ShadowConfig& shadow) {
   std::unique_ptr<Engine> engine(new Engine());
   engine->server_instance_ = std::move(server_instance);
   if (control.enabled()) engine->control_ = std::make_unique<db::ControlStore>(control.dsn);
+  engine->shadow_ = std::make_unique<ShadowServer>(shadow);
+  if (engine->shadow_->configured()) {
+    // Shadow databases a crashed schemad left are dropped now, not at the next drift.
+    engine->Later([raw = engine.get()] {
+      absl::StatusOr<int> dropped = raw->shadow_->DropLeftovers();
+      if (!dropped.ok()) {
+        spdlog::warn("shadow: leftovers not dropped: {}", std::string(dropped.status().message()));
+      }
+    });
+  }
   engine->versions_ = std::make_unique<VersionHub>(
       [raw = engine.get()](const Target& target) { return raw->ReadVersion(target); });
   std::map<std::string, std::shared_ptr<db::ConnectionPool>> pools;  // by DSN
@@ -223,11 +234,11 @@ absl::StatusOr<const Target*> Engine::FindTarget(const std::string& name) const 
   return absl::NotFoundError(absl::StrCat("unknown target \"", name, "\""));
 }
 
-absl::StatusOr<TargetStatus> Engine::GetStatus(const Target& target) const {
+absl::StatusOr<TargetStatus> Engine::GetStatus(const Target& target, bool schema_drift) const {
   SCHEMAD_RETURN_IF_ERROR(Refresh(target));
   // Against what a plan would use (the newest release); version reads use the folder's.
   SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
-  return ReadStatus(target, catalog, /*with_schema_drift=*/true);
+  return ReadStatus(target, catalog, schema_drift);
 }
 
 absl::StatusOr<std::shared_ptr<const Catalog>> Engine::MaterializeRelease(
@@ -572,17 +583,7 @@ absl::StatusOr<TargetStatus> Engine::ReadStatus(const Target& target,
     item.applied = revision;
     status.revisions.push_back(std::move(item));
   }
-  if (status.initialized && with_schema_drift) {
-    SCHEMAD_ASSIGN_OR_RETURN(const std::vector<RevisionLineage>* lineage, Lineage(status.catalog));
-    size_t count = 0;
-    for (size_t i = 0; i < catalog.revisions.size(); ++i) {
-      if (by_key.count(VersionKey(catalog.revisions[i].version)) != 0) count = i + 1;
-    }
-    SCHEMAD_RETURN_IF_ERROR(FirstLineageError(*lineage, count));
-    const SchemaModel model = BuildModel(*lineage, count);
-    SCHEMAD_ASSIGN_OR_RETURN(db::LiveSchema live, db::IntrospectSchema(*conn, model.schemas));
-    status.schema_drift = Drift(model, live);
-  }
+  if (with_schema_drift) SCHEMAD_RETURN_IF_ERROR(FillDrift(target, *conn, applied, status));
   return status;
 }
 
@@ -865,6 +866,10 @@ absl::Status Engine::RunLocked(const Target& target, const RunRequest& request, 
 
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> overrides,
                            CheckRunAllowed(plan, lint, admission));
+  if (up && !plan.steps.empty()) {
+    SCHEMAD_RETURN_IF_ERROR(CheckRehearsed(target, plan.plan_hash));
+    SCHEMAD_RETURN_IF_ERROR(CheckDriftGate(target));
+  }
 
   db::RunRecord run;
   run.request_id = request.request_id;

@@ -22,8 +22,10 @@
 #include "server/db/control_store.h"
 #include "server/db/history_store.h"
 #include "server/db/run_journal.h"
+#include "server/db/schema_snapshot.h"
 #include "server/engine/analysis.h"
 #include "server/engine/planner.h"
+#include "server/engine/shadow.h"
 #include "server/engine/target_lock.h"
 #include "server/engine/version_hub.h"
 
@@ -89,8 +91,60 @@ struct TargetStatus {
   std::optional<db::RunRecord> blocking_run;
   bool checksum_drift = false;
   bool out_of_order = false;
-  // The live schema against the catalog's model at the current version.
+  // The live schema against the catalog at the current version (when asked for).
   std::vector<DriftItem> schema_drift;
+  // Where the expected schema came from: the catalog replayed in a shadow database (exact),
+  // or the static model read from the catalog's SQL; and what limited it.
+  bool drift_exact = false;
+  std::string drift_basis;
+  std::vector<std::string> drift_notes;
+};
+
+// One statement of a rehearsal: how long it ran and the relation locks its transaction held
+// once it was done (new ones since the statement before).
+struct RehearsedStatement {
+  int index = 0;  // 1-based
+  double duration_ms = 0;
+  std::vector<std::string> locks;
+};
+
+struct RehearsedStep {
+  std::string version;
+  std::string name;
+  Direction direction = Direction::kUp;
+  // "ok", "failed", "irreversible" (no down or an empty one), "down does not restore",
+  // "second up differs".
+  std::string outcome;
+  std::string error;
+  double duration_ms = 0;
+  std::vector<RehearsedStatement> statements;
+  // The schema after the down against the one before the up (or after the second up against
+  // after the first).
+  std::vector<DriftItem> difference;
+};
+
+struct RehearsalRequest {
+  PlanRequest plan;
+  // Prove reversibility (up, down, up per pending revision, compared) in a replay of the
+  // catalog, instead of running the plan on a copy of the target's schema.
+  bool reversible = false;
+  std::string principal;
+};
+
+struct Rehearsal {
+  std::string plan_hash;
+  std::string catalog_digest;
+  std::string from_version;
+  std::string to_version;
+  bool reversible = false;
+  bool ok = false;
+  // The first problem in one line (empty when ok).
+  std::string problem;
+  std::string shadow;  // where it ran, and from what
+  std::vector<RehearsedStep> steps;
+  std::vector<std::string> notes;
+  double duration_ms = 0;
+  bool recorded = false;  // kept in the control database (require_rehearsal)
 };
 
 struct CoverageReport {
@@ -162,7 +216,8 @@ class Engine {
   // Loads every target's catalog. Returns the first catalog error, naming the target.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const std::vector<TargetConfig>& targets,
                                                         std::string server_instance,
-                                                        const ControlConfig& control = {});
+                                                        const ControlConfig& control = {},
+                                                        const ShadowConfig& shadow = {});
 
   const std::vector<std::unique_ptr<Target>>& targets() const { return targets_; }
 
@@ -196,8 +251,20 @@ class Engine {
   // Returns NOT_FOUND for an unknown target name.
   absl::StatusOr<const Target*> FindTarget(const std::string& name) const;
 
-  // Applied and pending revisions, the blocking run, checksum drift and schema drift.
-  absl::StatusOr<TargetStatus> GetStatus(const Target& target) const;
+  // Applied and pending revisions, the blocking run, checksum drift and (unless not
+  // `schema_drift`) schema drift: the live schema against the catalog replayed to the target's
+  // revisions in a shadow database (cached by catalog digest and revisions), or the static
+  // model when no shadow can be had, saying why.
+  absl::StatusOr<TargetStatus> GetStatus(const Target& target, bool schema_drift = true) const;
+  // Runs the plan of `request` in a shadow database built from the target's schema (and its
+  // rehearsal_data), recording per statement its duration and locks; the result is kept with
+  // the plan hash (require_rehearsal). With `reversible`: in a replay of the catalog at the
+  // target's version, each pending revision up, down, up, compared.
+  absl::StatusOr<Rehearsal> Rehearse(const Target& target, const RehearsalRequest& request) const;
+  // Accepts the target's present drift (drift_gate) with a reason. Returns its hash;
+  // FAILED_PRECONDITION when there is no drift.
+  absl::StatusOr<std::string> AcceptDrift(const Target& target, const std::string& principal,
+                                          const std::string& reason) const;
   // The cheap subset of GetStatus, served from a cache that LISTEN/NOTIFY keeps fresh: no
   // database round trip in steady state. Blocks while the cache is cold.
   absl::StatusOr<VersionReport> GetVersion(const Target& target) const;
@@ -308,6 +375,20 @@ class Engine {
                                                             absl::Duration wait);
   absl::Status RunLocked(const Target& target, const RunRequest& request, TargetLock& lock,
                          const EventSink& sink, const CancelCheck& cancelled);
+  // The schema drift of `status` (filled by ReadStatus) against the catalog replayed in a
+  // shadow database, or against the static model with a note on why.
+  absl::Status FillDrift(const Target& target, db::Connection& conn,
+                         const std::vector<db::AppliedRevision>& applied,
+                         TargetStatus& status) const;
+  // The schema of `catalog` with exactly the `applied` revisions replayed (cached).
+  absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>> ExpectedSchema(
+      const Target& target, db::Connection& conn, const Catalog& catalog,
+      const std::vector<db::AppliedRevision>& applied, std::vector<std::string>* notes,
+      bool* cached) const;
+  // drift_gate: refuses (DRIFT) while the target has drift nobody accepted.
+  absl::Status CheckDriftGate(const Target& target) const;
+  // require_rehearsal: refuses (NEEDS_REHEARSAL) without a recent successful rehearsal.
+  absl::Status CheckRehearsed(const Target& target, const std::string& plan_hash) const;
   // Journals the run's end and its audit event, then streams RunFinished.
   void FinishRun(const Target& target, TargetLock& lock, db::RunRecord& run, Executor& executor);
 
@@ -339,6 +420,13 @@ class Engine {
   mutable std::map<std::string, std::shared_ptr<const Catalog>> releases_
       ABSL_GUARDED_BY(releases_mu_);
   std::unique_ptr<db::ControlStore> control_;
+  std::unique_ptr<ShadowServer> shadow_;
+  // One replay or rehearsal at a time (they are heavy); the expected schemas by catalog digest
+  // and revisions.
+  mutable absl::Mutex replay_mu_;
+  mutable absl::Mutex shadow_mu_;
+  mutable std::map<std::string, std::shared_ptr<const db::SchemaSnapshot>> expected_
+      ABSL_GUARDED_BY(shadow_mu_);
   mutable absl::Mutex control_mu_;
   mutable bool control_ready_ ABSL_GUARDED_BY(control_mu_) = false;
 

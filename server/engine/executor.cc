@@ -282,7 +282,7 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
     watcher.StatementStarted(index + 1);
     // A transactional file's statements are not progress anyone can resume from: the step's
     // own events say enough (and a seed file of thousands of INSERTs stays quiet).
-    if (spec.mode == db::FileMode::kTransactional) return;
+    if (spec.mode == db::FileMode::kTransactional && !every_statement_) return;
     RunEvent done = Event(RunEvent::Kind::kStatementDone);
     done.version = step.revision->version;
     done.statement_index = index + 1;

@@ -38,6 +38,9 @@ class Executor {
                db::RunRecord& run);
 
   void Emit(const RunEvent& event);
+  // Emits kStatementDone after every statement, also in a transactional file, while its
+  // transaction is still open (a rehearsal reads the locks it holds then).
+  void ReportEveryStatement() { every_statement_ = true; }
 
  private:
   db::StepResult RunStep(const PlanStep& step, int first_statement, bool resume,
@@ -51,6 +54,7 @@ class Executor {
   const EventSink& sink_;
   const CancelCheck& cancelled_;
   const std::string release_;
+  bool every_statement_ = false;
   absl::Mutex sink_mu_;
 };
 

@@ -32,8 +32,8 @@ std::string HashPlan(const std::string& target, const Catalog& catalog,
   return Sha256Hex(material);
 }
 
-// A step of the plan; its file is parsed here (the first time it is needed), so a syntax error
-// refuses the plan, naming the file and line, before anything runs.
+}  // namespace
+
 absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction) {
   PlanStep step;
   step.revision = &revision;
@@ -45,8 +45,6 @@ absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction)
   step.transaction_reason = step.file->script().mode_reason;
   return step;
 }
-
-}  // namespace
 
 std::vector<std::string> DriftedVersions(const Catalog& catalog,
                                          const std::vector<db::AppliedRevision>& applied) {

@@ -66,6 +66,11 @@ struct Plan {
   std::vector<std::string> not_promoted_why;
 };
 
+// A step of a plan; its file is parsed here (the first time it is needed), so a syntax error
+// refuses the plan, naming the file and line, before anything runs. `revision` must have a
+// down file for kDown.
+absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction);
+
 // The request's own checks (no catalog needed): steps not negative, to_version a version.
 // Returns INVALID_ARGUMENT naming the field.
 absl::Status CheckPlanRequest(const PlanRequest& request);

@@ -74,6 +74,7 @@ int Latency(const std::string& address, const std::string& target, const std::st
       status = stub->Plan(&context, request, &response);
     } else {
       v1::GetStatusRequest request;
+      request.set_skip_schema_drift(true);  // as schemactl status asks
       request.set_target(target);
       v1::GetStatusResponse response;
       status = stub->GetStatus(&context, request, &response);

@@ -36,7 +36,7 @@ std::vector<std::string> Lines(const std::vector<SchemaDifference>& diff) {
 
 std::string Shop() {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
-  TestPostgres::MustQuery(dsn, ReadTextFile(std::string(kDrift) + "/1_shop.up.sql"));
+  TestPostgres::MustQuery(dsn, ReadTextFile(std::string(kDrift) + "/catalog/1_shop.up.sql"));
   return dsn;
 }
 

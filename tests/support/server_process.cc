@@ -60,8 +60,14 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(const Server
     }
   }
   yaml += config.extra_yaml;
+  if (config.shadow_on_test_cluster) {
+    yaml += "shadow:\n  dsn_env: SCHEMAD_TEST_SHADOW_DSN\n";
+    env.push_back(absl::StrCat("SCHEMAD_TEST_SHADOW_DSN=", TestPostgres::Get().admin_dsn()));
+  }
   WriteFiles(dir, {{"schemad.yaml", yaml}});
-  return StartWithArgs({"--config", dir + "/schemad.yaml"}, env);
+  std::vector<std::string> args = {"--config", dir + "/schemad.yaml"};
+  args.insert(args.end(), config.args.begin(), config.args.end());
+  return StartWithArgs(args, env);
 }
 
 absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::StartWithArgs(

@@ -32,6 +32,11 @@ struct ServerConfig {
   std::vector<TargetSpec> targets;
   std::vector<TokenSpec> tokens;
   std::string extra_yaml;
+  // Shadow databases (drift, rehearsals) on the test cluster; false: schemad's default, a
+  // private cluster in its --state-dir.
+  bool shadow_on_test_cluster = true;
+  // More command-line arguments for schemad (e.g. --state-dir).
+  std::vector<std::string> args;
 };
 
 class ServerProcess {

@@ -18,6 +18,8 @@ class TestPostgres {
 
   // Creates an empty database and returns a DSN for it.
   std::string CreateDatabase();
+  // A DSN of the server's maintenance database (postgres), e.g. for schemad's shadow server.
+  const std::string& admin_dsn() const { return admin_dsn_; }
 
   // Runs `sql` (one or more statements) on `dsn`; returns rows as text, tab-separated columns.
   static absl::StatusOr<std::vector<std::string>> Query(const std::string& dsn,

@@ -66,6 +66,10 @@ absl::StatusOr<std::string> ShadowServer::Maintenance() {
     maintenance_dsn_ = config_.dsn;
     return maintenance_dsn_;
   }
+  if (config_.state_dir.empty()) {
+    return absl::FailedPreconditionError(
+        "no shadow server (configure shadow:, or give schemad a --state-dir for a private one)");
+  }
   LocalCluster::Options options;
   options.state_dir = config_.state_dir;
   options.bin_dir = config_.bin_dir;

@@ -168,5 +168,172 @@ TEST(ExactDriftE2eTest, PrivateShadowClusterStartsOnDemandForExternalTargets) {
       << "the private shadow cluster outlived schemad";
 }
 
+TEST(ReversibilityE2eTest, FindsADownThatDropsADifferentIndexAndReportsAMissingDown) {
+  const std::string dir = MakeTempDir("schemad-reversible");
+  WriteFiles(dir, {{"1_base.up.sql",
+                    "CREATE TABLE t (a int, b int, c int);\n"
+                    "CREATE INDEX t_a_idx ON t (a);\nCREATE INDEX t_b_idx ON t (b);\n"},
+                   {"1_base.down.sql", "DROP TABLE t;\n"},
+                   {"2_note.up.sql", "COMMENT ON TABLE t IS 'no way back';\n"},
+                   {"3_c_index.up.sql", "CREATE INDEX t_c_idx ON t (c);\n"},
+                   {"3_c_index.down.sql", "DROP INDEX t_b_idx;  -- the wrong one\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto server = Start(OneTarget(dir, dsn));
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Cli({"apply", "-t", "t", "--to", "1"}).exit_code, 0);
+  CommandResult proof = server->Cli({"rehearse", "-t", "t", "--reversible"});
+  EXPECT_EQ(proof.exit_code, 4) << proof.out << proof.err;
+  EXPECT_THAT(proof.out,
+              AllOf(HasSubstr("Reversibility proof of t: 1 -> 3"),
+                    HasSubstr("a replay of the catalog to t's revisions"),
+                    HasSubstr("irreversible"), HasSubstr("it has no down file"),
+                    HasSubstr("down does not restore"),
+                    HasSubstr("missing index     public.t_b_idx"),
+                    HasSubstr("unexpected index  public.t_c_idx"),
+                    HasSubstr("FAILED: 3_c_index: its down does not restore the schema before its "
+                              "up (2 difference(s), first: missing index public.t_b_idx)")))
+      << proof.out;
+  // The proof ran in a shadow: the target is still at 1, and nothing is left behind.
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                            "'t_c_idx'"),
+            "0");
+  EXPECT_EQ(ShadowDatabases(), 0);
+  // A correct down passes.
+  WriteFiles(dir, {{"3_c_index.down.sql", "DROP INDEX t_c_idx;\n"}});
+  CommandResult fixed = server->Cli({"rehearse", "-t", "t", "--reversible"});
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.out << fixed.err;
+  EXPECT_THAT(fixed.out, HasSubstr("\nOK ("));
+}
+
+TEST(RehearsalE2eTest, RequireRehearsalRefusesUntilAFixedReleaseRehearsesClean) {
+  const std::string dir = MakeTempDir("schemad-rehearsal");
+  WriteFiles(dir + "/catalog",
+             {{"1_accounts.up.sql", "CREATE TABLE accounts (id int PRIMARY KEY, email text);\n"},
+              {"2_email_required.up.sql",
+               "ALTER TABLE accounts ALTER COLUMN email SET NOT NULL;\n"}});
+  // Rows like production's: one account without an email.
+  WriteFiles(dir, {{"sample.sql",
+                    "DO $$ BEGIN IF to_regclass('accounts') IS NOT NULL THEN\n"
+                    "  INSERT INTO accounts VALUES (1, 'a@example.com'), (2, NULL);\n"
+                    "END IF; END $$;\n"},
+                   {"control.dsn", TestPostgres::Get().CreateDatabase() + "\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config =
+      OneTarget(dir + "/catalog", dsn, "live", "    rehearsal_data: " + dir + "/sample.sql\n");
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir,
+                                   "/control.dsn\nenvironments:\n  dev: {}\n  live:\n"
+                                   "    require_rehearsal: 24h\n");
+  auto server = Start(config);
+  ASSERT_NE(server, nullptr);
+
+  CommandResult unrehearsed = server->Cli({"apply", "-t", "t", "--to", "1", "--yes"});
+  EXPECT_EQ(unrehearsed.exit_code, 6) << unrehearsed.out << unrehearsed.err;
+  EXPECT_THAT(unrehearsed.err,
+              AllOf(HasSubstr("environment live needs a successful rehearsal of plan"),
+                    HasSubstr("last rehearsal: none"), HasSubstr("schemactl rehearse --target t")));
+  ASSERT_EQ(server->Cli({"rehearse", "-t", "t", "--to", "1"}).exit_code, 0);
+  ASSERT_EQ(server->Cli({"apply", "-t", "t", "--to", "1", "--yes"}).exit_code, 0);
+
+  CommandResult failed = server->Cli({"rehearse", "-t", "t"});
+  EXPECT_EQ(failed.exit_code, 4) << failed.out << failed.err;
+  EXPECT_THAT(failed.out,
+              AllOf(HasSubstr("a copy of t's schema with its rehearsal_data"),
+                    HasSubstr("2        email_required  failed"),
+                    HasSubstr("column \"email\" of relation \"accounts\" contains null values"),
+                    HasSubstr("recorded for require_rehearsal")));
+  CommandResult refused = server->Cli({"apply", "-t", "t", "--yes"});
+  EXPECT_EQ(refused.exit_code, 6);
+  EXPECT_THAT(refused.err, AllOf(HasSubstr("last rehearsal: failed at"),
+                                 HasSubstr("contains null values")));
+  CommandResult json = server->Cli({"apply", "-t", "t", "--yes", "--json"});
+  EXPECT_THAT(json.out, HasSubstr("\"reason\":\"NEEDS_REHEARSAL\""));
+
+  // The fixed release: a backfill before the constraint.
+  fs::remove(dir + "/catalog/2_email_required.up.sql");
+  WriteFiles(dir + "/catalog",
+             {{"3_email_required.up.sql",
+               "UPDATE accounts SET email = 'unknown@example.com' WHERE email IS NULL;\n"
+               "ALTER TABLE accounts ALTER COLUMN email SET NOT NULL;\n"}});
+  CommandResult clean = server->Cli({"rehearse", "-t", "t"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_THAT(clean.out, AllOf(HasSubstr("email_required  ok"),
+                               HasSubstr("stmt 1: public.accounts RowExclusiveLock"),
+                               HasSubstr("stmt 2: public.accounts AccessExclusiveLock"),
+                               HasSubstr("recorded for require_rehearsal")))
+      << clean.out;
+  CommandResult applied = server->Cli({"apply", "-t", "t", "--yes"});
+  EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  // The rehearsals touched only shadows: the target has no sample rows.
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "0");
+  EXPECT_EQ(ShadowDatabases(), 0);
+}
+
+TEST(DriftGateE2eTest, ApplyIsRefusedWhileDriftIsUnacceptedAndGoesThroughOnceAccepted) {
+  const std::string dir = MakeTempDir("schemad-gate");
+  WriteFiles(dir + "/catalog", {{"1_a.up.sql", "CREATE TABLE a (id int);\n"},
+                                {"2_b.up.sql", "CREATE TABLE b (id int);\n"}});
+  WriteFiles(dir, {{"control.dsn", TestPostgres::Get().CreateDatabase() + "\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config = OneTarget(dir + "/catalog", dsn);
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir,
+                                   "/control.dsn\nenvironments:\n  dev:\n    drift_gate: true\n");
+  auto server = Start(config);
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Cli({"apply", "-t", "t", "--to", "1"}).exit_code, 0);
+  TestPostgres::MustQuery(dsn, "ALTER TABLE a ADD COLUMN hotfix int");
+  CommandResult refused = server->Cli({"apply", "-t", "t", "--json"});
+  EXPECT_EQ(refused.exit_code, 6) << refused.out << refused.err;
+  EXPECT_THAT(refused.out, AllOf(HasSubstr("\"reason\":\"DRIFT\""),
+                                 HasSubstr("1 difference(s), first: unexpected column "
+                                           "public.a.hotfix"),
+                                 HasSubstr("schemactl drift --target t --accept --reason R")));
+  EXPECT_EQ(server->Cli({"drift", "-t", "t", "--accept"}).exit_code, 2) << "needs a reason";
+  CommandResult accepted =
+      server->Cli({"drift", "-t", "t", "--accept", "--reason", "hotfix kept until 3 lands"});
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.err;
+  EXPECT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
+  EXPECT_THAT(server->Cli({"audit", "-t", "t"}).out,
+              AllOf(HasSubstr("AcceptDrift"), HasSubstr("hotfix kept until 3 lands")));
+}
+
+TEST(ShadowCrashE2eTest, AShadowLeftByAKilledServerIsDroppedAfterRestart) {
+  const std::string dir = MakeTempDir("schemad-crash");
+  WriteFiles(dir, {{"1_slow.up.sql", "SELECT pg_sleep(3);\nCREATE TABLE s (id int);\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config = OneTarget(dir, dsn);
+  auto server = Start(config);
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
+  // A drift replays the slow revision; schemad is killed while it does.
+  CommandOptions background;
+  absl::StatusOr<pid_t> drift = SpawnProcess(
+      {SCHEMACTL_BIN, "--server", server->address(), "drift", "-t", "t"}, background, "");
+  ASSERT_TRUE(drift.ok());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ShadowDatabases() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(ShadowDatabases(), 1);
+  server->Stop(SIGKILL);
+  kill(*drift, SIGKILL);
+  EXPECT_EQ(ShadowDatabases(), 1) << "the kill left its shadow (what this test is about)";
+  // Its backend ends once PostgreSQL sees the client gone (client_connection_check_interval).
+  const auto quiet = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (TestPostgres::MustQueryOne(TestPostgres::Get().admin_dsn(),
+                                    "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE "
+                                    "'schemad\\_shadow\\_%'") != "0" &&
+         std::chrono::steady_clock::now() < quiet) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto restarted = Start(config);
+  ASSERT_NE(restarted, nullptr);
+  const auto dropped = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (ShadowDatabases() != 0 && std::chrono::steady_clock::now() < dropped) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ShadowDatabases(), 0) << restarted->Log();
+  EXPECT_THAT(restarted->Log(), HasSubstr("left behind by a schemad that stopped"));
+}
+
 }  // namespace
 }  // namespace schemad::testing

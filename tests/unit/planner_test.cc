@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "server/engine/admission.h"
 #include "server/engine/promotion.h"
+#include "server/engine/shadow.h"
 #include "tests/support/matchers.h"
 #include "tests/support/test_postgres.h"
 
@@ -234,6 +235,20 @@ TEST_F(PlannerTest, PromotionNeedsTheSameFileSoakedInTheSourceEnvironment) {
   allowed = CheckRunAllowed(*plan, {}, request);
   ASSERT_THAT(allowed, IsOk());
   EXPECT_THAT(*allowed, ElementsAre("promotion override (2, 3 not promoted from staging): INC-7"));
+}
+
+// A shadow must have the target's major version; the refusal names both (the suite has one
+// PostgreSQL installed, so this rule is tested here rather than against two servers).
+TEST(ShadowVersionTest, AnotherMajorVersionIsRefusedNamingBoth) {
+  EXPECT_THAT(CheckShadowVersion("prod", 150018, 150004), IsOk());
+  const absl::Status refused = CheckShadowVersion("prod", 160002, 150018);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
+                                AllOf(HasSubstr("the shadow server is PostgreSQL 15.18"),
+                                      HasSubstr("target prod is PostgreSQL 16.2"),
+                                      HasSubstr("server of version 16"))));
+  std::optional<Refusal> refusal = RefusalOf(refused);
+  ASSERT_TRUE(refusal.has_value());
+  EXPECT_EQ(refusal->reason, RefusalReason::kShadowVersion);
 }
 
 }  // namespace

@@ -483,6 +483,10 @@ int Main(int argc, char** argv) {
   plan_cmd->add_option("--target,-t", target, "target name")->required();
   plan_cmd->add_option("--to", to_version, "apply up to this version (default: latest)");
   plan_cmd->add_flag("--sql", with_sql, "show each step's SQL");
+  bool reversible = false;
+  plan_cmd->add_flag("--reversible", reversible,
+                     "also prove the plan reversible in a shadow database (as rehearse "
+                     "--reversible); exit 4 when a revision does not round-trip");
   std::string release;
   plan_cmd->add_option("--release", release,
                        "plan this release (digest or label; default: the newest)");
@@ -598,7 +602,6 @@ int Main(int argc, char** argv) {
   rehearse_cmd->add_option("--to", to_version, "rehearse up to this version (default: latest)");
   rehearse_cmd->add_option("--release", release,
                            "rehearse this release (digest or label; default: the newest)");
-  bool reversible = false;
   rehearse_cmd->add_flag("--reversible", reversible,
                          "in a replay of the catalog at the target's version, apply each pending "
                          "revision, roll it back and apply it again, comparing the schemas");
@@ -774,7 +777,18 @@ int Main(int argc, char** argv) {
     v1::PlanResponse response;
     if (int code = Plan(client, request, &response); code != kExitOk) return code;
     Print(options, response, RenderPlan(response, with_sql));
-    return kExitOk;
+    if (!reversible) return kExitOk;
+    v1::RehearseRequest proof_request;
+    proof_request.set_target(target);
+    proof_request.set_to_version(to_version);
+    proof_request.set_release(release);
+    proof_request.set_reversible(true);
+    v1::Rehearsal proof;
+    grpc::Status status = Unary(client, &v1::SchemaService::Stub::Rehearse, proof_request, &proof);
+    if (!status.ok()) return client.Fail(status);
+    if (!options.json) std::cout << "\n";
+    Print(options, proof, RenderRehearsal(proof));
+    return proof.ok() ? kExitOk : kExitCoverage;
   }
   if (apply_cmd->parsed() || rollback_cmd->parsed()) {
     const bool up = apply_cmd->parsed();

@@ -1,6 +1,8 @@
 #include "client/render.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -449,13 +451,38 @@ std::string RenderRehearsal(const v1::Rehearsal& rehearsal) {
       "\nplan hash: ", rehearsal.plan_hash(), "\ncatalog: ", rehearsal.catalog_digest(),
       "\nin: ", rehearsal.shadow(), "\n\n");
   std::vector<std::vector<std::string>> rows;
+  // PostgreSQL's table lock modes, weakest first.
+  static const std::vector<std::string> kModes = {
+      "AccessShareLock",  "RowShareLock",          "RowExclusiveLock", "ShareUpdateExclusiveLock",
+      "ShareLock",        "ShareRowExclusiveLock", "ExclusiveLock",    "AccessExclusiveLock"};
+  const auto strength = [](const std::string& mode) {
+    return std::find(kModes.begin(), kModes.end(), mode) - kModes.begin();
+  };
   for (const v1::RehearsedStep& step : rehearsal.steps()) {
-    std::string detail = OneLine(step.error(), 70);
+    // Per table its strongest lock and the statement that took it, strongest first (the JSON
+    // output has every lock of every statement).
+    std::map<std::string, std::pair<std::string, int>> strongest;
     for (const v1::RehearsedStatement& statement : step.statements()) {
-      if (statement.locks().empty()) continue;
-      absl::StrAppend(&detail, detail.empty() ? "" : "; ", "stmt ", statement.index(), ": ",
-                      absl::StrJoin(statement.locks(), ", "));
+      for (const std::string& lock : statement.locks()) {
+        const size_t space = lock.rfind(' ');
+        const std::string table = lock.substr(0, space), mode = lock.substr(space + 1);
+        auto it = strongest.find(table);
+        if (it == strongest.end() || strength(mode) > strength(it->second.first)) {
+          strongest[table] = {mode, statement.index()};
+        }
+      }
     }
+    std::vector<std::tuple<long, std::string, std::string, int>> order;
+    for (const auto& [table, lock] : strongest) {
+      order.emplace_back(-strength(lock.first), table, lock.first, lock.second);
+    }
+    std::sort(order.begin(), order.end());
+    std::string detail = OneLine(step.error(), 70);
+    for (size_t i = 0; i < order.size() && i < 2; ++i) {
+      absl::StrAppend(&detail, detail.empty() ? "" : "; ", std::get<1>(order[i]), " ",
+                      std::get<2>(order[i]), " (stmt ", std::get<3>(order[i]), ")");
+    }
+    if (order.size() > 2) absl::StrAppend(&detail, "; +", order.size() - 2, " more");
     rows.push_back({step.version(), step.name(), step.outcome(),
                     absl::StrFormat("%.1f ms", step.duration_ms()), detail});
   }

@@ -726,6 +726,7 @@ grpc::Status SchemaService::GetStatus(grpc::ServerContext* context,
   if (!status.ok()) return ToGrpc(status.status());
   response->set_drift_exact(status->drift_exact);
   response->set_drift_basis(status->drift_basis);
+  response->set_drift_objects(status->drift_objects);
   for (const std::string& note : status->drift_notes) response->add_drift_notes(note);
   response->set_target(request->target());
   ToProto(engine_->View(**target), response->mutable_database());

@@ -165,6 +165,9 @@ constexpr KindQuery kQueries[] = {
      "version"},
 };
 
+// Part of the prepared statements' names: a schemad whose queries differ prepares its own.
+constexpr int kSnapshotVersion = 1;
+
 // Expands the templates of kQueries. Arguments are written without spaces.
 std::string Expand(std::string sql) {
   const auto replace_calls = [&sql](const std::string& name, auto render) {
@@ -224,9 +227,24 @@ absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn) {
     // Every name PostgreSQL prints (types, defaults, bodies) is then schema-qualified, the
     // same way on both sides of a comparison.
     txn.exec("SET LOCAL search_path = pg_catalog");
+    // Planning these queries costs more than running them: they are prepared once per
+    // session (PREPARE by name, not libpqxx's registry, as a session reset deallocates them).
+    static const std::vector<std::string> expanded = [] {
+      std::vector<std::string> all;
+      for (const KindQuery& query : kQueries) all.push_back(Expand(query.sql));
+      return all;
+    }();
+    std::set<std::string> prepared;
+    for (const pqxx::row& row : txn.exec("SELECT name FROM pg_prepared_statements WHERE name "
+                                         "LIKE 'schemad\\_snapshot\\_%'")) {
+      prepared.insert(row[0].as<std::string>());
+    }
     SchemaSnapshot snapshot;
-    for (const KindQuery& query : kQueries) {
-      const pqxx::result rows = txn.exec(Expand(query.sql));
+    for (size_t q = 0; q < expanded.size(); ++q) {
+      const KindQuery& query = kQueries[q];
+      const std::string name = absl::StrCat("schemad_snapshot_", kSnapshotVersion, "_", q);
+      if (prepared.count(name) == 0) txn.exec(absl::StrCat("PREPARE ", name, " AS ", expanded[q]));
+      const pqxx::result rows = txn.exec(absl::StrCat("EXECUTE ", name));
       for (const pqxx::row& row : rows) {
         SchemaObject object;
         object.kind = row[0].as<std::string>();

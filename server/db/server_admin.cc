@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/common/status_macros.h"
 
 namespace schemad::db {
@@ -88,14 +89,43 @@ absl::StatusOr<std::vector<std::string>> AvailableExtensions(Connection& conn) {
   return Column(conn, "SELECT name FROM pg_available_extensions ORDER BY 1");
 }
 
-absl::StatusOr<std::vector<std::string>> RelationLocksOf(Connection& conn, int pid) {
-  return Column(conn,
-                "SELECT DISTINCT n.nspname || '.' || c.relname || ' ' || l.mode FROM pg_locks l "
-                "JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON "
-                "n.oid = c.relnamespace WHERE l.pid = $1::int AND l.granted "
-                "AND l.locktype = 'relation' AND n.nspname NOT IN ('pg_catalog', "
-                "'information_schema', 'schemad') ORDER BY 1",
-                std::to_string(pid));
+absl::StatusOr<std::vector<std::string>> LockWatcher::NewLocks() {
+  try {
+    pqxx::nontransaction txn(conn_.raw());
+    std::vector<std::pair<int64_t, std::string>> taken;
+    std::vector<std::string> unknown;
+    for (const pqxx::row& row : txn.exec_params(
+             "SELECT relation::int8, mode FROM pg_locks WHERE pid = $1 AND granted AND locktype "
+             "= 'relation' AND database = (SELECT oid FROM pg_database WHERE datname = "
+             "current_database())",
+             pid_)) {
+      std::pair<int64_t, std::string> lock{row[0].as<int64_t>(), row[1].as<std::string>()};
+      if (held_.insert(lock).second) {
+        taken.push_back(lock);
+        if (names_.count(lock.first) == 0) unknown.push_back(std::to_string(lock.first));
+      }
+    }
+    if (!unknown.empty()) {
+      for (const pqxx::row& row : txn.exec_params(
+               "SELECT c.oid::int8, n.nspname || '.' || c.relname FROM pg_class c JOIN "
+               "pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY "
+               "(string_to_array($1, ',')::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+               "AND n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'schemad')",
+               absl::StrJoin(unknown, ","))) {
+        names_[row[0].as<int64_t>()] = row[1].as<std::string>();
+      }
+    }
+    std::vector<std::string> locks;
+    for (const auto& [oid, mode] : taken) {
+      // A table created by the transaction being watched is not visible here yet.
+      auto name = names_.find(oid);
+      if (name != names_.end()) locks.push_back(absl::StrCat(name->second, " ", mode));
+    }
+    std::sort(locks.begin(), locks.end());
+    return locks;
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
 }
 
 }  // namespace schemad::db

@@ -2,6 +2,9 @@
 // extensions a server has, and the locks a session holds.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,7 +32,22 @@ absl::StatusOr<std::vector<std::string>> CreateMissingRoles(Connection& conn,
 absl::StatusOr<std::vector<std::string>> InstalledExtensions(Connection& conn);
 absl::StatusOr<std::vector<std::string>> AvailableExtensions(Connection& conn);
 
-// The relation locks backend `pid` holds (granted), as "schema.table MODE", sorted.
-absl::StatusOr<std::vector<std::string>> RelationLocksOf(Connection& conn, int pid);
+// Watches the relation locks backend `pid` holds, from another session on its database.
+class LockWatcher {
+ public:
+  LockWatcher(Connection& conn, int pid) : conn_(conn), pid_(pid) {}
+  // The locks taken since the last call (or since Forget), as "schema.table MODE", for tables,
+  // views and materialized views this session can see (not PostgreSQL's own; not those the
+  // watched transaction created, until it commits).
+  absl::StatusOr<std::vector<std::string>> NewLocks();
+  // A new transaction: what it holds is new again.
+  void Forget() { held_.clear(); }
+
+ private:
+  Connection& conn_;
+  int pid_;
+  std::set<std::pair<int64_t, std::string>> held_;
+  std::map<int64_t, std::string> names_;  // of the relations reported
+};
 
 }  // namespace schemad::db

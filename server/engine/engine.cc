@@ -55,6 +55,7 @@ Engine::~Engine() {
     absl::MutexLock lock(&later_mu_);
     later_stop_ = true;  // what still waits is dropped
   }
+  StopDriftWatch();  // before the background queue: a check may audit through it
   if (later_thread_.joinable()) later_thread_.join();
   versions_.reset();
 }
@@ -659,9 +660,29 @@ void Engine::UnsubscribeVersion(const Target& target, const VersionSubscriber* s
 
 void Engine::StartWatching(VersionHub::HealthObserver observer) const {
   versions_->StartAll(std::move(observer));
+  bool watch_drift = false;
+  for (const auto& target : targets_) {
+    watch_drift |= target->config.environment.drift_check > absl::ZeroDuration();
+  }
+  absl::MutexLock lock(&drift_mu_);
+  if (watch_drift && !drift_thread_.joinable()) {
+    drift_stop_ = false;
+    drift_thread_ = std::thread([this] { WatchDrift(); });
+  }
 }
 
-void Engine::StopWatching() const { versions_->Stop(); }
+void Engine::StopWatching() const {
+  versions_->Stop();
+  StopDriftWatch();
+}
+
+void Engine::StopDriftWatch() const {
+  {
+    absl::MutexLock lock(&drift_mu_);
+    drift_stop_ = true;
+  }
+  if (drift_thread_.joinable()) drift_thread_.join();
+}
 
 Engine::TargetView Engine::View(const Target& target) const {
   return TargetView{versions_->Listening(target), target.pool->breaker().snapshot()};

@@ -32,6 +32,7 @@
 namespace schemad::engine {
 
 class Executor;
+struct Shadow;
 
 // A configured target with its catalog and connections.
 struct Target {
@@ -98,6 +99,7 @@ struct TargetStatus {
   bool drift_exact = false;
   std::string drift_basis;
   std::vector<std::string> drift_notes;
+  int drift_objects = 0;  // objects read from the live schema (exact drift)
 };
 
 // One statement of a rehearsal: how long it ran and the relation locks its transaction held
@@ -385,6 +387,11 @@ class Engine {
       const Target& target, db::Connection& conn, const Catalog& catalog,
       const std::vector<db::AppliedRevision>& applied, std::vector<std::string>* notes,
       bool* cached) const;
+  // drift_check: every target's drift on its interval; what appeared or disappeared since the
+  // last check is logged and audited. Runs until StopWatching.
+  void WatchDrift() const;
+  void StopDriftWatch() const;
+  void DropLater(std::unique_ptr<Shadow> shadow) const;
   // drift_gate: refuses (DRIFT) while the target has drift nobody accepted.
   absl::Status CheckDriftGate(const Target& target) const;
   // require_rehearsal: refuses (NEEDS_REHEARSAL) without a recent successful rehearsal.
@@ -424,6 +431,9 @@ class Engine {
   // One replay or rehearsal at a time (they are heavy); the expected schemas by catalog digest
   // and revisions.
   mutable absl::Mutex replay_mu_;
+  mutable absl::Mutex drift_mu_;
+  mutable bool drift_stop_ ABSL_GUARDED_BY(drift_mu_) = false;
+  mutable std::thread drift_thread_;
   mutable absl::Mutex shadow_mu_;
   mutable std::map<std::string, std::shared_ptr<const db::SchemaSnapshot>> expected_
       ABSL_GUARDED_BY(shadow_mu_);

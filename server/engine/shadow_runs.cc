@@ -2,6 +2,7 @@
 // replayed), rehearsals of a plan on a copy of the target's schema, and reversibility proofs;
 // and the gates that use them (drift_gate, require_rehearsal).
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -18,7 +19,6 @@
 #include "spdlog/spdlog.h"
 
 namespace schemad::engine {
-namespace {
 
 // A shadow database set up like a target: its Target (pool, journal, history) and the lock a
 // run needs. Members go in reverse order: the lock and the pool before the database is
@@ -29,6 +29,8 @@ struct Shadow {
   std::unique_ptr<Target> target;
   std::unique_ptr<TargetLock> lock;
 };
+
+namespace {
 
 absl::StatusOr<std::unique_ptr<Shadow>> OpenShadow(ShadowServer& server, const Target& target,
                                                    int version,
@@ -121,6 +123,12 @@ absl::StatusOr<std::string> RunTool(const std::string& bin_dir, const std::strin
 
 }  // namespace
 
+// A shadow is dropped off the caller's path (DROP DATABASE waits for a checkpoint).
+void Engine::DropLater(std::unique_ptr<Shadow> shadow) const {
+  std::shared_ptr<Shadow> done(std::move(shadow));
+  if (!Later([done] {})) done.reset();
+}
+
 absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>> Engine::ExpectedSchema(
     const Target& target, db::Connection& conn, const Catalog& catalog,
     const std::vector<db::AppliedRevision>& applied, std::vector<std::string>* notes,
@@ -179,6 +187,7 @@ absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>> Engine::ExpectedSchema
     }
   }
   SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot snapshot, SnapshotOf(shadow->database->dsn()));
+  DropLater(std::move(shadow));
   auto expected = std::make_shared<const db::SchemaSnapshot>(std::move(snapshot));
   absl::MutexLock lock(&shadow_mu_);
   if (expected_.size() >= 32) expected_.erase(expected_.begin());
@@ -195,6 +204,7 @@ absl::Status Engine::FillDrift(const Target& target, db::Connection& conn,
       ExpectedSchema(target, conn, catalog, applied, &status.drift_notes, &cached);
   if (expected.ok()) {
     SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot live, db::ReadSchemaSnapshot(conn));
+    status.drift_objects = static_cast<int>(live.size());
     status.schema_drift = ToDrift(db::DiffSnapshots(**expected, live));
     status.drift_exact = true;
     status.drift_basis = absl::StrCat("the catalog (", catalog.digest(), ") replayed to ",
@@ -251,9 +261,8 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
   const int version = conn->server_version();
 
   // What the steps did, from the executor's events.
-  std::unique_ptr<db::Connection> watcher;
-  int session_pid = 0;
-  std::set<std::string> held;
+  std::unique_ptr<db::Connection> watcher_conn;
+  std::optional<db::LockWatcher> watcher;
   std::string run_error;
   const EventSink sink = [&](const RunEvent& event) {
     switch (event.kind) {
@@ -263,7 +272,7 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
         step.name = event.name;
         step.direction = event.direction;
         step.outcome = "failed";
-        held.clear();
+        if (watcher) watcher->Forget();
         break;
       }
       case RunEvent::Kind::kStatementDone: {
@@ -271,12 +280,9 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
         RehearsedStatement& statement = rehearsal.steps.back().statements.emplace_back();
         statement.index = event.statement_index;
         statement.duration_ms = event.duration_ms;
-        if (watcher == nullptr) break;
-        absl::StatusOr<std::vector<std::string>> locks = db::RelationLocksOf(*watcher, session_pid);
-        if (!locks.ok()) break;
-        for (const std::string& lock : *locks) {
-          if (held.insert(lock).second) statement.locks.push_back(lock);
-        }
+        if (!watcher) break;
+        absl::StatusOr<std::vector<std::string>> locks = watcher->NewLocks();
+        if (locks.ok()) statement.locks = *std::move(locks);
         break;
       }
       case RunEvent::Kind::kStepFinished:
@@ -300,8 +306,11 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
   };
 
   absl::MutexLock replaying(&replay_mu_);
+  const absl::Time t0 = absl::Now();
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<Shadow> shadow,
                            OpenShadow(*shadow_, target, version, roles));
+  const absl::Time t1 = absl::Now();
+  absl::Time t2 = t1;
   const std::string digest = plan.catalog->digest();
   if (!request.reversible) {
     // The target's schema as it is (its bookkeeping left out), then the sample rows.
@@ -330,8 +339,9 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
         "a copy of ", target.config.name, "'s schema",
         target.config.rehearsal_data.empty() ? "" : " with its rehearsal_data", " on the ",
         shadow_->Describe());
-    SCHEMAD_ASSIGN_OR_RETURN(watcher, db::Connection::Open(shadow->database->dsn()));
-    session_pid = shadow->lock->session().backend_pid();
+    t2 = absl::Now();
+    SCHEMAD_ASSIGN_OR_RETURN(watcher_conn, db::Connection::Open(shadow->database->dsn()));
+    watcher.emplace(*watcher_conn, shadow->lock->session().backend_pid());
     if (!plan.steps.empty()) {
       SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord run,
                                RunInShadow(*shadow, plan.steps, digest, sink, true));
@@ -410,6 +420,12 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
       }
     }
   }
+  spdlog::debug("rehearse {}: plan {:.0f} ms, shadow {:.0f} ms, copy {:.0f} ms, run {:.0f} ms",
+                target.config.name, absl::ToDoubleMilliseconds(t0 - start),
+                absl::ToDoubleMilliseconds(t1 - t0), absl::ToDoubleMilliseconds(t2 - t1),
+                absl::ToDoubleMilliseconds(absl::Now() - t2));
+  watcher.reset();
+  DropLater(std::move(shadow));
   if (rehearsal.problem.empty() && !run_error.empty() && !request.reversible) {
     rehearsal.problem = run_error;
   }
@@ -484,6 +500,68 @@ absl::StatusOr<std::string> Engine::AcceptDrift(const Target& target, const std:
                               hash.substr(0, 12), ")");
   SCHEMAD_RETURN_IF_ERROR(Audit(std::move(entry)));
   return hash;
+}
+
+void Engine::WatchDrift() const {
+  struct Watched {
+    absl::Time due;
+    std::optional<std::set<std::string>> last;  // unknown until the first check
+  };
+  std::map<const Target*, Watched> watched;
+  for (const auto& target : targets_) {
+    if (target->config.environment.drift_check > absl::ZeroDuration()) {
+      watched[target.get()] = Watched{absl::Now(), std::nullopt};
+    }
+  }
+  const auto line = [](const DriftItem& item) {
+    return absl::StrCat(item.kind, " ", item.object, " (expected ", item.expected.substr(0, 80),
+                        ", actual ", item.actual.substr(0, 80), ")");
+  };
+  while (true) {
+    {
+      absl::MutexLock lock(&drift_mu_);
+      const auto stop = [this]() ABSL_SHARED_LOCKS_REQUIRED(drift_mu_) { return drift_stop_; };
+      if (drift_mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Seconds(1))) return;
+    }
+    for (auto& [target, state] : watched) {
+      if (absl::Now() < state.due) continue;
+      state.due = absl::Now() + target->config.environment.drift_check;
+      absl::StatusOr<TargetStatus> status = GetStatus(*target, /*schema_drift=*/true);
+      if (!status.ok()) {
+        spdlog::warn("target {}: drift check failed: {}", target->config.name,
+                     std::string(status.status().message()));
+        continue;
+      }
+      std::set<std::string> now;
+      for (const DriftItem& item : status->schema_drift) now.insert(line(item));
+      const std::set<std::string> before = state.last.value_or(std::set<std::string>{});
+      std::vector<std::string> appeared, disappeared;
+      for (const std::string& item : now) {
+        if (before.count(item) == 0) appeared.push_back(item);
+      }
+      for (const std::string& item : before) {
+        if (now.count(item) == 0) disappeared.push_back(item);
+      }
+      state.last = now;
+      for (const auto& [outcome, items] :
+           {std::pair{"DRIFT_APPEARED", appeared}, std::pair{"DRIFT_DISAPPEARED", disappeared}}) {
+        if (items.empty()) continue;
+        spdlog::warn("target {}: drift check: {}: {}", target->config.name, outcome,
+                     absl::StrJoin(items, "; "));
+        if (control_ == nullptr) continue;
+        db::AuditEntry entry;
+        entry.principal = "schemad (drift check)";
+        entry.method = "DriftCheck";
+        entry.target = target->config.name;
+        entry.outcome = outcome;
+        entry.reason = absl::StrJoin(items, "; ").substr(0, 4000);
+        if (absl::Status audited = Audit(std::move(entry)); !audited.ok()) {
+          spdlog::warn("target {}: drift check not audited: {}", target->config.name,
+                       std::string(audited.message()));
+        }
+      }
+    }
+  }
 }
 
 absl::Status Engine::CheckDriftGate(const Target& target) const {

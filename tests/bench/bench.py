@@ -6,6 +6,7 @@ PostgreSQL with default settings (fsync on), runs B1-B4 of issue 6 with warm-up 
 interleaved repetitions, prints a table of medians and ratios, and writes RESULTS.md.
 """
 import datetime
+import json
 import os
 import platform
 import pwd
@@ -766,6 +767,61 @@ def b5_mattermost(pg, root):
         baseline.stop()
 
 
+def b8_shadow(pg, root):
+    """Issue 15: exact drift (the catalog replayed in a shadow database) cold and warm against the
+    catalog's own apply; a rehearsal on an empty target against an apply; introspection of the
+    mattermost schema."""
+    log("B8: shadow database: drift and rehearsal")
+    shadow = os.path.join(root, "b8_shadow.dsn")
+    with open(shadow, "w") as f:
+        f.write(pg.dsn("postgres") + "\n")
+    extra = f"shadow:\n  dsn_file: {shadow}\n"
+    applies, colds, warms, rehearsals = [], [], [], []
+    for rep in range(REPS):
+        pg.fresh("b8_t")
+        pg.fresh("b8_r")
+        server = Server(root, f"b8_{rep}", [("t", CATALOG, pg.dsn("b8_t")),
+                                            ("r", CATALOG, pg.dsn("b8_r"))], extra_yaml=extra)
+        applies.append(timed(server.cli("apply", "--target", "t")))
+        colds.append(timed(server.cli("drift", "--target", "t")))
+        line = subprocess.run([BENCH_CLIENT, "latency", server.address, "t", "drift", "20"],
+                              check=True, capture_output=True, text=True).stdout.split()
+        warms.append(float(line[0]) / 1000.0)
+        rehearsals.append(timed(server.cli("rehearse", "--target", "r")))
+        server.stop()
+    a, c, w, r = (ms(median(v)) for v in (applies, colds, warms, rehearsals))
+    record("B8 drift of the bundled catalog, cold (replay in a shadow + two introspections, "
+           "schemactl) vs its apply (schemactl)", f"{c:.0f} ms", f"{a:.0f} ms", "<= 2x", c <= 2 * a,
+           f"ratio {c / a:.2f}x")
+    record("B8 drift of the bundled catalog, warm (cached shadow: one introspection; median e2e of "
+           "20 GetStatus) vs its apply", f"{w:.1f} ms", f"{a:.0f} ms", "< 5%", w < 0.05 * a,
+           f"{100 * w / a:.1f}%")
+    record("B8 rehearsal of the bundled catalog on an empty target (schemactl rehearse) vs an "
+           "apply", f"{r:.0f} ms", f"{a:.0f} ms", "<= 1.5x", r <= 1.5 * a, f"ratio {r / a:.2f}x")
+    corpus = os.path.join(os.path.dirname(REPO), "shared", "corpora", "mattermost", "server",
+                          "channels", "db", "migrations", "postgres")
+    if not os.path.isdir(corpus):
+        log("B8: ../shared/corpora/mattermost is absent, skipped")
+        return
+    copy = os.path.join(root, "b8_mattermost")
+    shutil.copytree(corpus, copy)
+    with open(os.path.join(copy, "catalog.yaml"), "w") as f:
+        f.write("name: postgres\nempty_down_is_noop: true\n")
+    pg.fresh("b8_mm")
+    server = Server(root, "b8_mm", [("mm", copy, pg.dsn("b8_mm"))], extra_yaml=extra)
+    subprocess.run(server.cli("apply", "--target", "mm"), check=True, stdout=subprocess.DEVNULL)
+    cold = timed(server.cli("drift", "--target", "mm"))
+    out = subprocess.run(server.cli("drift", "--target", "mm", "--json"), check=True,
+                         capture_output=True, text=True).stdout
+    objects = json.loads(out).get("drift_objects", 0)
+    line = subprocess.run([BENCH_CLIENT, "latency", server.address, "mm", "drift", "20"],
+                          check=True, capture_output=True, text=True).stdout.split()
+    record("B8 introspection of the mattermost schema (158 revisions applied): warm drift, median "
+           "e2e of 20", f"{float(line[0]):.1f} ms", "-", "report", True,
+           f"{objects} objects; cold drift (replay of 158) {ms(cold):.0f} ms")
+    server.stop()
+
+
 def fault_trials(root):
     """Issue 9's fault harness with more trials than CI runs."""
     log(f"Faults: {FAULT_TRIALS} trials of tests/fault/fault_harness.py")
@@ -817,6 +873,8 @@ def main():
             b6_isolation(pg, root)
         if not only or "b7" in only:
             b7_releases(pg, root)
+        if not only or "b8" in only:
+            b8_shadow(pg, root)
         if not only or "fault" in only:
             fault_trials(root)
     finally:

@@ -46,6 +46,16 @@ int ShadowDatabases() {
       "SELECT count(*) FROM pg_database WHERE datname LIKE 'schemad\\_shadow\\_%'"));
 }
 
+// Shadows are dropped in the background once used: waits up to 10 s for none to be left.
+bool NoShadowLeft() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ShadowDatabases() != 0) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
 TEST(ExactDriftE2eTest, EachOfFourteenManualChangesIsReportedAndNothingElse) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
   auto server = Start(OneTarget(kShop, dsn));
@@ -57,7 +67,7 @@ TEST(ExactDriftE2eTest, EachOfFourteenManualChangesIsReportedAndNothingElse) {
                                HasSubstr("in a shadow database")));
   // The second look at the same state replays nothing.
   EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("(cached)"));
-  EXPECT_EQ(ShadowDatabases(), 0) << "a shadow database outlived its use";
+  EXPECT_TRUE(NoShadowLeft()) << "a shadow database outlived its use";
 
   TestPostgres::MustQuery(dsn, ReadTextFile(kManualChanges));
   CommandResult drift = server->Cli({"drift", "-t", "t"});
@@ -197,7 +207,11 @@ TEST(ReversibilityE2eTest, FindsADownThatDropsADifferentIndexAndReportsAMissingD
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM pg_indexes WHERE indexname = "
                                             "'t_c_idx'"),
             "0");
-  EXPECT_EQ(ShadowDatabases(), 0);
+  EXPECT_TRUE(NoShadowLeft());
+  // The same proof from plan --reversible, under the plan.
+  CommandResult plan = server->Cli({"plan", "-t", "t", "--reversible"});
+  EXPECT_EQ(plan.exit_code, 4);
+  EXPECT_THAT(plan.out, AllOf(HasSubstr("plan hash"), HasSubstr("down does not restore")));
   // A correct down passes.
   WriteFiles(dir, {{"3_c_index.down.sql", "DROP INDEX t_c_idx;\n"}});
   CommandResult fixed = server->Cli({"rehearse", "-t", "t", "--reversible"});
@@ -257,15 +271,21 @@ TEST(RehearsalE2eTest, RequireRehearsalRefusesUntilAFixedReleaseRehearsesClean) 
   CommandResult clean = server->Cli({"rehearse", "-t", "t"});
   EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
   EXPECT_THAT(clean.out, AllOf(HasSubstr("email_required  ok"),
-                               HasSubstr("stmt 1: public.accounts RowExclusiveLock"),
-                               HasSubstr("stmt 2: public.accounts AccessExclusiveLock"),
+                               HasSubstr("public.accounts AccessExclusiveLock (stmt 2)"),
                                HasSubstr("recorded for require_rehearsal")))
       << clean.out;
+  // Every lock of every statement is in the JSON: the backfill's UPDATE took RowExclusiveLock.
+  CommandResult json_locks = server->Cli({"rehearse", "-t", "t", "--json"});
+  EXPECT_THAT(json_locks.out,
+              AllOf(HasSubstr("{\"index\":1,\"duration_ms\""),
+                    HasSubstr("\"locks\":[\"public.accounts RowExclusiveLock\"]"),
+                    HasSubstr("\"locks\":[\"public.accounts AccessExclusiveLock\"")))
+      << json_locks.out;
   CommandResult applied = server->Cli({"apply", "-t", "t", "--yes"});
   EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
   // The rehearsals touched only shadows: the target has no sample rows.
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "0");
-  EXPECT_EQ(ShadowDatabases(), 0);
+  EXPECT_TRUE(NoShadowLeft());
 }
 
 TEST(DriftGateE2eTest, ApplyIsRefusedWhileDriftIsUnacceptedAndGoesThroughOnceAccepted) {
@@ -304,6 +324,7 @@ TEST(ShadowCrashE2eTest, AShadowLeftByAKilledServerIsDroppedAfterRestart) {
   auto server = Start(config);
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
+  ASSERT_TRUE(NoShadowLeft());
   // A drift replays the slow revision; schemad is killed while it does.
   CommandOptions background;
   absl::StatusOr<pid_t> drift = SpawnProcess(
@@ -333,6 +354,33 @@ TEST(ShadowCrashE2eTest, AShadowLeftByAKilledServerIsDroppedAfterRestart) {
   }
   EXPECT_EQ(ShadowDatabases(), 0) << restarted->Log();
   EXPECT_THAT(restarted->Log(), HasSubstr("left behind by a schemad that stopped"));
+}
+
+TEST(DriftWatchE2eTest, ChangesAreAuditedAsTheyAppearAndDisappear) {
+  const std::string dir = MakeTempDir("schemad-watch");
+  WriteFiles(dir + "/catalog", {{"1_a.up.sql", "CREATE TABLE a (id int);\n"}});
+  WriteFiles(dir, {{"control.dsn", TestPostgres::Get().CreateDatabase() + "\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config = OneTarget(dir + "/catalog", dsn);
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir,
+                                   "/control.dsn\nenvironments:\n  dev:\n    drift_check: 1s\n");
+  auto server = Start(config);
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
+  const auto audit_has = [&](const std::string& text) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (server->Cli({"audit", "-t", "t"}).out.find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return false;
+  };
+  TestPostgres::MustQuery(dsn, "CREATE INDEX a_id ON a (id)");
+  EXPECT_TRUE(audit_has("DRIFT_APPEARED")) << server->Log();
+  EXPECT_THAT(server->Cli({"audit", "-t", "t"}).out,
+              HasSubstr("unexpected index public.a_id (expected absent"));
+  TestPostgres::MustQuery(dsn, "DROP INDEX a_id");
+  EXPECT_TRUE(audit_has("DRIFT_DISAPPEARED")) << server->Log();
 }
 
 }  // namespace

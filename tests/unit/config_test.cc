@@ -23,6 +23,7 @@ class ConfigTest : public ::testing::Test {
   }
   absl::StatusOr<Config> Parse(const std::string& yaml) {
     return ParseConfig(yaml, dir_ + "/schemad.yaml", [](const std::string& name) {
+      if (name == "SHADOW") return std::optional<std::string>("host=/tmp dbname=postgres");
       return name == "DEV_DSN" ? std::optional<std::string>("host=/tmp dbname=dev") : std::nullopt;
     });
   }
@@ -223,6 +224,23 @@ TEST_F(ConfigTest, EnvironmentsHavePoliciesAndAnOrder) {
   EXPECT_THAT(ValidateConfig(*approvals),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("environments.live.approvals: needs a control database")));
+  absl::StatusOr<Config> shadow_policy = Parse(
+      targets + "environments:\n  qa: {drift_check: 10m}\n  live: {require_rehearsal: 24h, "
+                "drift_gate: true}\nshadow:\n  dsn_env: SHADOW\n");
+  ASSERT_THAT(shadow_policy, IsOk());
+  EXPECT_EQ(shadow_policy->targets[0].environment.drift_check, absl::Minutes(10));
+  EXPECT_EQ(shadow_policy->targets[1].environment.require_rehearsal, absl::Hours(24));
+  EXPECT_TRUE(shadow_policy->targets[1].environment.drift_gate);
+  EXPECT_EQ(shadow_policy->shadow.dsn_source, "env SHADOW");
+  EXPECT_THAT(ValidateConfig(*shadow_policy),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("environments.live.require_rehearsal: needs a control database")));
+  EXPECT_THAT(Parse(targets + "environments:\n  qa: {drift_check: 0s}\n  live: {}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("environments.qa.drift_check: must be at least 1s")));
+  EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n  live: {drift_gate: maybe}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("environments.live.drift_gate: must be true or false")));
   EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n  live: {approvals: 11}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must be 0 to 10")));
   EXPECT_THAT(Parse(targets + "environments:\n  qa: {}\n"),

@@ -18,13 +18,14 @@ namespace {
 //   {OWN(cls,x)}   object x (an oid) of catalog cls is not part of an extension
 //   {ACL(a,o,t)}   the grants in acl a of an object owned by o, of type letter t (acldefault)
 //   {PARENT(c,n)}  the key of relation c in namespace n, as its children name their parent
+//   {COMMENT(cls,x,sub)}  the comment on object x (sub-object sub) of catalog cls
 struct KindQuery {
   const char* sql;
   const char* summary;
 };
 
 constexpr KindQuery kQueries[] = {
-    {"SELECT 'schema', n.nspname, '', obj_description(n.oid, 'pg_namespace') AS comment, "
+    {"SELECT 'schema', n.nspname, '', {COMMENT(pg_namespace,n.oid,0)} AS comment, "
      "{ACL(n.nspacl,n.nspowner,n)} AS grants FROM pg_namespace n "
      "WHERE {NS(n)} AND {OWN(pg_namespace,n.oid)}",
      ""},
@@ -45,14 +46,14 @@ constexpr KindQuery kQueries[] = {
      "CASE c.relreplident WHEN 'f' THEN 'full' WHEN 'n' THEN 'nothing' WHEN 'i' THEN 'index' "
      "  END AS \"replica identity\", "
      "array_to_string(c.reloptions, ', ') AS options, "
-     "obj_description(c.oid, 'pg_class') AS comment, {ACL(c.relacl,c.relowner,r)} AS grants "
+     "{COMMENT(pg_class,c.oid,0)} AS comment, {ACL(c.relacl,c.relowner,r)} AS grants "
      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
      "WHERE c.relkind IN ('r', 'p', 'f') AND {NS(n)} AND {OWN(pg_class,c.oid)}",
      ""},
     {"SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized view' END, "
      "n.nspname || '.' || c.relname, '', pg_get_viewdef(c.oid) AS definition, "
      "array_to_string(c.reloptions, ', ') AS options, "
-     "obj_description(c.oid, 'pg_class') AS comment, {ACL(c.relacl,c.relowner,r)} AS grants "
+     "{COMMENT(pg_class,c.oid,0)} AS comment, {ACL(c.relacl,c.relowner,r)} AS grants "
      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
      "WHERE c.relkind IN ('v', 'm') AND {NS(n)} AND {OWN(pg_class,c.oid)}",
      ""},
@@ -64,7 +65,7 @@ constexpr KindQuery kQueries[] = {
      "CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity, "
      "CASE WHEN a.attcollation <> t.typcollation THEN (SELECT co.collname FROM pg_collation co "
      "  WHERE co.oid = a.attcollation) END AS collation, "
-     "col_description(c.oid, a.attnum) AS comment, "
+     "{COMMENT(pg_class,c.oid,a.attnum)} AS comment, "
      "CASE WHEN a.attacl IS NOT NULL THEN {ACL(a.attacl,c.relowner,c)} END AS grants "
      "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
      "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid "
@@ -74,7 +75,7 @@ constexpr KindQuery kQueries[] = {
      "type"},
     {"SELECT 'constraint', n.nspname || '.' || c.relname || '.' || con.conname, {PARENT(c,n)}, "
      "pg_get_constraintdef(con.oid) AS definition, "
-     "obj_description(con.oid, 'pg_constraint') AS comment "
+     "{COMMENT(pg_constraint,con.oid,0)} AS comment "
      "FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {NS(n)} AND {OWN(pg_class,c.oid)}",
      "definition"},
@@ -82,7 +83,7 @@ constexpr KindQuery kQueries[] = {
     {"SELECT 'index', n.nspname || '.' || ic.relname, {PARENT(c,tn)}, "
      "pg_get_indexdef(i.indexrelid) AS definition, "
      "CASE WHEN i.indisvalid THEN 'valid' ELSE 'INVALID' END AS state, "
-     "obj_description(ic.oid, 'pg_class') AS comment "
+     "{COMMENT(pg_class,ic.oid,0)} AS comment "
      "FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid "
      "JOIN pg_namespace n ON n.oid = ic.relnamespace JOIN pg_class c ON c.oid = i.indrelid "
      "JOIN pg_namespace tn ON tn.oid = c.relnamespace "
@@ -105,21 +106,21 @@ constexpr KindQuery kQueries[] = {
      "  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid "
      "  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) "
      "  AS \"owned by\", "
-     "obj_description(c.oid, 'pg_class') AS comment, {ACL(c.relacl,c.relowner,s)} AS grants "
+     "{COMMENT(pg_class,c.oid,0)} AS comment, {ACL(c.relacl,c.relowner,s)} AS grants "
      "FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid "
      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {NS(n)} AND {OWN(pg_class,c.oid)}",
      "type"},
     {"SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' "
      "  ELSE 'function' END, p.oid::regprocedure::text, '', "
      "CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END AS definition, "
-     "obj_description(p.oid, 'pg_proc') AS comment, {ACL(p.proacl,p.proowner,f)} AS grants "
+     "{COMMENT(pg_proc,p.oid,0)} AS comment, {ACL(p.proacl,p.proowner,f)} AS grants "
      "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
      "WHERE {NS(n)} AND {OWN(pg_proc,p.oid)}",
      ""},
     {"SELECT 'trigger', n.nspname || '.' || c.relname || '.' || tg.tgname, {PARENT(c,n)}, "
      "pg_get_triggerdef(tg.oid) AS definition, CASE tg.tgenabled WHEN 'O' THEN 'enabled' "
      "  WHEN 'D' THEN 'disabled' WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END AS state, "
-     "obj_description(tg.oid, 'pg_trigger') AS comment "
+     "{COMMENT(pg_trigger,tg.oid,0)} AS comment "
      "FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid "
      "JOIN pg_namespace n ON n.oid = c.relnamespace "
      "WHERE NOT tg.tgisinternal AND {NS(n)} AND {OWN(pg_class,c.oid)}",
@@ -154,7 +155,7 @@ constexpr KindQuery kQueries[] = {
      "  AS attributes, "
      "(SELECT format_type(r.rngsubtype, NULL) FROM pg_range r WHERE r.rngtypid = t.oid) "
      "  AS subtype, "
-     "obj_description(t.oid, 'pg_type') AS comment, {ACL(t.typacl,t.typowner,T)} AS grants "
+     "{COMMENT(pg_type,t.oid,0)} AS comment, {ACL(t.typacl,t.typowner,T)} AS grants "
      "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
      "WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM "
      "  pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))) "
@@ -166,7 +167,7 @@ constexpr KindQuery kQueries[] = {
 };
 
 // Part of the prepared statements' names: a schemad whose queries differ prepares its own.
-constexpr int kSnapshotVersion = 1;
+constexpr int kSnapshotVersion = 2;
 
 // Expands the templates of kQueries. Arguments are written without spaces.
 std::string Expand(std::string sql) {
@@ -201,6 +202,10 @@ std::string Expand(std::string sql) {
         "CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS item "
         "FROM aclexplode(coalesce(",
         a[0], ", acldefault('", a[2], "', ", a[1], "))) g WHERE g.grantee <> ", a[1], ") x)");
+  });
+  replace_calls("COMMENT", [](const std::vector<std::string>& a) {
+    return absl::StrCat("(SELECT d.description FROM pg_description d WHERE d.objoid = ", a[1],
+                        " AND d.classoid = '", a[0], "'::regclass AND d.objsubid = ", a[2], ")");
   });
   replace_calls("PARENT", [](const std::vector<std::string>& a) {
     return absl::StrCat("CASE ", a[0], ".relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN ",
@@ -240,11 +245,22 @@ absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn) {
       prepared.insert(row[0].as<std::string>());
     }
     SchemaSnapshot snapshot;
+    std::vector<std::string> names;
+    for (size_t q = 0; q < expanded.size(); ++q) {
+      names.push_back(absl::StrCat("schemad_snapshot_", kSnapshotVersion, "_", q));
+      if (prepared.count(names[q]) == 0) {
+        txn.exec(absl::StrCat("PREPARE ", names[q], " AS ", expanded[q]));
+      }
+    }
+    // All in one round trip.
+    pqxx::pipeline pipeline(txn);
+    std::vector<pqxx::pipeline::query_id> ids;
+    for (const std::string& name : names) ids.push_back(pipeline.insert("EXECUTE " + name));
     for (size_t q = 0; q < expanded.size(); ++q) {
       const KindQuery& query = kQueries[q];
-      const std::string name = absl::StrCat("schemad_snapshot_", kSnapshotVersion, "_", q);
-      if (prepared.count(name) == 0) txn.exec(absl::StrCat("PREPARE ", name, " AS ", expanded[q]));
-      const pqxx::result rows = txn.exec(absl::StrCat("EXECUTE ", name));
+      const pqxx::result rows = pipeline.retrieve(ids[q]);
+      std::vector<std::string> columns;
+      for (pqxx::row::size_type i = 3; i < rows.columns(); ++i) columns.push_back(rows.column_name(i));
       for (const pqxx::row& row : rows) {
         SchemaObject object;
         object.kind = row[0].as<std::string>();
@@ -252,12 +268,13 @@ absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn) {
         object.parent = row[2].as<std::string>();
         object.summary = query.summary;
         for (pqxx::row::size_type i = 3; i < row.size(); ++i) {
-          if (!row[i].is_null()) object.attributes[rows.column_name(i)] = row[i].as<std::string>();
+          if (!row[i].is_null()) object.attributes.emplace(columns[i - 3], row[i].c_str());
         }
         const std::string key = Key(object.kind, object.identity);
         snapshot.objects.emplace(key, std::move(object));
       }
     }
+    pipeline.complete();
     txn.commit();
     return snapshot;
   } catch (const std::exception& e) {
@@ -279,16 +296,26 @@ std::vector<SchemaDifference> DiffSnapshots(const SchemaSnapshot& expected,
       items.push_back({"missing " + want.kind, want.identity, shape(want), "absent"});
       continue;
     }
+    // Both attribute maps are sorted: walk them together.
     const SchemaObject& have = found->second;
-    std::set<std::string> names;
-    for (const auto& [name, value] : want.attributes) names.insert(name);
-    for (const auto& [name, value] : have.attributes) names.insert(name);
-    for (const std::string& name : names) {
-      auto a = want.attributes.find(name);
-      auto b = have.attributes.find(name);
-      const std::string left = a == want.attributes.end() ? "(none)" : a->second;
-      const std::string right = b == have.attributes.end() ? "(none)" : b->second;
-      if (left != right) items.push_back({want.kind + " " + name, want.identity, left, right});
+    auto a = want.attributes.begin(), b = have.attributes.begin();
+    while (a != want.attributes.end() || b != have.attributes.end()) {
+      const bool left_only = b == have.attributes.end() ||
+                             (a != want.attributes.end() && a->first < b->first);
+      const bool right_only = !left_only && (a == want.attributes.end() || b->first < a->first);
+      if (left_only) {
+        items.push_back({want.kind + " " + a->first, want.identity, a->second, "(none)"});
+        ++a;
+      } else if (right_only) {
+        items.push_back({want.kind + " " + b->first, want.identity, "(none)", b->second});
+        ++b;
+      } else {
+        if (a->second != b->second) {
+          items.push_back({want.kind + " " + a->first, want.identity, a->second, b->second});
+        }
+        ++a;
+        ++b;
+      }
     }
   }
   for (const auto& [key, have] : live.objects) {

@@ -159,6 +159,15 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
                                                          ": ", key, ": expected true or false"));
         }
         catalog->empty_down_is_noop = flag;
+      } else if (key == "layout") {
+        SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "native or popx"));
+        const std::string layout = value.as<std::string>();
+        if (layout != "native" && layout != "popx") {
+          return absl::InvalidArgumentError(absl::StrCat(
+              source, ": line ", value.Mark().line + 1, ": layout: expected native or popx, got \"",
+              layout.substr(0, 40), "\""));
+        }
+        catalog->layout = layout;
       } else if (key == "description") {
         SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "text"));
         catalog->description = std::string(absl::StripAsciiWhitespace(value.as<std::string>()));
@@ -298,6 +307,70 @@ absl::StatusOr<FileName> ParseFileName(absl::string_view file_name) {
   return parsed;
 }
 
+namespace {
+
+constexpr absl::string_view kPopxDialects[] = {"postgres", "mysql", "sqlite3", "cockroach"};
+
+// The name without .up.sql / .down.sql, split at dots: "<version>_<name>" then the segments.
+std::vector<std::string> PopxSegments(absl::string_view file_name, bool* up) {
+  absl::string_view stem;
+  if (absl::EndsWith(file_name, kUpSuffix)) {
+    stem = file_name.substr(0, file_name.size() - kUpSuffix.size());
+    *up = true;
+  } else if (absl::EndsWith(file_name, kDownSuffix)) {
+    stem = file_name.substr(0, file_name.size() - kDownSuffix.size());
+    *up = false;
+  } else {
+    return {};
+  }
+  return absl::StrSplit(stem, '.');
+}
+
+bool IsPopxSegment(absl::string_view segment) {
+  return segment == "autocommit" ||
+         std::find(std::begin(kPopxDialects), std::end(kPopxDialects), segment) !=
+             std::end(kPopxDialects);
+}
+
+}  // namespace
+
+bool LooksLikePopx(absl::string_view file_name) {
+  bool up = true;
+  const std::vector<std::string> segments = PopxSegments(file_name, &up);
+  return segments.size() > 1 && IsPopxSegment(segments.back());
+}
+
+absl::StatusOr<FileName> ParsePopxFileName(absl::string_view file_name) {
+  bool up = true;
+  std::vector<std::string> segments = PopxSegments(file_name, &up);
+  if (segments.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file_name, ": bad name: expected <version>_<name>[.<dialect>][.autocommit].up.sql or "
+                   ".down.sql (popx layout)"));
+  }
+  FileName parsed;
+  if (segments.size() > 1 && segments.back() == "autocommit") {
+    parsed.autocommit = true;
+    segments.pop_back();
+  }
+  if (segments.size() > 1 && IsPopxSegment(segments.back()) && segments.back() != "autocommit") {
+    parsed.dialect = segments.back();
+    segments.pop_back();
+  }
+  if (segments.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file_name, ": bad name: unknown segment \"", segments.back(),
+        "\" (popx names are <version>_<name>[.postgres|.mysql|.sqlite3|.cockroach][.autocommit]"
+        ".up.sql)"));
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(FileName native,
+                           ParseFileName(absl::StrCat(segments[0], up ? kUpSuffix : kDownSuffix)));
+  parsed.version = std::move(native.version);
+  parsed.name = std::move(native.name);
+  parsed.up = up;
+  return parsed;
+}
+
 struct LazyScript {
   absl::once_flag once;
   absl::StatusOr<sql::Script> script;
@@ -337,6 +410,12 @@ std::shared_ptr<const std::string> EmptyText() {
 const absl::StatusOr<sql::Script>& MigrationFile::Parsed() const {
   absl::call_once(lazy->once, [this] {
     absl::StatusOr<sql::Script> script = sql::ParseScript(content);
+    if (script.ok() && named_no_transaction &&
+        script->mode == sql::TransactionMode::kTransactional) {
+      script->mode = sql::TransactionMode::kNonTransactional;
+      script->mode_reason =
+          "the file name marks it .autocommit (popx): each statement commits on its own";
+    }
     lazy->script = script.ok() ? std::move(script) : Annotate(script.status(), path);
   });
   return lazy->script;
@@ -381,6 +460,44 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   }
   std::sort(names.begin(), names.end());
   const std::string prefix = absl::EndsWith(dir, "/") ? dir : dir + "/";
+  // The layout first (catalog.yaml's, else from the names): it decides which files count.
+  bool has_manifest = std::binary_search(names.begin(), names.end(), "catalog.yaml");
+  if (has_manifest) SCHEMAD_RETURN_IF_ERROR(LoadManifest(prefix + "catalog.yaml", &catalog));
+  if (catalog.layout.empty()) {
+    catalog.layout = std::any_of(names.begin(), names.end(),
+                                 [](const std::string& n) { return LooksLikePopx(n); })
+                         ? "popx"
+                         : "native";
+  }
+  const bool popx = catalog.layout == "popx";
+  // popx: for each version and direction the postgres file, else the generic one; files of
+  // other dialects are not part of the catalog. An empty file is a no-op (as popx runs it).
+  std::map<std::string, FileName> popx_names;
+  if (popx) {
+    catalog.empty_down_is_noop = true;
+    std::map<std::pair<std::string, bool>, std::string> chosen;
+    for (const std::string& name : names) {
+      if (!absl::EndsWithIgnoreCase(name, ".sql")) continue;
+      absl::StatusOr<FileName> parsed = ParsePopxFileName(name);
+      if (!parsed.ok()) return Annotate(parsed.status(), dir);
+      if (!parsed->dialect.empty() && parsed->dialect != "postgres") continue;
+      std::string& slot = chosen[{VersionKey(parsed->version), parsed->up}];
+      if (slot.empty() || !parsed->dialect.empty()) slot = name;
+      popx_names[name] = *std::move(parsed);
+    }
+    std::vector<std::string> kept;
+    for (const std::string& name : names) {
+      if (!absl::EndsWithIgnoreCase(name, ".sql")) {
+        kept.push_back(name);
+        continue;
+      }
+      auto it = popx_names.find(name);
+      if (it != popx_names.end() && chosen[{VersionKey(it->second.version), it->second.up}] == name) {
+        kept.push_back(name);
+      }
+    }
+    names = std::move(kept);
+  }
   // Documented rule: files not ending in .sql (in any case) are not part of the catalog
   // (README, catalog.yaml, dotfiles…); every .sql file must be a well-named revision.
   auto is_sql = [](const std::string& name) { return absl::EndsWithIgnoreCase(name, ".sql"); };
@@ -415,12 +532,9 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   absl::Status names_ok = [&]() -> absl::Status {
     for (size_t i = 0; i < names.size(); ++i) {
       const std::string& file_name = names[i];
-      if (file_name == "catalog.yaml") {
-        SCHEMAD_RETURN_IF_ERROR(LoadManifest(prefix + file_name, &catalog));
-        continue;
-      }
       if (!is_sql(file_name)) continue;
-      absl::StatusOr<FileName> parsed = ParseFileName(file_name);
+      absl::StatusOr<FileName> parsed =
+          popx ? absl::StatusOr<FileName>(popx_names.at(file_name)) : ParseFileName(file_name);
       if (!parsed.ok()) return Annotate(parsed.status(), dir);
       Pair& pair = by_key[VersionKey(parsed->version)];
       int& slot = parsed->up ? pair.up : pair.down;
@@ -450,8 +564,10 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     revision.version = pair.name.version;
     revision.name = pair.name.name;
     SCHEMAD_ASSIGN_OR_RETURN(revision.up, std::move(files[pair.up]));
+    if (popx) revision.up.named_no_transaction = popx_names.at(names[pair.up]).autocommit;
     if (pair.down >= 0) {
       SCHEMAD_ASSIGN_OR_RETURN(revision.down, std::move(files[pair.down]));
+      if (popx) revision.down->named_no_transaction = popx_names.at(names[pair.down]).autocommit;
       // A down that does nothing for an up that does something would "roll back" nothing.
       if (sql::IsEmptyScript(revision.down->text()) && !sql::IsEmptyScript(revision.up.text()) &&
           !sql::ReadDirectives(revision.up.text())->down_is_noop && !catalog.empty_down_is_noop) {

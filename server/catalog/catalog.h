@@ -41,6 +41,8 @@ struct MigrationFile {
   const sql::Script& script() const { return Parsed().value(); }
 
   std::shared_ptr<LazyScript> lazy = NewLazyScript();
+  // The file's name marks it as run outside a transaction (Ory popx: `.autocommit.`).
+  bool named_no_transaction = false;
 };
 
 struct Revision {
@@ -70,6 +72,11 @@ struct Catalog {
   // every revision (for catalogs written for other tools); otherwise it makes the revision
   // irreversible unless its up file says -- schemad:down-is-noop.
   bool empty_down_is_noop = false;
+  // How the folder names its files: "native" (<version>_<name>.up.sql / .down.sql) or "popx"
+  // (Ory popx: <version>_<name>[.<dialect>][.autocommit].(up|down).sql, the postgres files and
+  // the generic ones used). catalog.yaml `layout:`, else detected from the names (set by
+  // LoadCatalog).
+  std::string layout;
   std::vector<Revision> revisions;  // ascending by version
   // catalog.yaml as read, and its checksum (empty without one).
   std::string manifest_text;
@@ -105,8 +112,16 @@ struct FileName {
   std::string version;
   std::string name;
   bool up = true;
+  // popx: "" (every dialect), "postgres", "mysql", "sqlite3" or "cockroach"; and the
+  // `.autocommit` marker.
+  std::string dialect;
+  bool autocommit = false;
 };
 absl::StatusOr<FileName> ParseFileName(absl::string_view file_name);
+// The same for the popx layout: <version>_<name>[.<dialect>][.autocommit].(up|down).sql.
+absl::StatusOr<FileName> ParsePopxFileName(absl::string_view file_name);
+// Whether a file name has a popx dialect or .autocommit segment (the layout is then popx).
+bool LooksLikePopx(absl::string_view file_name);
 
 struct LoadOptions {
   // Files larger than this are refused (INVALID_ARGUMENT naming the file, its size and this).

@@ -557,5 +557,65 @@ TEST(CorpusTest, MattermostLoadsAndConcurrentlyFilesAreDetected) {
   EXPECT_EQ(non_transactional_down, 7);
 }
 
+// Ory popx: the postgres file wins over the generic one, other dialects are not read,
+// .autocommit (in either position) runs outside a transaction, empty files are no-ops.
+TEST(PopxLayoutTest, SelectsPostgresFilesAndHonoursAutocommit) {
+  const std::string dir = ::schemad::testing::MakeTempDir("schemad-popx");
+  ::schemad::testing::WriteFiles(
+      dir, {{"20210101000000000001_accounts.up.sql", "CREATE TABLE a (id int);"},
+            {"20210101000000000001_accounts.postgres.up.sql", "CREATE TABLE a (id bigint);"},
+            {"20210101000000000001_accounts.mysql.up.sql", "CREATE TABLE a (id int) ENGINE=x;"},
+            {"20210101000000000001_accounts.down.sql", "DROP TABLE a;"},
+            {"20210101000000000002_index.postgres.autocommit.up.sql",
+             "CREATE INDEX CONCURRENTLY a_id ON a (id);"},
+            {"20210101000000000002_index.postgres.autocommit.down.sql",
+             "DROP INDEX CONCURRENTLY a_id;"},
+            {"20210101000000000003_nothing.up.sql", ""},
+            {"20210101000000000003_nothing.down.sql", ""},
+            {"20210101000000000004_plain.autocommit.up.sql", "CREATE INDEX b ON a (id);"},
+            {"20210101000000000004_plain.autocommit.down.sql", "DROP INDEX b;"},
+            {"20210101000000000005_seed.postgres.up.sql", "INSERT INTO a VALUES (1);"},
+            {"20210101000000000005_seed.postgres.down.sql", ""}});
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_EQ(catalog->layout, "popx");
+  ASSERT_EQ(catalog->revisions.size(), 5u);
+  const Revision& accounts = catalog->revisions[0];
+  EXPECT_EQ(accounts.Id(), "20210101000000000001_accounts");
+  EXPECT_THAT(accounts.up.path, HasSubstr("accounts.postgres.up.sql"));
+  EXPECT_THAT(accounts.down->path, HasSubstr("accounts.down.sql"));
+  EXPECT_EQ(accounts.up.script().mode, sql::TransactionMode::kTransactional);
+  const Revision& plain = catalog->revisions[3];
+  EXPECT_EQ(plain.up.script().mode, sql::TransactionMode::kNonTransactional);
+  EXPECT_THAT(plain.up.script().mode_reason, HasSubstr(".autocommit (popx)"));
+  EXPECT_EQ(catalog->revisions[1].up.script().mode, sql::TransactionMode::kNonTransactional);
+  // Empty files are no-ops both ways: every revision can be rolled back.
+  for (const Revision& revision : catalog->revisions) {
+    EXPECT_TRUE(revision.down.has_value()) << revision.Id() << ": " << revision.irreversible_reason;
+  }
+  // A segment popx does not know is named.
+  ::schemad::testing::WriteFiles(dir, {{"20210101000000000006_x.oracle.postgres.up.sql", ""}});
+  EXPECT_THAT(LoadCatalog(dir), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("unknown segment \"oracle\"")));
+}
+
+TEST(CorpusTest, KratosLoadsThroughThePopxReader) {
+  const std::string dir =
+      SCHEMAD_SOURCE_DIR "/../shared/corpora/kratos/persistence/sql/migrations/sql";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "../shared/corpora is absent: " << dir;
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_EQ(catalog->layout, "popx");
+  EXPECT_EQ(catalog->revisions.size(), 346u);
+  int non_transactional = 0;
+  for (const Revision& revision : catalog->revisions) {
+    ASSERT_TRUE(revision.down.has_value()) << revision.Id() << ": " << revision.irreversible_reason;
+    ASSERT_THAT(revision.up.Parsed(), IsOk()) << revision.Id();
+    non_transactional += revision.up.script().mode == sql::TransactionMode::kNonTransactional;
+  }
+  // REPORT.md: 8 generic and 2 postgres .autocommit migrations.
+  EXPECT_EQ(non_transactional, 10);
+}
+
 }  // namespace
 }  // namespace schemad

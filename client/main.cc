@@ -594,6 +594,27 @@ int Main(int argc, char** argv) {
                       "admin: accept the present drift (an environment's drift_gate then lets "
                       "Apply through while the drift stays exactly this); needs --reason");
   drift_cmd->add_option("--reason", reason, "why the drift is accepted (audited)");
+  auto* baseline_cmd = app.add_subcommand(
+      "baseline",
+      "admin: record every revision up to --to as applied without running it (a database "
+      "built before schemad)");
+  baseline_cmd->add_option("--target,-t", target, "target name")->required();
+  baseline_cmd->add_option("--to", to_version, "the version the database is at")->required();
+  baseline_cmd->add_flag("--verify", verify,
+                         "refuse unless the live schema is the catalog's at --to (exact drift)");
+  baseline_cmd->add_option("--reason", reason, "why (journaled)")->required();
+  std::string from_tool;
+  auto* adopt_cmd = app.add_subcommand(
+      "adopt",
+      "admin: record what another tool applied, read from its own table (left untouched)");
+  adopt_cmd->add_option("--target,-t", target, "target name")->required();
+  adopt_cmd
+      ->add_option("--from", from_tool,
+                   "alembic, flyway, golang-migrate, dbmate, goose, sql-migrate or sqitch")
+      ->required();
+  adopt_cmd->add_flag("--verify", verify,
+                      "refuse unless the live schema is the catalog's at what is adopted");
+  adopt_cmd->add_option("--reason", reason, "why (journaled; default: adopted from TOOL)");
   auto* rehearse_cmd = app.add_subcommand(
       "rehearse",
       "run the plan in a shadow database built from the target's schema (durations, locks, "
@@ -674,6 +695,28 @@ int Main(int argc, char** argv) {
     if (!status.ok()) return client.Fail(status);
     Print(options, response,
           absl::StrCat("accepted the drift of ", target, " (", response.drift_hash(), ")\n"));
+    return kExitOk;
+  }
+  if (baseline_cmd->parsed() || adopt_cmd->parsed()) {
+    v1::AdoptionResponse response;
+    grpc::Status status;
+    if (baseline_cmd->parsed()) {
+      v1::BaselineRequest request;
+      request.set_target(target);
+      request.set_to_version(to_version);
+      request.set_verify(verify);
+      request.set_reason(reason);
+      status = Unary(client, &v1::SchemaService::Stub::Baseline, request, &response);
+    } else {
+      v1::AdoptRequest request;
+      request.set_target(target);
+      request.set_from(from_tool);
+      request.set_verify(verify);
+      request.set_reason(reason);
+      status = Unary(client, &v1::SchemaService::Stub::Adopt, request, &response);
+    }
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderAdoption(response));
     return kExitOk;
   }
   if (rehearse_cmd->parsed()) {

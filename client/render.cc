@@ -444,6 +444,29 @@ std::string RenderDrift(const v1::GetStatusResponse& status) {
                       Or(status.current_version(), "(empty)"), "\n", notes);
 }
 
+std::string RenderAdoption(const v1::AdoptionResponse& adoption) {
+  std::string out;
+  if (!adoption.table().empty()) absl::StrAppend(&out, "read ", adoption.table(), " (left as it is)\n");
+  if (adoption.recorded().empty()) {
+    absl::StrAppend(&out, adoption.target(), ": nothing new to record\n");
+  } else {
+    absl::StrAppend(&out, adoption.target(), ": recorded ", adoption.recorded_size(),
+                    " revision(s) as applied without running them (run ", adoption.run_id(),
+                    "): ", absl::StrJoin(adoption.recorded(), ", "), "\n");
+  }
+  if (!adoption.already().empty()) {
+    absl::StrAppend(&out, "already recorded: ", absl::StrJoin(adoption.already(), ", "), "\n");
+  }
+  for (const std::string& line : adoption.not_adopted()) {
+    absl::StrAppend(&out, "not adopted: ", line, "\n");
+  }
+  absl::StrAppend(&out, adoption.verified()
+                            ? "verified: the live schema is the catalog's at these revisions\n"
+                            : "NOT VERIFIED: nothing was checked against the live schema (use "
+                              "--verify, or see schemactl drift)\n");
+  return out;
+}
+
 std::string RenderRehearsal(const v1::Rehearsal& rehearsal) {
   std::string out = absl::StrCat(
       rehearsal.reversible() ? "Reversibility proof" : "Rehearsal", " of ", rehearsal.target(),

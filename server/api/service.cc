@@ -1453,6 +1453,74 @@ grpc::Status SchemaService::AcceptDrift(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+namespace {
+
+void ToProto(const engine::AdoptionResult& result, const std::string& target,
+             v1::AdoptionResponse* out) {
+  out->set_target(target);
+  out->set_run_id(result.run.run_id);
+  for (const std::string& version : result.recorded) out->add_recorded(version);
+  for (const std::string& version : result.already) out->add_already(version);
+  for (const std::string& line : result.not_adopted) out->add_not_adopted(line);
+  out->set_verified(result.verified);
+  out->set_table(result.table);
+}
+
+}  // namespace
+
+grpc::Status SchemaService::Baseline(grpc::ServerContext* context,
+                                     const v1::BaselineRequest* request,
+                                     v1::AdoptionResponse* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  auto target =
+      Admit(context, *request, Role::kAdmin, "Baseline", &caller, Quotas::Kind::kChange, &ticket);
+  if (!target.ok()) return ToGrpc(target.status());
+  engine::AdoptionRequest adoption;
+  adoption.to_version = request->to_version();
+  adoption.verify = request->verify();
+  adoption.reason = request->reason();
+  adoption.principal = caller.principal;
+  absl::StatusOr<engine::AdoptionResult> result = engine_->Baseline(**target, adoption);
+  AuditCall(*context, caller.principal, "Baseline", request->target(), "",
+            result.ok() ? "RECORDED" : "REFUSED",
+            result.ok() ? absl::StrCat(result->recorded.size(), " revision(s) up to ",
+                                       request->to_version(), "; ", request->reason(),
+                                       result->verified ? "; verified" : "; not verified")
+                        : std::string(result.status().message()));
+  if (!result.ok()) return ToGrpc(result.status());
+  spdlog::info("baseline target={} principal={} to={} recorded={} verified={}", request->target(),
+               caller.principal, request->to_version(), result->recorded.size(), result->verified);
+  ToProto(*result, request->target(), response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchemaService::Adopt(grpc::ServerContext* context, const v1::AdoptRequest* request,
+                                  v1::AdoptionResponse* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  auto target =
+      Admit(context, *request, Role::kAdmin, "Adopt", &caller, Quotas::Kind::kChange, &ticket);
+  if (!target.ok()) return ToGrpc(target.status());
+  engine::AdoptionRequest adoption;
+  adoption.tool = request->from();
+  adoption.verify = request->verify();
+  adoption.reason = request->reason();
+  adoption.principal = caller.principal;
+  absl::StatusOr<engine::AdoptionResult> result = engine_->Adopt(**target, adoption);
+  AuditCall(*context, caller.principal, "Adopt", request->target(), "",
+            result.ok() ? "RECORDED" : "REFUSED",
+            result.ok() ? absl::StrCat(result->recorded.size(), " revision(s) from ",
+                                       request->from(), result->verified ? "; verified" : "; not verified")
+                        : std::string(result.status().message()));
+  if (!result.ok()) return ToGrpc(result.status());
+  spdlog::info("adopt target={} principal={} from={} recorded={} not_adopted={} verified={}",
+               request->target(), caller.principal, request->from(), result->recorded.size(),
+               result->not_adopted.size(), result->verified);
+  ToProto(*result, request->target(), response);
+  return grpc::Status::OK;
+}
+
 grpc::Status SchemaService::ApprovePlan(grpc::ServerContext* context,
                                         const v1::ApprovePlanRequest* request,
                                         v1::Approval* response) {

@@ -73,6 +73,10 @@ class SchemaService final
                         v1::Rehearsal* response) override;
   grpc::Status AcceptDrift(grpc::ServerContext* context, const v1::AcceptDriftRequest* request,
                            v1::AcceptDriftResponse* response) override;
+  grpc::Status Baseline(grpc::ServerContext* context, const v1::BaselineRequest* request,
+                        v1::AdoptionResponse* response) override;
+  grpc::Status Adopt(grpc::ServerContext* context, const v1::AdoptRequest* request,
+                     v1::AdoptionResponse* response) override;
   grpc::Status PublishRelease(grpc::ServerContext* context,
                               const v1::PublishReleaseRequest* request,
                               v1::Release* response) override;

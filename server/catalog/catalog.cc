@@ -159,6 +159,28 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
                                                          ": ", key, ": expected true or false"));
         }
         catalog->empty_down_is_noop = flag;
+      } else if (key == "adopt") {
+        SCHEMAD_RETURN_IF_ERROR(
+            Expect(value, Type::Map, source, key, "a mapping: tool -> {tool id: version}"));
+        for (const auto& tool : value) {
+          const std::string name = tool.first.as<std::string>();
+          const std::string where = absl::StrCat("adopt.", name);
+          SCHEMAD_RETURN_IF_ERROR(
+              Expect(tool.second, Type::Map, source, where, "a mapping: tool id -> version"));
+          for (const auto& id : tool.second) {
+            SCHEMAD_RETURN_IF_ERROR(Expect(id.second, Type::Scalar, source,
+                                           absl::StrCat(where, ".", id.first.as<std::string>()),
+                                           "a catalog version"));
+            const std::string version = id.second.as<std::string>();
+            if (!IsVersion(version)) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  source, ": line ", id.second.Mark().line + 1, ": ", where, ".",
+                  id.first.as<std::string>(), ": \"", version.substr(0, 40),
+                  "\" is not a version"));
+            }
+            catalog->adopt_ids[name][id.first.as<std::string>()] = version;
+          }
+        }
       } else if (key == "layout") {
         SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "native or popx"));
         const std::string layout = value.as<std::string>();

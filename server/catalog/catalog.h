@@ -2,6 +2,7 @@
 // ordered revisions with their checksums and parsed statements.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +78,9 @@ struct Catalog {
   // the generic ones used). catalog.yaml `layout:`, else detected from the names (set by
   // LoadCatalog).
   std::string layout;
+  // catalog.yaml `adopt:`: per tool (alembic, flyway, …), its ids mapped to catalog versions,
+  // for ids that are not the version itself (Alembic's hex revision ids).
+  std::map<std::string, std::map<std::string, std::string>> adopt_ids;
   std::vector<Revision> revisions;  // ascending by version
   // catalog.yaml as read, and its checksum (empty without one).
   std::string manifest_text;

@@ -20,6 +20,12 @@ constexpr char kInsertApplied[] =
     "checksum = EXCLUDED.checksum, applied_at = now(), applied_by = EXCLUDED.applied_by, "
     "duration_ms = EXCLUDED.duration_ms, run_id = EXCLUDED.run_id, release = EXCLUDED.release";
 
+// Adopted from another tool's history: when it ran there ($10, seconds since the epoch).
+constexpr char kInsertAdopted[] =
+    "INSERT INTO schemad.migrations (catalog, version, version_key, name, checksum, applied_by, "
+    "duration_ms, run_id, release, applied_at) VALUES ($1, $2, $3::numeric, $4, $5, $6, "
+    "$7::float8, NULLIF($8, '')::uuid, $9, to_timestamp($10::float8))";
+
 constexpr char kDeleteApplied[] =
     "DELETE FROM schemad.migrations WHERE catalog = $1 AND version_key = $2::numeric";
 
@@ -64,7 +70,11 @@ absl::StatusOr<bool> HistoryStore::IsRecorded(Connection& conn, const std::strin
 void HistoryStore::Write(pqxx::transaction_base& txn, const HistoryWrite& write,
                          double duration_ms) const {
   const AppliedRevision& r = write.revision;
-  if (write.insert) {
+  if (write.insert && write.applied_at) {
+    txn.exec_params(kInsertAdopted, catalog_, r.version, DigitsKey(r.version), r.name, r.checksum,
+                    r.applied_by, duration_ms, r.run_id, r.release,
+                    absl::ToDoubleSeconds(*write.applied_at - absl::UnixEpoch()));
+  } else if (write.insert) {
     txn.exec_params(kInsertApplied, catalog_, r.version, DigitsKey(r.version), r.name, r.checksum,
                     r.applied_by, duration_ms, r.run_id, r.release);
   } else {

@@ -32,6 +32,8 @@ struct AppliedRevision {
 struct HistoryWrite {
   bool insert = true;
   AppliedRevision revision;
+  // Recorded as applied then (adopted from another tool's history), not now.
+  std::optional<absl::Time> applied_at;
 };
 
 // Reads and writes the applied revisions of `catalog`. Methods taking a Connection commit at

@@ -65,6 +65,8 @@ Operation ParseOperation(const std::string& text) {
   if (text == "rollback") return Operation::kRollback;
   if (text == "resolve") return Operation::kResolve;
   if (text == "repair") return Operation::kRepair;
+  if (text == "baseline") return Operation::kBaseline;
+  if (text == "adopt") return Operation::kAdopt;
   return Operation::kApply;
 }
 
@@ -150,6 +152,10 @@ std::string OperationName(Operation operation) {
       return "resolve";
     case Operation::kRepair:
       return "repair";
+    case Operation::kBaseline:
+      return "baseline";
+    case Operation::kAdopt:
+      return "adopt";
   }
   return "apply";
 }

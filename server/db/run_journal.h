@@ -21,7 +21,7 @@ class transaction_base;
 namespace schemad::db {
 
 enum class RunState { kRunning, kSucceeded, kFailed, kInterrupted, kTimedOut, kResolved };
-enum class Operation { kApply, kRollback, kResolve, kRepair };
+enum class Operation { kApply, kRollback, kResolve, kRepair, kBaseline, kAdopt };
 enum class Outcome {
   kNone,
   kApplied,

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "server/common/sha256.h"
 
 namespace schemad::db {
 namespace {
@@ -166,9 +167,6 @@ constexpr KindQuery kQueries[] = {
      "version"},
 };
 
-// Part of the prepared statements' names: a schemad whose queries differ prepares its own.
-constexpr int kSnapshotVersion = 2;
-
 // Expands the templates of kQueries. Arguments are written without spaces.
 std::string Expand(std::string sql) {
   const auto replace_calls = [&sql](const std::string& name, auto render) {
@@ -201,7 +199,8 @@ std::string Expand(std::string sql) {
         "THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END || ' ' || g.privilege_type || "
         "CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS item "
         "FROM aclexplode(coalesce(",
-        a[0], ", acldefault('", a[2], "', ", a[1], "))) g WHERE g.grantee <> ", a[1], ") x)");
+        a[0], ", acldefault('", a[2], "', ", a[1], "))) g WHERE g.grantee <> ", a[1],
+        " AND g.grantee IS DISTINCT FROM to_regrole(nullif($1, ''))) x)");
   });
   replace_calls("COMMENT", [](const std::vector<std::string>& a) {
     return absl::StrCat("(SELECT d.description FROM pg_description d WHERE d.objoid = ", a[1],
@@ -226,9 +225,10 @@ bool IsExcludedSchema(const std::string& schema) {
          schema.rfind("pg_", 0) == 0;
 }
 
-absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn) {
+absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn, const std::string& as_owner) {
   try {
-    pqxx::read_transaction txn(conn.raw());
+    // One snapshot for every query: a concurrent change is seen whole or not at all.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> txn(conn.raw());
     // Every name PostgreSQL prints (types, defaults, bodies) is then schema-qualified, the
     // same way on both sides of a comparison.
     txn.exec("SET LOCAL search_path = pg_catalog");
@@ -245,17 +245,26 @@ absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn) {
       prepared.insert(row[0].as<std::string>());
     }
     SchemaSnapshot snapshot;
-    std::vector<std::string> names;
+    // Named by their text: another schemad build on the same session prepares its own.
+    static const std::vector<std::string> names = [] {
+      std::vector<std::string> all;
+      for (const std::string& sql : expanded) {
+        all.push_back(absl::StrCat("schemad_snapshot_", Sha256Hex(sql).substr(0, 16)));
+      }
+      return all;
+    }();
     for (size_t q = 0; q < expanded.size(); ++q) {
-      names.push_back(absl::StrCat("schemad_snapshot_", kSnapshotVersion, "_", q));
       if (prepared.count(names[q]) == 0) {
-        txn.exec(absl::StrCat("PREPARE ", names[q], " AS ", expanded[q]));
+        txn.exec(absl::StrCat("PREPARE ", names[q], " (text) AS ", expanded[q]));
       }
     }
     // All in one round trip.
     pqxx::pipeline pipeline(txn);
     std::vector<pqxx::pipeline::query_id> ids;
-    for (const std::string& name : names) ids.push_back(pipeline.insert("EXECUTE " + name));
+    const std::string owner = txn.quote(as_owner);
+    for (const std::string& name : names) {
+      ids.push_back(pipeline.insert(absl::StrCat("EXECUTE ", name, " (", owner, ")")));
+    }
     for (size_t q = 0; q < expanded.size(); ++q) {
       const KindQuery& query = kQueries[q];
       const pqxx::result rows = pipeline.retrieve(ids[q]);

@@ -40,8 +40,11 @@ bool IsExcludedSchema(const std::string& schema);
 // (bodies), functions and procedures (bodies), triggers, sequences, types (enum values in
 // order, domains, composites, ranges), extensions, policies, grants (the owner's own
 // privileges left out, so owners may differ) and comments. Objects that belong to an
-// extension are left out. UNAVAILABLE / INTERNAL on database errors.
-absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn);
+// extension are left out. `as_owner`: a role whose grants count as the owner's too (the
+// target's own role, when a shadow replay runs as another). UNAVAILABLE / INTERNAL on database
+// errors.
+absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn,
+                                                  const std::string& as_owner = "");
 
 // A difference between what was expected and what is live.
 struct SchemaDifference {

@@ -81,6 +81,32 @@ absl::StatusOr<std::vector<std::string>> CreateMissingRoles(Connection& conn,
   }
 }
 
+absl::StatusOr<SessionIdentity> ReadSessionIdentity(Connection& conn) {
+  try {
+    pqxx::nontransaction txn(conn.raw());
+    const pqxx::row row = txn.exec1(
+        "SELECT current_user, regexp_replace(current_setting('search_path'), '\"?\\$user\"?', "
+        "quote_ident(current_user), 'g')");
+    return SessionIdentity{row[0].as<std::string>(), row[1].as<std::string>()};
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
+}
+
+absl::Status SetDatabaseSearchPath(Connection& conn, const std::string& name,
+                                   const std::string& search_path) {
+  try {
+    pqxx::work txn(conn.raw());
+    // The value goes in as a parameter, then FROM CURRENT: no text of it is spliced into SQL.
+    txn.exec_params("SELECT set_config('search_path', $1, true)", search_path);
+    txn.exec(absl::StrCat("ALTER DATABASE ", txn.quote_name(name), " SET search_path FROM CURRENT"));
+    txn.commit();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
+}
+
 absl::StatusOr<std::vector<std::string>> InstalledExtensions(Connection& conn) {
   return Column(conn, "SELECT extname FROM pg_extension ORDER BY 1");
 }

@@ -28,6 +28,16 @@ absl::StatusOr<std::vector<std::string>> RoleNames(Connection& conn);
 absl::StatusOr<std::vector<std::string>> CreateMissingRoles(Connection& conn,
                                                             const std::vector<std::string>& roles);
 
+// Who a session is: its role and its search_path with "$user" resolved to that role.
+struct SessionIdentity {
+  std::string user;
+  std::string search_path;
+};
+absl::StatusOr<SessionIdentity> ReadSessionIdentity(Connection& conn);
+// ALTER DATABASE `name` SET search_path to `search_path` (a setting's text, passed as a value).
+absl::Status SetDatabaseSearchPath(Connection& conn, const std::string& name,
+                                   const std::string& search_path);
+
 // Installed extensions (pg_extension) and the ones the server could install.
 absl::StatusOr<std::vector<std::string>> InstalledExtensions(Connection& conn);
 absl::StatusOr<std::vector<std::string>> AvailableExtensions(Connection& conn);

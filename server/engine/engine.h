@@ -20,6 +20,7 @@
 #include "server/db/audit_log.h"
 #include "server/db/connection.h"
 #include "server/db/control_store.h"
+#include "server/db/foreign_history.h"
 #include "server/db/history_store.h"
 #include "server/db/run_journal.h"
 #include "server/db/schema_snapshot.h"
@@ -70,6 +71,8 @@ struct Target {
   mutable absl::Status failed ABSL_GUARDED_BY(mu);
   // Serialises reloads of this target's folder.
   mutable absl::Mutex reload_mu;
+  // One shadow replay or rehearsal of this target at a time (they are heavy).
+  mutable absl::Mutex shadow_mu;
   // The digest of the folder content last published as a release.
   mutable std::string published_digest ABSL_GUARDED_BY(reload_mu);
 };
@@ -123,6 +126,28 @@ struct RehearsedStep {
   // The schema after the down against the one before the up (or after the second up against
   // after the first).
   std::vector<DriftItem> difference;
+};
+
+// Baseline and Adopt: revisions recorded as applied without running them.
+struct AdoptionRequest {
+  // Baseline: every revision up to this version. Adopt: the tool whose history is read.
+  std::string to_version;
+  std::string tool;
+  // Refuse unless the live schema is the catalog's at the revisions recorded (exact drift).
+  bool verify = false;
+  std::string reason;
+  std::string principal;
+};
+
+struct AdoptionResult {
+  db::RunRecord run;  // its id; empty when nothing was recorded
+  std::vector<std::string> recorded;  // versions
+  std::vector<std::string> already;   // already recorded by schemad, left as they are
+  // Adopt: what the other tool recorded that is not adopted, and why (failed, not in the
+  // catalog, repeatable).
+  std::vector<std::string> not_adopted;
+  bool verified = false;
+  std::string table;  // the other tool's table read (left untouched)
 };
 
 struct RehearsalRequest {
@@ -263,6 +288,14 @@ class Engine {
   // the plan hash (require_rehearsal). With `reversible`: in a replay of the catalog at the
   // target's version, each pending revision up, down, up, compared.
   absl::StatusOr<Rehearsal> Rehearse(const Target& target, const RehearsalRequest& request) const;
+  // Records every revision up to request.to_version as applied without running it (admin:
+  // operation baseline in the journal, one run, an audit event). NOT_FOUND for a version not in
+  // the catalog; FAILED_PRECONDITION (DRIFT) with verify when the live schema differs.
+  absl::StatusOr<AdoptionResult> Baseline(const Target& target, const AdoptionRequest& request);
+  // Records what another tool (request.tool) applied, read from its own table, keeping its
+  // who and when; ids map to versions as themselves or by catalog.yaml adopt:. FAILED_PRECONDITION
+  // while golang-migrate is dirty, naming the version.
+  absl::StatusOr<AdoptionResult> Adopt(const Target& target, const AdoptionRequest& request);
   // Accepts the target's present drift (drift_gate) with a reason. Returns its hash;
   // FAILED_PRECONDITION when there is no drift.
   absl::StatusOr<std::string> AcceptDrift(const Target& target, const std::string& principal,
@@ -382,11 +415,28 @@ class Engine {
   absl::Status FillDrift(const Target& target, db::Connection& conn,
                          const std::vector<db::AppliedRevision>& applied,
                          TargetStatus& status) const;
-  // The schema of `catalog` with exactly the `applied` revisions replayed (cached).
+  // A catalog and the revisions of it to replay.
+  struct Replay {
+    std::shared_ptr<const Catalog> catalog;
+    std::vector<db::AppliedRevision> applied;
+  };
+  // What to replay for `target` at `applied` of `catalog`: its own catalog, and the catalogs
+  // of other targets on the same database at what they applied (read on `conn`).
+  absl::StatusOr<std::vector<Replay>> ReplaysFor(const Target& target, db::Connection& conn,
+                                                 std::shared_ptr<const Catalog> catalog,
+                                                 std::vector<db::AppliedRevision> applied) const;
+  // The schema with exactly those revisions replayed in a shadow database (cached), like
+  // `target` (its role, search_path, server version).
   absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>> ExpectedSchema(
-      const Target& target, db::Connection& conn, const Catalog& catalog,
-      const std::vector<db::AppliedRevision>& applied, std::vector<std::string>* notes,
-      bool* cached) const;
+      const Target& target, db::Connection& conn, const std::vector<Replay>& replays,
+      std::vector<std::string>* notes, bool* cached) const;
+  // Records `revisions` as applied (with when they ran, if known) in one journaled run of
+  // `operation`, after checking the live schema when `verify`.
+  absl::StatusOr<AdoptionResult> RecordApplied(
+      const Target& target, TargetLock& lock, const std::shared_ptr<const Catalog>& catalog,
+      const std::vector<db::AppliedRevision>& applied,
+      std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions,
+      db::Operation operation, const AdoptionRequest& request, AdoptionResult result);
   // drift_check: every target's drift on its interval; what appeared or disappeared since the
   // last check is logged and audited. Runs until StopWatching.
   void WatchDrift() const;
@@ -430,13 +480,15 @@ class Engine {
   std::unique_ptr<ShadowServer> shadow_;
   // One replay or rehearsal at a time (they are heavy); the expected schemas by catalog digest
   // and revisions.
-  mutable absl::Mutex replay_mu_;
   mutable absl::Mutex drift_mu_;
   mutable bool drift_stop_ ABSL_GUARDED_BY(drift_mu_) = false;
   mutable std::thread drift_thread_;
   mutable absl::Mutex shadow_mu_;
-  mutable std::map<std::string, std::shared_ptr<const db::SchemaSnapshot>> expected_
-      ABSL_GUARDED_BY(shadow_mu_);
+  struct Expected {
+    std::shared_ptr<const db::SchemaSnapshot> snapshot;
+    std::vector<std::string> notes;  // what limited it (extensions the shadow lacks)
+  };
+  mutable std::map<std::string, Expected> expected_ ABSL_GUARDED_BY(shadow_mu_);
   mutable absl::Mutex control_mu_;
   mutable bool control_ready_ ABSL_GUARDED_BY(control_mu_) = false;
 

@@ -1,5 +1,6 @@
 #include "server/engine/shadow.h"
 
+#include <filesystem>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -49,9 +50,18 @@ ShadowServer::Database::~Database() {
   absl::Status dropped = conn.ok() ? db::DropDatabase(**conn, name_, /*force=*/true)
                                    : conn.status();
   if (!dropped.ok()) {
-    spdlog::warn("shadow database {} was not dropped ({}); it is dropped at the next start",
+    spdlog::warn("shadow database {} was not dropped ({}); it is dropped when next found",
                  name_, std::string(dropped.message()));
   }
+  absl::MutexLock lock(&server_->mu_);
+  server_->live_.erase(name_);
+}
+
+std::string ShadowServer::tools_dir(int major) const {
+  const std::string versioned = absl::StrCat("/usr/lib/postgresql/", major, "/bin");
+  std::error_code error;
+  if (std::filesystem::exists(versioned + "/pg_dump", error)) return versioned;
+  return config_.bin_dir.empty() ? FindPostgresBinDir() : config_.bin_dir;
 }
 
 std::string ShadowServer::Describe() const {
@@ -94,6 +104,10 @@ absl::StatusOr<int> ShadowServer::DropLeftovers() {
                            db::DatabasesNamed(*conn, kShadowPrefix));
   int dropped = 0;
   for (const std::string& name : names) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (live_.count(name) != 0) continue;  // ours, at work
+    }
     // In use: another replica's shadow at work. Only what nobody holds is a leftover.
     absl::Status status = db::DropDatabase(*conn, name, /*force=*/false);
     if (status.ok()) {
@@ -103,8 +117,6 @@ absl::StatusOr<int> ShadowServer::DropLeftovers() {
       return status;
     }
   }
-  absl::MutexLock lock(&mu_);
-  cleaned_ = true;
   return dropped;
 }
 
@@ -123,23 +135,26 @@ absl::StatusOr<std::vector<std::string>> ShadowServer::Lacking(
   return lacking;
 }
 
-absl::StatusOr<std::unique_ptr<ShadowServer::Database>> ShadowServer::Create(
-    const std::string& target, int target_version, const std::vector<std::string>& roles) {
+absl::StatusOr<std::unique_ptr<ShadowServer::Database>> ShadowServer::Create(const Like& like) {
   SCHEMAD_ASSIGN_OR_RETURN(const std::string maintenance, Maintenance());
-  bool cleaned;
-  {
-    absl::MutexLock lock(&mu_);
-    cleaned = cleaned_;
-  }
-  if (!cleaned) SCHEMAD_RETURN_IF_ERROR(DropLeftovers().status());
+  // Every time: a leftover still in use by a dying session at one look is gone at the next.
+  SCHEMAD_RETURN_IF_ERROR(DropLeftovers().status());
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn,
                            db::Connection::Open(maintenance));
-  SCHEMAD_RETURN_IF_ERROR(CheckShadowVersion(target, target_version, conn->server_version()));
-  if (!configured()) SCHEMAD_RETURN_IF_ERROR(db::CreateMissingRoles(*conn, roles).status());
+  SCHEMAD_RETURN_IF_ERROR(CheckShadowVersion(like.target, like.version, conn->server_version()));
+  if (!configured()) SCHEMAD_RETURN_IF_ERROR(db::CreateMissingRoles(*conn, like.roles).status());
   const std::string name = absl::StrCat(kShadowPrefix, RandomSuffix());
+  {
+    absl::MutexLock lock(&mu_);
+    live_.insert(name);
+  }
+  std::unique_ptr<Database> database(
+      new Database(this, maintenance, name, db::WithDatabase(maintenance, name)));
   SCHEMAD_RETURN_IF_ERROR(db::CreateDatabase(*conn, name));
-  return std::unique_ptr<Database>(
-      new Database(maintenance, name, db::WithDatabase(maintenance, name)));
+  if (!like.search_path.empty()) {
+    SCHEMAD_RETURN_IF_ERROR(db::SetDatabaseSearchPath(*conn, name, like.search_path));
+  }
+  return database;
 }
 
 }  // namespace schemad::engine

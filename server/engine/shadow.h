@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,31 +37,40 @@ class ShadowServer {
 
    private:
     friend class ShadowServer;
-    Database(std::string maintenance_dsn, std::string name, std::string dsn)
-        : maintenance_dsn_(std::move(maintenance_dsn)),
+    Database(ShadowServer* server, std::string maintenance_dsn, std::string name, std::string dsn)
+        : server_(server),
+          maintenance_dsn_(std::move(maintenance_dsn)),
           name_(std::move(name)),
           dsn_(std::move(dsn)) {}
+    ShadowServer* server_;
     std::string maintenance_dsn_;
     std::string name_;
     std::string dsn_;
   };
 
-  // A new database for `target`, whose server is `target_version`. Leftovers of a crash are
-  // dropped first (once). `roles`: role names the target has; on the private cluster the
-  // missing ones are created (NOLOGIN), so GRANTs and owners in the catalog replay.
-  absl::StatusOr<std::unique_ptr<Database>> Create(const std::string& target, int target_version,
-                                                   const std::vector<std::string>& roles);
-  // Drops the shadow databases nobody is connected to. Returns how many.
+  // What a shadow for a target must be like: the target's server version, its roles (on the
+  // private cluster the missing ones are created NOLOGIN, so GRANTs and owners replay), and
+  // its search_path (the database's, so unqualified names land where they did on the target).
+  struct Like {
+    std::string target;
+    int version = 0;
+    std::vector<std::string> roles;
+    std::string search_path;
+  };
+  // A new database like `like`. Leftovers of a crash are dropped first.
+  absl::StatusOr<std::unique_ptr<Database>> Create(const Like& like);
+  // Drops the shadow databases nobody is connected to and this process is not using. Returns
+  // how many.
   absl::StatusOr<int> DropLeftovers();
   // Extensions the shadow server cannot install, among `wanted`.
   absl::StatusOr<std::vector<std::string>> Lacking(const std::vector<std::string>& wanted);
   // "server from env SCHEMAD_SHADOW_DSN" or "private cluster in .schemad/shadow", for output.
   std::string Describe() const;
   bool configured() const { return !config_.dsn.empty(); }
-  // PostgreSQL's client tools (pg_dump, psql): the private cluster's, else the newest installed.
-  std::string tools_dir() const {
-    return config_.bin_dir.empty() ? FindPostgresBinDir() : config_.bin_dir;
-  }
+  // PostgreSQL's client tools (pg_dump, pg_restore) for servers of `major`: that version's
+  // when installed (a newer pg_dump writes settings an older server refuses), else the
+  // configured or newest ones.
+  std::string tools_dir(int major) const;
 
  private:
   // The DSN of a database to connect to for CREATE/DROP DATABASE; starts the private cluster.
@@ -70,7 +80,8 @@ class ShadowServer {
   absl::Mutex mu_;
   std::unique_ptr<LocalCluster> cluster_ ABSL_GUARDED_BY(mu_);
   std::string maintenance_dsn_ ABSL_GUARDED_BY(mu_);
-  bool cleaned_ ABSL_GUARDED_BY(mu_) = false;
+  // The shadow databases this process created and has not dropped yet.
+  std::set<std::string> live_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace schemad::engine

@@ -23,56 +23,83 @@ namespace schemad::engine {
 // A shadow database set up like a target: its Target (pool, journal, history) and the lock a
 // run needs. Members go in reverse order: the lock and the pool before the database is
 // dropped.
+// One catalog's place in a shadow: a Target (pool, journal, history) and its lock.
 struct Shadow {
   std::unique_ptr<ShadowServer::Database> database;
   InProcessLocks locks;
-  std::unique_ptr<Target> target;
-  std::unique_ptr<TargetLock> lock;
+  std::vector<std::unique_ptr<Target>> targets;
+  std::vector<std::unique_ptr<TargetLock>> held;
+  std::string user;  // the target's role: its grants count as the owner's on both sides
 };
 
 namespace {
 
-absl::StatusOr<std::unique_ptr<Shadow>> OpenShadow(ShadowServer& server, const Target& target,
-                                                   int version,
-                                                   const std::vector<std::string>& roles) {
-  auto shadow = std::make_unique<Shadow>();
-  SCHEMAD_ASSIGN_OR_RETURN(shadow->database, server.Create(target.config.name, version, roles));
-  TargetConfig config = target.config;
-  config.name = absl::StrCat(target.config.name, " (shadow)");
-  config.dsn = shadow->database->dsn();
+// Adds a catalog to the shadow, set up like `like`; returns its index.
+absl::StatusOr<size_t> AddCatalog(Shadow& shadow, const Target& like, const std::string& catalog) {
+  TargetConfig config = like.config;
+  config.name = absl::StrCat(like.config.name, " (shadow)");
+  config.dsn = shadow.database->dsn();
   config.environment = EnvironmentConfig{};
   config.environment.name = "shadow";
-  shadow->target = std::make_unique<Target>(config, target.store.catalog(),
-                                            absl::StrCat("shadow ", shadow->database->name()));
-  shadow->target->pool = std::make_shared<db::ConnectionPool>(config.dsn, 2);
-  SCHEMAD_ASSIGN_OR_RETURN(
-      shadow->lock,
-      TargetLock::Acquire(shadow->locks, shadow->target->lock_key, *shadow->target->pool,
-                          shadow->target->journal, config.name, absl::Seconds(10)));
-  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(shadow->lock->session()));
+  auto target = std::make_unique<Target>(
+      config, catalog, absl::StrCat("shadow ", shadow.database->name(), " ", catalog));
+  target->pool = shadow.targets.empty() ? std::make_shared<db::ConnectionPool>(config.dsn, 2)
+                                        : shadow.targets.front()->pool;
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
+                           TargetLock::Acquire(shadow.locks, target->lock_key, *target->pool,
+                                               target->journal, config.name, absl::Seconds(10)));
+  SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(lock->session()));
+  shadow.targets.push_back(std::move(target));
+  shadow.held.push_back(std::move(lock));
+  return shadow.targets.size() - 1;
+}
+
+// What a shadow for `target` must be like, read on `conn` (the target's database).
+absl::StatusOr<ShadowServer::Like> LikeTarget(const Target& target, db::Connection& conn,
+                                              std::string* user) {
+  ShadowServer::Like like;
+  like.target = target.config.name;
+  like.version = conn.server_version();
+  SCHEMAD_ASSIGN_OR_RETURN(like.roles, db::RoleNames(conn));
+  SCHEMAD_ASSIGN_OR_RETURN(db::SessionIdentity identity, db::ReadSessionIdentity(conn));
+  like.search_path = identity.search_path;
+  *user = identity.user;
+  return like;
+}
+
+absl::StatusOr<std::unique_ptr<Shadow>> OpenShadow(ShadowServer& server, const Target& target,
+                                                   const ShadowServer::Like& like,
+                                                   const std::string& user) {
+  auto shadow = std::make_unique<Shadow>();
+  shadow->user = user;
+  SCHEMAD_ASSIGN_OR_RETURN(shadow->database, server.Create(like));
+  SCHEMAD_RETURN_IF_ERROR(AddCatalog(*shadow, target, target.store.catalog()).status());
   return shadow;
 }
 
-// Runs `steps` in the shadow as one journaled run; returns the run with its outcome.
+// Runs `steps` in the shadow (for its catalog `index`) as one journaled run; returns the run
+// with its outcome.
 absl::StatusOr<db::RunRecord> RunInShadow(Shadow& shadow, const std::vector<PlanStep>& steps,
                                           const std::string& digest, const EventSink& sink,
-                                          bool every_statement) {
+                                          bool every_statement, size_t index = 0) {
   db::RunRecord run;
-  db::Connection& session = shadow.lock->session();
+  Target& target = *shadow.targets[index];
+  TargetLock& lock = *shadow.held[index];
+  db::Connection& session = lock.session();
   run.principal = "schemad (shadow)";
   run.operation = !steps.empty() && steps.front().direction == Direction::kDown
                       ? db::Operation::kRollback
                       : db::Operation::kApply;
   run.backend_pid = session.backend_pid();
-  SCHEMAD_ASSIGN_OR_RETURN(run.run_id, shadow.target->journal.Start(session, run));
+  SCHEMAD_ASSIGN_OR_RETURN(run.run_id, target.journal.Start(session, run));
   const CancelCheck never = [] { return false; };
-  Executor executor(*shadow.target, *shadow.lock, sink, never, digest);
+  Executor executor(target, lock, sink, never, digest);
   if (every_statement) executor.ReportEveryStatement();
   run.state = db::RunState::kSucceeded;
   run.outcome = run.operation == db::Operation::kApply ? db::Outcome::kApplied
                                                         : db::Outcome::kRolledBack;
   executor.Execute(steps, 0, /*resume=*/false, run);
-  shadow.target->journal.Finish(session, run).IgnoreError();  // the database is scratch
+  target.journal.Finish(session, run).IgnoreError();  // the database is scratch
   return run;
 }
 
@@ -98,9 +125,41 @@ std::string DriftHash(const std::vector<DriftItem>& items) {
   return Sha256Hex(material);
 }
 
-absl::StatusOr<db::SchemaSnapshot> SnapshotOf(const std::string& dsn) {
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(dsn));
-  return db::ReadSchemaSnapshot(*conn);
+absl::StatusOr<db::SchemaSnapshot> SnapshotOf(const Shadow& shadow) {
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn,
+                           db::Connection::Open(shadow.database->dsn()));
+  return db::ReadSchemaSnapshot(*conn, shadow.user);
+}
+
+// The up steps of exactly the `applied` revisions, in catalog order.
+absl::StatusOr<std::vector<PlanStep>> ReplaySteps(const Catalog& catalog,
+                                                  const std::vector<db::AppliedRevision>& applied,
+                                                  std::vector<std::string>* notes) {
+  std::set<std::string> wanted;
+  for (const db::AppliedRevision& revision : applied) wanted.insert(VersionKey(revision.version));
+  std::vector<PlanStep> steps;
+  std::map<std::string, const Revision*> found;
+  for (const Revision& revision : catalog.revisions) {
+    if (wanted.count(VersionKey(revision.version)) == 0) continue;
+    SCHEMAD_ASSIGN_OR_RETURN(PlanStep step, MakeStep(revision, Direction::kUp));
+    step.version_after = revision.version;
+    steps.push_back(step);
+    found[VersionKey(revision.version)] = &revision;
+  }
+  for (const db::AppliedRevision& revision : applied) {
+    auto in_catalog = found.find(VersionKey(revision.version));
+    if (in_catalog == found.end()) {
+      notes->push_back(absl::StrCat("revision ", revision.version, " of catalog ", catalog.name,
+                                    " is applied but not in the catalog: the shadow cannot "
+                                    "replay it, so what it made shows as unexpected"));
+    } else if (!revision.checksum.empty() &&
+               in_catalog->second->up.checksum != revision.checksum) {
+      notes->push_back(absl::StrCat("revision ", revision.version,
+                                    "'s file changed since it was applied: the shadow replays "
+                                    "the catalog's file as it is now"));
+    }
+  }
+  return steps;
 }
 
 // Runs PostgreSQL tool `tool` (pg_dump, psql) with the DSN in its environment.
@@ -130,69 +189,88 @@ void Engine::DropLater(std::unique_ptr<Shadow> shadow) const {
 }
 
 absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>> Engine::ExpectedSchema(
-    const Target& target, db::Connection& conn, const Catalog& catalog,
-    const std::vector<db::AppliedRevision>& applied, std::vector<std::string>* notes,
-    bool* cached) const {
-  std::set<std::string> wanted;
-  for (const db::AppliedRevision& revision : applied) wanted.insert(VersionKey(revision.version));
-  std::vector<PlanStep> steps;
-  std::map<std::string, const Revision*> found;
-  for (const Revision& revision : catalog.revisions) {
-    if (wanted.count(VersionKey(revision.version)) == 0) continue;
-    SCHEMAD_ASSIGN_OR_RETURN(PlanStep step, MakeStep(revision, Direction::kUp));
-    step.version_after = revision.version;
-    steps.push_back(step);
-    found[VersionKey(revision.version)] = &revision;
+    const Target& target, db::Connection& conn, const std::vector<Replay>& replays,
+    std::vector<std::string>* notes, bool* cached) const {
+  // The key: every catalog's content and the revisions replayed of it.
+  std::string key;
+  std::vector<std::vector<PlanStep>> steps;
+  std::vector<std::string> replay_notes;
+  for (const Replay& replay : replays) {
+    SCHEMAD_ASSIGN_OR_RETURN(std::vector<PlanStep> these,
+                             ReplaySteps(*replay.catalog, replay.applied, &replay_notes));
+    absl::StrAppend(&key, replay.catalog->name, " ", replay.catalog->digest());
+    for (const PlanStep& step : these) absl::StrAppend(&key, " ", step.revision->version);
+    absl::StrAppend(&key, "\n");
+    steps.push_back(std::move(these));
   }
-  for (const db::AppliedRevision& revision : applied) {
-    auto in_catalog = found.find(VersionKey(revision.version));
-    if (in_catalog == found.end()) {
-      notes->push_back(absl::StrCat("revision ", revision.version,
-                                    " is applied but not in the catalog: the shadow cannot "
-                                    "replay it, so what it made shows as unexpected"));
-    } else if (in_catalog->second->up.checksum != revision.checksum) {
-      notes->push_back(absl::StrCat("revision ", revision.version,
-                                    "'s file changed since it was applied: the shadow replays "
-                                    "the catalog's file as it is now"));
-    }
-  }
-  std::string key = catalog.digest();
-  for (const PlanStep& step : steps) absl::StrAppend(&key, " ", step.revision->version);
+  notes->insert(notes->end(), replay_notes.begin(), replay_notes.end());
   {
     absl::MutexLock lock(&shadow_mu_);
     if (auto it = expected_.find(key); it != expected_.end()) {
       *cached = true;
-      return it->second;
+      notes->insert(notes->end(), it->second.notes.begin(), it->second.notes.end());
+      return it->second.snapshot;
     }
   }
-  SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> roles, db::RoleNames(conn));
+  std::vector<std::string> server_notes;
+  std::string user;
+  SCHEMAD_ASSIGN_OR_RETURN(ShadowServer::Like like, LikeTarget(target, conn, &user));
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> extensions, db::InstalledExtensions(conn));
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> lacking, shadow_->Lacking(extensions));
   if (!lacking.empty()) {
-    notes->push_back(absl::StrCat("the shadow server lacks extension(s) ",
-                                  absl::StrJoin(lacking, ", "),
-                                  " that the target has: revisions that create them cannot be "
-                                  "replayed there"));
+    server_notes.push_back(absl::StrCat("the shadow server lacks extension(s) ",
+                                        absl::StrJoin(lacking, ", "),
+                                        " that the target has: revisions that create them cannot "
+                                        "be replayed there"));
   }
-  absl::MutexLock replaying(&replay_mu_);
+  absl::MutexLock replaying(&target.shadow_mu);
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<Shadow> shadow,
-                           OpenShadow(*shadow_, target, conn.server_version(), roles));
-  if (!steps.empty()) {
-    SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord run,
-                             RunInShadow(*shadow, steps, catalog.digest(), [](const RunEvent&) {},
-                                         /*every_statement=*/false));
+                           OpenShadow(*shadow_, target, like, user));
+  for (size_t i = 0; i < replays.size(); ++i) {
+    size_t index = 0;
+    if (replays[i].catalog->name != target.store.catalog()) {
+      SCHEMAD_ASSIGN_OR_RETURN(index, AddCatalog(*shadow, target, replays[i].catalog->name));
+    }
+    if (steps[i].empty()) continue;
+    SCHEMAD_ASSIGN_OR_RETURN(
+        db::RunRecord run,
+        RunInShadow(*shadow, steps[i], replays[i].catalog->digest(), [](const RunEvent&) {},
+                    /*every_statement=*/false, index));
     if (!Succeeded(run)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("replaying the catalog in a shadow database failed: ", run.error));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "replaying catalog ", replays[i].catalog->name, " in a shadow database failed: ",
+          run.error));
     }
   }
-  SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot snapshot, SnapshotOf(shadow->database->dsn()));
+  SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot snapshot, SnapshotOf(*shadow));
   DropLater(std::move(shadow));
   auto expected = std::make_shared<const db::SchemaSnapshot>(std::move(snapshot));
+  notes->insert(notes->end(), server_notes.begin(), server_notes.end());
   absl::MutexLock lock(&shadow_mu_);
   if (expected_.size() >= 32) expected_.erase(expected_.begin());
-  expected_[key] = expected;
+  expected_[key] = Expected{expected, server_notes};
   return expected;
+}
+
+absl::StatusOr<std::vector<Engine::Replay>> Engine::ReplaysFor(
+    const Target& target, db::Connection& conn, std::shared_ptr<const Catalog> catalog,
+    std::vector<db::AppliedRevision> applied) const {
+  // Other catalogs on the same database are replayed too (in config order), or their objects
+  // would show as unexpected.
+  std::vector<Replay> replays;
+  std::set<std::string> seen = {target.store.catalog()};
+  for (const auto& other : targets_) {
+    if (other.get() == &target) {
+      replays.push_back({std::move(catalog), std::move(applied)});
+      continue;
+    }
+    if (other->pool != target.pool || !seen.insert(other->store.catalog()).second) continue;
+    Replay replay;
+    SCHEMAD_ASSIGN_OR_RETURN(replay.catalog, CatalogFor(*other, ""));
+    SCHEMAD_ASSIGN_OR_RETURN(replay.applied, other->store.ReadApplied(conn));
+    replays.push_back(std::move(replay));
+  }
+  return replays;
 }
 
 absl::Status Engine::FillDrift(const Target& target, db::Connection& conn,
@@ -200,10 +278,18 @@ absl::Status Engine::FillDrift(const Target& target, db::Connection& conn,
                                TargetStatus& status) const {
   const Catalog& catalog = *status.catalog;
   bool cached = false;
+  absl::StatusOr<std::vector<Replay>> replays = ReplaysFor(target, conn, status.catalog, applied);
   absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>> expected =
-      ExpectedSchema(target, conn, catalog, applied, &status.drift_notes, &cached);
+      replays.ok() ? ExpectedSchema(target, conn, *replays, &status.drift_notes, &cached)
+                   : absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>>(replays.status());
+  if (replays.ok() && replays->size() > 1) {
+    status.drift_notes.push_back(absl::StrCat("the database also holds the catalog(s) of other "
+                                              "targets: all ", replays->size(),
+                                              " catalogs were replayed"));
+  }
   if (expected.ok()) {
-    SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot live, db::ReadSchemaSnapshot(conn));
+    SCHEMAD_ASSIGN_OR_RETURN(db::SessionIdentity identity, db::ReadSessionIdentity(conn));
+    SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot live, db::ReadSchemaSnapshot(conn, identity.user));
     status.drift_objects = static_cast<int>(live.size());
     status.schema_drift = ToDrift(db::DiffSnapshots(**expected, live));
     status.drift_exact = true;
@@ -254,11 +340,15 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
   rehearsal.to_version = plan.to_version;
   rehearsal.reversible = request.reversible;
   if (!plan.refusal.empty()) rehearsal.notes.push_back("apply would refuse: " + plan.refusal);
-  SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
-  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
-                           target.store.ReadApplied(*conn));
-  SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> roles, db::RoleNames(*conn));
-  const int version = conn->server_version();
+  std::vector<db::AppliedRevision> applied;
+  ShadowServer::Like like;
+  std::string user;
+  {
+    // Not held through the rehearsal: the target's pool is small.
+    SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
+    SCHEMAD_ASSIGN_OR_RETURN(applied, target.store.ReadApplied(*conn));
+    SCHEMAD_ASSIGN_OR_RETURN(like, LikeTarget(target, *conn, &user));
+  }
 
   // What the steps did, from the executor's events.
   std::unique_ptr<db::Connection> watcher_conn;
@@ -305,26 +395,30 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
     if (rehearsal.problem.empty()) rehearsal.problem = error;
   };
 
-  absl::MutexLock replaying(&replay_mu_);
+  absl::MutexLock replaying(&target.shadow_mu);
   const absl::Time t0 = absl::Now();
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<Shadow> shadow,
-                           OpenShadow(*shadow_, target, version, roles));
+                           OpenShadow(*shadow_, target, like, user));
   const absl::Time t1 = absl::Now();
   absl::Time t2 = t1;
   const std::string digest = plan.catalog->digest();
   if (!request.reversible) {
     // The target's schema as it is (its bookkeeping left out), then the sample rows.
-    const std::string bin_dir = shadow_->tools_dir();
+    // The custom format and pg_restore: no SQL text of the target's goes through psql.
+    const std::string bin_dir = shadow_->tools_dir(like.version / 10000);
     SCHEMAD_ASSIGN_OR_RETURN(
         std::string dump,
         RunTool(bin_dir, "pg_dump",
-                {"--schema-only", "--no-owner", "--no-privileges", "--exclude-schema=schemad",
-                 "--exclude-schema=schemad_control"},
+                {"--schema-only", "--format=custom", "--no-owner", "--no-privileges",
+                 "--exclude-schema=schemad", "--exclude-schema=schemad_control",
+                 absl::StrCat("--lock-wait-timeout=",
+                              absl::ToInt64Milliseconds(target.config.lock_timeout))},
                 target.config.dsn, "", "copying the target's schema (pg_dump --schema-only)"));
-    SCHEMAD_RETURN_IF_ERROR(RunTool(bin_dir, "psql",
-                                    {"-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"},
+    SCHEMAD_RETURN_IF_ERROR(RunTool(bin_dir, "pg_restore",
+                                    {"--exit-on-error", "--single-transaction", "--no-owner",
+                                     "--no-privileges", "--dbname", shadow->database->name()},
                                     shadow->database->dsn(), dump,
-                                    "restoring the target's schema in the shadow")
+                                    "restoring the target's schema in the shadow (pg_restore)")
                                 .status());
     if (!target.config.rehearsal_data.empty()) {
       SCHEMAD_RETURN_IF_ERROR(
@@ -341,7 +435,7 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
         shadow_->Describe());
     t2 = absl::Now();
     SCHEMAD_ASSIGN_OR_RETURN(watcher_conn, db::Connection::Open(shadow->database->dsn()));
-    watcher.emplace(*watcher_conn, shadow->lock->session().backend_pid());
+    watcher.emplace(*watcher_conn, shadow->held[0]->session().backend_pid());
     if (!plan.steps.empty()) {
       SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord run,
                                RunInShadow(*shadow, plan.steps, digest, sink, true));
@@ -350,14 +444,8 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
   } else {
     rehearsal.shadow = absl::StrCat("a replay of the catalog to ", target.config.name,
                                     "'s revisions on the ", shadow_->Describe());
-    std::vector<PlanStep> replay;
-    std::set<std::string> wanted;
-    for (const db::AppliedRevision& revision : applied) wanted.insert(VersionKey(revision.version));
-    for (const Revision& revision : plan.catalog->revisions) {
-      if (wanted.count(VersionKey(revision.version)) == 0) continue;
-      SCHEMAD_ASSIGN_OR_RETURN(PlanStep step, MakeStep(revision, Direction::kUp));
-      replay.push_back(step);
-    }
+    SCHEMAD_ASSIGN_OR_RETURN(std::vector<PlanStep> replay,
+                             ReplaySteps(*plan.catalog, applied, &rehearsal.notes));
     if (!replay.empty()) {
       SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord run,
                                RunInShadow(*shadow, replay, digest, [](const RunEvent&) {}, false));
@@ -366,17 +454,17 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
             "replaying the catalog to the target's revisions in a shadow failed: ", run.error));
       }
     }
-    const std::string dsn = shadow->database->dsn();
+    const Shadow& replayed = *shadow;
     for (const PlanStep& up : plan.steps) {
       const Revision& revision = *up.revision;
-      SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot before, SnapshotOf(dsn));
+      SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot before, SnapshotOf(replayed));
       SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord first, RunInShadow(*shadow, {up}, digest, sink, false));
       if (!Succeeded(first)) {
         fail_last(first.error);
         break;
       }
       RehearsedStep& step = rehearsal.steps.back();
-      SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot after, SnapshotOf(dsn));
+      SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot after, SnapshotOf(replayed));
       if (!revision.down || revision.down->script().statements.empty()) {
         step.outcome = "irreversible";
         step.error = revision.down ? "its down file is empty" : "it has no down file";
@@ -391,7 +479,7 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
         rehearsal.problem = absl::StrCat(revision.Id(), ": ", step.error);
         break;
       }
-      SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot restored, SnapshotOf(dsn));
+      SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot restored, SnapshotOf(replayed));
       step.difference = ToDrift(db::DiffSnapshots(before, restored));
       if (!step.difference.empty()) {
         step.outcome = "down does not restore";
@@ -409,7 +497,7 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
         rehearsal.problem = absl::StrCat(revision.Id(), ": ", step.error);
         break;
       }
-      SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot twice, SnapshotOf(dsn));
+      SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot twice, SnapshotOf(replayed));
       step.difference = ToDrift(db::DiffSnapshots(after, twice));
       if (!step.difference.empty()) {
         step.outcome = "second up differs";
@@ -456,9 +544,11 @@ absl::Status Engine::CheckRehearsed(const Target& target, const std::string& pla
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::RehearsalRecord> rehearsals,
                            control_->Rehearsals(target.config.name, plan_hash, 50));
+  // The newest rehearsal of the plan decides: a failure after a success (other sample rows,
+  // say) is not outweighed by the success.
   const absl::Time since = absl::Now() - environment.require_rehearsal;
-  for (const db::RehearsalRecord& rehearsal : rehearsals) {
-    if (rehearsal.ok && rehearsal.rehearsed_at >= since) return absl::OkStatus();
+  if (!rehearsals.empty() && rehearsals.front().ok && rehearsals.front().rehearsed_at >= since) {
+    return absl::OkStatus();
   }
   std::string last = "none";
   if (!rehearsals.empty()) {
@@ -485,6 +575,11 @@ absl::StatusOr<std::string> Engine::AcceptDrift(const Target& target, const std:
   if (reason.empty()) return absl::InvalidArgumentError("reason: required to accept drift");
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
   SCHEMAD_ASSIGN_OR_RETURN(TargetStatus status, GetStatus(target, /*schema_drift=*/true));
+  if (!status.drift_exact) {
+    return absl::UnavailableError(absl::StrCat(
+        "drift can be accepted only when it is exact, and no shadow database can be had (",
+        absl::StrJoin(status.drift_notes, "; "), ")"));
+  }
   if (status.schema_drift.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("target ", target.config.name, " has no drift to accept"));
@@ -505,7 +600,10 @@ absl::StatusOr<std::string> Engine::AcceptDrift(const Target& target, const std:
 void Engine::WatchDrift() const {
   struct Watched {
     absl::Time due;
-    std::optional<std::set<std::string>> last;  // unknown until the first check
+    // Unknown until the first check, which is the baseline (a restart audits nothing), and
+    // again when the basis changes (exact / static).
+    std::optional<std::set<std::string>> last;
+    bool exact = false;
   };
   std::map<const Target*, Watched> watched;
   for (const auto& target : targets_) {
@@ -532,9 +630,20 @@ void Engine::WatchDrift() const {
                      std::string(status.status().message()));
         continue;
       }
+      // A run in progress changes the schema on its way: look again at the next interval.
+      if (status->blocking_run && status->blocking_run->state == db::RunState::kRunning) {
+        continue;
+      }
       std::set<std::string> now;
       for (const DriftItem& item : status->schema_drift) now.insert(line(item));
-      const std::set<std::string> before = state.last.value_or(std::set<std::string>{});
+      if (!state.last || state.exact != status->drift_exact) {
+        state.last = now;
+        state.exact = status->drift_exact;
+        spdlog::info("target {}: drift check: {} difference(s) at the first look ({})",
+                     target->config.name, now.size(), status->drift_exact ? "exact" : "static");
+        continue;
+      }
+      const std::set<std::string> before = *state.last;
       std::vector<std::string> appeared, disappeared;
       for (const std::string& item : now) {
         if (before.count(item) == 0) appeared.push_back(item);
@@ -568,6 +677,13 @@ absl::Status Engine::CheckDriftGate(const Target& target) const {
   if (!target.config.environment.drift_gate) return absl::OkStatus();
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
   SCHEMAD_ASSIGN_OR_RETURN(TargetStatus status, GetStatus(target, /*schema_drift=*/true));
+  if (!status.drift_exact) {
+    // The static model sees too little to let anything through, or to refuse on.
+    return absl::UnavailableError(absl::StrCat(
+        "apply refused: environment ", target.config.environment.name,
+        " has drift_gate, which needs exact drift, and no shadow database can be had (",
+        absl::StrJoin(status.drift_notes, "; "), ")"));
+  }
   if (status.schema_drift.empty()) return absl::OkStatus();
   const std::string hash = DriftHash(status.schema_drift);
   SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::DriftAcceptance> accepted,

@@ -187,6 +187,55 @@ TEST(ExactDriftE2eTest, KratosRoundTripsWithNoFalseDriftAndOnlyItsKnownLeftovers
   EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
 }
 
+// A database two catalogs share: each target's drift replays both, so neither reports the
+// other's tables.
+TEST(ExactDriftE2eTest, TwoCatalogsOnOneDatabaseDoNotReportEachOther) {
+  const std::string dir = MakeTempDir("schemad-two");
+  WriteFiles(dir + "/billing", {{"catalog.yaml", "name: billing\n"},
+                                {"1_invoices.up.sql", "CREATE TABLE invoices (id int);\n"}});
+  WriteFiles(dir + "/search", {{"catalog.yaml", "name: search\n"},
+                               {"1_terms.up.sql", "CREATE TABLE terms (id int);\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config;
+  config.targets.push_back({"billing", "dev", dir + "/billing", dsn, ""});
+  config.targets.push_back({"search", "dev", dir + "/search", dsn, ""});
+  auto server = Start(config);
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Cli({"apply", "-t", "billing"}).exit_code, 0);
+  ASSERT_EQ(server->Cli({"apply", "-t", "search"}).exit_code, 0);
+  for (const char* target : {"billing", "search"}) {
+    CommandResult drift = server->Cli({"drift", "-t", target});
+    EXPECT_EQ(drift.exit_code, 0) << drift.out << drift.err;
+    EXPECT_THAT(drift.out, AllOf(HasSubstr("no drift"), HasSubstr("all 2 catalogs were replayed")));
+  }
+  TestPostgres::MustQuery(dsn, "CREATE TABLE stray (id int)");
+  EXPECT_THAT(server->Cli({"drift", "-t", "search"}).out,
+              AllOf(HasSubstr("unexpected table  public.stray"), HasSubstr("1 difference(s)")));
+}
+
+// The replay runs like the target: its search_path (unqualified names land in the same
+// schema) and its role (its grants to itself are the owner's on both sides).
+TEST(ExactDriftE2eTest, ReplayFollowsTheTargetsSearchPathAndRole) {
+  const std::string base = TestPostgres::Get().CreateDatabase();
+  const std::string db = base.substr(base.rfind("dbname=") + 7);
+  TestPostgres::MustQuery(
+      base, absl::StrCat("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
+                         "'drift_app') THEN CREATE ROLE drift_app LOGIN; END IF; END $$; "
+                         "ALTER DATABASE ", db, " OWNER TO drift_app; ALTER DATABASE ", db,
+                         " SET search_path = shop, public"));
+  const std::string dir = MakeTempDir("schemad-role");
+  WriteFiles(dir, {{"1_shop.up.sql",
+                    "CREATE SCHEMA shop;\nCREATE TABLE items (id int);\n"
+                    "GRANT SELECT ON items TO drift_app;\n"}});
+  auto server = Start(OneTarget(dir, base + " user=drift_app"));
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
+  EXPECT_EQ(TestPostgres::MustQueryOne(base, "SELECT to_regclass('shop.items') IS NOT NULL"), "t");
+  CommandResult drift = server->Cli({"drift", "-t", "t"});
+  EXPECT_EQ(drift.exit_code, 0) << drift.out << drift.err;
+  EXPECT_THAT(drift.out, HasSubstr("no drift"));
+}
+
 TEST(ExactDriftE2eTest, PrivateShadowClusterStartsOnDemandForExternalTargets) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
   const std::string state = MakeTempDir("schemad-state");
@@ -403,6 +452,12 @@ TEST(DriftWatchE2eTest, ChangesAreAuditedAsTheyAppearAndDisappear) {
     }
     return false;
   };
+  // The first look is the baseline (a restart audits nothing); changes after it are audited.
+  const auto looked = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (server->Log().find("0 difference(s) at the first look (exact)") == std::string::npos &&
+         std::chrono::steady_clock::now() < looked) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   TestPostgres::MustQuery(dsn, "CREATE INDEX a_id ON a (id)");
   EXPECT_TRUE(audit_has("DRIFT_APPEARED")) << server->Log();
   EXPECT_THAT(server->Cli({"audit", "-t", "t"}).out,

@@ -1,0 +1,237 @@
+// Moving onto schemad: Baseline (revisions up to a version recorded as applied) and Adopt (what
+// another tool's history says it applied), both without running anything, both optionally
+// checked against the live schema with exact drift.
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/common/refusal.h"
+#include "server/common/status_macros.h"
+#include "server/db/schema_snapshot.h"
+#include "server/db/server_admin.h"
+#include "server/engine/engine.h"
+
+namespace schemad::engine {
+namespace {
+
+// The catalog revision a tool's id names: catalog.yaml adopt: first, then the id as a version
+// (sql-migrate ids are file names: their leading version), then (Sqitch) a revision's name.
+const Revision* RevisionFor(const Catalog& catalog, const std::string& tool,
+                            const std::string& id) {
+  if (auto mapped = catalog.adopt_ids.find(tool); mapped != catalog.adopt_ids.end()) {
+    if (auto it = mapped->second.find(id); it != mapped->second.end()) {
+      const int index = catalog.IndexOf(it->second);
+      return index < 0 ? nullptr : &catalog.revisions[index];
+    }
+  }
+  std::string version = id;
+  if (tool == "sql-migrate" || tool == "flyway") {
+    version = id.substr(0, id.find_first_not_of("0123456789._"));
+    while (!version.empty() && (version.back() == '_' || version.back() == '.')) version.pop_back();
+    for (char& c : version) c = c == '.' ? '_' : c;
+  }
+  if (IsVersion(version)) {
+    const int index = catalog.IndexOf(version);
+    if (index >= 0) return &catalog.revisions[index];
+  }
+  if (tool == "sqitch") {
+    for (const Revision& revision : catalog.revisions) {
+      if (revision.name == id) return &revision;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::StatusOr<AdoptionResult> Engine::RecordApplied(
+    const Target& target, TargetLock& lock, const std::shared_ptr<const Catalog>& catalog,
+    const std::vector<db::AppliedRevision>& applied,
+    std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions, db::Operation operation,
+    const AdoptionRequest& request, AdoptionResult result) {
+  db::Connection& session = lock.session();
+  std::set<std::string> recorded;
+  for (const db::AppliedRevision& revision : applied) recorded.insert(VersionKey(revision.version));
+  std::vector<std::pair<const Revision*, db::ForeignEntry>> todo;
+  for (auto& [revision, entry] : revisions) {
+    if (recorded.count(VersionKey(revision->version)) != 0) {
+      result.already.push_back(revision->version);
+    } else if (recorded.insert(VersionKey(revision->version)).second) {
+      todo.emplace_back(revision, std::move(entry));
+    }
+  }
+  const std::string operation_name = db::OperationName(operation);
+  if (request.verify) {
+    // The schema the catalog has at applied + todo, replayed, against the live one.
+    std::vector<db::AppliedRevision> would = applied;
+    for (const auto& [revision, entry] : todo) {
+      db::AppliedRevision row;
+      row.version = revision->version;
+      row.checksum = revision->up.checksum;
+      would.push_back(row);
+    }
+    std::vector<std::string> notes;
+    bool cached = false;
+    SCHEMAD_ASSIGN_OR_RETURN(std::vector<Replay> replays,
+                             ReplaysFor(target, session, catalog, would));
+    SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const db::SchemaSnapshot> expected,
+                             ExpectedSchema(target, session, replays, &notes, &cached));
+    SCHEMAD_ASSIGN_OR_RETURN(db::SessionIdentity identity, db::ReadSessionIdentity(session));
+    SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot live,
+                             db::ReadSchemaSnapshot(session, identity.user));
+    const std::vector<db::SchemaDifference> drift = db::DiffSnapshots(*expected, live);
+    if (!drift.empty()) {
+      std::vector<std::string> lines;
+      for (size_t i = 0; i < drift.size() && i < 10; ++i) {
+        lines.push_back(absl::StrCat(drift[i].kind, " ", drift[i].object));
+      }
+      return FailedPrecondition(
+          RefusalReason::kDrift,
+          absl::StrCat(operation_name, " refused (--verify): the live schema is not the catalog's "
+                       "at the revisions it would record (",
+                       drift.size(), " difference(s): ", absl::StrJoin(lines, "; "),
+                       drift.size() > 10 ? "; …" : "",
+                       "); see schemactl drift after fixing, or record without --verify"),
+          {}, {{"differences", absl::StrCat(drift.size())}});
+    }
+    result.verified = true;
+  }
+  if (todo.empty()) return result;
+  db::RunRecord run;
+  run.principal = request.principal;
+  run.operation = operation;
+  run.server_instance = server_instance_;
+  run.backend_pid = session.backend_pid();
+  run.from_version = applied.empty() ? "" : applied.back().version;
+  run.target_version = todo.back().first->version;
+  run.overrides = absl::StrCat(
+      "reason: ", request.reason, request.tool.empty() ? "" : "; from " + request.tool,
+      result.verified ? "; verified against the live schema" : "; not verified");
+  SCHEMAD_ASSIGN_OR_RETURN(run.run_id, target.journal.Start(session, run));
+  run.state = db::RunState::kSucceeded;
+  run.outcome = db::Outcome::kApplied;
+  run.steps_done = static_cast<int>(todo.size());
+  run.reached_version = run.target_version;
+  db::EventRecord audit;
+  audit.principal = request.principal;
+  audit.run_id = run.run_id;
+  audit.action = operation_name;
+  audit.outcome = "RECORDED";
+  audit.detail = absl::StrCat(todo.size(), " revision(s) recorded without running, up to ",
+                              run.target_version, "; ", run.overrides);
+  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(
+      session, run, /*lock_lost=*/false, [&](pqxx::transaction_base& txn) {
+        for (const auto& [revision, entry] : todo) {
+          db::HistoryWrite write;
+          write.revision.version = revision->version;
+          write.revision.name = revision->name;
+          write.revision.checksum = revision->up.checksum;
+          write.revision.applied_by = entry.who.empty() ? request.principal : entry.who;
+          write.revision.run_id = run.run_id;
+          write.revision.release = catalog->digest();
+          write.applied_at = entry.when;
+          target.store.Write(txn, write, 0);
+        }
+        target.audit.Write(txn, audit);
+      }));
+  for (const auto& [revision, entry] : todo) result.recorded.push_back(revision->version);
+  result.run = run;
+  lock.Release().IgnoreError();
+  InvalidateVersion(target);
+  return result;
+}
+
+absl::StatusOr<AdoptionResult> Engine::Baseline(const Target& target,
+                                                const AdoptionRequest& request) {
+  if (request.reason.empty()) return absl::InvalidArgumentError("reason: required");
+  if (!IsVersion(request.to_version)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("to_version: \"", request.to_version.substr(0, 40), "\" is not a version"));
+  }
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
+  SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
+  const int index = catalog->IndexOf(request.to_version);
+  if (index < 0) {
+    return absl::NotFoundError(absl::StrCat("version ", request.to_version,
+                                            " is not in the catalog of target ",
+                                            target.config.name));
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
+                           LockForChange(target, target.config.lock_wait));
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
+                           target.store.ReadApplied(lock->session()));
+  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
+                           target.journal.ReadBlocking(lock->session()));
+  if (blocking) {
+    return FailedPrecondition(RefusalReason::kFailedRun,
+                              absl::StrCat("baseline refused: ", DescribeBlockingRun(*blocking)),
+                              {}, {{"run_id", blocking->run_id}});
+  }
+  std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions;
+  for (int i = 0; i <= index; ++i) revisions.emplace_back(&catalog->revisions[i], db::ForeignEntry{});
+  return RecordApplied(target, *lock, catalog, applied, std::move(revisions),
+                       db::Operation::kBaseline, request, AdoptionResult{});
+}
+
+absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target,
+                                             const AdoptionRequest& request) {
+  if (request.tool.empty()) return absl::InvalidArgumentError("from: required");
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
+  SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
+                           LockForChange(target, target.config.lock_wait));
+  db::Connection& session = lock->session();
+  SCHEMAD_ASSIGN_OR_RETURN(db::ForeignHistory history,
+                           db::ReadForeignHistory(session, request.tool));
+  if (!history.dirty_version.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "adopt refused: golang-migrate's schema_migrations is dirty at version ",
+        history.dirty_version,
+        " (its migration failed half-way): fix the schema and clear the flag with golang-migrate "
+        "(migrate force VERSION) first"));
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
+                           target.store.ReadApplied(session));
+  AdoptionResult result;
+  result.table = history.table;
+  std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions;
+  for (const db::ForeignEntry& entry : history.entries) {
+    if (!entry.note.empty()) {
+      result.not_adopted.push_back(absl::StrCat(entry.note, ": schemad has no repeatables"));
+      continue;
+    }
+    if (!entry.success) {
+      result.not_adopted.push_back(absl::StrCat(entry.id, " ", entry.description,
+                                                ": failed in ", request.tool,
+                                                " (success = false): not adopted"));
+      continue;
+    }
+    const Revision* revision = RevisionFor(*catalog, request.tool, entry.id);
+    if (revision == nullptr) {
+      result.not_adopted.push_back(absl::StrCat(
+          entry.id, ": recorded by ", request.tool,
+          " but not in the catalog (map it in catalog.yaml adopt: {", request.tool, ": {",
+          entry.id, ": VERSION}})"));
+      continue;
+    }
+    if (history.cumulative) {
+      // Everything up to the tool's current version.
+      for (const Revision& earlier : catalog->revisions) {
+        if (CompareVersions(earlier.version, revision->version) > 0) break;
+        revisions.emplace_back(&earlier, entry);
+      }
+    } else {
+      revisions.emplace_back(revision, entry);
+    }
+  }
+  std::sort(revisions.begin(), revisions.end(), [](const auto& a, const auto& b) {
+    return CompareVersions(a.first->version, b.first->version) < 0;
+  });
+  AdoptionRequest with_reason = request;
+  if (with_reason.reason.empty()) with_reason.reason = absl::StrCat("adopted from ", request.tool);
+  return RecordApplied(target, *lock, catalog, applied, std::move(revisions),
+                       db::Operation::kAdopt, with_reason, std::move(result));
+}
+
+}  // namespace schemad::engine

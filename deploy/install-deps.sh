@@ -11,9 +11,10 @@ packages=(
   clang libfuzzer-14-dev
   postgresql-15 postgresql-client-15
   python3 python3-grpcio python3-protobuf openssl
+  python3-alembic python3-psycopg2 sql-migrate
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(python3-alembic python3-psycopg2 hyperfine nghttp2-client)
+  packages+=(hyperfine nghttp2-client)
 fi
 
 missing=()

@@ -187,7 +187,7 @@ std::string Expand(std::string sql) {
   };
   replace_calls("NS", [](const std::vector<std::string>& a) {
     return absl::StrCat("(", a[0], ".nspname NOT IN ('information_schema', 'schemad', ",
-                        "'schemad_control') AND ", a[0], ".nspname NOT LIKE 'pg\\_%')");
+                        "'schemad_control', 'sqitch') AND ", a[0], ".nspname NOT LIKE 'pg\\_%')");
   });
   replace_calls("OWN", [](const std::vector<std::string>& a) {
     return absl::StrCat("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '", a[0],
@@ -222,7 +222,14 @@ std::string Key(const std::string& kind, const std::string& identity) {
 
 bool IsExcludedSchema(const std::string& schema) {
   return schema == "information_schema" || schema == "schemad" || schema == "schemad_control" ||
-         schema.rfind("pg_", 0) == 0;
+         schema == "sqitch" || schema.rfind("pg_", 0) == 0;
+}
+
+bool IsForeignHistoryTable(const std::string& identity) {
+  const std::string table = identity.substr(identity.find('.') + 1);
+  return table == "alembic_version" || table == "flyway_schema_history" ||
+         table == "schema_migrations" || table == "goose_db_version" ||
+         table == "gorp_migrations";
 }
 
 absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn, const std::string& as_owner) {
@@ -279,6 +286,7 @@ absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn, const std::s
         for (pqxx::row::size_type i = 3; i < row.size(); ++i) {
           if (!row[i].is_null()) object.attributes.emplace(columns[i - 3], row[i].c_str());
         }
+        if (object.kind == "table" && IsForeignHistoryTable(object.identity)) continue;
         const std::string key = Key(object.kind, object.identity);
         snapshot.objects.emplace(key, std::move(object));
       }

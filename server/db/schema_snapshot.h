@@ -31,8 +31,13 @@ struct SchemaSnapshot {
   size_t size() const { return objects.size(); }
 };
 
-// Schemas never read: PostgreSQL's own and schemad's bookkeeping and control schemas.
+// Schemas never read: PostgreSQL's own, schemad's bookkeeping and control schemas, and
+// Sqitch's registry.
 bool IsExcludedSchema(const std::string& schema);
+// Other migration tools' history tables ("schema.table"), left out like schemad's own:
+// alembic_version, flyway_schema_history, schema_migrations (golang-migrate, dbmate),
+// goose_db_version, gorp_migrations (sql-migrate).
+bool IsForeignHistoryTable(const std::string& identity);
 
 // Reads every object of every schema that is not excluded: schemas, tables (partitioning,
 // persistence, row-level security), columns (type, not null, default, generated, identity,

@@ -1,0 +1,270 @@
+// Moving onto schemad: baseline with and without --verify, and adopt from other tools' history
+// tables: written by the real tools where Debian ships them (Alembic, sql-migrate), else
+// created exactly as the tools' sources create them (cited) with realistic rows.
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/common/subprocess.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_postgres.h"
+
+namespace schemad::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kShopUp[] = SCHEMAD_SOURCE_DIR "/tests/testdata/drift/catalog/1_shop.up.sql";
+
+std::unique_ptr<ServerProcess> Start(const std::string& catalog, const std::string& dsn) {
+  ServerConfig config;
+  config.targets.push_back({"t", "dev", catalog, dsn, ""});
+  auto server = ServerProcess::Start(config);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
+}
+
+// Two revisions, a and b, as a native catalog (with `yaml` as catalog.yaml).
+std::string TwoTables(const std::string& yaml = "") {
+  const std::string dir = MakeTempDir("schemad-adopt");
+  std::map<std::string, std::string> files = {
+      {"1_a.up.sql", "CREATE TABLE a (id int PRIMARY KEY);\n"},
+      {"1_a.down.sql", "DROP TABLE a;\n"},
+      {"2_b.up.sql", "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);\n"},
+      {"2_b.down.sql", "DROP TABLE b;\n"}};
+  if (!yaml.empty()) files["catalog.yaml"] = yaml;
+  WriteFiles(dir, files);
+  return dir;
+}
+
+constexpr char kTwoTablesSql[] =
+    "CREATE TABLE a (id int PRIMARY KEY); "
+    "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);";
+
+TEST(BaselineE2eTest, VerifyRefusesAnExtraColumnAndWithoutItNothingIsChecked) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  TestPostgres::MustQuery(dsn, ReadTextFile(kShopUp));
+  TestPostgres::MustQuery(dsn, "ALTER TABLE orders ADD COLUMN legacy_flag boolean");
+  const std::string catalog = SCHEMAD_SOURCE_DIR "/tests/testdata/drift/catalog";
+  auto server = Start(catalog, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult verified =
+      server->Cli({"baseline", "-t", "t", "--to", "1", "--verify", "--reason", "built by hand"});
+  EXPECT_EQ(verified.exit_code, 6) << verified.out << verified.err;
+  EXPECT_THAT(verified.err, AllOf(HasSubstr("baseline refused (--verify)"),
+                                  HasSubstr("unexpected column public.orders.legacy_flag")));
+  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out, HasSubstr("0 applied"));
+  CommandResult unverified =
+      server->Cli({"baseline", "-t", "t", "--to", "1", "--reason", "built by hand"});
+  EXPECT_EQ(unverified.exit_code, 0) << unverified.err;
+  EXPECT_THAT(unverified.out,
+              AllOf(HasSubstr("recorded 1 revision(s) as applied without running them"),
+                    HasSubstr("NOT VERIFIED: nothing was checked")));
+  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out, HasSubstr("1 applied"));
+  EXPECT_THAT(server->Cli({"history", "-t", "t"}).out, HasSubstr("baseline"));
+  // The drift is still there to see, and a second baseline records nothing.
+  EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out,
+              HasSubstr("unexpected column  public.orders.legacy_flag"));
+  EXPECT_THAT(server->Cli({"baseline", "-t", "t", "--to", "1", "--reason", "again"}).out,
+              AllOf(HasSubstr("nothing new to record"), HasSubstr("already recorded: 1")));
+  EXPECT_EQ(server->Cli({"baseline", "-t", "t", "--to", "7", "--reason", "x"}).exit_code, 1);
+}
+
+TEST(AdoptE2eTest, FromAlembicWithTheRealToolInOneCommand) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  // The DSN's keywords as the URL's query (psycopg2 passes them to libpq).
+  std::string query, db;
+  for (absl::string_view word : absl::StrSplit(dsn, ' ', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&word, "dbname=")) {
+      db = std::string(word);
+    } else {
+      absl::StrAppend(&query, query.empty() ? "" : "&", word);
+    }
+  }
+  const std::string project = MakeTempDir("schemad-alembic");
+  const std::string catalog = TwoTables(
+      "adopt:\n  alembic:\n    ae1027a6acf: 1\n    5d2f3c8b9e01: 2\n");
+  WriteFiles(project,
+             {{"alembic.ini",
+               absl::StrCat("[alembic]\nscript_location = ", project,
+                            "\nsqlalchemy.url = postgresql+psycopg2:///", db, "?", query,
+                            "\n[loggers]\nkeys = root\n[handlers]\nkeys = null\n[formatters]\n"
+                            "keys =\n[logger_root]\nlevel = WARN\nhandlers = null\n"
+                            "[handler_null]\nclass = NullHandler\nargs = ()\n")},
+              {"env.py",
+               "from alembic import context\nfrom sqlalchemy import engine_from_config, pool\n"
+               "config = context.config\n"
+               "engine = engine_from_config(config.get_section(config.config_ini_section), "
+               "prefix='sqlalchemy.', poolclass=pool.NullPool)\n"
+               "with engine.connect() as connection:\n"
+               "    context.configure(connection=connection, target_metadata=None)\n"
+               "    with context.begin_transaction():\n        context.run_migrations()\n"},
+              {"script.py.mako", ""}});
+  WriteFiles(project + "/versions",
+             {{"ae1027a6acf_a.py",
+               "from alembic import op\nrevision = 'ae1027a6acf'\ndown_revision = None\n"
+               "def upgrade():\n    op.execute('CREATE TABLE a (id int PRIMARY KEY)')\n"
+               "def downgrade():\n    op.execute('DROP TABLE a')\n"},
+              {"5d2f3c8b9e01_b.py",
+               "from alembic import op\nrevision = '5d2f3c8b9e01'\ndown_revision = 'ae1027a6acf'\n"
+               "def upgrade():\n    op.execute('CREATE TABLE b (id int PRIMARY KEY, a_id int "
+               "REFERENCES a)')\ndef downgrade():\n    op.execute('DROP TABLE b')\n"}});
+  absl::StatusOr<CommandResult> upgraded = RunCommand(
+      {"/usr/bin/python3", "-m", "alembic", "-c", project + "/alembic.ini", "upgrade", "head"});
+  ASSERT_TRUE(upgraded.ok());
+  ASSERT_EQ(upgraded->exit_code, 0) << upgraded->err;
+
+  auto server = Start(catalog, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult adopted = server->Cli({"adopt", "-t", "t", "--from", "alembic", "--verify"});
+  EXPECT_EQ(adopted.exit_code, 0) << adopted.out << adopted.err;
+  EXPECT_THAT(adopted.out,
+              AllOf(HasSubstr("read alembic_version (left as it is)"),
+                    HasSubstr("recorded 2 revision(s) as applied without running them"),
+                    HasSubstr("verified: the live schema is the catalog's")));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT version_num FROM alembic_version"),
+            "5d2f3c8b9e01");
+  EXPECT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
+  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out, AllOf(HasSubstr("2 applied"),
+                                                           HasSubstr("0 pending")));
+  EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
+}
+
+TEST(AdoptE2eTest, FromSqlMigrateWithTheRealToolKeepsWhenItRan) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string project = MakeTempDir("schemad-sql-migrate");
+  WriteFiles(project, {{"dbconfig.yml", absl::StrCat("test:\n  dialect: postgres\n  datasource: ",
+                                                      dsn, " sslmode=disable\n  dir: ", project,
+                                                      "/migrations\n")}});
+  WriteFiles(project + "/migrations",
+             {{"1_a.sql", "-- +migrate Up\nCREATE TABLE a (id int PRIMARY KEY);\n"
+                          "-- +migrate Down\nDROP TABLE a;\n"},
+              {"2_b.sql", "-- +migrate Up\nCREATE TABLE b (id int PRIMARY KEY, a_id int "
+                          "REFERENCES a);\n-- +migrate Down\nDROP TABLE b;\n"}});
+  absl::StatusOr<CommandResult> up = RunCommand(
+      {"sql-migrate", "up", "-config=" + project + "/dbconfig.yml", "-env=test"});
+  ASSERT_TRUE(up.ok());
+  ASSERT_EQ(up->exit_code, 0) << up->out << up->err;
+  auto server = Start(TwoTables(), dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult adopted = server->Cli({"adopt", "-t", "t", "--from", "sql-migrate", "--verify"});
+  EXPECT_EQ(adopted.exit_code, 0) << adopted.out << adopted.err;
+  EXPECT_THAT(adopted.out, AllOf(HasSubstr("read gorp_migrations"),
+                                 HasSubstr("recorded 2 revision(s)"), HasSubstr("verified")));
+  // When sql-migrate ran each is kept.
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT count(*) FROM schemad.migrations m JOIN gorp_migrations g ON "
+                     "g.id = m.version || '_' || m.name || '.sql' AND "
+                     "abs(extract(epoch FROM m.applied_at - g.applied_at)) < 0.001"),
+            "2");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM gorp_migrations"), "2");
+}
+
+// The tables as the tools create them, each with its source cited, and rows like theirs.
+TEST(AdoptE2eTest, FromFlywayGolangMigrateDbmateGooseAndSqitchTables) {
+  const std::string catalog = TwoTables();
+  struct Case {
+    std::string tool;
+    std::string sql;
+    std::vector<std::string> expect;
+    int exit_code = 0;
+  };
+  const std::vector<Case> cases = {
+      // flyway-core: org/flywaydb/core/internal/database/postgresql/createMetaDataTable.sql
+      {"flyway",
+       "CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL, version VARCHAR(50), "
+       "description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT "
+       "NULL, checksum INTEGER, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT "
+       "NULL DEFAULT now(), execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL); "
+       "ALTER TABLE flyway_schema_history ADD CONSTRAINT flyway_schema_history_pk PRIMARY KEY "
+       "(installed_rank); CREATE INDEX flyway_schema_history_s_idx ON flyway_schema_history "
+       "(success); INSERT INTO flyway_schema_history VALUES "
+       "(1, '1', 'a', 'SQL', 'V1__a.sql', 12345, 'deploy', '2025-01-02 03:04:05', 10, true), "
+       "(2, '2', 'b', 'SQL', 'V2__b.sql', 23456, 'deploy', '2025-01-03 03:04:05', 12, true), "
+       "(3, '3', 'c', 'SQL', 'V3__c.sql', 34567, 'deploy', '2025-01-04 03:04:05', 5, false), "
+       "(4, NULL, 'views', 'SQL', 'R__views.sql', 45678, 'deploy', '2025-01-04 03:05:05', 3, "
+       "true)",
+       {"recorded 2 revision(s)", "not adopted: 3 c: failed in flyway (success = false)",
+        "not adopted: repeatable migration R__views.sql: schemad has no repeatables"}},
+      // golang-migrate: database/postgres/postgres.go, ensureVersionTable
+      {"golang-migrate",
+       "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint not null primary key, "
+       "dirty boolean not null); INSERT INTO schema_migrations VALUES (2, false)",
+       {"read schema_migrations", "recorded 2 revision(s)"}},
+      {"golang-migrate",
+       "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint not null primary key, "
+       "dirty boolean not null); INSERT INTO schema_migrations VALUES (2, true)",
+       {"dirty at version 2"},
+       6},
+      // dbmate: pkg/driver/postgres/postgres.go, CreateMigrationsTable
+      {"dbmate",
+       "create table if not exists schema_migrations (version varchar(128) primary key); "
+       "insert into schema_migrations values ('1'), ('2'), ('20230101000000')",
+       {"recorded 2 revision(s)", "not adopted: 20230101000000: recorded by dbmate but not in "
+                                  "the catalog"}},
+      // goose: internal/dialect/dialectquery/postgres.go, CreateTable
+      {"goose",
+       "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, "
+       "is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id)); "
+       "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true), "
+       "(2, true), (3, true), (3, false)",
+       {"recorded 2 revision(s)"}},
+      // sqitch: lib/App/Sqitch/Engine/pg.sql (projects, changes)
+      {"sqitch",
+       "CREATE SCHEMA sqitch; CREATE TABLE sqitch.projects (project TEXT PRIMARY KEY, uri TEXT "
+       "NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), creator_name "
+       "TEXT NOT NULL, creator_email TEXT NOT NULL); CREATE TABLE sqitch.changes (change_id "
+       "TEXT PRIMARY KEY, script_hash TEXT NULL, change TEXT NOT NULL, project TEXT NOT NULL "
+       "REFERENCES sqitch.projects(project) ON UPDATE CASCADE, note TEXT NOT NULL DEFAULT '', "
+       "committed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), committer_name TEXT NOT "
+       "NULL, committer_email TEXT NOT NULL, planned_at TIMESTAMPTZ NOT NULL, planner_name TEXT "
+       "NOT NULL, planner_email TEXT NOT NULL); INSERT INTO sqitch.projects VALUES ('shop', "
+       "NULL, now(), 'Ana', 'ana@example.com'); INSERT INTO sqitch.changes VALUES ('c1', 'h1', "
+       "'a', 'shop', 'tables', '2025-02-01', 'Ana', 'ana@example.com', now(), 'Ana', "
+       "'ana@example.com'), ('c2', 'h2', 'b', 'shop', '', '2025-02-02', 'Ana', "
+       "'ana@example.com', now(), 'Ana', 'ana@example.com')",
+       {"recorded 2 revision(s)"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.tool);
+    const std::string dsn = TestPostgres::Get().CreateDatabase();
+    TestPostgres::MustQuery(dsn, kTwoTablesSql);
+    TestPostgres::MustQuery(dsn, c.sql);
+    auto server = Start(catalog, dsn);
+    ASSERT_NE(server, nullptr);
+    CommandResult adopted = server->Cli({"adopt", "-t", "t", "--from", c.tool, "--verify"});
+    EXPECT_EQ(adopted.exit_code, c.exit_code) << adopted.out << adopted.err;
+    for (const std::string& text : c.expect) {
+      EXPECT_THAT(adopted.out + adopted.err, HasSubstr(text));
+    }
+    if (c.exit_code == 0) {
+      EXPECT_THAT(adopted.out, HasSubstr("verified: the live schema"));
+      EXPECT_THAT(server->Cli({"status", "-t", "t"}).out, HasSubstr("2 applied"));
+    }
+  }
+  // Who and when from Flyway are kept.
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  TestPostgres::MustQuery(dsn, kTwoTablesSql);
+  TestPostgres::MustQuery(dsn, cases[0].sql);
+  auto server = Start(catalog, dsn);
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Cli({"adopt", "-t", "t", "--from", "flyway"}).exit_code, 0);
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT applied_by || ' ' || to_char(applied_at AT TIME ZONE 'UTC', "
+                     "'YYYY-MM-DD HH24:MI:SS') FROM schemad.migrations WHERE version = '1'"),
+            "deploy 2025-01-02 03:04:05");
+  // The wrong tool for a schema_migrations table is named.
+  CommandResult wrong = server->Cli({"adopt", "-t", "t", "--from", "dbmate"});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_THAT(wrong.err, HasSubstr("no schema_migrations table"));
+}
+
+}  // namespace
+}  // namespace schemad::testing

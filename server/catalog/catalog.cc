@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
 #include "server/common/sha256.h"
 #include "server/common/status_macros.h"
@@ -182,11 +183,13 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
           }
         }
       } else if (key == "layout") {
-        SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "native or popx"));
+        SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "a layout name"));
         const std::string layout = value.as<std::string>();
-        if (layout != "native" && layout != "popx") {
+        if (layout != "native" && layout != "popx" && layout != "dbmate" && layout != "goose" &&
+            layout != "sql-migrate") {
           return absl::InvalidArgumentError(absl::StrCat(
-              source, ": line ", value.Mark().line + 1, ": layout: expected native or popx, got \"",
+              source, ": line ", value.Mark().line + 1,
+              ": layout: expected native, popx, dbmate, goose or sql-migrate, got \"",
               layout.substr(0, 40), "\""));
         }
         catalog->layout = layout;
@@ -356,6 +359,99 @@ bool IsPopxSegment(absl::string_view segment) {
 
 }  // namespace
 
+namespace {
+
+// A single-file layout's marker of its up and down sections, in the first line that has one.
+struct SectionMarkers {
+  const char* layout;
+  const char* up;
+  const char* down;
+  // Words on a marker line that mean "outside a transaction".
+  const char* no_transaction;
+  // A whole-file marker that means the same (goose), or "".
+  const char* file_no_transaction;
+};
+constexpr SectionMarkers kSectioned[] = {
+    {"dbmate", "-- migrate:up", "-- migrate:down", "transaction:false", ""},
+    {"goose", "-- +goose Up", "-- +goose Down", "", "-- +goose NO TRANSACTION"},
+    {"sql-migrate", "-- +migrate Up", "-- +migrate Down", "notransaction", ""},
+};
+
+bool ContainsIgnoreCase(absl::string_view text, absl::string_view word) {
+  return absl::AsciiStrToLower(text).find(absl::AsciiStrToLower(word)) != std::string::npos;
+}
+
+const SectionMarkers* MarkersOf(absl::string_view layout) {
+  for (const SectionMarkers& markers : kSectioned) {
+    if (layout == markers.layout) return &markers;
+  }
+  return nullptr;
+}
+
+// The layout whose up marker `text` has (case-insensitively for goose), or nullptr.
+const SectionMarkers* SectionedLayoutOf(absl::string_view text) {
+  for (const SectionMarkers& markers : kSectioned) {
+    if (ContainsIgnoreCase(text, markers.up)) return &markers;
+  }
+  return nullptr;
+}
+
+// Splits a single-file migration into its up and down texts. Each keeps its lines where they
+// are in the file (the lines before it are blank), so parse errors name the file's own lines.
+absl::Status SplitSections(const SectionMarkers& markers, const MigrationFile& file,
+                           MigrationFile* up, std::optional<MigrationFile>* down) {
+  const std::vector<absl::string_view> lines = absl::StrSplit(file.text(), '\n');
+  int up_at = -1, down_at = -1;
+  bool up_no_tx = false, down_no_tx = false, file_no_tx = false;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const absl::string_view line = absl::StripAsciiWhitespace(lines[i]);
+    const bool no_tx = *markers.no_transaction != '\0' &&
+                       ContainsIgnoreCase(line, markers.no_transaction);
+    if (*markers.file_no_transaction != '\0' &&
+        absl::StartsWithIgnoreCase(line, markers.file_no_transaction)) {
+      file_no_tx = true;
+    } else if (absl::StartsWithIgnoreCase(line, markers.up)) {
+      if (up_at >= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(file.path, ": line ", i + 1, ": a second \"",
+                                                       markers.up, "\""));
+      }
+      up_at = static_cast<int>(i);
+      up_no_tx = no_tx;
+    } else if (absl::StartsWithIgnoreCase(line, markers.down)) {
+      if (down_at >= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file.path, ": line ", i + 1, ": a second \"", markers.down, "\""));
+      }
+      down_at = static_cast<int>(i);
+      down_no_tx = no_tx;
+    }
+  }
+  if (up_at < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(file.path, ": no \"", markers.up, "\" line (",
+                                                   markers.layout, " layout)"));
+  }
+  if (down_at >= 0 && down_at < up_at) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file.path, ": line ", down_at + 1, ": \"", markers.down, "\" before \"", markers.up, "\""));
+  }
+  const auto section = [&](int from, int to, bool no_tx) {
+    std::string text(from + 1, '\n');
+    for (int i = from + 1; i < to; ++i) absl::StrAppend(&text, lines[i], "\n");
+    MigrationFile part;
+    part.path = file.path;
+    part.checksum = Checksum(text);
+    part.content = std::make_shared<const std::string>(std::move(text));
+    part.named_no_transaction = no_tx || file_no_tx;
+    return part;
+  };
+  const int end = static_cast<int>(lines.size());
+  *up = section(up_at, down_at >= 0 ? down_at : end, up_no_tx);
+  if (down_at >= 0) *down = section(down_at, end, down_no_tx);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 bool LooksLikePopx(absl::string_view file_name) {
   bool up = true;
   const std::vector<std::string> segments = PopxSegments(file_name, &up);
@@ -436,7 +532,8 @@ const absl::StatusOr<sql::Script>& MigrationFile::Parsed() const {
         script->mode == sql::TransactionMode::kTransactional) {
       script->mode = sql::TransactionMode::kNonTransactional;
       script->mode_reason =
-          "the file name marks it .autocommit (popx): each statement commits on its own";
+          "the file marks it to run outside a transaction (.autocommit, transaction:false, "
+          "NO TRANSACTION or notransaction): each statement commits on its own";
     }
     lazy->script = script.ok() ? std::move(script) : Annotate(script.status(), path);
   });
@@ -485,13 +582,45 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   // The layout first (catalog.yaml's, else from the names): it decides which files count.
   bool has_manifest = std::binary_search(names.begin(), names.end(), "catalog.yaml");
   if (has_manifest) SCHEMAD_RETURN_IF_ERROR(LoadManifest(prefix + "catalog.yaml", &catalog));
+  // A .sql file without .up/.down: one file per revision with up and down sections (dbmate,
+  // goose, sql-migrate), which its first such file's markers tell apart.
+  const auto single_file = [](const std::string& n) {
+    return absl::EndsWithIgnoreCase(n, ".sql") && !absl::EndsWith(n, kUpSuffix) &&
+           !absl::EndsWith(n, kDownSuffix);
+  };
   if (catalog.layout.empty()) {
-    catalog.layout = std::any_of(names.begin(), names.end(),
-                                 [](const std::string& n) { return LooksLikePopx(n); })
-                         ? "popx"
-                         : "native";
+    catalog.layout = "native";
+    if (std::any_of(names.begin(), names.end(), [](const std::string& n) {
+          return LooksLikePopx(n);
+        })) {
+      catalog.layout = "popx";
+    } else if (auto first = std::find_if(names.begin(), names.end(), single_file);
+               first != names.end()) {
+      SCHEMAD_ASSIGN_OR_RETURN(std::string text,
+                               ReadFile(prefix + *first, options.max_file_bytes,
+                                        "the target's max_file_size"));
+      const SectionMarkers* markers = SectionedLayoutOf(text);
+      if (markers == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            prefix, *first, ": bad name: expected <version>_<name>.up.sql or .down.sql (or, for "
+            "one file per revision, a \"-- migrate:up\", \"-- +goose Up\" or \"-- +migrate "
+            "Up\" line)"));
+      }
+      catalog.layout = markers->layout;
+    }
   }
   const bool popx = catalog.layout == "popx";
+  const SectionMarkers* sectioned = MarkersOf(catalog.layout);
+  if (sectioned != nullptr) {
+    // Every .sql file is one revision; .up.sql/.down.sql files would be another layout.
+    for (const std::string& name : names) {
+      if (absl::EndsWithIgnoreCase(name, ".sql") && !single_file(name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            prefix, name, ": a .up.sql/.down.sql file in a folder of the ", catalog.layout,
+            " layout (one <version>_<name>.sql per revision): the folder mixes layouts"));
+      }
+    }
+  }
   // popx: for each version and direction the postgres file, else the generic one; files of
   // other dialects are not part of the catalog. An empty file is a no-op (as popx runs it).
   std::map<std::string, FileName> popx_names;
@@ -556,7 +685,10 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
       const std::string& file_name = names[i];
       if (!is_sql(file_name)) continue;
       absl::StatusOr<FileName> parsed =
-          popx ? absl::StatusOr<FileName>(popx_names.at(file_name)) : ParseFileName(file_name);
+          popx ? absl::StatusOr<FileName>(popx_names.at(file_name))
+          : sectioned != nullptr
+              ? ParseFileName(absl::StrCat(file_name.substr(0, file_name.size() - 4), kUpSuffix))
+              : ParseFileName(file_name);
       if (!parsed.ok()) return Annotate(parsed.status(), dir);
       Pair& pair = by_key[VersionKey(parsed->version)];
       int& slot = parsed->up ? pair.up : pair.down;
@@ -587,9 +719,17 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     revision.name = pair.name.name;
     SCHEMAD_ASSIGN_OR_RETURN(revision.up, std::move(files[pair.up]));
     if (popx) revision.up.named_no_transaction = popx_names.at(names[pair.up]).autocommit;
-    if (pair.down >= 0) {
+    if (sectioned != nullptr) {
+      const MigrationFile whole = revision.up;
+      SCHEMAD_RETURN_IF_ERROR(SplitSections(*sectioned, whole, &revision.up, &revision.down));
+      if (!revision.down) revision.irreversible_reason = "no down section";
+    } else if (pair.down >= 0) {
       SCHEMAD_ASSIGN_OR_RETURN(revision.down, std::move(files[pair.down]));
       if (popx) revision.down->named_no_transaction = popx_names.at(names[pair.down]).autocommit;
+    } else {
+      revision.irreversible_reason = "no .down.sql";
+    }
+    if (revision.down) {
       // A down that does nothing for an up that does something would "roll back" nothing.
       if (sql::IsEmptyScript(revision.down->text()) && !sql::IsEmptyScript(revision.up.text()) &&
           !sql::ReadDirectives(revision.up.text())->down_is_noop && !catalog.empty_down_is_noop) {
@@ -598,8 +738,6 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
             absl::StrCat("its down file is empty (declare -- ", sql::kDownIsNoopDirective,
                          " in the up file if rolling it back needs nothing)");
       }
-    } else {
-      revision.irreversible_reason = "no .down.sql";
     }
     catalog.revisions.push_back(std::move(revision));
   }

@@ -152,7 +152,8 @@ TEST(AdoptE2eTest, FromSqlMigrateWithTheRealToolKeepsWhenItRan) {
       {"sql-migrate", "up", "-config=" + project + "/dbconfig.yml", "-env=test"});
   ASSERT_TRUE(up.ok());
   ASSERT_EQ(up->exit_code, 0) << up->out << up->err;
-  auto server = Start(TwoTables(), dsn);
+  // The sql-migrate folder itself is the catalog (read in place).
+  auto server = Start(project + "/migrations", dsn);
   ASSERT_NE(server, nullptr);
   CommandResult adopted = server->Cli({"adopt", "-t", "t", "--from", "sql-migrate", "--verify"});
   EXPECT_EQ(adopted.exit_code, 0) << adopted.out << adopted.err;
@@ -165,6 +166,11 @@ TEST(AdoptE2eTest, FromSqlMigrateWithTheRealToolKeepsWhenItRan) {
                      "abs(extract(epoch FROM m.applied_at - g.applied_at)) < 0.001"),
             "2");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM gorp_migrations"), "2");
+  // schemad takes over: nothing pending, no drift, and it can roll back with the files' downs.
+  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out, HasSubstr("0 pending"));
+  EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
+  EXPECT_EQ(server->Cli({"rollback", "-t", "t", "--steps", "1"}).exit_code, 0);
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('b') IS NULL"), "t");
 }
 
 // The tables as the tools create them, each with its source cited, and rows like theirs.

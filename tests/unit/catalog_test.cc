@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -587,7 +588,7 @@ TEST(PopxLayoutTest, SelectsPostgresFilesAndHonoursAutocommit) {
   EXPECT_EQ(accounts.up.script().mode, sql::TransactionMode::kTransactional);
   const Revision& plain = catalog->revisions[3];
   EXPECT_EQ(plain.up.script().mode, sql::TransactionMode::kNonTransactional);
-  EXPECT_THAT(plain.up.script().mode_reason, HasSubstr(".autocommit (popx)"));
+  EXPECT_THAT(plain.up.script().mode_reason, HasSubstr("outside a transaction (.autocommit"));
   EXPECT_EQ(catalog->revisions[1].up.script().mode, sql::TransactionMode::kNonTransactional);
   // Empty files are no-ops both ways: every revision can be rolled back.
   for (const Revision& revision : catalog->revisions) {
@@ -615,6 +616,74 @@ TEST(CorpusTest, KratosLoadsThroughThePopxReader) {
   }
   // REPORT.md: 8 generic and 2 postgres .autocommit migrations.
   EXPECT_EQ(non_transactional, 10);
+}
+
+// One file per revision with up and down sections, read in place: dbmate, goose, sql-migrate.
+TEST(SectionedLayoutTest, DbmateGooseAndSqlMigrateFilesSplitIntoUpAndDown) {
+  struct Case {
+    std::string layout;
+    std::map<std::string, std::string> files;
+  };
+  const std::vector<Case> cases = {
+      {"dbmate",
+       {{"20240101120000_accounts.sql",
+         "-- migrate:up\nCREATE TABLE accounts (id int);\n\n-- migrate:down\nDROP TABLE "
+         "accounts;\n"},
+        {"20240102120000_index.sql",
+         "-- migrate:up transaction:false\nCREATE INDEX accounts_id ON accounts (id);\n"
+         "-- migrate:down\nDROP INDEX accounts_id;\n"}}},
+      {"goose",
+       {{"00001_accounts.sql",
+         "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE accounts (id int);\n"
+         "-- +goose StatementEnd\n-- +goose Down\nDROP TABLE accounts;\n"},
+        {"00002_index.sql",
+         "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX accounts_id ON accounts (id);\n"
+         "-- +goose Down\nDROP INDEX accounts_id;\n"}}},
+      {"sql-migrate",
+       {{"1_accounts.sql",
+         "-- +migrate Up\nCREATE TABLE accounts (id int);\n-- +migrate Down\nDROP TABLE "
+         "accounts;\n"},
+        {"2_index.sql",
+         "-- +migrate Up notransaction\nCREATE INDEX accounts_id ON accounts (id);\n"
+         "-- +migrate Down\nDROP INDEX accounts_id;\n"}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.layout);
+    const std::string dir = ::schemad::testing::MakeTempDir("schemad-sectioned");
+    ::schemad::testing::WriteFiles(dir, c.files);
+    absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
+    ASSERT_THAT(catalog, IsOk());
+    EXPECT_EQ(catalog->layout, c.layout);
+    ASSERT_EQ(catalog->revisions.size(), 2u);
+    const Revision& accounts = catalog->revisions[0];
+    EXPECT_EQ(accounts.name, "accounts");
+    ASSERT_TRUE(accounts.down.has_value());
+    ASSERT_THAT(accounts.up.Parsed(), IsOk());
+    ASSERT_EQ(accounts.up.script().statements.size(), 1u);
+    EXPECT_THAT(std::string(accounts.up.script().statements[0].text),
+                HasSubstr("CREATE TABLE accounts"));
+    EXPECT_THAT(std::string(accounts.down->script().statements[0].text),
+                HasSubstr("DROP TABLE accounts"));
+    EXPECT_EQ(accounts.up.script().mode, sql::TransactionMode::kTransactional);
+    const Revision& index = catalog->revisions[1];
+    EXPECT_EQ(index.up.script().mode, sql::TransactionMode::kNonTransactional) << c.layout;
+    EXPECT_EQ(index.down->script().mode, c.layout == "goose"
+                                             ? sql::TransactionMode::kNonTransactional
+                                             : sql::TransactionMode::kTransactional);
+  }
+  // A syntax error names the file's own line, and mixed layouts are refused.
+  const std::string dir = ::schemad::testing::MakeTempDir("schemad-sectioned");
+  ::schemad::testing::WriteFiles(
+      dir, {{"1_bad.sql", "-- +migrate Up\nCREATE TABLE ok (id int);\nCREATE TABLEX no;\n"}});
+  absl::StatusOr<Catalog> bad = LoadCatalog(dir);
+  ASSERT_THAT(bad, IsOk());
+  EXPECT_THAT(bad->revisions[0].up.Parsed(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("1_bad.sql"), HasSubstr("line 3"))));
+  EXPECT_EQ(bad->revisions[0].irreversible_reason, "no down section");
+  ::schemad::testing::WriteFiles(dir, {{"2_other.up.sql", "SELECT 1;"}});
+  EXPECT_THAT(LoadCatalog(dir), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("the folder mixes layouts")));
 }
 
 }  // namespace

@@ -615,6 +615,11 @@ int Main(int argc, char** argv) {
   adopt_cmd->add_flag("--verify", verify,
                       "refuse unless the live schema is the catalog's at what is adopted");
   adopt_cmd->add_option("--reason", reason, "why (journaled; default: adopted from TOOL)");
+  auto* verify_cmd = app.add_subcommand(
+      "verify",
+      "run the verify scripts of every applied revision against the live target, in a "
+      "transaction that is rolled back (nothing is left)");
+  verify_cmd->add_option("--target,-t", target, "target name")->required();
   auto* rehearse_cmd = app.add_subcommand(
       "rehearse",
       "run the plan in a shadow database built from the target's schema (durations, locks, "
@@ -718,6 +723,18 @@ int Main(int argc, char** argv) {
     if (!status.ok()) return client.Fail(status);
     Print(options, response, RenderAdoption(response));
     return kExitOk;
+  }
+  if (verify_cmd->parsed()) {
+    v1::RunVerifyScriptsRequest request;
+    request.set_target(target);
+    v1::RunVerifyScriptsResponse response;
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::RunVerifyScripts, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    Print(options, response, RenderVerify(response));
+    bool failed = false;
+    for (const v1::VerifiedRevision& revision : response.revisions()) failed |= !revision.ok();
+    return failed ? kExitCoverage : kExitOk;
   }
   if (rehearse_cmd->parsed()) {
     v1::RehearseRequest request;

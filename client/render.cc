@@ -444,6 +444,22 @@ std::string RenderDrift(const v1::GetStatusResponse& status) {
                       Or(status.current_version(), "(empty)"), "\n", notes);
 }
 
+std::string RenderVerify(const v1::RunVerifyScriptsResponse& verify) {
+  if (verify.revisions().empty()) {
+    return absl::StrCat(verify.target(), ": no applied revision has a verify script\n");
+  }
+  std::vector<std::vector<std::string>> rows;
+  int failed = 0;
+  for (const v1::VerifiedRevision& revision : verify.revisions()) {
+    rows.push_back({revision.version(), revision.name(), revision.ok() ? "ok" : "FAILED",
+                    OneLine(revision.error(), 100)});
+    failed += !revision.ok();
+  }
+  return absl::StrCat(RenderTable({"VERSION", "NAME", "VERIFY", "ERROR"}, rows), "\n",
+                      verify.revisions_size() - failed, " of ", verify.revisions_size(),
+                      " verified (in a transaction that was rolled back: nothing is left)\n");
+}
+
 std::string RenderAdoption(const v1::AdoptionResponse& adoption) {
   std::string out;
   if (!adoption.table().empty()) absl::StrAppend(&out, "read ", adoption.table(), " (left as it is)\n");

@@ -39,6 +39,7 @@ std::string RenderCoverage(const v1::ValidateCoverageResponse& coverage);
 std::string RenderDrift(const v1::GetStatusResponse& status);
 std::string RenderRehearsal(const v1::Rehearsal& rehearsal);
 std::string RenderAdoption(const v1::AdoptionResponse& adoption);
+std::string RenderVerify(const v1::RunVerifyScriptsResponse& verify);
 // One line per finding: "file:line: severity rule: message [lock, rows] -> alternative".
 std::string RenderFinding(const v1::Finding& finding);
 

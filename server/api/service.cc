@@ -1521,6 +1521,27 @@ grpc::Status SchemaService::Adopt(grpc::ServerContext* context, const v1::AdoptR
   return grpc::Status::OK;
 }
 
+grpc::Status SchemaService::RunVerifyScripts(grpc::ServerContext* context,
+                                             const v1::RunVerifyScriptsRequest* request,
+                                             v1::RunVerifyScriptsResponse* response) {
+  Caller caller;
+  Quotas::Ticket ticket;
+  auto target = Admit(context, *request, Role::kViewer, "RunVerifyScripts", &caller,
+                      Quotas::Kind::kSyncRead, &ticket);
+  if (!target.ok()) return ToGrpc(target.status());
+  absl::StatusOr<std::vector<engine::VerifyResult>> results = engine_->VerifyApplied(**target);
+  if (!results.ok()) return ToGrpc(results.status());
+  response->set_target(request->target());
+  for (const engine::VerifyResult& result : *results) {
+    v1::VerifiedRevision* out = response->add_revisions();
+    out->set_version(result.version);
+    out->set_name(result.name);
+    out->set_ok(result.ok);
+    out->set_error(result.error);
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status SchemaService::ApprovePlan(grpc::ServerContext* context,
                                         const v1::ApprovePlanRequest* request,
                                         v1::Approval* response) {

@@ -77,6 +77,9 @@ class SchemaService final
                         v1::AdoptionResponse* response) override;
   grpc::Status Adopt(grpc::ServerContext* context, const v1::AdoptRequest* request,
                      v1::AdoptionResponse* response) override;
+  grpc::Status RunVerifyScripts(grpc::ServerContext* context,
+                                const v1::RunVerifyScriptsRequest* request,
+                                v1::RunVerifyScriptsResponse* response) override;
   grpc::Status PublishRelease(grpc::ServerContext* context,
                               const v1::PublishReleaseRequest* request,
                               v1::Release* response) override;

@@ -33,6 +33,7 @@ namespace fs = std::filesystem;
 
 constexpr absl::string_view kUpSuffix = ".up.sql";
 constexpr absl::string_view kDownSuffix = ".down.sql";
+constexpr absl::string_view kVerifySuffix = ".verify.sql";
 
 // catalog.yaml is small by nature.
 constexpr int64_t kMaxManifestBytes = 1 << 20;
@@ -309,9 +310,13 @@ absl::StatusOr<FileName> ParseFileName(absl::string_view file_name) {
   } else if (absl::EndsWith(file_name, kDownSuffix)) {
     stem = file_name.substr(0, file_name.size() - kDownSuffix.size());
     parsed.up = false;
+  } else if (absl::EndsWith(file_name, kVerifySuffix)) {
+    stem = file_name.substr(0, file_name.size() - kVerifySuffix.size());
+    parsed.up = false;
+    parsed.verify = true;
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file_name, ": bad name: expected <version>_<name>.up.sql or .down.sql"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        file_name, ": bad name: expected <version>_<name>.up.sql, .down.sql or .verify.sql"));
   }
   std::vector<absl::string_view> parts = absl::StrSplit(stem, '_');
   size_t digit_parts = 0;
@@ -586,7 +591,7 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   // goose, sql-migrate), which its first such file's markers tell apart.
   const auto single_file = [](const std::string& n) {
     return absl::EndsWithIgnoreCase(n, ".sql") && !absl::EndsWith(n, kUpSuffix) &&
-           !absl::EndsWith(n, kDownSuffix);
+           !absl::EndsWith(n, kDownSuffix) && !absl::EndsWith(n, kVerifySuffix);
   };
   if (catalog.layout.empty()) {
     catalog.layout = "native";
@@ -672,6 +677,7 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     FileName name;
     int up = -1;  // indexes into names
     int down = -1;
+    int verify = -1;
   };
   // VersionKey -> files, in version order (keys have no leading zeros: shorter is smaller).
   struct KeyOrder {
@@ -691,8 +697,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
               : ParseFileName(file_name);
       if (!parsed.ok()) return Annotate(parsed.status(), dir);
       Pair& pair = by_key[VersionKey(parsed->version)];
-      int& slot = parsed->up ? pair.up : pair.down;
-      const int other = parsed->up ? pair.down : pair.up;
+      int& slot = parsed->verify ? pair.verify : parsed->up ? pair.up : pair.down;
+      const int other = parsed->up ? std::max(pair.down, pair.verify) : pair.up;
       if (slot >= 0 || (other >= 0 && pair.name.name != parsed->name)) {
         return absl::InvalidArgumentError(absl::StrCat(prefix, file_name, ": duplicate version ",
                                                        parsed->version, " (also ",
@@ -703,8 +709,9 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     }
     for (const auto& [key, pair] : by_key) {
       if (pair.up < 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(prefix, names[pair.down], ": down file without an up file"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            prefix, names[pair.down >= 0 ? pair.down : pair.verify],
+            pair.down >= 0 ? ": down file without an up file" : ": verify file without an up file"));
       }
     }
     return absl::OkStatus();
@@ -719,6 +726,9 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     revision.name = pair.name.name;
     SCHEMAD_ASSIGN_OR_RETURN(revision.up, std::move(files[pair.up]));
     if (popx) revision.up.named_no_transaction = popx_names.at(names[pair.up]).autocommit;
+    if (pair.verify >= 0) {
+      SCHEMAD_ASSIGN_OR_RETURN(revision.verify, std::move(files[pair.verify]));
+    }
     if (sectioned != nullptr) {
       const MigrationFile whole = revision.up;
       SCHEMAD_RETURN_IF_ERROR(SplitSections(*sectioned, whole, &revision.up, &revision.down));

@@ -51,6 +51,9 @@ struct Revision {
   std::string name;     // e.g. "add_fraud_prevention_tables"
   MigrationFile up;
   std::optional<MigrationFile> down;  // absent: the revision is irreversible
+  // <version>_<name>.verify.sql: run right after the up, in its transaction (a failing check
+  // rolls the file back), and by schemactl verify in a transaction that is rolled back.
+  std::optional<MigrationFile> verify;
   // Why it is irreversible ("no .down.sql", "its down file is empty …"); empty when it is not.
   std::string irreversible_reason;
 
@@ -120,6 +123,7 @@ struct FileName {
   // `.autocommit` marker.
   std::string dialect;
   bool autocommit = false;
+  bool verify = false;  // <version>_<name>.verify.sql
 };
 absl::StatusOr<FileName> ParseFileName(absl::string_view file_name);
 // The same for the popx layout: <version>_<name>[.<dialect>][.autocommit].(up|down).sql.

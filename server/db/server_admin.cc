@@ -115,6 +115,35 @@ absl::StatusOr<std::vector<std::string>> AvailableExtensions(Connection& conn) {
   return Column(conn, "SELECT name FROM pg_available_extensions ORDER BY 1");
 }
 
+absl::StatusOr<std::vector<CheckResult>> RunRolledBack(Connection& conn,
+                                                       const std::vector<Check>& checks) {
+  std::vector<CheckResult> results;
+  try {
+    pqxx::work txn(conn.raw());
+    for (const Check& check : checks) {
+      CheckResult& result = results.emplace_back();
+      result.id = check.id;
+      pqxx::subtransaction savepoint(txn, "schemad_check");
+      for (size_t i = 0; i < check.statements.size() && result.ok; ++i) {
+        try {
+          savepoint.exec(check.statements[i]);
+        } catch (const pqxx::sql_error& e) {
+          result.ok = false;
+          result.failed_statement = static_cast<int>(i) + 1;
+          result.error = absl::StrCat(std::string(e.what()).substr(0, 500), " (SQLSTATE ",
+                                      e.sqlstate(), ")");
+          while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
+        }
+      }
+      savepoint.abort();  // rolled back to before the check, passed or not
+    }
+    txn.abort();  // always: the checks leave nothing
+    return results;
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
+}
+
 absl::StatusOr<std::vector<std::string>> LockWatcher::NewLocks() {
   try {
     pqxx::nontransaction txn(conn_.raw());

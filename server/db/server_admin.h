@@ -42,6 +42,21 @@ absl::Status SetDatabaseSearchPath(Connection& conn, const std::string& name,
 absl::StatusOr<std::vector<std::string>> InstalledExtensions(Connection& conn);
 absl::StatusOr<std::vector<std::string>> AvailableExtensions(Connection& conn);
 
+// Checks run in one transaction that is always rolled back: each check in its own savepoint,
+// so one failing does not stop the others. Nothing they write is left.
+struct Check {
+  std::string id;
+  std::vector<std::string> statements;
+};
+struct CheckResult {
+  std::string id;
+  bool ok = true;
+  int failed_statement = 0;  // 1-based
+  std::string error;
+};
+absl::StatusOr<std::vector<CheckResult>> RunRolledBack(Connection& conn,
+                                                       const std::vector<Check>& checks);
+
 // Watches the relation locks backend `pid` holds, from another session on its database.
 class LockWatcher {
  public:

@@ -234,4 +234,51 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target,
                        db::Operation::kAdopt, with_reason, std::move(result));
 }
 
+absl::StatusOr<std::vector<VerifyResult>> Engine::VerifyApplied(const Target& target) const {
+  SCHEMAD_RETURN_IF_ERROR(Refresh(target));
+  SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
+  SCHEMAD_ASSIGN_OR_RETURN(auto conn, target.pool->Acquire());
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
+                           target.store.ReadApplied(*conn));
+  std::set<std::string> keys;
+  for (const db::AppliedRevision& revision : applied) keys.insert(VersionKey(revision.version));
+  std::vector<VerifyResult> results;
+  std::vector<db::Check> checks;
+  std::vector<const Revision*> checked;
+  for (const Revision& revision : catalog->revisions) {
+    if (!revision.verify || keys.count(VersionKey(revision.version)) == 0) continue;
+    const absl::StatusOr<sql::Script>& script = revision.verify->Parsed();
+    if (!script.ok()) {
+      results.push_back({revision.version, revision.name, false,
+                         std::string(script.status().message())});
+      continue;
+    }
+    db::Check& check = checks.emplace_back();
+    check.id = revision.version;
+    for (const sql::Statement& statement : script->statements) {
+      check.statements.emplace_back(statement.text);
+    }
+    checked.push_back(&revision);
+  }
+  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::CheckResult> ran, db::RunRolledBack(*conn, checks));
+  for (size_t i = 0; i < ran.size(); ++i) {
+    const Revision& revision = *checked[i];
+    VerifyResult& result = results.emplace_back();
+    result.version = revision.version;
+    result.name = revision.name;
+    result.ok = ran[i].ok;
+    if (!ran[i].ok) {
+      const int index = ran[i].failed_statement - 1;
+      result.error = absl::StrCat("verify check ", ran[i].failed_statement, " (",
+                                  revision.verify->path, " line ",
+                                  revision.verify->script().statements[index].line,
+                                  "): ", ran[i].error);
+    }
+  }
+  std::sort(results.begin(), results.end(), [](const VerifyResult& a, const VerifyResult& b) {
+    return CompareVersions(a.version, b.version) < 0;
+  });
+  return results;
+}
+
 }  // namespace schemad::engine

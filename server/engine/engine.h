@@ -150,6 +150,14 @@ struct AdoptionResult {
   std::string table;  // the other tool's table read (left untouched)
 };
 
+// A revision's verify script run against the live target (schemactl verify).
+struct VerifyResult {
+  std::string version;
+  std::string name;
+  bool ok = true;
+  std::string error;  // "verify check N (<file> line L): …"
+};
+
 struct RehearsalRequest {
   PlanRequest plan;
   // Prove reversibility (up, down, up per pending revision, compared) in a replay of the
@@ -296,6 +304,10 @@ class Engine {
   // who and when; ids map to versions as themselves or by catalog.yaml adopt:. FAILED_PRECONDITION
   // while golang-migrate is dirty, naming the version.
   absl::StatusOr<AdoptionResult> Adopt(const Target& target, const AdoptionRequest& request);
+  // Runs the verify script of every applied revision that has one, in a transaction that is
+  // always rolled back (nothing is left), each check on its own: one failing does not hide
+  // the others.
+  absl::StatusOr<std::vector<VerifyResult>> VerifyApplied(const Target& target) const;
   // Accepts the target's present drift (drift_gate) with a reason. Returns its hash;
   // FAILED_PRECONDITION when there is no drift.
   absl::StatusOr<std::string> AcceptDrift(const Target& target, const std::string& principal,

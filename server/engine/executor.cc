@@ -143,10 +143,19 @@ class StepWatcher {
 std::string StepErrorText(const PlanStep& step, int statement_index, const std::string& message,
                           const std::string& sqlstate) {
   const auto& statements = step.file->script().statements;
+  const int count = static_cast<int>(statements.size());
   std::string where;
-  if (statement_index >= 0 && statement_index < static_cast<int>(statements.size())) {
+  if (statement_index >= 0 && statement_index < count) {
     where = absl::StrCat(": statement ", statement_index + 1, " (line ",
                          statements[statement_index].line, ")");
+  } else if (step.direction == Direction::kUp && step.revision->verify &&
+             statement_index - count <
+                 static_cast<int>(step.revision->verify->script().statements.size())) {
+    // Past the up's statements: its verify file's checks.
+    const int check = statement_index - count;
+    where = absl::StrCat(": verify check ", check + 1, " (", step.revision->verify->path,
+                         " line ", step.revision->verify->script().statements[check].line,
+                         "; the up file is rolled back)");
   }
   return absl::StrCat(StepLabel(step), where, ": ", message,
                       sqlstate.empty() ? "" : absl::StrCat(" (SQLSTATE ", sqlstate, ")"));
@@ -221,6 +230,12 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   spec.run_id = run.run_id;
   spec.mode = ModeOf(step.mode);
   spec.statements = RunnerStatements(*step.file);
+  if (step.direction == Direction::kUp && step.revision->verify) {
+    // The checks run in the up's own transaction: one that fails rolls the file back.
+    for (db::ScriptStatement& check : RunnerStatements(*step.revision->verify)) {
+      spec.statements.push_back(std::move(check));
+    }
+  }
   spec.first = first_statement;
   spec.lock_timeout = target_.config.lock_timeout;
   // The file's own -- schemad:timeout, else the up file's (for its down; read from its text,

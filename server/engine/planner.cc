@@ -23,6 +23,9 @@ std::string HashPlan(const std::string& target, const Catalog& catalog,
   }
   if (blocking_run) absl::StrAppend(&material, "blocking ", blocking_run->run_id, "\n");
   for (const PlanStep& step : plan.steps) {
+    if (step.direction == Direction::kUp && step.revision->verify) {
+      absl::StrAppend(&material, "verify ", step.revision->verify->checksum, "\n");
+    }
     absl::StrAppend(&material, "step ", step.revision->version, " ", step.file->checksum, " ",
                     step.mode == sql::TransactionMode::kTransactional ? "tx"
                     : step.mode == sql::TransactionMode::kChained     ? "chained"
@@ -40,6 +43,9 @@ absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction)
   step.direction = direction;
   step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
   SCHEMAD_RETURN_IF_ERROR(step.file->Parsed().status());
+  if (direction == Direction::kUp && revision.verify) {
+    SCHEMAD_RETURN_IF_ERROR(revision.verify->Parsed().status());
+  }
   step.mode = step.file->script().mode;
   step.transactional = step.mode == sql::TransactionMode::kTransactional;
   step.transaction_reason = step.file->script().mode_reason;

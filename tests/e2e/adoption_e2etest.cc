@@ -272,5 +272,54 @@ TEST(AdoptE2eTest, FromFlywayGolangMigrateDbmateGooseAndSqitchTables) {
   EXPECT_THAT(wrong.err, HasSubstr("no schema_migrations table"));
 }
 
+// Verify scripts: run in the up's transaction (a failing check rolls the file back), and by
+// schemactl verify against the live target in a transaction that is rolled back.
+TEST(VerifyE2eTest, AFailingCheckRollsItsFileBackAndVerifyLeavesNothing) {
+  const std::string dir = MakeTempDir("schemad-verify");
+  WriteFiles(dir, {{"1_accounts.up.sql",
+                    "CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL DEFAULT "
+                    "'unknown');\n"},
+                   {"1_accounts.verify.sql",
+                    "-- the default works\nINSERT INTO accounts (id) VALUES (1);\n"
+                    "DO $$ BEGIN ASSERT (SELECT email FROM accounts WHERE id = 1) = 'unknown', "
+                    "'email default missing'; END $$;\n"},
+                   {"2_audit.up.sql", "CREATE TABLE audit (id int);\n"},
+                   {"2_audit.verify.sql",
+                    "DO $$ BEGIN ASSERT (SELECT count(*) FROM audit) = 1, "
+                    "'audit must have its first row'; END $$;\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto server = Start(dir, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult applied = server->Cli({"apply", "-t", "t"});
+  EXPECT_NE(applied.exit_code, 0);
+  EXPECT_THAT(applied.out + applied.err,
+              AllOf(HasSubstr("verify check 1"), HasSubstr("2_audit.verify.sql line 1"),
+                    HasSubstr("audit must have its first row"),
+                    HasSubstr("the up file is rolled back")));
+  // Revision 1 (its check passed) is in; 2 left nothing; 1's check row did not stay either.
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('audit') IS NULL"), "t");
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn, "SELECT string_agg(version, ',') FROM schemad.migrations"),
+            "1");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "1")
+      << "the verify's INSERT is part of the up's transaction";
+  TestPostgres::MustQuery(dsn, "DELETE FROM accounts");
+  // Nothing of the failed file is left, so nothing blocks the target.
+  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out, HasSubstr("1 applied"));
+
+  CommandResult verified = server->Cli({"verify", "-t", "t"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_THAT(verified.out, AllOf(HasSubstr("1        accounts  ok"), HasSubstr("1 of 1 verified")));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "0")
+      << "schemactl verify leaves no rows";
+  TestPostgres::MustQuery(dsn, "ALTER TABLE accounts ALTER COLUMN email DROP DEFAULT");
+  CommandResult broken = server->Cli({"verify", "-t", "t"});
+  EXPECT_EQ(broken.exit_code, 4) << broken.err;
+  EXPECT_THAT(broken.out, AllOf(HasSubstr("FAILED"), HasSubstr("1_accounts.verify.sql line 2"),
+                                HasSubstr("0 of 1 verified")));
+  EXPECT_THAT(server->Cli({"verify", "-t", "t", "--json"}).out,
+              HasSubstr("null value in column \\\"email\\\""));
+}
+
 }  // namespace
 }  // namespace schemad::testing

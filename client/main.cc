@@ -605,8 +605,7 @@ int Main(int argc, char** argv) {
   baseline_cmd->add_option("--reason", reason, "why (journaled)")->required();
   std::string from_tool;
   auto* adopt_cmd = app.add_subcommand(
-      "adopt",
-      "admin: record what another tool applied, read from its own table (left untouched)");
+      "adopt", "admin: record what another tool applied, read from its own table (left untouched)");
   adopt_cmd->add_option("--target,-t", target, "target name")->required();
   adopt_cmd
       ->add_option("--from", from_tool,

@@ -433,8 +433,10 @@ std::string Differences(const google::protobuf::RepeatedPtrField<v1::DriftItem>&
 
 std::string RenderDrift(const v1::GetStatusResponse& status) {
   std::string notes;
-  for (const std::string& note : status.drift_notes()) absl::StrAppend(&notes, "note: ", note, "\n");
-  if (!status.drift_basis().empty()) absl::StrAppend(&notes, "expected: ", status.drift_basis(), "\n");
+  for (const std::string& note : status.drift_notes())
+    absl::StrAppend(&notes, "note: ", note, "\n");
+  if (!status.drift_basis().empty())
+    absl::StrAppend(&notes, "expected: ", status.drift_basis(), "\n");
   if (status.schema_drift().empty()) {
     return absl::StrCat(status.target(), ": no drift: the live schema matches the catalog at ",
                         Or(status.current_version(), "(empty)"), "\n", notes);
@@ -462,7 +464,8 @@ std::string RenderVerify(const v1::RunVerifyScriptsResponse& verify) {
 
 std::string RenderAdoption(const v1::AdoptionResponse& adoption) {
   std::string out;
-  if (!adoption.table().empty()) absl::StrAppend(&out, "read ", adoption.table(), " (left as it is)\n");
+  if (!adoption.table().empty())
+    absl::StrAppend(&out, "read ", adoption.table(), " (left as it is)\n");
   if (adoption.recorded().empty()) {
     absl::StrAppend(&out, adoption.target(), ": nothing new to record\n");
   } else {
@@ -484,16 +487,16 @@ std::string RenderAdoption(const v1::AdoptionResponse& adoption) {
 }
 
 std::string RenderRehearsal(const v1::Rehearsal& rehearsal) {
-  std::string out = absl::StrCat(
-      rehearsal.reversible() ? "Reversibility proof" : "Rehearsal", " of ", rehearsal.target(),
-      ": ", Or(rehearsal.from_version(), "(empty)"), " -> ", Or(rehearsal.to_version(), "(empty)"),
-      "\nplan hash: ", rehearsal.plan_hash(), "\ncatalog: ", rehearsal.catalog_digest(),
-      "\nin: ", rehearsal.shadow(), "\n\n");
+  std::string out =
+      absl::StrCat(rehearsal.reversible() ? "Reversibility proof" : "Rehearsal", " of ",
+                   rehearsal.target(), ": ", Or(rehearsal.from_version(), "(empty)"), " -> ",
+                   Or(rehearsal.to_version(), "(empty)"), "\nplan hash: ", rehearsal.plan_hash(),
+                   "\ncatalog: ", rehearsal.catalog_digest(), "\nin: ", rehearsal.shadow(), "\n\n");
   std::vector<std::vector<std::string>> rows;
   // PostgreSQL's table lock modes, weakest first.
   static const std::vector<std::string> kModes = {
-      "AccessShareLock",  "RowShareLock",          "RowExclusiveLock", "ShareUpdateExclusiveLock",
-      "ShareLock",        "ShareRowExclusiveLock", "ExclusiveLock",    "AccessExclusiveLock"};
+      "AccessShareLock", "RowShareLock",          "RowExclusiveLock", "ShareUpdateExclusiveLock",
+      "ShareLock",       "ShareRowExclusiveLock", "ExclusiveLock",    "AccessExclusiveLock"};
   const auto strength = [](const std::string& mode) {
     return std::find(kModes.begin(), kModes.end(), mode) - kModes.begin();
   };

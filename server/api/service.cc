@@ -1383,12 +1383,11 @@ void ToProto(const db::ApprovalRecord& approval, const EnvironmentConfig& enviro
 }  // namespace
 
 grpc::Status SchemaService::Rehearse(grpc::ServerContext* context,
-                                     const v1::RehearseRequest* request,
-                                     v1::Rehearsal* response) {
+                                     const v1::RehearseRequest* request, v1::Rehearsal* response) {
   Caller caller;
   Quotas::Ticket ticket;
-  auto target =
-      Admit(context, *request, Role::kDeployer, "Rehearse", &caller, Quotas::Kind::kChange, &ticket);
+  auto target = Admit(context, *request, Role::kDeployer, "Rehearse", &caller,
+                      Quotas::Kind::kChange, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   engine::RehearsalRequest rehearsal_request;
   rehearsal_request.plan.to_version = request->to_version();
@@ -1441,8 +1440,8 @@ grpc::Status SchemaService::AcceptDrift(grpc::ServerContext* context,
                                         v1::AcceptDriftResponse* response) {
   Caller caller;
   Quotas::Ticket ticket;
-  auto target =
-      Admit(context, *request, Role::kAdmin, "AcceptDrift", &caller, Quotas::Kind::kChange, &ticket);
+  auto target = Admit(context, *request, Role::kAdmin, "AcceptDrift", &caller,
+                      Quotas::Kind::kChange, &ticket);
   if (!target.ok()) return ToGrpc(target.status());
   absl::StatusOr<std::string> hash =
       engine_->AcceptDrift(**target, caller.principal, request->reason());
@@ -1510,9 +1509,10 @@ grpc::Status SchemaService::Adopt(grpc::ServerContext* context, const v1::AdoptR
   absl::StatusOr<engine::AdoptionResult> result = engine_->Adopt(**target, adoption);
   AuditCall(*context, caller.principal, "Adopt", request->target(), "",
             result.ok() ? "RECORDED" : "REFUSED",
-            result.ok() ? absl::StrCat(result->recorded.size(), " revision(s) from ",
-                                       request->from(), result->verified ? "; verified" : "; not verified")
-                        : std::string(result.status().message()));
+            result.ok()
+                ? absl::StrCat(result->recorded.size(), " revision(s) from ", request->from(),
+                               result->verified ? "; verified" : "; not verified")
+                : std::string(result.status().message()));
   if (!result.ok()) return ToGrpc(result.status());
   spdlog::info("adopt target={} principal={} from={} recorded={} not_adopted={} verified={}",
                request->target(), caller.principal, request->from(), result->recorded.size(),

@@ -19,8 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "server/common/sha256.h"
 #include "server/common/status_macros.h"
 #include "server/common/text.h"
@@ -175,10 +175,10 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
                                            "a catalog version"));
             const std::string version = id.second.as<std::string>();
             if (!IsVersion(version)) {
-              return absl::InvalidArgumentError(absl::StrCat(
-                  source, ": line ", id.second.Mark().line + 1, ": ", where, ".",
-                  id.first.as<std::string>(), ": \"", version.substr(0, 40),
-                  "\" is not a version"));
+              return absl::InvalidArgumentError(
+                  absl::StrCat(source, ": line ", id.second.Mark().line + 1, ": ", where, ".",
+                               id.first.as<std::string>(), ": \"", version.substr(0, 40),
+                               "\" is not a version"));
             }
             catalog->adopt_ids[name][id.first.as<std::string>()] = version;
           }
@@ -188,10 +188,10 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
         const std::string layout = value.as<std::string>();
         if (layout != "native" && layout != "popx" && layout != "dbmate" && layout != "goose" &&
             layout != "sql-migrate") {
-          return absl::InvalidArgumentError(absl::StrCat(
-              source, ": line ", value.Mark().line + 1,
-              ": layout: expected native, popx, dbmate, goose or sql-migrate, got \"",
-              layout.substr(0, 40), "\""));
+          return absl::InvalidArgumentError(
+              absl::StrCat(source, ": line ", value.Mark().line + 1,
+                           ": layout: expected native, popx, dbmate, goose or sql-migrate, got \"",
+                           layout.substr(0, 40), "\""));
         }
         catalog->layout = layout;
       } else if (key == "description") {
@@ -357,9 +357,8 @@ std::vector<std::string> PopxSegments(absl::string_view file_name, bool* up) {
 }
 
 bool IsPopxSegment(absl::string_view segment) {
-  return segment == "autocommit" ||
-         std::find(std::begin(kPopxDialects), std::end(kPopxDialects), segment) !=
-             std::end(kPopxDialects);
+  return segment == "autocommit" || std::find(std::begin(kPopxDialects), std::end(kPopxDialects),
+                                              segment) != std::end(kPopxDialects);
 }
 
 }  // namespace
@@ -410,34 +409,34 @@ absl::Status SplitSections(const SectionMarkers& markers, const MigrationFile& f
   bool up_no_tx = false, down_no_tx = false, file_no_tx = false;
   for (size_t i = 0; i < lines.size(); ++i) {
     const absl::string_view line = absl::StripAsciiWhitespace(lines[i]);
-    const bool no_tx = *markers.no_transaction != '\0' &&
-                       ContainsIgnoreCase(line, markers.no_transaction);
+    const bool no_tx =
+        *markers.no_transaction != '\0' && ContainsIgnoreCase(line, markers.no_transaction);
     if (*markers.file_no_transaction != '\0' &&
         absl::StartsWithIgnoreCase(line, markers.file_no_transaction)) {
       file_no_tx = true;
     } else if (absl::StartsWithIgnoreCase(line, markers.up)) {
       if (up_at >= 0) {
-        return absl::InvalidArgumentError(absl::StrCat(file.path, ": line ", i + 1, ": a second \"",
-                                                       markers.up, "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat(file.path, ": line ", i + 1, ": a second \"", markers.up, "\""));
       }
       up_at = static_cast<int>(i);
       up_no_tx = no_tx;
     } else if (absl::StartsWithIgnoreCase(line, markers.down)) {
       if (down_at >= 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            file.path, ": line ", i + 1, ": a second \"", markers.down, "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat(file.path, ": line ", i + 1, ": a second \"", markers.down, "\""));
       }
       down_at = static_cast<int>(i);
       down_no_tx = no_tx;
     }
   }
   if (up_at < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(file.path, ": no \"", markers.up, "\" line (",
-                                                   markers.layout, " layout)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file.path, ": no \"", markers.up, "\" line (", markers.layout, " layout)"));
   }
   if (down_at >= 0 && down_at < up_at) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        file.path, ": line ", down_at + 1, ": \"", markers.down, "\" before \"", markers.up, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(file.path, ": line ", down_at + 1, ": \"",
+                                                   markers.down, "\" before \"", markers.up, "\""));
   }
   const auto section = [&](int from, int to, bool no_tx) {
     std::string text(from + 1, '\n');
@@ -467,9 +466,10 @@ absl::StatusOr<FileName> ParsePopxFileName(absl::string_view file_name) {
   bool up = true;
   std::vector<std::string> segments = PopxSegments(file_name, &up);
   if (segments.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        file_name, ": bad name: expected <version>_<name>[.<dialect>][.autocommit].up.sql or "
-                   ".down.sql (popx layout)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name,
+                     ": bad name: expected <version>_<name>[.<dialect>][.autocommit].up.sql or "
+                     ".down.sql (popx layout)"));
   }
   FileName parsed;
   if (segments.size() > 1 && segments.back() == "autocommit") {
@@ -595,19 +595,18 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   };
   if (catalog.layout.empty()) {
     catalog.layout = "native";
-    if (std::any_of(names.begin(), names.end(), [](const std::string& n) {
-          return LooksLikePopx(n);
-        })) {
+    if (std::any_of(names.begin(), names.end(),
+                    [](const std::string& n) { return LooksLikePopx(n); })) {
       catalog.layout = "popx";
     } else if (auto first = std::find_if(names.begin(), names.end(), single_file);
                first != names.end()) {
-      SCHEMAD_ASSIGN_OR_RETURN(std::string text,
-                               ReadFile(prefix + *first, options.max_file_bytes,
-                                        "the target's max_file_size"));
+      SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(prefix + *first, options.max_file_bytes,
+                                                          "the target's max_file_size"));
       const SectionMarkers* markers = SectionedLayoutOf(text);
       if (markers == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(
-            prefix, *first, ": bad name: expected <version>_<name>.up.sql or .down.sql (or, for "
+            prefix, *first,
+            ": bad name: expected <version>_<name>.up.sql, .down.sql or .verify.sql (or, for "
             "one file per revision, a \"-- migrate:up\", \"-- +goose Up\" or \"-- +migrate "
             "Up\" line)"));
       }
@@ -648,7 +647,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
         continue;
       }
       auto it = popx_names.find(name);
-      if (it != popx_names.end() && chosen[{VersionKey(it->second.version), it->second.up}] == name) {
+      if (it != popx_names.end() &&
+          chosen[{VersionKey(it->second.version), it->second.up}] == name) {
         kept.push_back(name);
       }
     }
@@ -709,9 +709,10 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     }
     for (const auto& [key, pair] : by_key) {
       if (pair.up < 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            prefix, names[pair.down >= 0 ? pair.down : pair.verify],
-            pair.down >= 0 ? ": down file without an up file" : ": verify file without an up file"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(prefix, names[pair.down >= 0 ? pair.down : pair.verify],
+                         pair.down >= 0 ? ": down file without an up file"
+                                        : ": verify file without an up file"));
       }
     }
     return absl::OkStatus();

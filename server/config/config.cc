@@ -154,10 +154,10 @@ absl::StatusOr<std::vector<EnvironmentConfig>> ParseEnvironments(const YAML::Nod
       }
       const YAML::Node policy = entry.second;
       if (!policy.IsNull()) {
-        SCHEMAD_RETURN_IF_ERROR(CheckKeys(policy, env_path,
-                                          {"promote_from", "soak", "require_plan_hash",
-                                           "lint_policy", "approvals", "approval_ttl",
-                                           "require_rehearsal", "drift_gate", "drift_check"}));
+        SCHEMAD_RETURN_IF_ERROR(
+            CheckKeys(policy, env_path,
+                      {"promote_from", "soak", "require_plan_hash", "lint_policy", "approvals",
+                       "approval_ttl", "require_rehearsal", "drift_gate", "drift_check"}));
       }
       const bool named_protected = environment.name == "staging" || environment.name == "prod";
       if (!policy.IsNull() && policy["promote_from"]) {
@@ -301,11 +301,10 @@ absl::Status ParseDsn(const YAML::Node& node, const Path& path, const fs::path& 
 
 absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& path,
                                          const fs::path& base_dir, const EnvLookup& env) {
-  SCHEMAD_RETURN_IF_ERROR(
-      CheckKeys(node, path,
-                {"name", "environment", "catalog", "dsn_env", "dsn_file", "lock_timeout",
-                 "lock_retries", "lock_wait", "statement_timeout", "max_file_size",
-                 "rehearsal_data"}));
+  SCHEMAD_RETURN_IF_ERROR(CheckKeys(
+      node, path,
+      {"name", "environment", "catalog", "dsn_env", "dsn_file", "lock_timeout", "lock_retries",
+       "lock_wait", "statement_timeout", "max_file_size", "rehearsal_data"}));
   TargetConfig target;
   for (const char* required : {"name", "environment", "catalog"}) {
     if (!node[required]) return path.Child(required).Error("is required");
@@ -473,9 +472,8 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
   if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
   SCHEMAD_RETURN_IF_ERROR(
       CheckKeys(root, {source, "(top level)"},
-                {"listen", "targets", "environments", "control", "shadow", "tokens",
-                 "certificates", "tls",
-                 "max_threads", "limits", "lint_policy", "shutdown_grace"}));
+                {"listen", "targets", "environments", "control", "shadow", "tokens", "certificates",
+                 "tls", "max_threads", "limits", "lint_policy", "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));

@@ -485,8 +485,7 @@ absl::StatusOr<std::optional<DriftAcceptance>> ControlStore::FindDriftAcceptance
   absl::StatusOr<ConnectionPool::Lease> conn = pool_.Acquire();
   if (!conn.ok()) return conn.status();
   return InTransaction<pqxx::read_transaction>(
-      **conn,
-      [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<DriftAcceptance>> {
+      **conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<std::optional<DriftAcceptance>> {
         const pqxx::result rows = txn.exec_params(
             "SELECT target, drift_hash, principal, reason, (extract(epoch FROM accepted_at) * "
             "1000000)::int8 FROM schemad_control.drift_acceptances WHERE target = $1 AND "

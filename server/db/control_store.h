@@ -135,11 +135,10 @@ class ControlStore {
   absl::Status RecordRehearsal(const RehearsalRecord& rehearsal);
   // Newest first; `plan_hash` empty: every plan's.
   absl::StatusOr<std::vector<RehearsalRecord>> Rehearsals(const std::string& target,
-                                                          const std::string& plan_hash,
-                                                          int limit);
+                                                          const std::string& plan_hash, int limit);
   absl::Status AcceptDrift(const DriftAcceptance& acceptance);
   absl::StatusOr<std::optional<DriftAcceptance>> FindDriftAcceptance(const std::string& target,
-                                                                      const std::string& drift_hash);
+                                                                     const std::string& drift_hash);
 
  private:
   ConnectionPool pool_;

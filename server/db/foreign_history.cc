@@ -19,24 +19,26 @@ std::string Text(const pqxx::field& field) { return field.is_null() ? "" : field
 }  // namespace
 
 const std::vector<std::string>& ForeignTools() {
-  static const std::vector<std::string> tools = {"alembic", "flyway",      "golang-migrate",
-                                                  "dbmate",  "goose",       "sql-migrate",
-                                                  "sqitch"};
+  static const std::vector<std::string> tools = {
+      "alembic", "flyway", "golang-migrate", "dbmate", "goose", "sql-migrate", "sqitch"};
   return tools;
 }
 
 absl::StatusOr<ForeignHistory> ReadForeignHistory(Connection& conn, const std::string& tool,
                                                   const std::string& sqitch_project) {
   static const std::map<std::string, std::string> kTables = {
-      {"alembic", "alembic_version"},          {"flyway", "flyway_schema_history"},
-      {"golang-migrate", "schema_migrations"}, {"dbmate", "schema_migrations"},
-      {"goose", "goose_db_version"},           {"sql-migrate", "gorp_migrations"},
+      {"alembic", "alembic_version"},
+      {"flyway", "flyway_schema_history"},
+      {"golang-migrate", "schema_migrations"},
+      {"dbmate", "schema_migrations"},
+      {"goose", "goose_db_version"},
+      {"sql-migrate", "gorp_migrations"},
       {"sqitch", "sqitch.changes"}};
   auto table = kTables.find(tool);
   if (table == kTables.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("from: unknown tool \"", tool.substr(0, 40),
-                                                   "\" (known: ",
-                                                   absl::StrJoin(ForeignTools(), ", "), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("from: unknown tool \"", tool.substr(0, 40),
+                     "\" (known: ", absl::StrJoin(ForeignTools(), ", "), ")"));
   }
   try {
     pqxx::read_transaction txn(conn.raw());
@@ -48,9 +50,10 @@ absl::StatusOr<ForeignHistory> ReadForeignHistory(Connection& conn, const std::s
                                               "table name or schema)"));
     }
     const bool has_dirty =
-        txn.exec_params1("SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) "
-                         "AND attname = 'dirty' AND NOT attisdropped",
-                         table->second)[0]
+        txn.exec_params1(
+               "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1) "
+               "AND attname = 'dirty' AND NOT attisdropped",
+               table->second)[0]
             .as<int>() > 0;
     if ((tool == "golang-migrate") != has_dirty) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -66,12 +69,12 @@ absl::StatusOr<ForeignHistory> ReadForeignHistory(Connection& conn, const std::s
       }
     } else if (tool == "flyway") {
       // flyway-core: JdbcTableSchemaHistory / createMetaDataTable.sql.
-      for (const pqxx::row& row : txn.exec(
-               "SELECT coalesce(version, ''), description, type, script, installed_by, "
-               "extract(epoch FROM installed_on)::float8, success FROM flyway_schema_history "
-               "ORDER BY installed_rank")) {
-        ForeignEntry entry{Text(row[0]), Text(row[1]), Text(row[4]), Epoch(row[5]),
-                           row[6].as<bool>(), ""};
+      for (const pqxx::row& row :
+           txn.exec("SELECT coalesce(version, ''), description, type, script, installed_by, "
+                    "extract(epoch FROM installed_on)::float8, success FROM flyway_schema_history "
+                    "ORDER BY installed_rank")) {
+        ForeignEntry entry{Text(row[0]),  Text(row[1]),      Text(row[4]),
+                           Epoch(row[5]), row[6].as<bool>(), ""};
         const std::string type = Text(row[2]);
         if (type == "SCHEMA") continue;  // Flyway's note that it created the schema
         if (entry.id.empty()) entry.note = absl::StrCat("repeatable migration ", Text(row[3]));
@@ -93,9 +96,9 @@ absl::StatusOr<ForeignHistory> ReadForeignHistory(Connection& conn, const std::s
       // applied. Version 0 is goose's own first row.
       std::map<std::string, ForeignEntry> last;
       std::vector<std::string> order;
-      for (const pqxx::row& row : txn.exec(
-               "SELECT version_id::text, is_applied, extract(epoch FROM tstamp)::float8 FROM "
-               "goose_db_version WHERE version_id <> 0 ORDER BY id")) {
+      for (const pqxx::row& row :
+           txn.exec("SELECT version_id::text, is_applied, extract(epoch FROM tstamp)::float8 FROM "
+                    "goose_db_version WHERE version_id <> 0 ORDER BY id")) {
         const std::string id = Text(row[0]);
         if (last.count(id) == 0) order.push_back(id);
         last[id] = {id, "", "", Epoch(row[2]), row[1].as<bool>(), ""};

@@ -15,7 +15,7 @@ namespace schemad::db {
 struct ForeignEntry {
   std::string id;  // the tool's own id: a version, a revision hash, a file or change name
   std::string description;
-  std::string who;                // empty when the tool does not keep it
+  std::string who;                 // empty when the tool does not keep it
   std::optional<absl::Time> when;  // likewise
   bool success = true;             // Flyway's success column
   std::string note;                // why the entry cannot be adopted as such (e.g. repeatable)

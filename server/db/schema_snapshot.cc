@@ -228,8 +228,7 @@ bool IsExcludedSchema(const std::string& schema) {
 bool IsForeignHistoryTable(const std::string& identity) {
   const std::string table = identity.substr(identity.find('.') + 1);
   return table == "alembic_version" || table == "flyway_schema_history" ||
-         table == "schema_migrations" || table == "goose_db_version" ||
-         table == "gorp_migrations";
+         table == "schema_migrations" || table == "goose_db_version" || table == "gorp_migrations";
 }
 
 absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn, const std::string& as_owner) {
@@ -276,7 +275,8 @@ absl::StatusOr<SchemaSnapshot> ReadSchemaSnapshot(Connection& conn, const std::s
       const KindQuery& query = kQueries[q];
       const pqxx::result rows = pipeline.retrieve(ids[q]);
       std::vector<std::string> columns;
-      for (pqxx::row::size_type i = 3; i < rows.columns(); ++i) columns.push_back(rows.column_name(i));
+      for (pqxx::row::size_type i = 3; i < rows.columns(); ++i)
+        columns.push_back(rows.column_name(i));
       for (const pqxx::row& row : rows) {
         SchemaObject object;
         object.kind = row[0].as<std::string>();
@@ -317,8 +317,8 @@ std::vector<SchemaDifference> DiffSnapshots(const SchemaSnapshot& expected,
     const SchemaObject& have = found->second;
     auto a = want.attributes.begin(), b = have.attributes.begin();
     while (a != want.attributes.end() || b != have.attributes.end()) {
-      const bool left_only = b == have.attributes.end() ||
-                             (a != want.attributes.end() && a->first < b->first);
+      const bool left_only =
+          b == have.attributes.end() || (a != want.attributes.end() && a->first < b->first);
       const bool right_only = !left_only && (a == want.attributes.end() || b->first < a->first);
       if (left_only) {
         items.push_back({want.kind + " " + a->first, want.identity, a->second, "(none)"});

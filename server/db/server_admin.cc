@@ -1,8 +1,7 @@
 #include "server/db/server_admin.h"
 
-#include <pqxx/pqxx>
-
 #include <algorithm>
+#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -99,7 +98,8 @@ absl::Status SetDatabaseSearchPath(Connection& conn, const std::string& name,
     pqxx::work txn(conn.raw());
     // The value goes in as a parameter, then FROM CURRENT: no text of it is spliced into SQL.
     txn.exec_params("SELECT set_config('search_path', $1, true)", search_path);
-    txn.exec(absl::StrCat("ALTER DATABASE ", txn.quote_name(name), " SET search_path FROM CURRENT"));
+    txn.exec(
+        absl::StrCat("ALTER DATABASE ", txn.quote_name(name), " SET search_path FROM CURRENT"));
     txn.commit();
     return absl::OkStatus();
   } catch (const std::exception& e) {
@@ -130,8 +130,8 @@ absl::StatusOr<std::vector<CheckResult>> RunRolledBack(Connection& conn,
         } catch (const pqxx::sql_error& e) {
           result.ok = false;
           result.failed_statement = static_cast<int>(i) + 1;
-          result.error = absl::StrCat(std::string(e.what()).substr(0, 500), " (SQLSTATE ",
-                                      e.sqlstate(), ")");
+          result.error =
+              absl::StrCat(std::string(e.what()).substr(0, 500), " (SQLSTATE ", e.sqlstate(), ")");
           while (!result.error.empty() && result.error.back() == '\n') result.error.pop_back();
         }
       }

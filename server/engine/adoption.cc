@@ -88,7 +88,8 @@ absl::StatusOr<AdoptionResult> Engine::RecordApplied(
       }
       return FailedPrecondition(
           RefusalReason::kDrift,
-          absl::StrCat(operation_name, " refused (--verify): the live schema is not the catalog's "
+          absl::StrCat(operation_name,
+                       " refused (--verify): the live schema is not the catalog's "
                        "at the revisions it would record (",
                        drift.size(), " difference(s): ", absl::StrJoin(lines, "; "),
                        drift.size() > 10 ? "; …" : "",
@@ -105,9 +106,9 @@ absl::StatusOr<AdoptionResult> Engine::RecordApplied(
   run.backend_pid = session.backend_pid();
   run.from_version = applied.empty() ? "" : applied.back().version;
   run.target_version = todo.back().first->version;
-  run.overrides = absl::StrCat(
-      "reason: ", request.reason, request.tool.empty() ? "" : "; from " + request.tool,
-      result.verified ? "; verified against the live schema" : "; not verified");
+  run.overrides =
+      absl::StrCat("reason: ", request.reason, request.tool.empty() ? "" : "; from " + request.tool,
+                   result.verified ? "; verified against the live schema" : "; not verified");
   SCHEMAD_ASSIGN_OR_RETURN(run.run_id, target.journal.Start(session, run));
   run.state = db::RunState::kSucceeded;
   run.outcome = db::Outcome::kApplied;
@@ -120,8 +121,8 @@ absl::StatusOr<AdoptionResult> Engine::RecordApplied(
   audit.outcome = "RECORDED";
   audit.detail = absl::StrCat(todo.size(), " revision(s) recorded without running, up to ",
                               run.target_version, "; ", run.overrides);
-  SCHEMAD_RETURN_IF_ERROR(target.journal.Finish(
-      session, run, /*lock_lost=*/false, [&](pqxx::transaction_base& txn) {
+  SCHEMAD_RETURN_IF_ERROR(
+      target.journal.Finish(session, run, /*lock_lost=*/false, [&](pqxx::transaction_base& txn) {
         for (const auto& [revision, entry] : todo) {
           db::HistoryWrite write;
           write.revision.version = revision->version;
@@ -153,9 +154,8 @@ absl::StatusOr<AdoptionResult> Engine::Baseline(const Target& target,
   SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
   const int index = catalog->IndexOf(request.to_version);
   if (index < 0) {
-    return absl::NotFoundError(absl::StrCat("version ", request.to_version,
-                                            " is not in the catalog of target ",
-                                            target.config.name));
+    return absl::NotFoundError(absl::StrCat(
+        "version ", request.to_version, " is not in the catalog of target ", target.config.name));
   }
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
                            LockForChange(target, target.config.lock_wait));
@@ -169,13 +169,13 @@ absl::StatusOr<AdoptionResult> Engine::Baseline(const Target& target,
                               {}, {{"run_id", blocking->run_id}});
   }
   std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions;
-  for (int i = 0; i <= index; ++i) revisions.emplace_back(&catalog->revisions[i], db::ForeignEntry{});
+  for (int i = 0; i <= index; ++i)
+    revisions.emplace_back(&catalog->revisions[i], db::ForeignEntry{});
   return RecordApplied(target, *lock, catalog, applied, std::move(revisions),
                        db::Operation::kBaseline, request, AdoptionResult{});
 }
 
-absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target,
-                                             const AdoptionRequest& request) {
+absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target, const AdoptionRequest& request) {
   if (request.tool.empty()) return absl::InvalidArgumentError("from: required");
   SCHEMAD_RETURN_IF_ERROR(Refresh(target));
   SCHEMAD_ASSIGN_OR_RETURN(const std::shared_ptr<const Catalog> catalog, CatalogFor(target, ""));
@@ -202,17 +202,16 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target,
       continue;
     }
     if (!entry.success) {
-      result.not_adopted.push_back(absl::StrCat(entry.id, " ", entry.description,
-                                                ": failed in ", request.tool,
-                                                " (success = false): not adopted"));
+      result.not_adopted.push_back(absl::StrCat(entry.id, " ", entry.description, ": failed in ",
+                                                request.tool, " (success = false): not adopted"));
       continue;
     }
     const Revision* revision = RevisionFor(*catalog, request.tool, entry.id);
     if (revision == nullptr) {
-      result.not_adopted.push_back(absl::StrCat(
-          entry.id, ": recorded by ", request.tool,
-          " but not in the catalog (map it in catalog.yaml adopt: {", request.tool, ": {",
-          entry.id, ": VERSION}})"));
+      result.not_adopted.push_back(
+          absl::StrCat(entry.id, ": recorded by ", request.tool,
+                       " but not in the catalog (map it in catalog.yaml adopt: {", request.tool,
+                       ": {", entry.id, ": VERSION}})"));
       continue;
     }
     if (history.cumulative) {
@@ -230,8 +229,8 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target,
   });
   AdoptionRequest with_reason = request;
   if (with_reason.reason.empty()) with_reason.reason = absl::StrCat("adopted from ", request.tool);
-  return RecordApplied(target, *lock, catalog, applied, std::move(revisions),
-                       db::Operation::kAdopt, with_reason, std::move(result));
+  return RecordApplied(target, *lock, catalog, applied, std::move(revisions), db::Operation::kAdopt,
+                       with_reason, std::move(result));
 }
 
 absl::StatusOr<std::vector<VerifyResult>> Engine::VerifyApplied(const Target& target) const {
@@ -249,8 +248,8 @@ absl::StatusOr<std::vector<VerifyResult>> Engine::VerifyApplied(const Target& ta
     if (!revision.verify || keys.count(VersionKey(revision.version)) == 0) continue;
     const absl::StatusOr<sql::Script>& script = revision.verify->Parsed();
     if (!script.ok()) {
-      results.push_back({revision.version, revision.name, false,
-                         std::string(script.status().message())});
+      results.push_back(
+          {revision.version, revision.name, false, std::string(script.status().message())});
       continue;
     }
     db::Check& check = checks.emplace_back();
@@ -269,10 +268,9 @@ absl::StatusOr<std::vector<VerifyResult>> Engine::VerifyApplied(const Target& ta
     result.ok = ran[i].ok;
     if (!ran[i].ok) {
       const int index = ran[i].failed_statement - 1;
-      result.error = absl::StrCat("verify check ", ran[i].failed_statement, " (",
-                                  revision.verify->path, " line ",
-                                  revision.verify->script().statements[index].line,
-                                  "): ", ran[i].error);
+      result.error = absl::StrCat(
+          "verify check ", ran[i].failed_statement, " (", revision.verify->path, " line ",
+          revision.verify->script().statements[index].line, "): ", ran[i].error);
     }
   }
   std::sort(results.begin(), results.end(), [](const VerifyResult& a, const VerifyResult& b) {

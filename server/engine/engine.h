@@ -140,7 +140,7 @@ struct AdoptionRequest {
 };
 
 struct AdoptionResult {
-  db::RunRecord run;  // its id; empty when nothing was recorded
+  db::RunRecord run;                  // its id; empty when nothing was recorded
   std::vector<std::string> recorded;  // versions
   std::vector<std::string> already;   // already recorded by schemad, left as they are
   // Adopt: what the other tool recorded that is not adopted, and why (failed, not in the
@@ -447,8 +447,8 @@ class Engine {
   absl::StatusOr<AdoptionResult> RecordApplied(
       const Target& target, TargetLock& lock, const std::shared_ptr<const Catalog>& catalog,
       const std::vector<db::AppliedRevision>& applied,
-      std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions,
-      db::Operation operation, const AdoptionRequest& request, AdoptionResult result);
+      std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions, db::Operation operation,
+      const AdoptionRequest& request, AdoptionResult result);
   // drift_check: every target's drift on its interval; what appeared or disappeared since the
   // last check is logged and audited. Runs until StopWatching.
   void WatchDrift() const;

@@ -153,8 +153,8 @@ std::string StepErrorText(const PlanStep& step, int statement_index, const std::
                  static_cast<int>(step.revision->verify->script().statements.size())) {
     // Past the up's statements: its verify file's checks.
     const int check = statement_index - count;
-    where = absl::StrCat(": verify check ", check + 1, " (", step.revision->verify->path,
-                         " line ", step.revision->verify->script().statements[check].line,
+    where = absl::StrCat(": verify check ", check + 1, " (", step.revision->verify->path, " line ",
+                         step.revision->verify->script().statements[check].line,
                          "; the up file is rolled back)");
   }
   return absl::StrCat(StepLabel(step), where, ": ", message,

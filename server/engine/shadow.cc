@@ -13,9 +13,7 @@
 namespace schemad::engine {
 namespace {
 
-std::string VersionText(int version) {
-  return absl::StrCat(version / 10000, ".", version % 10000);
-}
+std::string VersionText(int version) { return absl::StrCat(version / 10000, ".", version % 10000); }
 
 std::string RandomSuffix() {
   std::random_device device;
@@ -25,8 +23,7 @@ std::string RandomSuffix() {
 
 }  // namespace
 
-absl::Status CheckShadowVersion(const std::string& target, int target_version,
-                                int shadow_version) {
+absl::Status CheckShadowVersion(const std::string& target, int target_version, int shadow_version) {
   if (target_version / 10000 == shadow_version / 10000) return absl::OkStatus();
   return FailedPrecondition(
       RefusalReason::kShadowVersion,
@@ -47,11 +44,11 @@ ShadowServer::~ShadowServer() {
 
 ShadowServer::Database::~Database() {
   absl::StatusOr<std::unique_ptr<db::Connection>> conn = db::Connection::Open(maintenance_dsn_);
-  absl::Status dropped = conn.ok() ? db::DropDatabase(**conn, name_, /*force=*/true)
-                                   : conn.status();
+  absl::Status dropped =
+      conn.ok() ? db::DropDatabase(**conn, name_, /*force=*/true) : conn.status();
   if (!dropped.ok()) {
-    spdlog::warn("shadow database {} was not dropped ({}); it is dropped when next found",
-                 name_, std::string(dropped.message()));
+    spdlog::warn("shadow database {} was not dropped ({}); it is dropped when next found", name_,
+                 std::string(dropped.message()));
   }
   absl::MutexLock lock(&server_->mu_);
   server_->live_.erase(name_);
@@ -98,8 +95,7 @@ absl::StatusOr<std::string> ShadowServer::Maintenance() {
 
 absl::StatusOr<int> ShadowServer::DropLeftovers() {
   SCHEMAD_ASSIGN_OR_RETURN(const std::string maintenance, Maintenance());
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn,
-                           db::Connection::Open(maintenance));
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(maintenance));
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> names,
                            db::DatabasesNamed(*conn, kShadowPrefix));
   int dropped = 0;
@@ -123,8 +119,7 @@ absl::StatusOr<int> ShadowServer::DropLeftovers() {
 absl::StatusOr<std::vector<std::string>> ShadowServer::Lacking(
     const std::vector<std::string>& wanted) {
   SCHEMAD_ASSIGN_OR_RETURN(const std::string maintenance, Maintenance());
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn,
-                           db::Connection::Open(maintenance));
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(maintenance));
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<std::string> available, db::AvailableExtensions(*conn));
   std::vector<std::string> lacking;
   for (const std::string& name : wanted) {
@@ -139,8 +134,7 @@ absl::StatusOr<std::unique_ptr<ShadowServer::Database>> ShadowServer::Create(con
   SCHEMAD_ASSIGN_OR_RETURN(const std::string maintenance, Maintenance());
   // Every time: a leftover still in use by a dying session at one look is gone at the next.
   SCHEMAD_RETURN_IF_ERROR(DropLeftovers().status());
-  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn,
-                           db::Connection::Open(maintenance));
+  SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::Connection> conn, db::Connection::Open(maintenance));
   SCHEMAD_RETURN_IF_ERROR(CheckShadowVersion(like.target, like.version, conn->server_version()));
   if (!configured()) SCHEMAD_RETURN_IF_ERROR(db::CreateMissingRoles(*conn, like.roles).status());
   const std::string name = absl::StrCat(kShadowPrefix, RandomSuffix());

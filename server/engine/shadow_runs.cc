@@ -96,8 +96,8 @@ absl::StatusOr<db::RunRecord> RunInShadow(Shadow& shadow, const std::vector<Plan
   Executor executor(target, lock, sink, never, digest);
   if (every_statement) executor.ReportEveryStatement();
   run.state = db::RunState::kSucceeded;
-  run.outcome = run.operation == db::Operation::kApply ? db::Outcome::kApplied
-                                                        : db::Outcome::kRolledBack;
+  run.outcome =
+      run.operation == db::Operation::kApply ? db::Outcome::kApplied : db::Outcome::kRolledBack;
   executor.Execute(steps, 0, /*resume=*/false, run);
   target.journal.Finish(session, run).IgnoreError();  // the database is scratch
   return run;
@@ -152,8 +152,7 @@ absl::StatusOr<std::vector<PlanStep>> ReplaySteps(const Catalog& catalog,
       notes->push_back(absl::StrCat("revision ", revision.version, " of catalog ", catalog.name,
                                     " is applied but not in the catalog: the shadow cannot "
                                     "replay it, so what it made shows as unexpected"));
-    } else if (!revision.checksum.empty() &&
-               in_catalog->second->up.checksum != revision.checksum) {
+    } else if (!revision.checksum.empty() && in_catalog->second->up.checksum != revision.checksum) {
       notes->push_back(absl::StrCat("revision ", revision.version,
                                     "'s file changed since it was applied: the shadow replays "
                                     "the catalog's file as it is now"));
@@ -232,14 +231,14 @@ absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>> Engine::ExpectedSchema
       SCHEMAD_ASSIGN_OR_RETURN(index, AddCatalog(*shadow, target, replays[i].catalog->name));
     }
     if (steps[i].empty()) continue;
-    SCHEMAD_ASSIGN_OR_RETURN(
-        db::RunRecord run,
-        RunInShadow(*shadow, steps[i], replays[i].catalog->digest(), [](const RunEvent&) {},
-                    /*every_statement=*/false, index));
+    SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord run, RunInShadow(
+                                                    *shadow, steps[i], replays[i].catalog->digest(),
+                                                    [](const RunEvent&) {},
+                                                    /*every_statement=*/false, index));
     if (!Succeeded(run)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "replaying catalog ", replays[i].catalog->name, " in a shadow database failed: ",
-          run.error));
+      return absl::FailedPreconditionError(
+          absl::StrCat("replaying catalog ", replays[i].catalog->name,
+                       " in a shadow database failed: ", run.error));
     }
   }
   SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot snapshot, SnapshotOf(*shadow));
@@ -283,9 +282,10 @@ absl::Status Engine::FillDrift(const Target& target, db::Connection& conn,
       replays.ok() ? ExpectedSchema(target, conn, *replays, &status.drift_notes, &cached)
                    : absl::StatusOr<std::shared_ptr<const db::SchemaSnapshot>>(replays.status());
   if (replays.ok() && replays->size() > 1) {
-    status.drift_notes.push_back(absl::StrCat("the database also holds the catalog(s) of other "
-                                              "targets: all ", replays->size(),
-                                              " catalogs were replayed"));
+    status.drift_notes.push_back(
+        absl::StrCat("the database also holds the catalog(s) of other "
+                     "targets: all ",
+                     replays->size(), " catalogs were replayed"));
   }
   if (expected.ok()) {
     SCHEMAD_ASSIGN_OR_RETURN(db::SessionIdentity identity, db::ReadSessionIdentity(conn));
@@ -293,10 +293,11 @@ absl::Status Engine::FillDrift(const Target& target, db::Connection& conn,
     status.drift_objects = static_cast<int>(live.size());
     status.schema_drift = ToDrift(db::DiffSnapshots(**expected, live));
     status.drift_exact = true;
-    status.drift_basis = absl::StrCat("the catalog (", catalog.digest(), ") replayed to ",
-                                      status.applied_count, " applied revision(s) in a shadow "
-                                      "database on the ", shadow_->Describe(),
-                                      cached ? " (cached)" : "");
+    status.drift_basis =
+        absl::StrCat("the catalog (", catalog.digest(), ") replayed to ", status.applied_count,
+                     " applied revision(s) in a shadow "
+                     "database on the ",
+                     shadow_->Describe(), cached ? " (cached)" : "");
     return absl::OkStatus();
   }
   // A shadow of another major version is a configuration error, not a reason to guess.
@@ -429,10 +430,10 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
                   absl::StrCat("loading rehearsal_data ", target.config.rehearsal_data))
               .status());
     }
-    rehearsal.shadow = absl::StrCat(
-        "a copy of ", target.config.name, "'s schema",
-        target.config.rehearsal_data.empty() ? "" : " with its rehearsal_data", " on the ",
-        shadow_->Describe());
+    rehearsal.shadow =
+        absl::StrCat("a copy of ", target.config.name, "'s schema",
+                     target.config.rehearsal_data.empty() ? "" : " with its rehearsal_data",
+                     " on the ", shadow_->Describe());
     t2 = absl::Now();
     SCHEMAD_ASSIGN_OR_RETURN(watcher_conn, db::Connection::Open(shadow->database->dsn()));
     watcher.emplace(*watcher_conn, shadow->held[0]->session().backend_pid());
@@ -448,7 +449,8 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
                              ReplaySteps(*plan.catalog, applied, &rehearsal.notes));
     if (!replay.empty()) {
       SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord run,
-                               RunInShadow(*shadow, replay, digest, [](const RunEvent&) {}, false));
+                               RunInShadow(
+                                   *shadow, replay, digest, [](const RunEvent&) {}, false));
       if (!Succeeded(run)) {
         return absl::FailedPreconditionError(absl::StrCat(
             "replaying the catalog to the target's revisions in a shadow failed: ", run.error));
@@ -458,7 +460,8 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
     for (const PlanStep& up : plan.steps) {
       const Revision& revision = *up.revision;
       SCHEMAD_ASSIGN_OR_RETURN(db::SchemaSnapshot before, SnapshotOf(replayed));
-      SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord first, RunInShadow(*shadow, {up}, digest, sink, false));
+      SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord first,
+                               RunInShadow(*shadow, {up}, digest, sink, false));
       if (!Succeeded(first)) {
         fail_last(first.error);
         break;
@@ -472,7 +475,8 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
       }
       SCHEMAD_ASSIGN_OR_RETURN(PlanStep down, MakeStep(revision, Direction::kDown));
       SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord back,
-                               RunInShadow(*shadow, {down}, digest, [](const RunEvent&) {}, false));
+                               RunInShadow(
+                                   *shadow, {down}, digest, [](const RunEvent&) {}, false));
       if (!Succeeded(back)) {
         step.outcome = "failed";
         step.error = absl::StrCat("its down failed: ", back.error);
@@ -483,14 +487,15 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
       step.difference = ToDrift(db::DiffSnapshots(before, restored));
       if (!step.difference.empty()) {
         step.outcome = "down does not restore";
-        rehearsal.problem = absl::StrCat(
-            revision.Id(), ": its down does not restore the schema before its up (",
-            step.difference.size(), " difference(s), first: ", step.difference[0].kind, " ",
-            step.difference[0].object, ")");
+        rehearsal.problem =
+            absl::StrCat(revision.Id(), ": its down does not restore the schema before its up (",
+                         step.difference.size(), " difference(s), first: ", step.difference[0].kind,
+                         " ", step.difference[0].object, ")");
         break;
       }
       SCHEMAD_ASSIGN_OR_RETURN(db::RunRecord again,
-                               RunInShadow(*shadow, {up}, digest, [](const RunEvent&) {}, false));
+                               RunInShadow(
+                                   *shadow, {up}, digest, [](const RunEvent&) {}, false));
       if (!Succeeded(again)) {
         step.outcome = "second up differs";
         step.error = absl::StrCat("its up failed after its down: ", again.error);
@@ -501,9 +506,9 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
       step.difference = ToDrift(db::DiffSnapshots(after, twice));
       if (!step.difference.empty()) {
         step.outcome = "second up differs";
-        rehearsal.problem = absl::StrCat(revision.Id(),
-                                         ": its up after its down makes a different schema (",
-                                         step.difference.size(), " difference(s))");
+        rehearsal.problem =
+            absl::StrCat(revision.Id(), ": its up after its down makes a different schema (",
+                         step.difference.size(), " difference(s))");
         break;
       }
     }
@@ -525,13 +530,12 @@ absl::StatusOr<Rehearsal> Engine::Rehearse(const Target& target,
     record.plan_hash = plan.plan_hash;
     record.ok = rehearsal.ok;
     record.principal = request.principal;
-    record.summary = rehearsal.ok ? absl::StrCat(plan.steps.size(), " step(s) ran clean")
-                                  : rehearsal.problem;
+    record.summary =
+        rehearsal.ok ? absl::StrCat(plan.steps.size(), " step(s) ran clean") : rehearsal.problem;
     absl::Status stored = NeedsControl();
     if (stored.ok()) stored = control_->RecordRehearsal(record);
     if (!stored.ok()) {
-      rehearsal.notes.push_back(
-          absl::StrCat("the rehearsal was not recorded: ", stored.message()));
+      rehearsal.notes.push_back(absl::StrCat("the rehearsal was not recorded: ", stored.message()));
     }
     rehearsal.recorded = stored.ok();
   }
@@ -553,10 +557,10 @@ absl::Status Engine::CheckRehearsed(const Target& target, const std::string& pla
   std::string last = "none";
   if (!rehearsals.empty()) {
     const db::RehearsalRecord& newest = rehearsals.front();
-    last = absl::StrCat(newest.ok ? "succeeded" : "failed", " at ",
-                        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", newest.rehearsed_at,
-                                         absl::UTCTimeZone()),
-                        newest.ok ? " (too old)" : absl::StrCat(": ", newest.summary));
+    last = absl::StrCat(
+        newest.ok ? "succeeded" : "failed", " at ",
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", newest.rehearsed_at, absl::UTCTimeZone()),
+        newest.ok ? " (too old)" : absl::StrCat(": ", newest.summary));
   }
   return FailedPrecondition(
       RefusalReason::kNeedsRehearsal,
@@ -697,9 +701,7 @@ absl::Status Engine::CheckDriftGate(const Target& target) const {
                    " difference(s), first: ", first.kind, " ", first.object,
                    "); repair it, or accept it: schemactl drift --target ", target.config.name,
                    " --accept --reason R"),
-      {},
-      {{"drift_hash", hash},
-       {"differences", absl::StrCat(status.schema_drift.size())}});
+      {}, {{"drift_hash", hash}, {"differences", absl::StrCat(status.schema_drift.size())}});
 }
 
 }  // namespace schemad::engine

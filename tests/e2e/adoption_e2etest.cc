@@ -89,8 +89,8 @@ TEST(AdoptE2eTest, FromAlembicWithTheRealToolInOneCommand) {
     }
   }
   const std::string project = MakeTempDir("schemad-alembic");
-  const std::string catalog = TwoTables(
-      "adopt:\n  alembic:\n    ae1027a6acf: 1\n    5d2f3c8b9e01: 2\n");
+  const std::string catalog =
+      TwoTables("adopt:\n  alembic:\n    ae1027a6acf: 1\n    5d2f3c8b9e01: 2\n");
   WriteFiles(project,
              {{"alembic.ini",
                absl::StrCat("[alembic]\nscript_location = ", project,
@@ -132,24 +132,26 @@ TEST(AdoptE2eTest, FromAlembicWithTheRealToolInOneCommand) {
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT version_num FROM alembic_version"),
             "5d2f3c8b9e01");
   EXPECT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
-  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out, AllOf(HasSubstr("2 applied"),
-                                                           HasSubstr("0 pending")));
+  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out,
+              AllOf(HasSubstr("2 applied"), HasSubstr("0 pending")));
   EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
 }
 
 TEST(AdoptE2eTest, FromSqlMigrateWithTheRealToolKeepsWhenItRan) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
   const std::string project = MakeTempDir("schemad-sql-migrate");
-  WriteFiles(project, {{"dbconfig.yml", absl::StrCat("test:\n  dialect: postgres\n  datasource: ",
-                                                      dsn, " sslmode=disable\n  dir: ", project,
-                                                      "/migrations\n")}});
+  WriteFiles(project, {{"dbconfig.yml",
+                        absl::StrCat("test:\n  dialect: postgres\n  datasource: ", dsn,
+                                     " sslmode=disable\n  dir: ", project, "/migrations\n")}});
   WriteFiles(project + "/migrations",
-             {{"1_a.sql", "-- +migrate Up\nCREATE TABLE a (id int PRIMARY KEY);\n"
-                          "-- +migrate Down\nDROP TABLE a;\n"},
-              {"2_b.sql", "-- +migrate Up\nCREATE TABLE b (id int PRIMARY KEY, a_id int "
-                          "REFERENCES a);\n-- +migrate Down\nDROP TABLE b;\n"}});
-  absl::StatusOr<CommandResult> up = RunCommand(
-      {"sql-migrate", "up", "-config=" + project + "/dbconfig.yml", "-env=test"});
+             {{"1_a.sql",
+               "-- +migrate Up\nCREATE TABLE a (id int PRIMARY KEY);\n"
+               "-- +migrate Down\nDROP TABLE a;\n"},
+              {"2_b.sql",
+               "-- +migrate Up\nCREATE TABLE b (id int PRIMARY KEY, a_id int "
+               "REFERENCES a);\n-- +migrate Down\nDROP TABLE b;\n"}});
+  absl::StatusOr<CommandResult> up =
+      RunCommand({"sql-migrate", "up", "-config=" + project + "/dbconfig.yml", "-env=test"});
   ASSERT_TRUE(up.ok());
   ASSERT_EQ(up->exit_code, 0) << up->out << up->err;
   // The sql-migrate folder itself is the catalog (read in place).
@@ -161,9 +163,10 @@ TEST(AdoptE2eTest, FromSqlMigrateWithTheRealToolKeepsWhenItRan) {
                                  HasSubstr("recorded 2 revision(s)"), HasSubstr("verified")));
   // When sql-migrate ran each is kept.
   EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn, "SELECT count(*) FROM schemad.migrations m JOIN gorp_migrations g ON "
-                     "g.id = m.version || '_' || m.name || '.sql' AND "
-                     "abs(extract(epoch FROM m.applied_at - g.applied_at)) < 0.001"),
+                dsn,
+                "SELECT count(*) FROM schemad.migrations m JOIN gorp_migrations g ON "
+                "g.id = m.version || '_' || m.name || '.sql' AND "
+                "abs(extract(epoch FROM m.applied_at - g.applied_at)) < 0.001"),
             "2");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM gorp_migrations"), "2");
   // schemad takes over: nothing pending, no drift, and it can roll back with the files' downs.
@@ -213,8 +216,9 @@ TEST(AdoptE2eTest, FromFlywayGolangMigrateDbmateGooseAndSqitchTables) {
       {"dbmate",
        "create table if not exists schema_migrations (version varchar(128) primary key); "
        "insert into schema_migrations values ('1'), ('2'), ('20230101000000')",
-       {"recorded 2 revision(s)", "not adopted: 20230101000000: recorded by dbmate but not in "
-                                  "the catalog"}},
+       {"recorded 2 revision(s)",
+        "not adopted: 20230101000000: recorded by dbmate but not in "
+        "the catalog"}},
       // goose: internal/dialect/dialectquery/postgres.go, CreateTable
       {"goose",
        "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, "
@@ -263,8 +267,9 @@ TEST(AdoptE2eTest, FromFlywayGolangMigrateDbmateGooseAndSqitchTables) {
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(server->Cli({"adopt", "-t", "t", "--from", "flyway"}).exit_code, 0);
   EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn, "SELECT applied_by || ' ' || to_char(applied_at AT TIME ZONE 'UTC', "
-                     "'YYYY-MM-DD HH24:MI:SS') FROM schemad.migrations WHERE version = '1'"),
+                dsn,
+                "SELECT applied_by || ' ' || to_char(applied_at AT TIME ZONE 'UTC', "
+                "'YYYY-MM-DD HH24:MI:SS') FROM schemad.migrations WHERE version = '1'"),
             "deploy 2025-01-02 03:04:05");
   // The wrong tool for a schema_migrations table is named.
   CommandResult wrong = server->Cli({"adopt", "-t", "t", "--from", "dbmate"});
@@ -292,15 +297,15 @@ TEST(VerifyE2eTest, AFailingCheckRollsItsFileBackAndVerifyLeavesNothing) {
   ASSERT_NE(server, nullptr);
   CommandResult applied = server->Cli({"apply", "-t", "t"});
   EXPECT_NE(applied.exit_code, 0);
-  EXPECT_THAT(applied.out + applied.err,
-              AllOf(HasSubstr("verify check 1"), HasSubstr("2_audit.verify.sql line 1"),
-                    HasSubstr("audit must have its first row"),
-                    HasSubstr("the up file is rolled back")));
+  EXPECT_THAT(
+      applied.out + applied.err,
+      AllOf(HasSubstr("verify check 1"), HasSubstr("2_audit.verify.sql line 1"),
+            HasSubstr("audit must have its first row"), HasSubstr("the up file is rolled back")));
   // Revision 1 (its check passed) is in; 2 left nothing; 1's check row did not stay either.
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('audit') IS NULL"), "t");
-  EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn, "SELECT string_agg(version, ',') FROM schemad.migrations"),
-            "1");
+  EXPECT_EQ(
+      TestPostgres::MustQueryOne(dsn, "SELECT string_agg(version, ',') FROM schemad.migrations"),
+      "1");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "1")
       << "the verify's INSERT is part of the up's transaction";
   TestPostgres::MustQuery(dsn, "DELETE FROM accounts");
@@ -309,7 +314,8 @@ TEST(VerifyE2eTest, AFailingCheckRollsItsFileBackAndVerifyLeavesNothing) {
 
   CommandResult verified = server->Cli({"verify", "-t", "t"});
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
-  EXPECT_THAT(verified.out, AllOf(HasSubstr("1        accounts  ok"), HasSubstr("1 of 1 verified")));
+  EXPECT_THAT(verified.out,
+              AllOf(HasSubstr("1        accounts  ok"), HasSubstr("1 of 1 verified")));
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "0")
       << "schemactl verify leaves no rows";
   TestPostgres::MustQuery(dsn, "ALTER TABLE accounts ALTER COLUMN email DROP DEFAULT");

@@ -122,8 +122,9 @@ TEST(ExactDriftE2eTest, EachOfFourteenManualChangesIsReportedAndNothingElse) {
 
 TEST(ExactDriftE2eTest, UninitialisedDatabaseWithTablesReportsThem) {
   const std::string dsn = TestPostgres::Get().CreateDatabase();
-  TestPostgres::MustQuery(dsn, "CREATE TABLE legacy (id int PRIMARY KEY); CREATE VIEW v AS "
-                               "SELECT id FROM legacy");
+  TestPostgres::MustQuery(dsn,
+                          "CREATE TABLE legacy (id int PRIMARY KEY); CREATE VIEW v AS "
+                          "SELECT id FROM legacy");
   auto server = Start(OneTarget(kShop, dsn));
   ASSERT_NE(server, nullptr);
   CommandResult drift = server->Cli({"drift", "-t", "t"});
@@ -178,10 +179,9 @@ TEST(ExactDriftE2eTest, KratosRoundTripsWithNoFalseDriftAndOnlyItsKnownLeftovers
   ASSERT_EQ(down.exit_code, 0) << down.out << down.err;
   CommandResult rolled_back = server->Cli({"drift", "-t", "t"});
   EXPECT_EQ(rolled_back.exit_code, 4);
-  EXPECT_THAT(rolled_back.out,
-              AllOf(HasSubstr("unexpected extension  btree_gin"),
-                    HasSubstr("unexpected extension  pg_trgm"),
-                    HasSubstr("2 difference(s) from the catalog at (empty)")))
+  EXPECT_THAT(rolled_back.out, AllOf(HasSubstr("unexpected extension  btree_gin"),
+                                     HasSubstr("unexpected extension  pg_trgm"),
+                                     HasSubstr("2 difference(s) from the catalog at (empty)")))
       << rolled_back.out;
   ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
   EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
@@ -221,7 +221,8 @@ TEST(ExactDriftE2eTest, ReplayFollowsTheTargetsSearchPathAndRole) {
   TestPostgres::MustQuery(
       base, absl::StrCat("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = "
                          "'drift_app') THEN CREATE ROLE drift_app LOGIN; END IF; END $$; "
-                         "ALTER DATABASE ", db, " OWNER TO drift_app; ALTER DATABASE ", db,
+                         "ALTER DATABASE ",
+                         db, " OWNER TO drift_app; ALTER DATABASE ", db,
                          " SET search_path = shop, public"));
   const std::string dir = MakeTempDir("schemad-role");
   WriteFiles(dir, {{"1_shop.up.sql",
@@ -247,8 +248,8 @@ TEST(ExactDriftE2eTest, PrivateShadowClusterStartsOnDemandForExternalTargets) {
   ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
   CommandResult drift = server->Cli({"drift", "-t", "t"});
   EXPECT_EQ(drift.exit_code, 0) << drift.out << drift.err << server->Log();
-  EXPECT_THAT(drift.out, AllOf(HasSubstr("no drift"),
-                               HasSubstr("private cluster in " + state + "/shadow")));
+  EXPECT_THAT(drift.out,
+              AllOf(HasSubstr("no drift"), HasSubstr("private cluster in " + state + "/shadow")));
   EXPECT_THAT(server->Log(), HasSubstr("shadow: starting a private PostgreSQL in " + state));
   EXPECT_EQ(server->Stop(), 0);
   EXPECT_FALSE(fs::exists(state + "/shadow/pgdata/postmaster.pid"))
@@ -270,19 +271,20 @@ TEST(ReversibilityE2eTest, FindsADownThatDropsADifferentIndexAndReportsAMissingD
   ASSERT_EQ(server->Cli({"apply", "-t", "t", "--to", "1"}).exit_code, 0);
   CommandResult proof = server->Cli({"rehearse", "-t", "t", "--reversible"});
   EXPECT_EQ(proof.exit_code, 4) << proof.out << proof.err;
-  EXPECT_THAT(proof.out,
-              AllOf(HasSubstr("Reversibility proof of t: 1 -> 3"),
-                    HasSubstr("a replay of the catalog to t's revisions"),
-                    HasSubstr("irreversible"), HasSubstr("it has no down file"),
-                    HasSubstr("down does not restore"),
-                    HasSubstr("missing index     public.t_b_idx"),
-                    HasSubstr("unexpected index  public.t_c_idx"),
-                    HasSubstr("FAILED: 3_c_index: its down does not restore the schema before its "
-                              "up (2 difference(s), first: missing index public.t_b_idx)")))
+  EXPECT_THAT(
+      proof.out,
+      AllOf(HasSubstr("Reversibility proof of t: 1 -> 3"),
+            HasSubstr("a replay of the catalog to t's revisions"), HasSubstr("irreversible"),
+            HasSubstr("it has no down file"), HasSubstr("down does not restore"),
+            HasSubstr("missing index     public.t_b_idx"),
+            HasSubstr("unexpected index  public.t_c_idx"),
+            HasSubstr("FAILED: 3_c_index: its down does not restore the schema before its "
+                      "up (2 difference(s), first: missing index public.t_b_idx)")))
       << proof.out;
   // The proof ran in a shadow: the target is still at 1, and nothing is left behind.
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM pg_indexes WHERE indexname = "
-                                            "'t_c_idx'"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn,
+                                       "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                       "'t_c_idx'"),
             "0");
   EXPECT_TRUE(NoShadowLeft());
   // The same proof from plan --reversible, under the plan.
@@ -298,10 +300,10 @@ TEST(ReversibilityE2eTest, FindsADownThatDropsADifferentIndexAndReportsAMissingD
 
 TEST(RehearsalE2eTest, RequireRehearsalRefusesUntilAFixedReleaseRehearsesClean) {
   const std::string dir = MakeTempDir("schemad-rehearsal");
-  WriteFiles(dir + "/catalog",
-             {{"1_accounts.up.sql", "CREATE TABLE accounts (id int PRIMARY KEY, email text);\n"},
-              {"2_email_required.up.sql",
-               "ALTER TABLE accounts ALTER COLUMN email SET NOT NULL;\n"}});
+  WriteFiles(
+      dir + "/catalog",
+      {{"1_accounts.up.sql", "CREATE TABLE accounts (id int PRIMARY KEY, email text);\n"},
+       {"2_email_required.up.sql", "ALTER TABLE accounts ALTER COLUMN email SET NOT NULL;\n"}});
   // Rows like production's: one account without an email.
   WriteFiles(dir, {{"sample.sql",
                     "DO $$ BEGIN IF to_regclass('accounts') IS NOT NULL THEN\n"
@@ -334,8 +336,8 @@ TEST(RehearsalE2eTest, RequireRehearsalRefusesUntilAFixedReleaseRehearsesClean) 
                     HasSubstr("recorded for require_rehearsal")));
   CommandResult refused = server->Cli({"apply", "-t", "t", "--yes"});
   EXPECT_EQ(refused.exit_code, 6);
-  EXPECT_THAT(refused.err, AllOf(HasSubstr("last rehearsal: failed at"),
-                                 HasSubstr("contains null values")));
+  EXPECT_THAT(refused.err,
+              AllOf(HasSubstr("last rehearsal: failed at"), HasSubstr("contains null values")));
   CommandResult json = server->Cli({"apply", "-t", "t", "--yes", "--json"});
   EXPECT_THAT(json.out, HasSubstr("\"reason\":\"NEEDS_REHEARSAL\""));
 

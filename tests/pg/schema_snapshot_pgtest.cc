@@ -1,10 +1,9 @@
 // The schema snapshot and its diff against real databases: two databases built by the same
 // SQL compare equal, and each of fourteen manual changes is one exact difference.
-#include "server/db/schema_snapshot.h"
-
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/db/schema_snapshot.h"
 #include "tests/support/matchers.h"
 #include "tests/support/test_postgres.h"
 
@@ -28,8 +27,8 @@ SchemaSnapshot Read(const std::string& dsn) {
 std::vector<std::string> Lines(const std::vector<SchemaDifference>& diff) {
   std::vector<std::string> lines;
   for (const SchemaDifference& item : diff) {
-    lines.push_back(absl::StrCat(item.kind, " | ", item.object, " | ", item.expected, " | ",
-                                 item.actual));
+    lines.push_back(
+        absl::StrCat(item.kind, " | ", item.object, " | ", item.expected, " | ", item.actual));
   }
   return lines;
 }

@@ -563,20 +563,20 @@ TEST(CorpusTest, MattermostLoadsAndConcurrentlyFilesAreDetected) {
 TEST(PopxLayoutTest, SelectsPostgresFilesAndHonoursAutocommit) {
   const std::string dir = ::schemad::testing::MakeTempDir("schemad-popx");
   ::schemad::testing::WriteFiles(
-      dir, {{"20210101000000000001_accounts.up.sql", "CREATE TABLE a (id int);"},
-            {"20210101000000000001_accounts.postgres.up.sql", "CREATE TABLE a (id bigint);"},
-            {"20210101000000000001_accounts.mysql.up.sql", "CREATE TABLE a (id int) ENGINE=x;"},
-            {"20210101000000000001_accounts.down.sql", "DROP TABLE a;"},
-            {"20210101000000000002_index.postgres.autocommit.up.sql",
-             "CREATE INDEX CONCURRENTLY a_id ON a (id);"},
-            {"20210101000000000002_index.postgres.autocommit.down.sql",
-             "DROP INDEX CONCURRENTLY a_id;"},
-            {"20210101000000000003_nothing.up.sql", ""},
-            {"20210101000000000003_nothing.down.sql", ""},
-            {"20210101000000000004_plain.autocommit.up.sql", "CREATE INDEX b ON a (id);"},
-            {"20210101000000000004_plain.autocommit.down.sql", "DROP INDEX b;"},
-            {"20210101000000000005_seed.postgres.up.sql", "INSERT INTO a VALUES (1);"},
-            {"20210101000000000005_seed.postgres.down.sql", ""}});
+      dir,
+      {{"20210101000000000001_accounts.up.sql", "CREATE TABLE a (id int);"},
+       {"20210101000000000001_accounts.postgres.up.sql", "CREATE TABLE a (id bigint);"},
+       {"20210101000000000001_accounts.mysql.up.sql", "CREATE TABLE a (id int) ENGINE=x;"},
+       {"20210101000000000001_accounts.down.sql", "DROP TABLE a;"},
+       {"20210101000000000002_index.postgres.autocommit.up.sql",
+        "CREATE INDEX CONCURRENTLY a_id ON a (id);"},
+       {"20210101000000000002_index.postgres.autocommit.down.sql", "DROP INDEX CONCURRENTLY a_id;"},
+       {"20210101000000000003_nothing.up.sql", ""},
+       {"20210101000000000003_nothing.down.sql", ""},
+       {"20210101000000000004_plain.autocommit.up.sql", "CREATE INDEX b ON a (id);"},
+       {"20210101000000000004_plain.autocommit.down.sql", "DROP INDEX b;"},
+       {"20210101000000000005_seed.postgres.up.sql", "INSERT INTO a VALUES (1);"},
+       {"20210101000000000005_seed.postgres.down.sql", ""}});
   absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
   ASSERT_THAT(catalog, IsOk());
   EXPECT_EQ(catalog->layout, "popx");
@@ -682,8 +682,8 @@ TEST(SectionedLayoutTest, DbmateGooseAndSqlMigrateFilesSplitIntoUpAndDown) {
                        AllOf(HasSubstr("1_bad.sql"), HasSubstr("line 3"))));
   EXPECT_EQ(bad->revisions[0].irreversible_reason, "no down section");
   ::schemad::testing::WriteFiles(dir, {{"2_other.up.sql", "SELECT 1;"}});
-  EXPECT_THAT(LoadCatalog(dir), StatusIs(absl::StatusCode::kInvalidArgument,
-                                         HasSubstr("the folder mixes layouts")));
+  EXPECT_THAT(LoadCatalog(dir),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("the folder mixes layouts")));
 }
 
 }  // namespace

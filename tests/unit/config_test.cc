@@ -224,9 +224,10 @@ TEST_F(ConfigTest, EnvironmentsHavePoliciesAndAnOrder) {
   EXPECT_THAT(ValidateConfig(*approvals),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("environments.live.approvals: needs a control database")));
-  absl::StatusOr<Config> shadow_policy = Parse(
-      targets + "environments:\n  qa: {drift_check: 10m}\n  live: {require_rehearsal: 24h, "
-                "drift_gate: true}\nshadow:\n  dsn_env: SHADOW\n");
+  absl::StatusOr<Config> shadow_policy =
+      Parse(targets +
+            "environments:\n  qa: {drift_check: 10m}\n  live: {require_rehearsal: 24h, "
+            "drift_gate: true}\nshadow:\n  dsn_env: SHADOW\n");
   ASSERT_THAT(shadow_policy, IsOk());
   EXPECT_EQ(shadow_policy->targets[0].environment.drift_check, absl::Minutes(10));
   EXPECT_EQ(shadow_policy->targets[1].environment.require_rehearsal, absl::Hours(24));

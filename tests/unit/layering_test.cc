@@ -1,6 +1,6 @@
 // The layering as a test: each folder's #includes follow the allowed direction
-// (main -> api -> engine -> {db, sql, catalog, config, embedded} -> common) and third-party headers stay
-// where they belong (<pqxx/ and libpq in db/, pg_query in sql/, gRPC and protos in api/ and
+// (main -> api -> engine -> {db, sql, catalog, config, embedded} -> common) and third-party headers
+// stay where they belong (<pqxx/ and libpq in db/, pg_query in sql/, gRPC and protos in api/ and
 // client/). CMake alone cannot stop a stray system header.
 #include <filesystem>
 #include <fstream>

@@ -281,6 +281,50 @@ absl::StatusOr<std::vector<v1::CoverageRequirement>> ReadManifest(const std::str
 
 // Lints files offline, each as its own plan: a table created earlier in the same file is new,
 // any other table is taken to exist with data. Exit 4 when an unsuppressed error remains.
+// Writes the catalog in SRC (read in `layout`) to the new folder DEST in schemad's layout.
+int Import(const std::string& layout, const std::string& source, const std::string& dest) {
+  LoadOptions load;
+  load.layout = layout;
+  absl::StatusOr<Catalog> catalog = LoadCatalog(source, load);
+  if (!catalog.ok()) {
+    std::cerr << "schemactl: " << catalog.status().message() << "\n";
+    return kExitError;
+  }
+  std::error_code error;
+  if (std::filesystem::exists(dest, error) && !std::filesystem::is_empty(dest, error)) {
+    std::cerr << "schemactl: " << dest << " exists and is not empty: import writes a new folder\n";
+    return kExitUsage;
+  }
+  std::filesystem::create_directories(dest, error);
+  const auto text_of = [](const MigrationFile& file) {
+    // One-file layouts keep blank lines before a section (for line numbers): not needed here.
+    std::string text(absl::StripLeadingAsciiWhitespace(file.text()));
+    if (file.named_no_transaction) text = absl::StrCat("-- schemad:no-transaction\n", text);
+    return text;
+  };
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream out(dest + "/" + name, std::ios::binary);
+    out << text;
+    return static_cast<bool>(out);
+  };
+  bool ok = write("catalog.yaml",
+                  absl::StrCat("name: ", catalog->name, "\n",
+                               catalog->empty_down_is_noop ? "empty_down_is_noop: true\n" : "",
+                               "# imported from ", catalog->layout, " layout: ", source, "\n"));
+  for (const Revision& revision : catalog->revisions) {
+    ok &= write(revision.Id() + ".up.sql", text_of(revision.up));
+    if (revision.down) ok &= write(revision.Id() + ".down.sql", text_of(*revision.down));
+    if (revision.verify) ok &= write(revision.Id() + ".verify.sql", text_of(*revision.verify));
+  }
+  if (!ok) {
+    std::cerr << "schemactl: cannot write into " << dest << "\n";
+    return kExitError;
+  }
+  std::cout << "imported " << catalog->revisions.size() << " revision(s) of catalog "
+            << catalog->name << " (" << catalog->layout << " layout) into " << dest << "\n";
+  return kExitOk;
+}
+
 int Lint(const std::vector<std::string>& paths, bool json) {
   std::vector<std::string> files;
   for (const std::string& path : paths) {
@@ -632,6 +676,13 @@ int Main(int argc, char** argv) {
                          "revision, roll it back and apply it again, comparing the schemas");
   rehearse_cmd->add_flag("--allow-out-of-order", allow_out_of_order,
                          "rehearse pending revisions older than the newest applied one");
+  std::string import_layout, import_source, import_dest;
+  auto* import_cmd = app.add_subcommand(
+      "import", "offline: write a catalog of another layout to a new folder in schemad's layout");
+  import_cmd->add_option("--from", import_layout, "native, popx, dbmate, goose or sql-migrate")
+      ->required();
+  import_cmd->add_option("source", import_source, "the other tool's folder")->required();
+  import_cmd->add_option("dest", import_dest, "a new folder")->required();
   auto* lint_cmd = app.add_subcommand(
       "lint", "offline: lint migration files (a folder: each of its .up.sql files)");
   lint_cmd->add_option("paths", lint_paths, "files or catalog folders")->required();
@@ -661,6 +712,7 @@ int Main(int argc, char** argv) {
   }
 
   if (lint_cmd->parsed()) return Lint(lint_paths, options.json);
+  if (import_cmd->parsed()) return Import(import_layout, import_source, import_dest);
 
   Client client(options);
   if (validate_cmd->parsed()) {

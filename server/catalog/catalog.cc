@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "absl/base/call_once.h"
@@ -167,6 +168,14 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
         for (const auto& tool : value) {
           const std::string name = tool.first.as<std::string>();
           const std::string where = absl::StrCat("adopt.", name);
+          static const std::set<std::string> kTools = {
+              "alembic", "flyway", "golang-migrate", "dbmate", "goose", "sql-migrate", "sqitch"};
+          if (kTools.count(name) == 0) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                source, ": line ", tool.first.Mark().line + 1, ": ", where,
+                ": unknown tool (alembic, flyway, golang-migrate, dbmate, goose, sql-migrate, "
+                "sqitch)"));
+          }
           SCHEMAD_RETURN_IF_ERROR(
               Expect(tool.second, Type::Map, source, where, "a mapping: tool id -> version"));
           for (const auto& id : tool.second) {
@@ -392,6 +401,17 @@ const SectionMarkers* MarkersOf(absl::string_view layout) {
   return nullptr;
 }
 
+// Whether `line` is the marker: "--" at its start, then (any spaces) the marker's words, then
+// the end of the line or a space ("--migrate:down" and "-- migrate:down transaction:false" are
+// dbmate's down marker; an indented one inside a function body is not).
+bool IsMarker(absl::string_view line, absl::string_view marker) {
+  if (!absl::ConsumePrefix(&line, "--") || !absl::ConsumePrefix(&marker, "--")) return false;
+  line = absl::StripLeadingAsciiWhitespace(line);
+  marker = absl::StripLeadingAsciiWhitespace(marker);
+  if (!absl::StartsWithIgnoreCase(line, marker)) return false;
+  return line.size() == marker.size() || absl::ascii_isspace(line[marker.size()]);
+}
+
 // The layout whose up marker `text` has (case-insensitively for goose), or nullptr.
 const SectionMarkers* SectionedLayoutOf(absl::string_view text) {
   for (const SectionMarkers& markers : kSectioned) {
@@ -408,20 +428,19 @@ absl::Status SplitSections(const SectionMarkers& markers, const MigrationFile& f
   int up_at = -1, down_at = -1;
   bool up_no_tx = false, down_no_tx = false, file_no_tx = false;
   for (size_t i = 0; i < lines.size(); ++i) {
-    const absl::string_view line = absl::StripAsciiWhitespace(lines[i]);
+    const absl::string_view line = absl::StripTrailingAsciiWhitespace(lines[i]);
     const bool no_tx =
         *markers.no_transaction != '\0' && ContainsIgnoreCase(line, markers.no_transaction);
-    if (*markers.file_no_transaction != '\0' &&
-        absl::StartsWithIgnoreCase(line, markers.file_no_transaction)) {
+    if (*markers.file_no_transaction != '\0' && IsMarker(line, markers.file_no_transaction)) {
       file_no_tx = true;
-    } else if (absl::StartsWithIgnoreCase(line, markers.up)) {
+    } else if (IsMarker(line, markers.up)) {
       if (up_at >= 0) {
         return absl::InvalidArgumentError(
             absl::StrCat(file.path, ": line ", i + 1, ": a second \"", markers.up, "\""));
       }
       up_at = static_cast<int>(i);
       up_no_tx = no_tx;
-    } else if (absl::StartsWithIgnoreCase(line, markers.down)) {
+    } else if (IsMarker(line, markers.down)) {
       if (down_at >= 0) {
         return absl::InvalidArgumentError(
             absl::StrCat(file.path, ": line ", i + 1, ": a second \"", markers.down, "\""));
@@ -439,12 +458,13 @@ absl::Status SplitSections(const SectionMarkers& markers, const MigrationFile& f
                                                    markers.down, "\" before \"", markers.up, "\""));
   }
   const auto section = [&](int from, int to, bool no_tx) {
-    std::string text(from + 1, '\n');
-    for (int i = from + 1; i < to; ++i) absl::StrAppend(&text, lines[i], "\n");
+    std::string own;
+    for (int i = from + 1; i < to; ++i) absl::StrAppend(&own, lines[i], "\n");
     MigrationFile part;
     part.path = file.path;
-    part.checksum = Checksum(text);
-    part.content = std::make_shared<const std::string>(std::move(text));
+    // The checksum is of the section's own lines: a line added above it changes nothing.
+    part.checksum = Checksum(own);
+    part.content = std::make_shared<const std::string>(std::string(from + 1, '\n') + own);
     part.named_no_transaction = no_tx || file_no_tx;
     return part;
   };
@@ -587,6 +607,14 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   // The layout first (catalog.yaml's, else from the names): it decides which files count.
   bool has_manifest = std::binary_search(names.begin(), names.end(), "catalog.yaml");
   if (has_manifest) SCHEMAD_RETURN_IF_ERROR(LoadManifest(prefix + "catalog.yaml", &catalog));
+  if (!options.layout.empty()) {
+    if (!MarkersOf(options.layout) && options.layout != "native" && options.layout != "popx") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("layout: expected native, popx, dbmate, goose or sql-migrate, got \"",
+                       options.layout.substr(0, 40), "\""));
+    }
+    catalog.layout = options.layout;
+  }
   // A .sql file without .up/.down: one file per revision with up and down sections (dbmate,
   // goose, sql-migrate), which its first such file's markers tell apart.
   const auto single_file = [](const std::string& n) {

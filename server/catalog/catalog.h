@@ -134,6 +134,9 @@ bool LooksLikePopx(absl::string_view file_name);
 struct LoadOptions {
   // Files larger than this are refused (INVALID_ARGUMENT naming the file, its size and this).
   int64_t max_file_bytes = int64_t{64} << 20;
+  // The folder's layout (native, popx, dbmate, goose, sql-migrate); empty: catalog.yaml's,
+  // else detected.
+  std::string layout;
 };
 
 // Reads every revision of the catalog folder `dir` and parses its SQL. Returns INVALID_ARGUMENT

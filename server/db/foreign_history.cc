@@ -3,6 +3,7 @@
 #include <map>
 #include <pqxx/pqxx>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -77,6 +78,19 @@ absl::StatusOr<ForeignHistory> ReadForeignHistory(Connection& conn, const std::s
                            Epoch(row[5]), row[6].as<bool>(), ""};
         const std::string type = Text(row[2]);
         if (type == "SCHEMA") continue;  // Flyway's note that it created the schema
+        if (absl::StartsWith(type, "UNDO") || type == "DELETE") {
+          // An undo (or a deleted row) cancels what came before for that version.
+          if (entry.success) {
+            for (ForeignEntry& earlier : history.entries) {
+              if (earlier.id == entry.id && earlier.note.empty()) {
+                earlier.note = absl::StrCat(entry.id, " ", earlier.description, ": undone by ",
+                                            Text(row[3]), " (", type, ")");
+              }
+            }
+          }
+          continue;
+        }
+        entry.cumulative = type == "BASELINE";
         if (entry.id.empty()) entry.note = absl::StrCat("repeatable migration ", Text(row[3]));
         history.entries.push_back(std::move(entry));
       }

@@ -19,6 +19,8 @@ struct ForeignEntry {
   std::optional<absl::Time> when;  // likewise
   bool success = true;             // Flyway's success column
   std::string note;                // why the entry cannot be adopted as such (e.g. repeatable)
+  // Everything up to this version is applied (Flyway's BASELINE row).
+  bool cumulative = false;
 };
 
 struct ForeignHistory {

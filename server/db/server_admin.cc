@@ -116,10 +116,14 @@ absl::StatusOr<std::vector<std::string>> AvailableExtensions(Connection& conn) {
 }
 
 absl::StatusOr<std::vector<CheckResult>> RunRolledBack(Connection& conn,
-                                                       const std::vector<Check>& checks) {
+                                                       const std::vector<Check>& checks,
+                                                       int64_t lock_timeout_ms,
+                                                       int64_t statement_timeout_ms) {
   std::vector<CheckResult> results;
   try {
     pqxx::work txn(conn.raw());
+    txn.exec(absl::StrCat("SET LOCAL lock_timeout = ", lock_timeout_ms,
+                          "; SET LOCAL statement_timeout = ", statement_timeout_ms));
     for (const Check& check : checks) {
       CheckResult& result = results.emplace_back();
       result.id = check.id;
@@ -149,11 +153,12 @@ absl::StatusOr<std::vector<std::string>> LockWatcher::NewLocks() {
     pqxx::nontransaction txn(conn_.raw());
     std::vector<std::pair<int64_t, std::string>> taken;
     std::vector<std::string> unknown;
-    for (const pqxx::row& row : txn.exec_params(
-             "SELECT relation::int8, mode FROM pg_locks WHERE pid = $1 AND granted AND locktype "
-             "= 'relation' AND database = (SELECT oid FROM pg_database WHERE datname = "
-             "current_database())",
-             pid_)) {
+    // Prepared once on this (dedicated) session: it runs after every statement watched.
+    conn_.raw().prepare("schemad_locks_of",
+                        "SELECT relation::int8, mode FROM pg_locks WHERE pid = $1 AND granted AND "
+                        "locktype = 'relation' AND database = (SELECT oid FROM pg_database WHERE "
+                        "datname = current_database())");
+    for (const pqxx::row& row : txn.exec_prepared("schemad_locks_of", pid_)) {
       std::pair<int64_t, std::string> lock{row[0].as<int64_t>(), row[1].as<std::string>()};
       if (held_.insert(lock).second) {
         taken.push_back(lock);

@@ -54,8 +54,11 @@ struct CheckResult {
   int failed_statement = 0;  // 1-based
   std::string error;
 };
+// `lock_timeout_ms` and `statement_timeout_ms` (0: none) bound each statement.
 absl::StatusOr<std::vector<CheckResult>> RunRolledBack(Connection& conn,
-                                                       const std::vector<Check>& checks);
+                                                       const std::vector<Check>& checks,
+                                                       int64_t lock_timeout_ms,
+                                                       int64_t statement_timeout_ms);
 
 // Watches the relation locks backend `pid` holds, from another session on its database.
 class LockWatcher {

@@ -4,8 +4,11 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "server/common/refusal.h"
 #include "server/common/status_macros.h"
 #include "server/db/schema_snapshot.h"
@@ -15,25 +18,48 @@
 namespace schemad::engine {
 namespace {
 
-// The catalog revision a tool's id names: catalog.yaml adopt: first, then the id as a version
-// (sql-migrate ids are file names: their leading version), then (Sqitch) a revision's name.
-const Revision* RevisionFor(const Catalog& catalog, const std::string& tool,
-                            const std::string& id) {
+// A version's parts as numbers ("1.2.10", "1_2_10" -> 1, 2, 10), or empty when it is not one.
+std::vector<std::string> VersionParts(absl::string_view text) {
+  std::vector<std::string> parts;
+  for (absl::string_view part : absl::StrSplit(text, absl::ByAnyChar("._"))) {
+    if (part.empty() || !std::all_of(part.begin(), part.end(), [](char c) {
+          return absl::ascii_isdigit(static_cast<unsigned char>(c));
+        })) {
+      return {};
+    }
+    parts.push_back(VersionKey(part));
+  }
+  return parts;
+}
+
+// The catalog revision a tool's id names: catalog.yaml adopt: first, then the id as a version,
+// part by part (Flyway's 1.2 is 1_2, never 12), then (sql-migrate) its file name's version and
+// name, then (Sqitch) a revision's name. `mapped_missing`: adopt: maps the id to a version the
+// catalog lacks.
+const Revision* RevisionFor(const Catalog& catalog, const std::string& tool, const std::string& id,
+                            std::string* mapped_missing) {
   if (auto mapped = catalog.adopt_ids.find(tool); mapped != catalog.adopt_ids.end()) {
     if (auto it = mapped->second.find(id); it != mapped->second.end()) {
       const int index = catalog.IndexOf(it->second);
+      if (index < 0) *mapped_missing = it->second;
       return index < 0 ? nullptr : &catalog.revisions[index];
     }
   }
-  std::string version = id;
-  if (tool == "sql-migrate" || tool == "flyway") {
-    version = id.substr(0, id.find_first_not_of("0123456789._"));
-    while (!version.empty() && (version.back() == '_' || version.back() == '.')) version.pop_back();
-    for (char& c : version) c = c == '.' ? '_' : c;
+  std::string version = id, name;
+  if (tool == "sql-migrate") {
+    absl::StatusOr<FileName> file =
+        ParseFileName(absl::StrCat(absl::StripSuffix(id, ".sql"), ".up.sql"));
+    if (!file.ok()) return nullptr;
+    version = file->version;
+    name = file->name;
   }
-  if (IsVersion(version)) {
-    const int index = catalog.IndexOf(version);
-    if (index >= 0) return &catalog.revisions[index];
+  const std::vector<std::string> parts = VersionParts(version);
+  if (!parts.empty()) {
+    for (const Revision& revision : catalog.revisions) {
+      if (VersionParts(revision.version) == parts && (name.empty() || revision.name == name)) {
+        return &revision;
+      }
+    }
   }
   if (tool == "sqitch") {
     for (const Revision& revision : catalog.revisions) {
@@ -182,8 +208,23 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target, const Adoptio
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
                            LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();
+  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
+                           target.journal.ReadBlocking(session));
+  if (blocking) {
+    return FailedPrecondition(RefusalReason::kFailedRun,
+                              absl::StrCat("adopt refused: ", DescribeBlockingRun(*blocking)), {},
+                              {{"run_id", blocking->run_id}});
+  }
   SCHEMAD_ASSIGN_OR_RETURN(db::ForeignHistory history,
                            db::ReadForeignHistory(session, request.tool));
+  if (request.tool == "alembic" && history.entries.size() > 1) {
+    std::vector<std::string> heads;
+    for (const db::ForeignEntry& entry : history.entries) heads.push_back(entry.id);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "adopt refused: alembic_version has ", heads.size(), " heads (", absl::StrJoin(heads, ", "),
+        "): which revisions of each branch ran cannot be told from it; merge them first (alembic "
+        "merge) or use baseline"));
+  }
   if (!history.dirty_version.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "adopt refused: golang-migrate's schema_migrations is dirty at version ",
@@ -198,7 +239,9 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target, const Adoptio
   std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions;
   for (const db::ForeignEntry& entry : history.entries) {
     if (!entry.note.empty()) {
-      result.not_adopted.push_back(absl::StrCat(entry.note, ": schemad has no repeatables"));
+      result.not_adopted.push_back(absl::StartsWith(entry.note, "repeatable")
+                                       ? absl::StrCat(entry.note, ": schemad has no repeatables")
+                                       : entry.note);
       continue;
     }
     if (!entry.success) {
@@ -206,15 +249,19 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target, const Adoptio
                                                 request.tool, " (success = false): not adopted"));
       continue;
     }
-    const Revision* revision = RevisionFor(*catalog, request.tool, entry.id);
+    std::string mapped_missing;
+    const Revision* revision = RevisionFor(*catalog, request.tool, entry.id, &mapped_missing);
     if (revision == nullptr) {
       result.not_adopted.push_back(
-          absl::StrCat(entry.id, ": recorded by ", request.tool,
-                       " but not in the catalog (map it in catalog.yaml adopt: {", request.tool,
-                       ": {", entry.id, ": VERSION}})"));
+          mapped_missing.empty()
+              ? absl::StrCat(entry.id, ": recorded by ", request.tool,
+                             " but not in the catalog (map it in catalog.yaml adopt: {",
+                             request.tool, ": {", entry.id, ": VERSION}})")
+              : absl::StrCat(entry.id, ": catalog.yaml adopt: maps it to ", mapped_missing,
+                             ", which is not in the catalog"));
       continue;
     }
-    if (history.cumulative) {
+    if (history.cumulative || entry.cumulative) {
       // Everything up to the tool's current version.
       for (const Revision& earlier : catalog->revisions) {
         if (CompareVersions(earlier.version, revision->version) > 0) break;
@@ -259,7 +306,10 @@ absl::StatusOr<std::vector<VerifyResult>> Engine::VerifyApplied(const Target& ta
     }
     checked.push_back(&revision);
   }
-  SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::CheckResult> ran, db::RunRolledBack(*conn, checks));
+  SCHEMAD_ASSIGN_OR_RETURN(
+      std::vector<db::CheckResult> ran,
+      db::RunRolledBack(*conn, checks, absl::ToInt64Milliseconds(target.config.lock_timeout),
+                        absl::ToInt64Milliseconds(target.config.statement_timeout)));
   for (size_t i = 0; i < ran.size(); ++i) {
     const Revision& revision = *checked[i];
     VerifyResult& result = results.emplace_back();

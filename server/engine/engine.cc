@@ -213,7 +213,8 @@ std::vector<Engine::ParseReport> Engine::ParseCatalogs(
     report.target = target->config.name;
     const std::shared_ptr<const Catalog> catalog = target->catalog();
     for (const Revision& revision : catalog->revisions) {
-      for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr}) {
+      for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr,
+                                        revision.verify ? &*revision.verify : nullptr}) {
         if (file == nullptr) continue;
         if (stopping()) return reports;
         ++report.files;
@@ -1003,13 +1004,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
                               absl::StrCat(revision.Id(), " has no down file"), {revision.version},
                               {{"run_id", run_id}});
   }
-  PlanStep step;
-  step.revision = &revision;
-  step.direction = direction;
-  step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
-  SCHEMAD_RETURN_IF_ERROR(step.file->Parsed().status());
-  step.mode = step.file->script().mode;
-  step.transactional = step.mode == sql::TransactionMode::kTransactional;
+  SCHEMAD_ASSIGN_OR_RETURN(PlanStep step, MakeStep(revision, direction));
 
   Executor executor(target, *lock, sink, cancelled, catalog->digest());
   const db::Outcome done_outcome =

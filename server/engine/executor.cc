@@ -149,10 +149,11 @@ std::string StepErrorText(const PlanStep& step, int statement_index, const std::
     where = absl::StrCat(": statement ", statement_index + 1, " (line ",
                          statements[statement_index].line, ")");
   } else if (step.direction == Direction::kUp && step.revision->verify &&
-             statement_index - count <
+             statement_index - count - 1 >= 0 &&
+             statement_index - count - 1 <
                  static_cast<int>(step.revision->verify->script().statements.size())) {
-    // Past the up's statements: its verify file's checks.
-    const int check = statement_index - count;
+    // Past the up's statements (and the savepoint): its verify file's checks.
+    const int check = statement_index - count - 1;
     where = absl::StrCat(": verify check ", check + 1, " (", step.revision->verify->path, " line ",
                          step.revision->verify->script().statements[check].line,
                          "; the up file is rolled back)");
@@ -231,10 +232,19 @@ db::StepResult Executor::RunStep(const PlanStep& step, int first_statement, bool
   spec.mode = ModeOf(step.mode);
   spec.statements = RunnerStatements(*step.file);
   if (step.direction == Direction::kUp && step.revision->verify) {
-    // The checks run in the up's own transaction: one that fails rolls the file back.
+    // The checks run in the up's own transaction: one that fails rolls the file back; what
+    // passing checks wrote is rolled back to the savepoint before them.
+    const auto marker = [](const std::string& text) {
+      db::ScriptStatement statement;
+      statement.text = text;
+      statement.hash = db::StatementHash(text);
+      return statement;
+    };
+    spec.statements.push_back(marker("SAVEPOINT schemad_verify"));
     for (db::ScriptStatement& check : RunnerStatements(*step.revision->verify)) {
       spec.statements.push_back(std::move(check));
     }
+    spec.statements.push_back(marker("ROLLBACK TO SAVEPOINT schemad_verify"));
   }
   spec.first = first_statement;
   spec.lock_timeout = target_.config.lock_timeout;

@@ -43,12 +43,28 @@ absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction)
   step.direction = direction;
   step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
   SCHEMAD_RETURN_IF_ERROR(step.file->Parsed().status());
-  if (direction == Direction::kUp && revision.verify) {
-    SCHEMAD_RETURN_IF_ERROR(revision.verify->Parsed().status());
-  }
   step.mode = step.file->script().mode;
   step.transactional = step.mode == sql::TransactionMode::kTransactional;
   step.transaction_reason = step.file->script().mode_reason;
+  if (direction == Direction::kUp && revision.verify) {
+    const absl::StatusOr<sql::Script>& verify = revision.verify->Parsed();
+    SCHEMAD_RETURN_IF_ERROR(verify.status());
+    // The checks run inside the up's transaction and are rolled back to a savepoint after:
+    // an up outside a transaction, or a check that ends one, would leave their writes.
+    if (step.mode != sql::TransactionMode::kTransactional) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          revision.verify->path, ": a verify script needs a transactional up file, and ",
+          revision.up.path, " runs outside a transaction (", step.file->script().mode_reason, ")"));
+    }
+    for (const sql::Statement& statement : verify->statements) {
+      if (statement.transaction_control || statement.commit_and_chain ||
+          !statement.needs_no_transaction.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            revision.verify->path, ": line ", statement.line,
+            ": a verify check may not control the transaction or need to run outside one"));
+      }
+    }
+  }
   return step;
 }
 

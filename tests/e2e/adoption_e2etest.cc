@@ -31,8 +31,9 @@ std::unique_ptr<ServerProcess> Start(const std::string& catalog, const std::stri
   return server.ok() ? *std::move(server) : nullptr;
 }
 
-// Two revisions, a and b, as a native catalog (with `yaml` as catalog.yaml).
-std::string TwoTables(const std::string& yaml = "") {
+// Two revisions, a and b, as a native catalog (with `yaml` as catalog.yaml); with `third`, a
+// revision 3 (table c) that no tool applied.
+std::string TwoTables(const std::string& yaml = "", bool third = false) {
   const std::string dir = MakeTempDir("schemad-adopt");
   std::map<std::string, std::string> files = {
       {"1_a.up.sql", "CREATE TABLE a (id int PRIMARY KEY);\n"},
@@ -40,6 +41,7 @@ std::string TwoTables(const std::string& yaml = "") {
       {"2_b.up.sql", "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);\n"},
       {"2_b.down.sql", "DROP TABLE b;\n"}};
   if (!yaml.empty()) files["catalog.yaml"] = yaml;
+  if (third) files["3_c.up.sql"] = "CREATE TABLE c (id int);\n";
   WriteFiles(dir, files);
   return dir;
 }
@@ -178,7 +180,8 @@ TEST(AdoptE2eTest, FromSqlMigrateWithTheRealToolKeepsWhenItRan) {
 
 // The tables as the tools create them, each with its source cited, and rows like theirs.
 TEST(AdoptE2eTest, FromFlywayGolangMigrateDbmateGooseAndSqitchTables) {
-  const std::string catalog = TwoTables();
+  // Revision 3 is in the catalog, and no tool applied it (goose's row for it was undone).
+  const std::string catalog = TwoTables("", /*third=*/true);
   struct Case {
     std::string tool;
     std::string sql;
@@ -202,6 +205,21 @@ TEST(AdoptE2eTest, FromFlywayGolangMigrateDbmateGooseAndSqitchTables) {
        "true)",
        {"recorded 2 revision(s)", "not adopted: 3 c: failed in flyway (success = false)",
         "not adopted: repeatable migration R__views.sql: schemad has no repeatables"}},
+      // A BASELINE row stands for everything up to it; an undo cancels its version; a dotted
+      // version is matched part by part (1.2 is not 12).
+      {"flyway",
+       "CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL, version VARCHAR(50), "
+       "description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT "
+       "NULL, checksum INTEGER, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT "
+       "NULL DEFAULT now(), execution_time INTEGER NOT NULL, success BOOLEAN NOT NULL); "
+       "INSERT INTO flyway_schema_history VALUES "
+       "(1, '2', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', NULL, 'dba', "
+       "'2025-01-01', 0, true), "
+       "(2, '3', 'c', 'SQL', 'V3__c.sql', 1, 'dba', '2025-01-02', 1, true), "
+       "(3, '3', 'c', 'UNDO_SQL', 'U3__c.sql', 2, 'dba', '2025-01-03', 1, true), "
+       "(4, '1.2', 'x', 'SQL', 'V1.2__x.sql', 3, 'dba', '2025-01-04', 1, true)",
+       {"recorded 2 revision(s)", "not adopted: 3 c: undone by U3__c.sql (UNDO_SQL)",
+        "not adopted: 1.2: recorded by flyway but not in the catalog"}},
       // golang-migrate: database/postgres/postgres.go, ensureVersionTable
       {"golang-migrate",
        "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint not null primary key, "
@@ -306,9 +324,8 @@ TEST(VerifyE2eTest, AFailingCheckRollsItsFileBackAndVerifyLeavesNothing) {
   EXPECT_EQ(
       TestPostgres::MustQueryOne(dsn, "SELECT string_agg(version, ',') FROM schemad.migrations"),
       "1");
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "1")
-      << "the verify's INSERT is part of the up's transaction";
-  TestPostgres::MustQuery(dsn, "DELETE FROM accounts");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "0")
+      << "what a passing check wrote is rolled back to the savepoint before the checks";
   // Nothing of the failed file is left, so nothing blocks the target.
   EXPECT_THAT(server->Cli({"status", "-t", "t"}).out, HasSubstr("1 applied"));
 
@@ -325,6 +342,17 @@ TEST(VerifyE2eTest, AFailingCheckRollsItsFileBackAndVerifyLeavesNothing) {
                                 HasSubstr("0 of 1 verified")));
   EXPECT_THAT(server->Cli({"verify", "-t", "t", "--json"}).out,
               HasSubstr("null value in column \\\"email\\\""));
+  // A verify script of an up that runs outside a transaction would leave its writes: refused.
+  WriteFiles(dir, {{"2_audit.verify.sql", "SELECT 1;\n"},
+                   {"3_index.up.sql",
+                    "CREATE INDEX CONCURRENTLY accounts_email ON accounts "
+                    "(email);\n"},
+                   {"3_index.verify.sql", "SELECT 1;\n"}});
+  CommandResult refused = server->Cli({"apply", "-t", "t"});
+  EXPECT_NE(refused.exit_code, 0) << refused.out;
+  EXPECT_THAT(refused.out + refused.err,
+              HasSubstr("a verify script needs a transactional up file"));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('accounts_email') IS NULL"), "t");
 }
 
 }  // namespace

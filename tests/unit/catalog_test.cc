@@ -559,7 +559,7 @@ TEST(CorpusTest, MattermostLoadsAndConcurrentlyFilesAreDetected) {
 }
 
 // Ory popx: the postgres file wins over the generic one, other dialects are not read,
-// .autocommit (in either position) runs outside a transaction, empty files are no-ops.
+// .autocommit (alone, or after the dialect) runs outside a transaction, empty files are no-ops.
 TEST(PopxLayoutTest, SelectsPostgresFilesAndHonoursAutocommit) {
   const std::string dir = ::schemad::testing::MakeTempDir("schemad-popx");
   ::schemad::testing::WriteFiles(
@@ -627,7 +627,7 @@ TEST(SectionedLayoutTest, DbmateGooseAndSqlMigrateFilesSplitIntoUpAndDown) {
   const std::vector<Case> cases = {
       {"dbmate",
        {{"20240101120000_accounts.sql",
-         "-- migrate:up\nCREATE TABLE accounts (id int);\n\n-- migrate:down\nDROP TABLE "
+         "-- migrate:up\nCREATE TABLE accounts (id int);\n\n--migrate:down\nDROP TABLE "
          "accounts;\n"},
         {"20240102120000_index.sql",
          "-- migrate:up transaction:false\nCREATE INDEX accounts_id ON accounts (id);\n"

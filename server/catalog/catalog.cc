@@ -468,7 +468,8 @@ absl::Status SplitSections(const SectionMarkers& markers, const MigrationFile& f
     part.named_no_transaction = no_tx || file_no_tx;
     return part;
   };
-  const int end = static_cast<int>(lines.size());
+  // A file's final newline does not start another line.
+  const int end = static_cast<int>(lines.size()) - (lines.back().empty() ? 1 : 0);
   *up = section(up_at, down_at >= 0 ? down_at : end, up_no_tx);
   if (down_at >= 0) *down = section(down_at, end, down_no_tx);
   return absl::OkStatus();

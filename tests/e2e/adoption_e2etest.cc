@@ -355,5 +355,31 @@ TEST(VerifyE2eTest, AFailingCheckRollsItsFileBackAndVerifyLeavesNothing) {
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('accounts_email') IS NULL"), "t");
 }
 
+// schemactl import: another layout's folder written once in schemad's own, with the same SQL.
+TEST(ImportE2eTest, WritesADbmateFolderInSchemadsLayout) {
+  const std::string source = MakeTempDir("schemad-dbmate");
+  WriteFiles(source, {{"20240101120000_accounts.sql",
+                       "-- migrate:up\nCREATE TABLE accounts (id int);\n-- migrate:down\n"
+                       "DROP TABLE accounts;\n"},
+                      {"20240102120000_index.sql",
+                       "-- migrate:up transaction:false\nCREATE INDEX a_id ON accounts (id);\n"
+                       "-- migrate:down\nDROP INDEX a_id;\n"}});
+  const std::string dest = MakeTempDir("schemad-imported") + "/native";
+  CommandResult imported = RunCli({"import", "--from", "dbmate", source, dest});
+  EXPECT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_THAT(imported.out, HasSubstr("imported 2 revision(s)"));
+  EXPECT_EQ(ReadTextFile(dest + "/20240101120000_accounts.up.sql"),
+            "CREATE TABLE accounts (id int);\n");
+  EXPECT_EQ(ReadTextFile(dest + "/20240101120000_accounts.down.sql"), "DROP TABLE accounts;\n");
+  EXPECT_EQ(ReadTextFile(dest + "/20240102120000_index.up.sql"),
+            "-- schemad:no-transaction\nCREATE INDEX a_id ON accounts (id);\n");
+  // The written folder serves as a catalog, and a second import into it is refused.
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto server = Start(dest, dsn);
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
+  EXPECT_EQ(RunCli({"import", "--from", "dbmate", source, dest}).exit_code, 2);
+}
+
 }  // namespace
 }  // namespace schemad::testing

@@ -59,6 +59,29 @@ TEST(CoverageE2eTest, BundledCatalogProvesTwentyTwoOfTwentyTwoLive) {
                     HasSubstr("Coverage: 1/3")));
 }
 
+// The seed hand-off's post-migration checklist, as the bundled catalog's verify script: run
+// on any environment, it leaves nothing, and it names what broke.
+TEST(ChecklistE2eTest, BundledVerifyScriptPassesLeavesNoRowsAndNamesABrokenCascade) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto server = StartServer(kNabavkidata, dsn);
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
+  CommandResult verified = server->Cli({"verify", "-t", "t"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_THAT(verified.out, AllOf(HasSubstr("20251123_220000  create_missing_tables  ok"),
+                                  HasSubstr("1 of 1 verified")));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM users"), "0");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM tenders"), "0");
+  TestPostgres::MustQuery(
+      dsn, "ALTER TABLE tender_documents DROP CONSTRAINT tender_documents_tender_id_fkey; "
+           "ALTER TABLE tender_documents ADD CONSTRAINT tender_documents_tender_id_fkey "
+           "FOREIGN KEY (tender_id) REFERENCES tenders (tender_id)");
+  CommandResult broken = server->Cli({"verify", "-t", "t", "--json"});
+  EXPECT_EQ(broken.exit_code, 4);
+  EXPECT_THAT(broken.out, AllOf(HasSubstr("create_missing_tables.verify.sql line"),
+                                HasSubstr("tender_documents_tender_id_fkey")));
+}
+
 TEST(CoverageE2eTest, CatalogCopyWithoutARequiredTableExitsFour) {
   const std::string copy = MakeTempDir("schemad-copy");
   for (const auto& entry : fs::directory_iterator(kNabavkidata)) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -48,14 +49,19 @@ int ShadowDatabases() {
       "SELECT count(*) FROM pg_database WHERE datname LIKE 'schemad\\_shadow\\_%'"));
 }
 
-// Shadows are dropped in the background once used: waits up to 10 s for none to be left.
-bool NoShadowLeft() {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (ShadowDatabases() != 0) {
+// Whether `done` becomes true within `seconds` (checked every 50 ms).
+bool Eventually(const std::function<bool()>& done, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return true;
+}
+
+// Shadows are dropped in the background once used: waits up to 10 s for none to be left.
+bool NoShadowLeft() {
+  return Eventually([] { return ShadowDatabases() == 0; }, 10);
 }
 
 TEST(ExactDriftE2eTest, EachOfFourteenManualChangesIsReportedAndNothingElse) {
@@ -409,29 +415,21 @@ TEST(ShadowCrashE2eTest, AShadowLeftByAKilledServerIsDroppedAfterRestart) {
   absl::StatusOr<pid_t> drift = SpawnProcess(
       {SCHEMACTL_BIN, "--server", server->address(), "drift", "-t", "t"}, background, "");
   ASSERT_TRUE(drift.ok());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (ShadowDatabases() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ(ShadowDatabases(), 1);
+  ASSERT_TRUE(Eventually([] { return ShadowDatabases() == 1; }, 10));
   server->Stop(SIGKILL);
   kill(*drift, SIGKILL);
   EXPECT_EQ(ShadowDatabases(), 1) << "the kill left its shadow (what this test is about)";
   // Its backend ends once PostgreSQL sees the client gone (client_connection_check_interval).
-  const auto quiet = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (TestPostgres::MustQueryOne(TestPostgres::Get().admin_dsn(),
-                                    "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE "
-                                    "'schemad\\_shadow\\_%'") != "0" &&
-         std::chrono::steady_clock::now() < quiet) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  Eventually(
+      [] {
+        return TestPostgres::MustQueryOne(TestPostgres::Get().admin_dsn(),
+                                          "SELECT count(*) FROM pg_stat_activity WHERE datname "
+                                          "LIKE 'schemad\\_shadow\\_%'") == "0";
+      },
+      15);
   auto restarted = Start(config);
   ASSERT_NE(restarted, nullptr);
-  const auto dropped = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (ShadowDatabases() != 0 && std::chrono::steady_clock::now() < dropped) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  EXPECT_EQ(ShadowDatabases(), 0) << restarted->Log();
+  EXPECT_TRUE(Eventually([] { return ShadowDatabases() == 0; }, 15)) << restarted->Log();
   EXPECT_THAT(restarted->Log(), HasSubstr("left behind by a schemad that stopped"));
 }
 
@@ -447,19 +445,18 @@ TEST(DriftWatchE2eTest, ChangesAreAuditedAsTheyAppearAndDisappear) {
   ASSERT_NE(server, nullptr);
   ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
   const auto audit_has = [&](const std::string& text) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (server->Cli({"audit", "-t", "t"}).out.find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return false;
+    return Eventually(
+        [&] {
+          return server->Cli({"audit", "-t", "t"}).out.find(text) != std::string::npos;
+        },
+        20);
   };
   // The first look is the baseline (a restart audits nothing); changes after it are audited.
-  const auto looked = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (server->Log().find("0 difference(s) at the first look (exact)") == std::string::npos &&
-         std::chrono::steady_clock::now() < looked) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return server->Log().find("0 difference(s) at the first look (exact)") != std::string::npos;
+      },
+      20));
   TestPostgres::MustQuery(dsn, "CREATE INDEX a_id ON a (id)");
   EXPECT_TRUE(audit_has("DRIFT_APPEARED")) << server->Log();
   EXPECT_THAT(server->Cli({"audit", "-t", "t"}).out,

@@ -239,13 +239,17 @@ def alembic(ini, *args):
 
 def b1(pg, root):
     log("B1: apply and roll back the nabavkidata catalog")
-    for db in ("b1_schemad", "b1_psql_a", "b1_psql_b", "b1_alembic", "b1_baseline"):
+    for db in ("b1_schemad", "b1_psql_a", "b1_psql_b", "b1_alembic", "b1_baseline", "b1_verify"):
         pg.fresh(db)
-    server = Server(root, "b1", [("nabavkidata", CATALOG, pg.dsn("b1_schemad"))])
-    baseline = (Server(root, "b1_baseline", [("nabavkidata", CATALOG, pg.dsn("b1_baseline"))],
+    # The same SQL for every tool: the catalog without its verify script (which psql, Alembic
+    # and older builds do not run); what the verify script costs is measured on its own below.
+    plain = os.path.join(root, "nabavkidata_plain")
+    shutil.copytree(CATALOG, plain, ignore=shutil.ignore_patterns("*.verify.sql"))
+    server = Server(root, "b1", [("nabavkidata", plain, pg.dsn("b1_schemad"))])
+    baseline = (Server(root, "b1_baseline", [("nabavkidata", plain, pg.dsn("b1_baseline"))],
                        BASELINE_BINARIES) if BASELINE else None)
-    scripts = psql_scripts(root, "b1", CATALOG)
-    ini = alembic_project(os.path.join(root, "b1_alembic_project"), CATALOG, pg.url("b1_alembic"))
+    scripts = psql_scripts(root, "b1", plain)
+    ini = alembic_project(os.path.join(root, "b1_alembic_project"), plain, pg.url("b1_alembic"))
     times = {k: [] for k in ("schemad_up", "schemad_down", "a_up", "a_down", "b_up", "b_down",
                              "alembic_up", "alembic_down", "base_up", "base_down")}
     for rep in range(REPS + 1):  # the first is warm-up
@@ -285,6 +289,19 @@ def b1(pg, root):
                    "report", True, f"{s - base:+.1f} ms; baseline {base / b:.2f}x of psql per file")
     if baseline:
         baseline.stop()
+    checked = Server(root, "b1_verify", [("nabavkidata", CATALOG, pg.dsn("b1_verify"))])
+    with_verify = []
+    for rep in range(REPS + 1):
+        took = timed(checked.cli("apply", "--target", "nabavkidata"))
+        subprocess.run(checked.cli("rollback", "--target", "nabavkidata", "--to", "0"), check=True,
+                       stdout=subprocess.DEVNULL)
+        if rep > 0:
+            with_verify.append(took)
+    checked.stop()
+    v = ms(median(with_verify))
+    record("B1 apply with the bundled verify script (the seed checklist's checks, in the up's "
+           "transaction) vs without", f"{v:.1f} ms", f"{m['schemad_up']:.1f} ms", "report", True,
+           f"{v - m['schemad_up']:+.1f} ms")
     subprocess.run(server.cli("apply", "--target", "nabavkidata"), check=True, stdout=subprocess.DEVNULL)
     subprocess.run(alembic(ini, "upgrade", "head"), check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)

@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/exit_codes.h"
 #include "client/render.h"
@@ -296,10 +297,15 @@ int Import(const std::string& layout, const std::string& source, const std::stri
     return kExitUsage;
   }
   std::filesystem::create_directories(dest, error);
-  const auto text_of = [](const MigrationFile& file) {
-    // One-file layouts keep blank lines before a section (for line numbers): not needed here.
-    std::string text(absl::StripLeadingAsciiWhitespace(file.text()));
-    if (file.named_no_transaction) text = absl::StrCat("-- schemad:no-transaction\n", text);
+  int marked = 0;
+  const auto text_of = [&](const MigrationFile& file) {
+    // One-file layouts put blank lines before a section (for line numbers): only those go.
+    const size_t start = file.text().find_first_not_of('\n');
+    std::string text = start == std::string::npos ? "" : file.text().substr(start);
+    if (file.named_no_transaction) {
+      text = absl::StrCat("-- schemad:no-transaction\n", text);
+      ++marked;
+    }
     return text;
   };
   const auto write = [&](const std::string& name, const std::string& text) {
@@ -307,10 +313,18 @@ int Import(const std::string& layout, const std::string& source, const std::stri
     out << text;
     return static_cast<bool>(out);
   };
-  bool ok = write("catalog.yaml",
-                  absl::StrCat("name: ", catalog->name, "\n",
-                               catalog->empty_down_is_noop ? "empty_down_is_noop: true\n" : "",
-                               "# imported from ", catalog->layout, " layout: ", source, "\n"));
+  // The source's catalog.yaml (name, coverage, adopt: …) without its layout, or a new one.
+  std::string manifest;
+  for (absl::string_view line : absl::StrSplit(catalog->manifest_text, '\n')) {
+    if (absl::StartsWith(line, "layout:")) continue;
+    absl::StrAppend(&manifest, line, "\n");
+  }
+  if (catalog->manifest_text.empty()) manifest = absl::StrCat("name: ", catalog->name, "\n");
+  if (catalog->empty_down_is_noop && manifest.find("empty_down_is_noop") == std::string::npos) {
+    absl::StrAppend(&manifest, "empty_down_is_noop: true\n");
+  }
+  bool ok = write("catalog.yaml", absl::StrCat(manifest, "# imported from the ", catalog->layout,
+                                               " layout of ", source, "\n"));
   for (const Revision& revision : catalog->revisions) {
     ok &= write(revision.Id() + ".up.sql", text_of(revision.up));
     if (revision.down) ok &= write(revision.Id() + ".down.sql", text_of(*revision.down));
@@ -322,6 +336,11 @@ int Import(const std::string& layout, const std::string& source, const std::stri
   }
   std::cout << "imported " << catalog->revisions.size() << " revision(s) of catalog "
             << catalog->name << " (" << catalog->layout << " layout) into " << dest << "\n";
+  if (marked > 0) {
+    std::cout << marked << " file(s) marked outside a transaction got -- schemad:no-transaction: "
+              << "their checksums differ from the source's (schemactl repair after switching a "
+                 "target that ran the source folder)\n";
+  }
   return kExitOk;
 }
 

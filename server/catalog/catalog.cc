@@ -414,8 +414,11 @@ bool IsMarker(absl::string_view line, absl::string_view marker) {
 
 // The layout whose up marker `text` has (case-insensitively for goose), or nullptr.
 const SectionMarkers* SectionedLayoutOf(absl::string_view text) {
-  for (const SectionMarkers& markers : kSectioned) {
-    if (ContainsIgnoreCase(text, markers.up)) return &markers;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripTrailingAsciiWhitespace(line);
+    for (const SectionMarkers& markers : kSectioned) {
+      if (IsMarker(line, markers.up)) return &markers;
+    }
   }
   return nullptr;
 }
@@ -466,6 +469,7 @@ absl::Status SplitSections(const SectionMarkers& markers, const MigrationFile& f
     part.checksum = Checksum(own);
     part.content = std::make_shared<const std::string>(std::string(from + 1, '\n') + own);
     part.named_no_transaction = no_tx || file_no_tx;
+    part.whole_file = file.content;
     return part;
   };
   // A file's final newline does not start another line.
@@ -535,7 +539,15 @@ const std::string& Catalog::digest() const {
     hash.Update(absl::StrCat("schemad-catalog-v1\n", name.size(), ":", name, "\n"));
     for (const Revision& revision : revisions) {
       hash.Update(absl::StrCat(revision.version, " ", revision.name, " ", revision.up.checksum, " ",
-                               revision.down ? revision.down->checksum : "-", "\n"));
+                               revision.down ? revision.down->checksum : "-"));
+      // What only some catalogs have is hashed only when there, so other digests stay as they
+      // were: a verify script, and a file name's mark to run outside a transaction.
+      if (revision.verify) hash.Update(absl::StrCat(" verify ", revision.verify->checksum));
+      if (revision.up.named_no_transaction) hash.Update(" up-no-transaction");
+      if (revision.down && revision.down->named_no_transaction) {
+        hash.Update(" down-no-transaction");
+      }
+      hash.Update("\n");
     }
     if (!manifest_checksum.empty()) {
       hash.Update(absl::StrCat("catalog.yaml ", manifest_checksum, "\n"));
@@ -647,7 +659,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   if (sectioned != nullptr) {
     // Every .sql file is one revision; .up.sql/.down.sql files would be another layout.
     for (const std::string& name : names) {
-      if (absl::EndsWithIgnoreCase(name, ".sql") && !single_file(name)) {
+      if (absl::EndsWithIgnoreCase(name, ".sql") && !single_file(name) &&
+          !absl::EndsWith(name, kVerifySuffix)) {
         return absl::InvalidArgumentError(absl::StrCat(
             prefix, name, ": a .up.sql/.down.sql file in a folder of the ", catalog.layout,
             " layout (one <version>_<name>.sql per revision): the folder mixes layouts"));
@@ -721,9 +734,14 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
       if (!is_sql(file_name)) continue;
       absl::StatusOr<FileName> parsed =
           popx ? absl::StatusOr<FileName>(popx_names.at(file_name))
-          : sectioned != nullptr
+          : sectioned != nullptr && single_file(file_name)
               ? ParseFileName(absl::StrCat(file_name.substr(0, file_name.size() - 4), kUpSuffix))
               : ParseFileName(file_name);
+      if (!parsed.ok() && sectioned != nullptr && single_file(file_name)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(prefix, file_name, ": bad name: expected <version>_<name>.sql (",
+                         catalog.layout, " layout), the version being leading digits"));
+      }
       if (!parsed.ok()) return Annotate(parsed.status(), dir);
       Pair& pair = by_key[VersionKey(parsed->version)];
       int& slot = parsed->verify ? pair.verify : parsed->up ? pair.up : pair.down;

@@ -44,6 +44,8 @@ struct MigrationFile {
   std::shared_ptr<LazyScript> lazy = NewLazyScript();
   // The file's name marks it as run outside a transaction (Ory popx: `.autocommit.`).
   bool named_no_transaction = false;
+  // One-file layouts: the whole file this section was read from (a release stores that).
+  std::shared_ptr<const std::string> whole_file;
 };
 
 struct Revision {
@@ -88,7 +90,8 @@ struct Catalog {
   // catalog.yaml as read, and its checksum (empty without one).
   std::string manifest_text;
   std::string manifest_checksum;
-  // "sha256:" over the catalog's name, every revision's version, name and checksums, and
+  // "sha256:" over the catalog's name, every revision's version, name and checksums (and its
+  // verify script's, and run-outside-a-transaction marks, when it has them), and
   // catalog.yaml's checksum: the same content gives the same digest, wherever it was read from.
   // Computed on first call (not on the start-up path); thread-safe. The catalog must not change
   // after the first call.

@@ -154,10 +154,13 @@ absl::StatusOr<std::vector<std::string>> LockWatcher::NewLocks() {
     std::vector<std::pair<int64_t, std::string>> taken;
     std::vector<std::string> unknown;
     // Prepared once on this (dedicated) session: it runs after every statement watched.
-    conn_.raw().prepare("schemad_locks_of",
-                        "SELECT relation::int8, mode FROM pg_locks WHERE pid = $1 AND granted AND "
-                        "locktype = 'relation' AND database = (SELECT oid FROM pg_database WHERE "
-                        "datname = current_database())");
+    if (!prepared_) {
+      conn_.raw().prepare("schemad_locks_of",
+                          "SELECT relation::int8, mode FROM pg_locks WHERE pid = $1 AND granted "
+                          "AND locktype = 'relation' AND database = (SELECT oid FROM pg_database "
+                          "WHERE datname = current_database())");
+      prepared_ = true;
+    }
     for (const pqxx::row& row : txn.exec_prepared("schemad_locks_of", pid_)) {
       std::pair<int64_t, std::string> lock{row[0].as<int64_t>(), row[1].as<std::string>()};
       if (held_.insert(lock).second) {

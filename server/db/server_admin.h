@@ -76,6 +76,7 @@ class LockWatcher {
   int pid_;
   std::set<std::pair<int64_t, std::string>> held_;
   std::map<int64_t, std::string> names_;  // of the relations reported
+  bool prepared_ = false;
 };
 
 }  // namespace schemad::db

@@ -299,6 +299,22 @@ absl::StatusOr<std::vector<VerifyResult>> Engine::VerifyApplied(const Target& ta
           {revision.version, revision.name, false, std::string(script.status().message())});
       continue;
     }
+    // A check that ends the transaction would keep what the checks before it wrote.
+    const sql::Statement* control = nullptr;
+    for (const sql::Statement& statement : script->statements) {
+      if (statement.transaction_control || statement.commit_and_chain ||
+          !statement.needs_no_transaction.empty()) {
+        control = &statement;
+        break;
+      }
+    }
+    if (control != nullptr) {
+      results.push_back({revision.version, revision.name, false,
+                         absl::StrCat(revision.verify->path, ": line ", control->line,
+                                      ": a verify check may not control the transaction or "
+                                      "need to run outside one (not run)")});
+      continue;
+    }
     db::Check& check = checks.emplace_back();
     check.id = revision.version;
     for (const sql::Statement& statement : script->statements) {

@@ -377,10 +377,16 @@ void Engine::PublishFolder(const Target& target) const {
   // The folder as found at start-up does not displace a release published since; a folder
   // that changed (or was put back) is the newest.
   request.renew = !target.published_digest.empty();
+  std::set<std::string> stored;
   for (const Revision& revision : catalog->revisions) {
-    for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr}) {
+    for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr,
+                                      revision.verify ? &*revision.verify : nullptr}) {
       if (file == nullptr) continue;
-      request.files.push_back({fs::path(file->path).filename().string(), file->text()});
+      std::string name = fs::path(file->path).filename().string();
+      // A one-file revision's up and down are one file, stored once, whole.
+      if (!stored.insert(name).second) continue;
+      request.files.push_back(
+          {std::move(name), file->whole_file ? *file->whole_file : file->text()});
     }
   }
   if (!catalog->manifest_checksum.empty()) {
@@ -1004,7 +1010,19 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
                               absl::StrCat(revision.Id(), " has no down file"), {revision.version},
                               {{"run_id", run_id}});
   }
-  SCHEMAD_ASSIGN_OR_RETURN(PlanStep step, MakeStep(revision, direction));
+  // Retrying runs the file (and its checks) as a plan would; marking it done runs nothing, so a
+  // verify script added since cannot keep the target blocked.
+  PlanStep step;
+  if (retry) {
+    SCHEMAD_ASSIGN_OR_RETURN(step, MakeStep(revision, direction));
+  } else {
+    step.revision = &revision;
+    step.direction = direction;
+    step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
+    SCHEMAD_RETURN_IF_ERROR(step.file->Parsed().status());
+    step.mode = step.file->script().mode;
+    step.transactional = step.mode == sql::TransactionMode::kTransactional;
+  }
 
   Executor executor(target, *lock, sink, cancelled, catalog->digest());
   const db::Outcome done_outcome =

@@ -416,8 +416,16 @@ void Executor::RecordFailure(const PlanStep& step, const db::StepResult& result,
   run.partial = result.partial;
   run.sqlstate = result.sqlstate;
   run.failed_statement = statements.empty() ? 0 : result.failed_index + 1;
-  if (result.failed_index < static_cast<int>(statements.size())) {
+  const int count = static_cast<int>(statements.size());
+  if (result.failed_index < count) {
     run.failing_statement = Truncated(std::string(statements[result.failed_index].text));
+  } else if (step.direction == Direction::kUp && step.revision->verify) {
+    // One of the verify file's checks (after the savepoint marker), named in the error text.
+    const auto& checks = step.revision->verify->script().statements;
+    const int check = result.failed_index - count - 1;
+    if (check >= 0 && check < static_cast<int>(checks.size())) {
+      run.failing_statement = Truncated(std::string(checks[check].text));
+    }
   }
   std::string message = result.message;
   switch (result.kind) {

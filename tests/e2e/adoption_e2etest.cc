@@ -342,6 +342,16 @@ TEST(VerifyE2eTest, AFailingCheckRollsItsFileBackAndVerifyLeavesNothing) {
                                 HasSubstr("0 of 1 verified")));
   EXPECT_THAT(server->Cli({"verify", "-t", "t", "--json"}).out,
               HasSubstr("null value in column \\\"email\\\""));
+  // A check that ends the transaction is not run by schemactl verify (it would keep what the
+  // checks before it wrote).
+  TestPostgres::MustQuery(dsn, "ALTER TABLE accounts ALTER COLUMN email SET DEFAULT 'unknown'");
+  WriteFiles(dir, {{"1_accounts.verify.sql", "INSERT INTO accounts (id) VALUES (5);\nCOMMIT;\n"}});
+  CommandResult control = server->Cli({"verify", "-t", "t"});
+  EXPECT_EQ(control.exit_code, 4);
+  EXPECT_THAT(control.out, AllOf(HasSubstr("1_accounts.verify.sql: line 2: a verify check may not"),
+                                 HasSubstr("0 of 1 verified")));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM accounts"), "0");
+  WriteFiles(dir, {{"1_accounts.verify.sql", "SELECT 1;\n"}});
   // A verify script of an up that runs outside a transaction would leave its writes: refused.
   WriteFiles(dir, {{"2_audit.verify.sql", "SELECT 1;\n"},
                    {"3_index.up.sql",
@@ -365,9 +375,13 @@ TEST(ImportE2eTest, WritesADbmateFolderInSchemadsLayout) {
                        "-- migrate:up transaction:false\nCREATE INDEX a_id ON accounts (id);\n"
                        "-- migrate:down\nDROP INDEX a_id;\n"}});
   const std::string dest = MakeTempDir("schemad-imported") + "/native";
+  WriteFiles(source, {{"catalog.yaml", "name: accounts\nlayout: dbmate\n"}});
   CommandResult imported = RunCli({"import", "--from", "dbmate", source, dest});
   EXPECT_EQ(imported.exit_code, 0) << imported.err;
-  EXPECT_THAT(imported.out, HasSubstr("imported 2 revision(s)"));
+  EXPECT_THAT(imported.out, AllOf(HasSubstr("imported 2 revision(s) of catalog accounts"),
+                                  HasSubstr("1 file(s) marked outside a transaction")));
+  EXPECT_THAT(ReadTextFile(dest + "/catalog.yaml"),
+              AllOf(HasSubstr("name: accounts"), Not(HasSubstr("layout: dbmate"))));
   EXPECT_EQ(ReadTextFile(dest + "/20240101120000_accounts.up.sql"),
             "CREATE TABLE accounts (id int);\n");
   EXPECT_EQ(ReadTextFile(dest + "/20240101120000_accounts.down.sql"), "DROP TABLE accounts;\n");
@@ -379,6 +393,38 @@ TEST(ImportE2eTest, WritesADbmateFolderInSchemadsLayout) {
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
   EXPECT_EQ(RunCli({"import", "--from", "dbmate", source, dest}).exit_code, 2);
+}
+
+// With a control database a folder's content is a release: a one-file layout's files are
+// stored whole (once each, with their verify scripts) and the release loads back to the same
+// digest, so applies of the newest release run exactly the folder's SQL.
+TEST(ReleaseE2eTest, AOneFileLayoutFolderIsStoredWholeAndAppliesAsTheRelease) {
+  const std::string dir = MakeTempDir("schemad-dbmate-release");
+  WriteFiles(
+      dir + "/catalog",
+      {{"catalog.yaml", "name: shop\n"},
+       {"1_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n"},
+       {"1_a.verify.sql", "DO $$ BEGIN ASSERT to_regclass('a') IS NOT NULL; END $$;\n"},
+       {"2_b.sql",
+        "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY a_id ON a "
+        "(id);\n-- migrate:down\nDROP INDEX a_id;\n"}});
+  WriteFiles(dir, {{"control.dsn", TestPostgres::Get().CreateDatabase() + "\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  ServerConfig config;
+  config.targets.push_back({"t", "dev", dir + "/catalog", dsn, ""});
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/control.dsn\n");
+  auto server = ServerProcess::Start(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  CommandResult plan = (*server)->Cli({"plan", "-t", "t"});
+  ASSERT_EQ(plan.exit_code, 0) << plan.err;
+  CommandResult releases = (*server)->Cli({"releases", "--catalog", "shop"});
+  EXPECT_EQ(releases.exit_code, 0) << releases.err;
+  const std::string digest = plan.out.substr(plan.out.find("sha256:"), 71);
+  EXPECT_THAT(releases.out, HasSubstr(digest)) << "the folder is published as it was loaded";
+  CommandResult applied = (*server)->Cli({"apply", "-t", "t", "--release", digest});
+  EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_THAT(applied.out, HasSubstr("2_b (no transaction)"));
+  EXPECT_THAT((*server)->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
 }
 
 }  // namespace

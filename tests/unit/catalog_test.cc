@@ -671,6 +671,25 @@ TEST(SectionedLayoutTest, DbmateGooseAndSqlMigrateFilesSplitIntoUpAndDown) {
                                              ? sql::TransactionMode::kNonTransactional
                                              : sql::TransactionMode::kTransactional);
   }
+  // Detected from "--migrate:up" too, with a verify script beside the one-file revision; a bad
+  // name is named as it is.
+  {
+    const std::string dir = ::schemad::testing::MakeTempDir("schemad-sectioned");
+    ::schemad::testing::WriteFiles(
+        dir,
+        {{"1_a.sql", "--migrate:up\nCREATE TABLE a (id int);\n--migrate:down\nDROP TABLE a;\n"},
+         {"1_a.verify.sql", "SELECT 1;\n"}});
+    absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
+    ASSERT_THAT(catalog, IsOk());
+    EXPECT_EQ(catalog->layout, "dbmate");
+    ASSERT_EQ(catalog->revisions.size(), 1u);
+    EXPECT_TRUE(catalog->revisions[0].verify.has_value());
+    ::schemad::testing::WriteFiles(dir, {{"schema.sql", "-- migrate:up\nSELECT 1;\n"}});
+    EXPECT_THAT(LoadCatalog(dir),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("/schema.sql: bad name: expected <version>_<name>.sql "
+                                         "(dbmate layout)"))));
+  }
   // A syntax error names the file's own line, and mixed layouts are refused.
   const std::string dir = ::schemad::testing::MakeTempDir("schemad-sectioned");
   ::schemad::testing::WriteFiles(

@@ -77,6 +77,16 @@ absl::StatusOr<AdoptionResult> Engine::RecordApplied(
     std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions, db::Operation operation,
     const AdoptionRequest& request, AdoptionResult result) {
   db::Connection& session = lock.session();
+  const std::string operation_name = db::OperationName(operation);
+  // A run that stopped half-way is resolved first: recording over it would hide it.
+  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
+                           target.journal.ReadBlocking(session));
+  if (blocking) {
+    return FailedPrecondition(
+        RefusalReason::kFailedRun,
+        absl::StrCat(operation_name, " refused: ", DescribeBlockingRun(*blocking)), {},
+        {{"run_id", blocking->run_id}});
+  }
   std::set<std::string> recorded;
   for (const db::AppliedRevision& revision : applied) recorded.insert(VersionKey(revision.version));
   std::vector<std::pair<const Revision*, db::ForeignEntry>> todo;
@@ -87,7 +97,6 @@ absl::StatusOr<AdoptionResult> Engine::RecordApplied(
       todo.emplace_back(revision, std::move(entry));
     }
   }
-  const std::string operation_name = db::OperationName(operation);
   if (request.verify) {
     // The schema the catalog has at applied + todo, replayed, against the live one.
     std::vector<db::AppliedRevision> would = applied;
@@ -187,13 +196,6 @@ absl::StatusOr<AdoptionResult> Engine::Baseline(const Target& target,
                            LockForChange(target, target.config.lock_wait));
   SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::AppliedRevision> applied,
                            target.store.ReadApplied(lock->session()));
-  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
-                           target.journal.ReadBlocking(lock->session()));
-  if (blocking) {
-    return FailedPrecondition(RefusalReason::kFailedRun,
-                              absl::StrCat("baseline refused: ", DescribeBlockingRun(*blocking)),
-                              {}, {{"run_id", blocking->run_id}});
-  }
   std::vector<std::pair<const Revision*, db::ForeignEntry>> revisions;
   for (int i = 0; i <= index; ++i)
     revisions.emplace_back(&catalog->revisions[i], db::ForeignEntry{});
@@ -208,13 +210,6 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target, const Adoptio
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
                            LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();
-  SCHEMAD_ASSIGN_OR_RETURN(std::optional<db::RunRecord> blocking,
-                           target.journal.ReadBlocking(session));
-  if (blocking) {
-    return FailedPrecondition(RefusalReason::kFailedRun,
-                              absl::StrCat("adopt refused: ", DescribeBlockingRun(*blocking)), {},
-                              {{"run_id", blocking->run_id}});
-  }
   SCHEMAD_ASSIGN_OR_RETURN(db::ForeignHistory history,
                            db::ReadForeignHistory(session, request.tool));
   if (request.tool == "alembic" && history.entries.size() > 1) {

@@ -1012,17 +1012,7 @@ absl::StatusOr<db::RunRecord> Engine::Resolve(const Target& target, const std::s
   }
   // Retrying runs the file (and its checks) as a plan would; marking it done runs nothing, so a
   // verify script added since cannot keep the target blocked.
-  PlanStep step;
-  if (retry) {
-    SCHEMAD_ASSIGN_OR_RETURN(step, MakeStep(revision, direction));
-  } else {
-    step.revision = &revision;
-    step.direction = direction;
-    step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
-    SCHEMAD_RETURN_IF_ERROR(step.file->Parsed().status());
-    step.mode = step.file->script().mode;
-    step.transactional = step.mode == sql::TransactionMode::kTransactional;
-  }
+  SCHEMAD_ASSIGN_OR_RETURN(PlanStep step, MakeStep(revision, direction, /*with_checks=*/retry));
 
   Executor executor(target, *lock, sink, cancelled, catalog->digest());
   const db::Outcome done_outcome =

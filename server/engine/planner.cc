@@ -37,7 +37,7 @@ std::string HashPlan(const std::string& target, const Catalog& catalog,
 
 }  // namespace
 
-absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction) {
+absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction, bool with_checks) {
   PlanStep step;
   step.revision = &revision;
   step.direction = direction;
@@ -46,7 +46,7 @@ absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction)
   step.mode = step.file->script().mode;
   step.transactional = step.mode == sql::TransactionMode::kTransactional;
   step.transaction_reason = step.file->script().mode_reason;
-  if (direction == Direction::kUp && revision.verify) {
+  if (with_checks && direction == Direction::kUp && revision.verify) {
     const absl::StatusOr<sql::Script>& verify = revision.verify->Parsed();
     SCHEMAD_RETURN_IF_ERROR(verify.status());
     // The checks run inside the up's transaction and are rolled back to a savepoint after:

@@ -68,8 +68,9 @@ struct Plan {
 
 // A step of a plan; its file is parsed here (the first time it is needed), so a syntax error
 // refuses the plan, naming the file and line, before anything runs. `revision` must have a
-// down file for kDown.
-absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction);
+// down file for kDown. `with_checks`: also the up's verify script (its rules checked).
+absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction,
+                                  bool with_checks = true);
 
 // The request's own checks (no catalog needed): steps not negative, to_version a version.
 // Returns INVALID_ARGUMENT naming the field.

@@ -19,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -38,6 +39,14 @@ constexpr absl::string_view kVerifySuffix = ".verify.sql";
 
 // catalog.yaml is small by nature.
 constexpr int64_t kMaxManifestBytes = 1 << 20;
+
+constexpr absl::string_view kLayouts[] = {"native",      "popx",   "dbmate", "goose",
+                                          "sql-migrate", "flyway", "sqitch"};
+constexpr char kLayoutList[] = "native, popx, dbmate, goose, sql-migrate, flyway or sqitch";
+
+bool IsLayout(absl::string_view layout) {
+  return std::find(std::begin(kLayouts), std::end(kLayouts), layout) != std::end(kLayouts);
+}
 
 // Reads a catalog file: only regular files (a symlink is followed to one), at most
 // `max_bytes`, UTF-8 without NUL bytes. Returns INVALID_ARGUMENT naming the path (and the
@@ -195,14 +204,23 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
       } else if (key == "layout") {
         SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "a layout name"));
         const std::string layout = value.as<std::string>();
-        if (layout != "native" && layout != "popx" && layout != "dbmate" && layout != "goose" &&
-            layout != "sql-migrate") {
-          return absl::InvalidArgumentError(
-              absl::StrCat(source, ": line ", value.Mark().line + 1,
-                           ": layout: expected native, popx, dbmate, goose or sql-migrate, got \"",
-                           layout.substr(0, 40), "\""));
+        if (!IsLayout(layout)) {
+          return absl::InvalidArgumentError(absl::StrCat(source, ": line ", value.Mark().line + 1,
+                                                         ": layout: expected ", kLayoutList,
+                                                         ", got \"", layout.substr(0, 40), "\""));
         }
         catalog->layout = layout;
+      } else if (key == "placeholders") {
+        SCHEMAD_RETURN_IF_ERROR(
+            Expect(value, Type::Map, source, key, "a mapping: placeholder -> value"));
+        auto placeholders = std::make_shared<std::map<std::string, std::string>>();
+        for (const auto& item : value) {
+          const std::string name = item.first.as<std::string>();
+          SCHEMAD_RETURN_IF_ERROR(Expect(item.second, Type::Scalar, source,
+                                         absl::StrCat("placeholders.", name), "a value"));
+          (*placeholders)[name] = item.second.as<std::string>();
+        }
+        catalog->placeholders = std::move(placeholders);
       } else if (key == "description") {
         SCHEMAD_RETURN_IF_ERROR(Expect(value, Type::Scalar, source, key, "text"));
         catalog->description = std::string(absl::StripAsciiWhitespace(value.as<std::string>()));
@@ -268,31 +286,77 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
 
 }  // namespace
 
+namespace {
+
+// Flyway-style dotted versions: the parts after the first are padded to this many digits in
+// the key, so the key is still one numeric value ("1.2.10" -> 1.000…002000…010) that orders
+// as Flyway orders versions (part by part, 1.2 == 1.2.0).
+constexpr size_t kPartDigits = 18;
+
+bool AllDigits(absl::string_view part) {
+  return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
+    return absl::ascii_isdigit(static_cast<unsigned char>(c));
+  });
+}
+
+std::string DigitsOf(absl::string_view part) {
+  std::string digits;
+  for (char c : part) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+  }
+  return digits;
+}
+
+std::string WithoutLeadingZeros(const std::string& digits) {
+  const size_t first = digits.find_first_not_of('0');
+  return first == std::string::npos ? "0" : digits.substr(first);
+}
+
+}  // namespace
+
 bool IsVersion(absl::string_view text) {
   if (text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(text.front())) ||
       !absl::ascii_isdigit(static_cast<unsigned char>(text.back()))) {
     return false;
   }
-  for (char c : text) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '_') return false;
+  bool first = true;
+  for (absl::string_view part : absl::StrSplit(text, '.')) {
+    // Digits with underscores between them; a part after a dot fits the key's padding.
+    if (part.empty() || part.front() == '_' || part.back() == '_') return false;
+    for (char c : part) {
+      if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '_') return false;
+    }
+    if (!first && WithoutLeadingZeros(DigitsOf(part)).size() > kPartDigits) return false;
+    first = false;
   }
   return true;
 }
 
 std::string VersionKey(absl::string_view version) {
-  std::string digits;
-  for (char c : version) {
-    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+  std::vector<absl::string_view> parts = absl::StrSplit(version, '.');
+  std::string key = WithoutLeadingZeros(DigitsOf(parts[0]));
+  std::string fraction;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string digits = WithoutLeadingZeros(DigitsOf(parts[i]));
+    if (digits.size() < kPartDigits) fraction.append(kPartDigits - digits.size(), '0');
+    fraction += digits;
   }
-  const size_t first = digits.find_first_not_of('0');
-  return first == std::string::npos ? "0" : digits.substr(first);
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  return fraction.empty() ? key : absl::StrCat(key, ".", fraction);
 }
 
 int CompareVersions(absl::string_view a, absl::string_view b) {
   const std::string ka = VersionKey(a);
   const std::string kb = VersionKey(b);
-  if (ka.size() != kb.size()) return ka.size() < kb.size() ? -1 : 1;
-  return ka.compare(kb);
+  // Keys are decimal numbers without leading zeros before the point or trailing ones after it.
+  const size_t da = std::min(ka.find('.'), ka.size());
+  const size_t db = std::min(kb.find('.'), kb.size());
+  if (da != db) return da < db ? -1 : 1;
+  const int whole = ka.compare(0, da, kb, 0, db);
+  if (whole != 0) return whole < 0 ? -1 : 1;
+  const int fraction = ka.compare(std::min(da + 1, ka.size()), std::string::npos, kb,
+                                  std::min(db + 1, kb.size()), std::string::npos);
+  return fraction < 0 ? -1 : fraction > 0 ? 1 : 0;
 }
 
 std::string Checksum(absl::string_view text) {
@@ -328,18 +392,26 @@ absl::StatusOr<FileName> ParseFileName(absl::string_view file_name) {
         file_name, ": bad name: expected <version>_<name>.up.sql, .down.sql or .verify.sql"));
   }
   std::vector<absl::string_view> parts = absl::StrSplit(stem, '_');
+  // Version parts are digits, or digits joined by dots (1.2.10, as imported from Flyway).
+  const auto version_part = [](absl::string_view part) {
+    for (absl::string_view digits : absl::StrSplit(part, '.')) {
+      if (!AllDigits(digits)) return false;
+    }
+    return true;
+  };
   size_t digit_parts = 0;
-  while (digit_parts < parts.size() && !parts[digit_parts].empty() &&
-         std::all_of(parts[digit_parts].begin(), parts[digit_parts].end(),
-                     [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); })) {
-    ++digit_parts;
-  }
+  while (digit_parts < parts.size() && version_part(parts[digit_parts])) ++digit_parts;
   if (digit_parts == 0 || digit_parts == parts.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
         file_name, ": bad name: expected <version>_<name>, the version being leading digits"));
   }
   parsed.version = absl::StrJoin(parts.begin(), parts.begin() + digit_parts, "_");
   parsed.name = absl::StrJoin(parts.begin() + digit_parts, parts.end(), "_");
+  if (!IsVersion(parsed.version)) {
+    return absl::InvalidArgumentError(absl::StrCat(file_name, ": bad name: version ",
+                                                   parsed.version, " has a part of more than ",
+                                                   kPartDigits, " digits after a dot"));
+  }
   if (parsed.name.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(file_name, ": bad name: the name is empty"));
   }
@@ -519,6 +591,81 @@ absl::StatusOr<FileName> ParsePopxFileName(absl::string_view file_name) {
   return parsed;
 }
 
+bool LooksLikeFlyway(absl::string_view file_name) {
+  if (!absl::EndsWith(file_name, ".sql") || file_name.size() < 2) return false;
+  const size_t separator = file_name.find("__");
+  if (separator == absl::string_view::npos) return false;
+  if (file_name[0] == 'R' && separator == 1) return true;
+  return (file_name[0] == 'V' || file_name[0] == 'U') && separator > 1 &&
+         absl::ascii_isdigit(static_cast<unsigned char>(file_name[1]));
+}
+
+absl::StatusOr<FileName> ParseFlywayFileName(absl::string_view file_name) {
+  const auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file_name, ": bad name: ", why,
+        " (flyway layout: V<version>__<description>.sql, U<version>__<description>.sql)"));
+  };
+  if (absl::StartsWith(file_name, "R__") && absl::EndsWith(file_name, ".sql")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_name,
+                     ": Flyway repeatable migrations (R__) are not supported yet: move its SQL "
+                     "into a versioned migration"));
+  }
+  if (!LooksLikeFlyway(file_name)) return bad("not a versioned or undo migration");
+  FileName parsed;
+  parsed.up = file_name[0] == 'V';
+  absl::string_view stem = file_name.substr(1, file_name.size() - 1 - 4);  // no V, no .sql
+  const size_t separator = stem.find("__");
+  // Flyway reads 1_2 as 1.2.
+  parsed.version = absl::StrReplaceAll(stem.substr(0, separator), {{"_", "."}});
+  parsed.name = std::string(stem.substr(separator + 2));
+  for (absl::string_view part : absl::StrSplit(parsed.version, '.')) {
+    if (!AllDigits(part)) return bad(absl::StrCat("version \"", parsed.version, "\""));
+  }
+  if (!IsVersion(parsed.version)) {
+    return bad(absl::StrCat("version \"", parsed.version, "\" has a part of more than ",
+                            kPartDigits, " digits"));
+  }
+  if (parsed.name.empty()) return bad("the description is empty");
+  return parsed;
+}
+
+absl::StatusOr<std::string> SubstitutePlaceholders(
+    absl::string_view text, const std::map<std::string, std::string>& placeholders,
+    absl::string_view path) {
+  std::string out;
+  size_t at = 0;
+  for (size_t open = text.find("${"); open != absl::string_view::npos; open = text.find("${", at)) {
+    const size_t close = text.find('}', open + 2);
+    if (close == absl::string_view::npos) break;
+    const absl::string_view name = text.substr(open + 2, close - open - 2);
+    if (name.empty() ||
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789_.:-") != absl::string_view::npos) {
+      absl::StrAppend(&out, text.substr(at, open + 2 - at));
+      at = open + 2;
+      continue;
+    }
+    absl::StrAppend(&out, text.substr(at, open - at));
+    at = close + 1;
+    if (auto it = placeholders.find(std::string(name)); it != placeholders.end()) {
+      absl::StrAppend(&out, it->second);
+    } else if (name == "flyway:filename") {
+      absl::StrAppend(&out, fs::path(std::string(path)).filename().string());
+    } else if (name == "flyway:table") {
+      absl::StrAppend(&out, "flyway_schema_history");
+    } else {
+      const size_t line = std::count(text.begin(), text.begin() + open, '\n') + 1;
+      return absl::InvalidArgumentError(absl::StrCat(path, ": line ", line,
+                                                     ": no value for placeholder ${", name,
+                                                     "} (give it in catalog.yaml placeholders:)"));
+    }
+  }
+  absl::StrAppend(&out, text.substr(at));
+  return out;
+}
+
 struct LazyScript {
   absl::once_flag once;
   absl::StatusOr<sql::Script> script;
@@ -566,6 +713,12 @@ std::shared_ptr<const std::string> EmptyText() {
 const absl::StatusOr<sql::Script>& MigrationFile::Parsed() const {
   absl::call_once(lazy->once, [this] {
     absl::StatusOr<sql::Script> script = sql::ParseScript(content);
+    if (placeholders != nullptr) {
+      absl::StatusOr<std::string> substituted =
+          SubstitutePlaceholders(*content, *placeholders, path);
+      script = substituted.ok() ? sql::ParseScript(*std::move(substituted))
+                                : absl::StatusOr<sql::Script>(substituted.status());
+    }
     if (script.ok() && named_no_transaction &&
         script->mode == sql::TransactionMode::kTransactional) {
       script->mode = sql::TransactionMode::kNonTransactional;
@@ -588,6 +741,122 @@ int Catalog::IndexOf(absl::string_view version) const {
   }
   return -1;
 }
+
+namespace {
+
+// Sqitch: sqitch.plan names the changes in order; change N is revision N, named after the
+// change, with deploy/<change>.sql as its up, revert/<change>.sql as its down and
+// verify/<change>.sql as its verify script. A change's `requires` must come earlier in the
+// plan and its `conflicts` must not (changes deploy in plan order, each once).
+absl::Status LoadSqitch(const std::string& prefix, const LoadOptions& options, Catalog* catalog) {
+  const std::string plan_path = prefix + "sqitch.plan";
+  SCHEMAD_ASSIGN_OR_RETURN(std::string plan,
+                           ReadFile(plan_path, kMaxManifestBytes, "sqitch.plan is at most 1 MiB"));
+  catalog->layout_files["sqitch.plan"] = plan;
+  std::map<std::string, int> seen;  // change -> its line
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(plan, '\n')) {
+    ++line_number;
+    const auto fail = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat(plan_path, ": line ", line_number, ": ", why));
+    };
+    line = absl::StripAsciiWhitespace(line);
+    // Pragmas, tags, comments and blank lines name no change.
+    if (line.empty() || line[0] == '%' || line[0] == '@' || line[0] == '#') continue;
+    std::vector<absl::string_view> words = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+    absl::string_view name = words[0];
+    if (absl::ConsumePrefix(&name, "-")) {
+      return fail(absl::StrCat("\"-", name, "\" reverts a change in the plan: not supported"));
+    }
+    absl::ConsumePrefix(&name, "+");
+    if (name.empty() || name.find_first_of("/\\:@#[]") != absl::string_view::npos) {
+      return fail(absl::StrCat("\"", name.substr(0, 40), "\" is not a change name"));
+    }
+    if (auto earlier = seen.find(std::string(name)); earlier != seen.end()) {
+      return fail(absl::StrCat("change ", name, " is reworked (also line ", earlier->second,
+                               "): reworked changes are not supported; give the new version a "
+                               "new name"));
+    }
+    size_t word = 1;
+    if (word < words.size() && absl::StartsWith(words[word], "[")) {
+      for (; word < words.size(); ++word) {
+        absl::string_view dependency = words[word];
+        const bool last = absl::ConsumeSuffix(&dependency, "]");
+        absl::ConsumePrefix(&dependency, "[");
+        if (!dependency.empty()) {
+          const bool conflict = absl::ConsumePrefix(&dependency, "!");
+          if (dependency.find(':') != absl::string_view::npos) {
+            return fail(absl::StrCat(name, " depends on ", dependency,
+                                     " of another project: not supported"));
+          }
+          // change@tag: the change as of a tag is the change (each is deployed once).
+          const std::string required(dependency.substr(0, dependency.find('@')));
+          if (!conflict && seen.count(required) == 0) {
+            return fail(
+                absl::StrCat(name, " requires ", required, ", which is not earlier in the plan"));
+          }
+          if (conflict && seen.count(required) != 0) {
+            return fail(absl::StrCat(name, " conflicts with ", required,
+                                     ", which comes earlier in the plan and would be deployed"));
+          }
+        }
+        if (last) break;
+      }
+      if (word == words.size()) return fail("a '[' without its ']'");
+      ++word;
+    }
+    // Then when it was planned and by whom, as Sqitch writes them.
+    if (word >= words.size() || words[word].size() != 20 || words[word][10] != 'T' ||
+        words[word].back() != 'Z') {
+      return fail(
+          absl::StrCat("expected the change's planned time (2024-01-31T12:00:00Z) after ", name));
+    }
+    seen[std::string(name)] = line_number;
+    Revision revision;
+    revision.version = std::to_string(catalog->revisions.size() + 1);
+    revision.name = std::string(name);
+    const std::string file = absl::StrCat(name, ".sql");
+    absl::StatusOr<MigrationFile> deploy =
+        LoadMigrationFile(absl::StrCat(prefix, "deploy/", file), options.max_file_bytes);
+    if (!deploy.ok()) {
+      return Annotate(deploy.status(), absl::StrCat(plan_path, ": line ", line_number, ": change ",
+                                                    name, ": its deploy script"));
+    }
+    revision.up = *std::move(deploy);
+    std::error_code error;
+    if (fs::exists(absl::StrCat(prefix, "revert/", file), error)) {
+      SCHEMAD_ASSIGN_OR_RETURN(
+          revision.down,
+          LoadMigrationFile(absl::StrCat(prefix, "revert/", file), options.max_file_bytes));
+    } else {
+      revision.irreversible_reason = "no revert script";
+    }
+    if (fs::exists(absl::StrCat(prefix, "verify/", file), error)) {
+      SCHEMAD_ASSIGN_OR_RETURN(
+          revision.verify,
+          LoadMigrationFile(absl::StrCat(prefix, "verify/", file), options.max_file_bytes));
+    }
+    catalog->revisions.push_back(std::move(revision));
+  }
+  return absl::OkStatus();
+}
+
+// Gives every file the catalog's placeholders; an unknown one is a load error, as in Flyway.
+absl::Status AttachPlaceholders(Catalog* catalog) {
+  if (catalog->placeholders == nullptr) return absl::OkStatus();
+  for (Revision& revision : catalog->revisions) {
+    for (MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr,
+                                revision.verify ? &*revision.verify : nullptr}) {
+      if (file == nullptr) continue;
+      file->placeholders = catalog->placeholders;
+      SCHEMAD_RETURN_IF_ERROR(
+          SubstitutePlaceholders(file->text(), *file->placeholders, file->path).status());
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& options) {
   std::error_code error;
@@ -621,10 +890,9 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   bool has_manifest = std::binary_search(names.begin(), names.end(), "catalog.yaml");
   if (has_manifest) SCHEMAD_RETURN_IF_ERROR(LoadManifest(prefix + "catalog.yaml", &catalog));
   if (!options.layout.empty()) {
-    if (!MarkersOf(options.layout) && options.layout != "native" && options.layout != "popx") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("layout: expected native, popx, dbmate, goose or sql-migrate, got \"",
-                       options.layout.substr(0, 40), "\""));
+    if (!IsLayout(options.layout)) {
+      return absl::InvalidArgumentError(absl::StrCat("layout: expected ", kLayoutList, ", got \"",
+                                                     options.layout.substr(0, 40), "\""));
     }
     catalog.layout = options.layout;
   }
@@ -634,11 +902,22 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     return absl::EndsWithIgnoreCase(n, ".sql") && !absl::EndsWith(n, kUpSuffix) &&
            !absl::EndsWith(n, kDownSuffix) && !absl::EndsWith(n, kVerifySuffix);
   };
+  if (catalog.layout.empty() && std::binary_search(names.begin(), names.end(), "sqitch.plan")) {
+    catalog.layout = "sqitch";
+  }
+  if (catalog.layout == "sqitch") {
+    SCHEMAD_RETURN_IF_ERROR(LoadSqitch(prefix, options, &catalog));
+    SCHEMAD_RETURN_IF_ERROR(AttachPlaceholders(&catalog));
+    return catalog;
+  }
   if (catalog.layout.empty()) {
     catalog.layout = "native";
     if (std::any_of(names.begin(), names.end(),
                     [](const std::string& n) { return LooksLikePopx(n); })) {
       catalog.layout = "popx";
+    } else if (std::any_of(names.begin(), names.end(),
+                           [](const std::string& n) { return LooksLikeFlyway(n); })) {
+      catalog.layout = "flyway";
     } else if (auto first = std::find_if(names.begin(), names.end(), single_file);
                first != names.end()) {
       SCHEMAD_ASSIGN_OR_RETURN(std::string text, ReadFile(prefix + *first, options.max_file_bytes,
@@ -655,7 +934,25 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     }
   }
   const bool popx = catalog.layout == "popx";
+  const bool flyway = catalog.layout == "flyway";
   const SectionMarkers* sectioned = MarkersOf(catalog.layout);
+  if (flyway) {
+    // Flyway's script configuration (V1__x.sql.conf) would change how a file runs: refused
+    // rather than ignored.
+    for (const std::string& name : names) {
+      if (absl::EndsWithIgnoreCase(name, ".sql.conf")) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            prefix, name,
+            ": Flyway script configuration is not read (for executeInTransaction=false, put "
+            "\"-- schemad:no-transaction\" at the top of the .sql file)"));
+      }
+    }
+    // Flyway substitutes ${placeholders} by default; its own ones are read from catalog.yaml
+    // like the others.
+    if (catalog.placeholders == nullptr) {
+      catalog.placeholders = std::make_shared<std::map<std::string, std::string>>();
+    }
+  }
   if (sectioned != nullptr) {
     // Every .sql file is one revision; .up.sql/.down.sql files would be another layout.
     for (const std::string& name : names) {
@@ -721,10 +1018,10 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     int down = -1;
     int verify = -1;
   };
-  // VersionKey -> files, in version order (keys have no leading zeros: shorter is smaller).
+  // VersionKey -> files, in version order.
   struct KeyOrder {
     bool operator()(const std::string& a, const std::string& b) const {
-      return a.size() != b.size() ? a.size() < b.size() : a < b;
+      return CompareVersions(a, b) < 0;
     }
   };
   std::map<std::string, Pair, KeyOrder> by_key;
@@ -733,7 +1030,8 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
       const std::string& file_name = names[i];
       if (!is_sql(file_name)) continue;
       absl::StatusOr<FileName> parsed =
-          popx ? absl::StatusOr<FileName>(popx_names.at(file_name))
+          popx     ? absl::StatusOr<FileName>(popx_names.at(file_name))
+          : flyway ? ParseFlywayFileName(file_name)
           : sectioned != nullptr && single_file(file_name)
               ? ParseFileName(absl::StrCat(file_name.substr(0, file_name.size() - 4), kUpSuffix))
               : ParseFileName(file_name);
@@ -799,17 +1097,32 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     }
     catalog.revisions.push_back(std::move(revision));
   }
+  SCHEMAD_RETURN_IF_ERROR(AttachPlaceholders(&catalog));
   return catalog;  // in version order: by_key's
 }
+
+namespace {
+// The folders a Sqitch project keeps its scripts in (watched and fingerprinted with the folder).
+constexpr const char* kSqitchFolders[] = {"deploy", "revert", "verify"};
+}  // namespace
 
 std::unique_ptr<FolderWatch> FolderWatch::Start(const std::string& dir) {
   const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return nullptr;
-  if (inotify_add_watch(fd, dir.c_str(),
-                        IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
-                            IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+  constexpr uint32_t kEvents = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
+                               IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
+  if (inotify_add_watch(fd, dir.c_str(), kEvents) < 0) {
     close(fd);
     return nullptr;
+  }
+  for (const char* sub : kSqitchFolders) {
+    const std::string path = absl::StrCat(dir, "/", sub);
+    struct stat info {};
+    if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
+        inotify_add_watch(fd, path.c_str(), kEvents) < 0) {
+      close(fd);
+      return nullptr;
+    }
   }
   return std::unique_ptr<FolderWatch>(new FolderWatch(fd));
 }
@@ -831,24 +1144,30 @@ bool FolderWatch::Changed() {
 }
 
 absl::StatusOr<std::string> FolderFingerprint(const std::string& dir) {
-  DIR* listing = opendir(dir.c_str());
-  if (listing == nullptr) {
+  std::vector<std::string> lines;
+  // The folder's entries, then those of its Sqitch script folders (where they exist).
+  const auto list = [&lines](const std::string& folder, absl::string_view prefix) {
+    DIR* listing = opendir(folder.c_str());
+    if (listing == nullptr) return false;
+    while (const dirent* entry = readdir(listing)) {
+      const absl::string_view name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      struct stat info {};
+      const std::string path = absl::StrCat(folder, "/", name);
+      if (stat(path.c_str(), &info) != 0) {
+        lines.push_back(absl::StrCat(prefix, name, " ?"));
+        continue;
+      }
+      lines.push_back(absl::StrCat(prefix, name, " ", info.st_size, " ", info.st_mtim.tv_sec, ".",
+                                   info.st_mtim.tv_nsec, " ", info.st_ino));
+    }
+    closedir(listing);
+    return true;
+  };
+  if (!list(dir, "")) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": ", std::strerror(errno)));
   }
-  std::vector<std::string> lines;
-  while (const dirent* entry = readdir(listing)) {
-    const absl::string_view name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    struct stat info {};
-    const std::string path = absl::StrCat(dir, "/", name);
-    if (stat(path.c_str(), &info) != 0) {
-      lines.push_back(absl::StrCat(name, " ?"));
-      continue;
-    }
-    lines.push_back(absl::StrCat(name, " ", info.st_size, " ", info.st_mtim.tv_sec, ".",
-                                 info.st_mtim.tv_nsec, " ", info.st_ino));
-  }
-  closedir(listing);
+  for (const char* sub : kSqitchFolders) list(absl::StrCat(dir, "/", sub), absl::StrCat(sub, "/"));
   std::sort(lines.begin(), lines.end());
   Sha256 fingerprint;
   for (const std::string& line : lines) {

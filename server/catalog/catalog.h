@@ -46,6 +46,9 @@ struct MigrationFile {
   bool named_no_transaction = false;
   // One-file layouts: the whole file this section was read from (a release stores that).
   std::shared_ptr<const std::string> whole_file;
+  // catalog.yaml `placeholders:` (and the flyway layout): ${name} in the text is replaced
+  // with its value before parsing; text() and the checksum are of the file as written.
+  std::shared_ptr<const std::map<std::string, std::string>> placeholders;
 };
 
 struct Revision {
@@ -86,7 +89,13 @@ struct Catalog {
   // catalog.yaml `adopt:`: per tool (alembic, flyway, …), its ids mapped to catalog versions,
   // for ids that are not the version itself (Alembic's hex revision ids).
   std::map<std::string, std::map<std::string, std::string>> adopt_ids;
+  // catalog.yaml `placeholders:` (Flyway's ${name} substitution; the flyway layout always
+  // substitutes, as Flyway does); nullptr: the files are run as written.
+  std::shared_ptr<const std::map<std::string, std::string>> placeholders;
   std::vector<Revision> revisions;  // ascending by version
+  // Files a layout reads besides the migrations (sqitch.plan), by name in the folder, as read:
+  // a release stores them.
+  std::map<std::string, std::string> layout_files;
   // catalog.yaml as read, and its checksum (empty without one).
   std::string manifest_text;
   std::string manifest_checksum;
@@ -104,10 +113,13 @@ struct Catalog {
   std::string LatestVersion() const { return revisions.empty() ? "" : revisions.back().version; }
 };
 
-// Whether `text` is a version as written in file names: digits, with underscores between them.
+// Whether `text` is a version as written in file names: digits, with underscores between them;
+// or such parts joined by dots (Flyway's 1.2.10; a part after the first has at most 18 digits).
 bool IsVersion(absl::string_view text);
 
-// The numeric value of a version as a canonical string: digits only, no leading zeros.
+// The numeric value of a version as a canonical string: digits only, no leading zeros; for a
+// dotted version the parts after the first follow a decimal point, 18 digits each, trailing
+// zeros dropped ("1.2.10" and "1.2.10.0" have one key; it orders as the parts do).
 std::string VersionKey(absl::string_view version);
 
 // Orders versions numerically: negative, zero or positive like strcmp.
@@ -133,6 +145,15 @@ absl::StatusOr<FileName> ParseFileName(absl::string_view file_name);
 absl::StatusOr<FileName> ParsePopxFileName(absl::string_view file_name);
 // Whether a file name has a popx dialect or .autocommit segment (the layout is then popx).
 bool LooksLikePopx(absl::string_view file_name);
+// Flyway: V<version>__<description>.sql (up) and U<version>__<description>.sql (down); the
+// version's underscores are dots ("V1_2__x.sql" is 1.2). R__ repeatables are refused.
+absl::StatusOr<FileName> ParseFlywayFileName(absl::string_view file_name);
+bool LooksLikeFlyway(absl::string_view file_name);
+// Replaces ${name} in `text` with its value in `placeholders` (${flyway:filename} and
+// ${flyway:table} are known); INVALID_ARGUMENT "<path>: line N: no value for placeholder …".
+absl::StatusOr<std::string> SubstitutePlaceholders(
+    absl::string_view text, const std::map<std::string, std::string>& placeholders,
+    absl::string_view path);
 
 struct LoadOptions {
   // Files larger than this are refused (INVALID_ARGUMENT naming the file, its size and this).

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "server/common/refusal.h"
 #include "server/common/sha256.h"
@@ -253,13 +254,19 @@ absl::StatusOr<std::shared_ptr<const Catalog>> Engine::MaterializeRelease(
   // Only plain file names: a name is never a path (also for files read back from the control
   // database, which anyone with INSERT there could have added).
   for (size_t i = 0; i < files.size(); ++i) {
-    const std::string& name = files[i].name;
-    if (name.empty() || name.size() > 255 || name.find('/') != std::string::npos ||
-        name.find('\0') != std::string::npos || name == "." || name == ".." ||
-        !(absl::EndsWithIgnoreCase(name, ".sql") || name == "catalog.yaml")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "files[", i, "].name: \"", name.substr(0, 80),
-          "\" is not a catalog file name (<version>_<name>.up.sql, .down.sql or catalog.yaml)"));
+    // A file of the folder, or of a Sqitch project's deploy/, revert/ or verify/ folder.
+    absl::string_view name = files[i].name;
+    const bool sqitch_folder = absl::ConsumePrefix(&name, "deploy/") ||
+                               absl::ConsumePrefix(&name, "revert/") ||
+                               absl::ConsumePrefix(&name, "verify/");
+    if (name.empty() || name.size() > 255 || name.find('/') != absl::string_view::npos ||
+        name.find('\0') != absl::string_view::npos || name == "." || name == ".." ||
+        !(absl::EndsWithIgnoreCase(name, ".sql") ||
+          (!sqitch_folder && (name == "catalog.yaml" || name == "sqitch.plan")))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("files[", i, "].name: \"", files[i].name.substr(0, 80),
+                       "\" is not a catalog file name (<version>_<name>.up.sql, .down.sql, "
+                       "catalog.yaml, sqitch.plan or deploy/, revert/, verify/<change>.sql)"));
     }
   }
   // Read as a folder is: the same checks, the same catalog (its folder is named after it).
@@ -272,7 +279,9 @@ absl::StatusOr<std::shared_ptr<const Catalog>> Engine::MaterializeRelease(
   std::error_code error;
   fs::create_directory(dir, error);
   for (size_t i = 0; i < files.size() && !error; ++i) {
-    std::ofstream out(absl::StrCat(dir, "/", files[i].name), std::ios::binary);
+    const fs::path path = absl::StrCat(dir, "/", files[i].name);
+    fs::create_directories(path.parent_path(), error);
+    std::ofstream out(path, std::ios::binary);
     out << files[i].content;
     if (!out) error = std::make_error_code(std::errc::io_error);
   }
@@ -382,7 +391,8 @@ void Engine::PublishFolder(const Target& target) const {
     for (const MigrationFile* file : {&revision.up, revision.down ? &*revision.down : nullptr,
                                       revision.verify ? &*revision.verify : nullptr}) {
       if (file == nullptr) continue;
-      std::string name = fs::path(file->path).filename().string();
+      // Its path in the folder (Sqitch's are in deploy/, revert/ and verify/).
+      std::string name = fs::path(file->path).lexically_relative(catalog->path).string();
       // A one-file revision's up and down are one file, stored once, whole.
       if (!stored.insert(name).second) continue;
       request.files.push_back(
@@ -392,6 +402,7 @@ void Engine::PublishFolder(const Target& target) const {
   if (!catalog->manifest_checksum.empty()) {
     request.files.push_back({"catalog.yaml", catalog->manifest_text});
   }
+  for (const auto& [name, text] : catalog->layout_files) request.files.push_back({name, text});
   // The folder's catalog is loaded and checked already: stored as it is (what is published is
   // exactly what the digest covers).
   const absl::Status ready = NeedsControl();

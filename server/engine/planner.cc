@@ -43,6 +43,12 @@ absl::StatusOr<PlanStep> MakeStep(const Revision& revision, Direction direction,
   step.direction = direction;
   step.file = direction == Direction::kUp ? &revision.up : &*revision.down;
   SCHEMAD_RETURN_IF_ERROR(step.file->Parsed().status());
+  if (step.file->script().rolls_back) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        step.file->path,
+        ": the file is wrapped in BEGIN ... ROLLBACK, so it would undo itself and still be "
+        "recorded (only a verify script may be)"));
+  }
   step.mode = step.file->script().mode;
   step.transactional = step.mode == sql::TransactionMode::kTransactional;
   step.transaction_reason = step.file->script().mode_reason;

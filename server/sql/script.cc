@@ -300,12 +300,17 @@ absl::StatusOr<Script> ParseScript(std::shared_ptr<const std::string> text) {
   std::vector<Statement>& statements = script.statements;
   const size_t n = statements.size();
   // A file wrapped in its own BEGIN ... COMMIT: the author meant one transaction, which is what
-  // we run anyway; drop the wrapper so its COMMIT cannot end our transaction early.
+  // we run anyway; drop the wrapper so its COMMIT cannot end our transaction early. BEGIN ...
+  // ROLLBACK is how Sqitch writes verify scripts: dropped too, and the script says so (an up or
+  // down file that undoes itself is refused by the planner).
   // A BEGIN with options (ISOLATION LEVEL, READ ONLY) is kept: the file runs as written.
+  const bool rolls_back =
+      n >= 2 && IsKind(statements[n - 1], pg_query::TRANS_STMT_ROLLBACK, facts[n - 1]);
   if (n >= 2 &&
       (IsKind(statements[0], pg_query::TRANS_STMT_BEGIN, facts[0]) ||
        IsKind(statements[0], pg_query::TRANS_STMT_START, facts[0])) &&
-      !facts[0].options && IsKind(statements[n - 1], pg_query::TRANS_STMT_COMMIT, facts[n - 1]) &&
+      !facts[0].options &&
+      (IsKind(statements[n - 1], pg_query::TRANS_STMT_COMMIT, facts[n - 1]) || rolls_back) &&
       !facts[n - 1].chain) {
     bool inner_control = false;
     for (size_t i = 1; i + 1 < n; ++i) inner_control |= statements[i].transaction_control;
@@ -315,6 +320,10 @@ absl::StatusOr<Script> ParseScript(std::shared_ptr<const std::string> text) {
       facts.pop_back();
       facts.erase(facts.begin());
       script.mode_reason = "the file's own BEGIN ... COMMIT: run as one transaction";
+      if (rolls_back) {
+        script.rolls_back = true;
+        script.mode_reason = "the file's own BEGIN ... ROLLBACK: checks, rolled back";
+      }
     }
   }
 

@@ -43,6 +43,8 @@ struct Script {
   TransactionMode mode = TransactionMode::kTransactional;
   // Why the mode was chosen and what will happen, for the plan.
   std::string mode_reason;
+  // The file was wrapped in its own BEGIN ... ROLLBACK (dropped): it means to leave nothing.
+  bool rolls_back = false;
   // Directives (leading comments): -- schemad:timeout 30s, -- schemad:down-is-noop.
   std::optional<absl::Duration> timeout;
   bool down_is_noop = false;

@@ -53,6 +53,143 @@ TEST(VersionTest, OrdersNumerically) {
   EXPECT_LT(CompareVersions("99999999999999999999", "100000000000000000000"), 0);
 }
 
+// Flyway's versions: part by part, 1.2 == 1.2.0, and still one numeric key for the history.
+TEST(VersionTest, DottedVersionsOrderAsFlywayOrdersThem) {
+  EXPECT_LT(CompareVersions("1.2.9", "1.2.10"), 0);
+  EXPECT_LT(CompareVersions("1.2.10", "1.21"), 0);
+  EXPECT_EQ(CompareVersions("1.2", "1.2.0"), 0);
+  EXPECT_EQ(CompareVersions("01.002", "1.2"), 0);
+  EXPECT_LT(CompareVersions("1.99", "2"), 0);
+  EXPECT_LT(CompareVersions("2", "2.0.1"), 0);
+  EXPECT_GT(CompareVersions("10.1", "9.999"), 0);
+  EXPECT_EQ(VersionKey("1.2.0"), VersionKey("1.2"));
+  EXPECT_EQ(VersionKey("3.0"), "3");
+  EXPECT_EQ(VersionKey("1.2"), "1.000000000000000002");
+  EXPECT_TRUE(IsVersion("1.2.10"));
+  EXPECT_FALSE(IsVersion("1..2"));
+  EXPECT_FALSE(IsVersion("1.2."));
+  EXPECT_FALSE(IsVersion("1.1234567890123456789"));  // a part after a dot has 18 digits at most
+  // Native names may carry a dotted version (an imported Flyway catalog).
+  absl::StatusOr<FileName> imported = ParseFileName("1.2.10_add_email.up.sql");
+  ASSERT_THAT(imported, IsOk());
+  EXPECT_EQ(imported->version, "1.2.10");
+  EXPECT_EQ(imported->name, "add_email");
+}
+
+TEST(FlywayLayoutTest, VersionedAndUndoFilesWithPlaceholders) {
+  const std::string dir = ::schemad::testing::MakeTempDir("schemad-flyway");
+  ::schemad::testing::WriteFiles(
+      dir, {{"catalog.yaml", "name: shop\nplaceholders:\n  owner: shop_owner\n"},
+            {"V1__create_accounts.sql", "CREATE TABLE accounts (id int); -- ${flyway:filename}\n"},
+            {"U1__create_accounts.sql", "DROP TABLE accounts;\n"},
+            {"V1_1__add_email.sql", "ALTER TABLE accounts ADD COLUMN email text;\n"},
+            {"V1.2.10__grant.sql", "SELECT '${owner}';\n"},
+            {"V1.2.9__index.sql", "CREATE INDEX accounts_id ON accounts (id);\n"},
+            {"README.md", "not a migration"}});
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_EQ(catalog->layout, "flyway");
+  ASSERT_EQ(catalog->revisions.size(), 4u);
+  EXPECT_EQ(catalog->revisions[0].Id(), "1_create_accounts");
+  EXPECT_TRUE(catalog->revisions[0].down.has_value());
+  EXPECT_EQ(catalog->revisions[1].version, "1.1");  // V1_1 is 1.1
+  EXPECT_EQ(catalog->revisions[2].version, "1.2.9");
+  EXPECT_EQ(catalog->revisions[3].version, "1.2.10");
+  EXPECT_EQ(catalog->revisions[3].irreversible_reason, "no .down.sql");
+  // Substituted before parsing; the text and checksum are of the file as written.
+  const Revision& grant = catalog->revisions[3];
+  ASSERT_THAT(grant.up.Parsed(), IsOk());
+  EXPECT_THAT(std::string(grant.up.script().statements[0].text), HasSubstr("'shop_owner'"));
+  EXPECT_THAT(grant.up.text(), HasSubstr("${owner}"));
+  EXPECT_EQ(grant.up.checksum, Checksum("SELECT '${owner}';\n"));
+  EXPECT_EQ(catalog->IndexOf("1.2.10"), 3);
+  EXPECT_EQ(catalog->IndexOf("1.2.10.0"), 3);
+  // An unknown placeholder, a repeatable and a script configuration are refused by name.
+  ::schemad::testing::WriteFiles(dir, {{"V2__x.sql", "SELECT 1;\n\nSELECT '${nobody}';\n"}});
+  EXPECT_THAT(LoadCatalog(dir),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("V2__x.sql: line 3: no value for placeholder ${nobody}"),
+                             HasSubstr("catalog.yaml placeholders:"))));
+  std::filesystem::remove(dir + "/V2__x.sql");
+  ::schemad::testing::WriteFiles(dir, {{"R__views.sql", "CREATE VIEW v AS SELECT 1;\n"}});
+  EXPECT_THAT(LoadCatalog(dir), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("R__views.sql: Flyway repeatable migrations")));
+  std::filesystem::remove(dir + "/R__views.sql");
+  ::schemad::testing::WriteFiles(dir,
+                                 {{"V1_1__add_email.sql.conf", "executeInTransaction=false\n"}});
+  EXPECT_THAT(LoadCatalog(dir), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("Flyway script configuration is not read")));
+  std::filesystem::remove(dir + "/V1_1__add_email.sql.conf");
+  ::schemad::testing::WriteFiles(dir, {{"V1.x__bad.sql", "SELECT 1;\n"}});
+  EXPECT_THAT(LoadCatalog(dir),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("V1.x__bad.sql: bad name: version \"1.x\""),
+                             HasSubstr("flyway layout"))));
+}
+
+TEST(SqitchLayoutTest, ThePlanOrdersTheChangesAndItsRequiresAreChecked) {
+  const std::string dir = ::schemad::testing::MakeTempDir("schemad-sqitch");
+  const std::string plan =
+      "%syntax-version=1.0.0\n%project=flipr\n\n"
+      "appschema 2024-01-30T10:00:00Z Marge <marge@example.com> # Add schema.\n"
+      "users [appschema] 2024-01-30T10:05:00Z Marge <marge@example.com> # Users.\n"
+      "@v1.0 2024-01-30T10:06:00Z Marge <marge@example.com> # Tag v1.0.\n\n"
+      "flips [appschema users@v1.0 !nothing] 2024-01-30T10:07:00Z Marge <marge@example.com>\n";
+  ::schemad::testing::WriteFiles(dir, {{"sqitch.plan", plan}, {"sqitch.conf", "[core]\n"}});
+  ::schemad::testing::WriteFiles(
+      dir + "/deploy",
+      {{"appschema.sql",
+        "-- Deploy flipr:appschema to pg\nBEGIN;\nCREATE SCHEMA flipr;\nCOMMIT;\n"},
+       {"users.sql", "BEGIN;\nCREATE TABLE flipr.users (nickname text PRIMARY KEY);\nCOMMIT;\n"},
+       {"flips.sql", "CREATE TABLE flipr.flips (id int);\n"}});
+  ::schemad::testing::WriteFiles(dir + "/revert",
+                                 {{"appschema.sql", "BEGIN;\nDROP SCHEMA flipr;\nCOMMIT;\n"},
+                                  {"users.sql", "BEGIN;\nDROP TABLE flipr.users;\nCOMMIT;\n"}});
+  ::schemad::testing::WriteFiles(
+      dir + "/verify",
+      {{"users.sql", "BEGIN;\nSELECT nickname FROM flipr.users WHERE false;\nROLLBACK;\n"}});
+  absl::StatusOr<Catalog> catalog = LoadCatalog(dir);
+  ASSERT_THAT(catalog, IsOk());
+  EXPECT_EQ(catalog->layout, "sqitch");
+  ASSERT_EQ(catalog->revisions.size(), 3u);
+  EXPECT_EQ(catalog->revisions[0].Id(), "1_appschema");
+  EXPECT_EQ(catalog->revisions[1].Id(), "2_users");
+  EXPECT_EQ(catalog->revisions[2].Id(), "3_flips");
+  EXPECT_EQ(catalog->revisions[2].irreversible_reason, "no revert script");
+  EXPECT_TRUE(catalog->layout_files.count("sqitch.plan"));
+  // The deploy script's BEGIN ... COMMIT is the one transaction; the verify script's BEGIN ...
+  // ROLLBACK is dropped (schemad rolls the checks back itself).
+  ASSERT_THAT(catalog->revisions[1].up.Parsed(), IsOk());
+  EXPECT_EQ(catalog->revisions[1].up.script().statements.size(), 1u);
+  const sql::Script& verify = catalog->revisions[1].verify->script();
+  ASSERT_EQ(verify.statements.size(), 1u);
+  EXPECT_TRUE(verify.rolls_back);
+  EXPECT_FALSE(verify.statements[0].transaction_control);
+
+  // A requirement later in the plan, a conflict with an earlier change, a rework and a missing
+  // deploy script are refused with the plan's line.
+  const auto refused = [&](const std::string& text, const std::string& message) {
+    ::schemad::testing::WriteFiles(dir, {{"sqitch.plan", text}});
+    EXPECT_THAT(LoadCatalog(dir), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)))
+        << text;
+  };
+  refused(
+      "users [appschema] 2024-01-30T10:05:00Z M <m@e.com>\n"
+      "appschema 2024-01-30T10:00:00Z M <m@e.com>\n",
+      "sqitch.plan: line 1: users requires appschema, which is not earlier in the plan");
+  refused(
+      "appschema 2024-01-30T10:00:00Z M <m@e.com>\n"
+      "users [!appschema] 2024-01-30T10:05:00Z M <m@e.com>\n",
+      "line 2: users conflicts with appschema, which comes earlier");
+  refused(
+      "appschema 2024-01-30T10:00:00Z M <m@e.com>\n@v1 2024-01-30T10:00:00Z M <m@e.com>\n"
+      "appschema 2024-01-30T11:00:00Z M <m@e.com>\n",
+      "line 3: change appschema is reworked (also line 1)");
+  refused("missing 2024-01-30T10:00:00Z M <m@e.com>\n",
+          "sqitch.plan: line 1: change missing: its deploy script");
+  refused("appschema M <m@e.com>\n", "line 1: expected the change's planned time");
+}
+
 TEST(ChecksumTest, NormalisesLineEndings) {
   EXPECT_EQ(Checksum("a\r\nb\rc\n"), Checksum("a\nb\nc\n"));
   EXPECT_NE(Checksum("a\nb"), Checksum("a\nb\n"));

@@ -11,7 +11,7 @@ packages=(
   clang libfuzzer-14-dev
   postgresql-15 postgresql-client-15
   python3 python3-grpcio python3-protobuf openssl
-  python3-alembic python3-psycopg2 sql-migrate
+  python3-alembic python3-psycopg2 sql-migrate sqitch libdbd-pg-perl
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(hyperfine nghttp2-client)

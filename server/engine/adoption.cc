@@ -210,8 +210,18 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target, const Adoptio
   SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<TargetLock> lock,
                            LockForChange(target, target.config.lock_wait));
   db::Connection& session = lock->session();
+  // A Sqitch project read in place: only its own project's changes (the registry may hold
+  // several).
+  std::string sqitch_project;
+  if (auto plan = catalog->layout_files.find("sqitch.plan"); plan != catalog->layout_files.end()) {
+    for (absl::string_view line : absl::StrSplit(plan->second, '\n')) {
+      if (absl::ConsumePrefix(&line, "%project=")) {
+        sqitch_project = std::string(absl::StripAsciiWhitespace(line));
+      }
+    }
+  }
   SCHEMAD_ASSIGN_OR_RETURN(db::ForeignHistory history,
-                           db::ReadForeignHistory(session, request.tool));
+                           db::ReadForeignHistory(session, request.tool, sqitch_project));
   if (request.tool == "alembic" && history.entries.size() > 1) {
     std::vector<std::string> heads;
     for (const db::ForeignEntry& entry : history.entries) heads.push_back(entry.id);

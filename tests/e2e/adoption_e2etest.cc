@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
@@ -176,6 +177,97 @@ TEST(AdoptE2eTest, FromSqlMigrateWithTheRealToolKeepsWhenItRan) {
   EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
   EXPECT_EQ(server->Cli({"rollback", "-t", "t", "--steps", "1"}).exit_code, 0);
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('b') IS NULL"), "t");
+}
+
+// Sqitch (Debian's sqitch): a project made and deployed by the tool itself, then read in place
+// by schemad (sqitch.plan order, requires, deploy/revert/verify scripts as Sqitch writes them).
+TEST(AdoptE2eTest, FromSqitchWithTheRealToolReadsTheProjectInPlace) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  // Sqitch's registry (DBD::Pg) and its scripts (psql) both take libpq's environment.
+  CommandOptions sqitch;
+  for (absl::string_view word : absl::StrSplit(dsn, ' ', absl::SkipEmpty())) {
+    for (const auto& [keyword, variable] :
+         std::vector<std::pair<std::string, std::string>>{{"host=", "PGHOST="},
+                                                          {"port=", "PGPORT="},
+                                                          {"user=", "PGUSER="},
+                                                          {"dbname=", "PGDATABASE="}}) {
+      if (absl::ConsumePrefix(&word, keyword)) sqitch.env.push_back(absl::StrCat(variable, word));
+    }
+  }
+  const std::string project = MakeTempDir("schemad-sqitch");
+  sqitch.env.push_back("SQITCH_FULLNAME=Ana Tester");
+  sqitch.env.push_back("SQITCH_EMAIL=ana@example.com");
+  sqitch.env.push_back("HOME=" + project);  // no user's ~/.sqitch
+  sqitch.working_dir = project;
+  const auto run = [&](const std::vector<std::string>& argv) {
+    absl::StatusOr<CommandResult> result = RunCommand(argv, sqitch);
+    EXPECT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 0)
+        << absl::StrJoin(argv, " ") << ": " << result->out << result->err;
+  };
+  run({"sqitch", "init", "flipr", "--engine", "pg"});
+  run({"sqitch", "add", "appschema", "-n", "Add schema for all flipr objects."});
+  run({"sqitch", "add", "users", "--requires", "appschema", "-n", "Creates the users table."});
+  // The tool's own templates, filled in (BEGIN ... COMMIT deploys, BEGIN ... ROLLBACK verifies).
+  const auto script = [](const std::string& body, const char* end) {
+    return absl::StrCat("-- written as Sqitch's template\n\nBEGIN;\n\n", body, "\n\n", end, ";\n");
+  };
+  WriteFiles(project + "/deploy",
+             {{"appschema.sql", script("CREATE SCHEMA flipr;", "COMMIT")},
+              {"users.sql", script("CREATE TABLE flipr.users (nickname text PRIMARY KEY, "
+                                   "password text NOT NULL);",
+                                   "COMMIT")}});
+  WriteFiles(project + "/revert", {{"appschema.sql", script("DROP SCHEMA flipr;", "COMMIT")},
+                                   {"users.sql", script("DROP TABLE flipr.users;", "COMMIT")}});
+  WriteFiles(project + "/verify",
+             {{"appschema.sql",
+               script("SELECT pg_catalog.has_schema_privilege('flipr', 'usage');", "ROLLBACK")},
+              {"users.sql",
+               script("SELECT nickname, password FROM flipr.users WHERE false;", "ROLLBACK")}});
+  run({"sqitch", "deploy", "--verify", "db:pg:"});
+  // A change the team adds afterwards: schemad deploys it.
+  run({"sqitch", "add", "flips", "--requires", "users", "-n", "Flips."});
+  WriteFiles(
+      project + "/deploy",
+      {{"flips.sql", script("CREATE TABLE flipr.flips (id bigserial PRIMARY KEY, nickname text NOT "
+                            "NULL REFERENCES flipr.users);",
+                            "COMMIT")}});
+  WriteFiles(project + "/revert", {{"flips.sql", script("DROP TABLE flipr.flips;", "COMMIT")}});
+  WriteFiles(
+      project + "/verify",
+      {{"flips.sql", script("SELECT id, nickname FROM flipr.flips WHERE false;", "ROLLBACK")}});
+
+  auto server = Start(project, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult adopted = server->Cli({"adopt", "-t", "t", "--from", "sqitch", "--verify"});
+  EXPECT_EQ(adopted.exit_code, 0) << adopted.out << adopted.err;
+  EXPECT_THAT(adopted.out, AllOf(HasSubstr("read sqitch.changes"),
+                                 HasSubstr("recorded 2 revision(s) as applied without running "
+                                           "them"),
+                                 HasSubstr("): 1, 2\n"), HasSubstr("verified")));
+  // Who deployed it and when are Sqitch's.
+  EXPECT_EQ(TestPostgres::MustQueryOne(
+                dsn,
+                "SELECT count(*) FROM schemad.migrations m JOIN sqitch.changes c ON "
+                "c.change = m.name AND abs(extract(epoch FROM m.applied_at - c.committed_at)) < "
+                "0.001 AND m.applied_by LIKE '%Ana Tester%'"),
+            "2");
+  CommandResult applied = server->Cli({"apply", "-t", "t"});
+  EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_THAT(applied.out, HasSubstr("3_flips"));
+  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out,
+              AllOf(HasSubstr("3 applied"), HasSubstr("0 pending")));
+  EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
+  CommandResult verified = server->Cli({"verify", "-t", "t"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_THAT(verified.out, HasSubstr("3 of 3 verified"));
+  // Sqitch's registry is as Sqitch left it.
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn,
+                                       "SELECT string_agg(change, ',' ORDER BY "
+                                       "committed_at) FROM sqitch.changes"),
+            "appschema,users");
+  EXPECT_EQ(server->Cli({"rollback", "-t", "t", "--steps", "1"}).exit_code, 0);
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT to_regclass('flipr.flips') IS NULL"), "t");
 }
 
 // The tables as the tools create them, each with its source cited, and rows like theirs.

@@ -346,8 +346,10 @@ std::string VersionKey(absl::string_view version) {
 }
 
 int CompareVersions(absl::string_view a, absl::string_view b) {
-  const std::string ka = VersionKey(a);
-  const std::string kb = VersionKey(b);
+  return CompareVersionKeys(VersionKey(a), VersionKey(b));
+}
+
+int CompareVersionKeys(absl::string_view ka, absl::string_view kb) {
   // Keys are decimal numbers without leading zeros before the point or trailing ones after it.
   const size_t da = std::min(ka.find('.'), ka.size());
   const size_t db = std::min(kb.find('.'), kb.size());
@@ -1021,7 +1023,7 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
   // VersionKey -> files, in version order.
   struct KeyOrder {
     bool operator()(const std::string& a, const std::string& b) const {
-      return CompareVersions(a, b) < 0;
+      return CompareVersionKeys(a, b) < 0;
     }
   };
   std::map<std::string, Pair, KeyOrder> by_key;

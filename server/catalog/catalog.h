@@ -124,6 +124,8 @@ std::string VersionKey(absl::string_view version);
 
 // Orders versions numerically: negative, zero or positive like strcmp.
 int CompareVersions(absl::string_view a, absl::string_view b);
+// The same for two VersionKeys (a key is not a version: VersionKey of a dotted key is not it).
+int CompareVersionKeys(absl::string_view a, absl::string_view b);
 
 // "v1:" + sha256 of `text` with CRLF and CR normalised to LF.
 std::string Checksum(absl::string_view text);

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/common/subprocess.h"
+#include "tests/support/golden.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_postgres.h"
 
@@ -517,6 +518,44 @@ TEST(ReleaseE2eTest, AOneFileLayoutFolderIsStoredWholeAndAppliesAsTheRelease) {
   EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
   EXPECT_THAT(applied.out, HasSubstr("2_b (no transaction)"));
   EXPECT_THAT((*server)->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
+}
+
+// A small sample of every layout read in place (tests/testdata/layouts): its plan is its golden
+// file; it applies, rolls back to nothing and applies again as the release the folder was
+// published as (so a release of each layout reads back to the same digest), without drift.
+TEST(LayoutE2eTest, EverySampleLayoutPlansAsItsGoldenAndRoundTrips) {
+  const std::vector<std::string> layouts = {"native", "popx",   "dbmate", "goose",
+                                            "sql-migrate", "flyway", "sqitch"};
+  const std::string dir = MakeTempDir("schemad-layouts");
+  WriteFiles(dir, {{"control.dsn", TestPostgres::Get().CreateDatabase() + "\n"}});
+  ServerConfig config;
+  for (const std::string& layout : layouts) {
+    config.targets.push_back({layout, "dev",
+                              SCHEMAD_SOURCE_DIR "/tests/testdata/layouts/" + layout,
+                              TestPostgres::Get().CreateDatabase(), ""});
+  }
+  config.extra_yaml = absl::StrCat("control:\n  dsn_file: ", dir, "/control.dsn\n");
+  auto server = ServerProcess::Start(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  for (const std::string& layout : layouts) {
+    SCOPED_TRACE(layout);
+    CommandResult plan = (*server)->Cli({"plan", "-t", layout});
+    ASSERT_EQ(plan.exit_code, 0) << plan.err;
+    ExpectGolden("layouts/" + layout + ".plan.txt", plan.out);
+    CommandResult applied = (*server)->Cli({"apply", "-t", layout});
+    EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+    EXPECT_THAT((*server)->Cli({"drift", "-t", layout}).out, HasSubstr("no drift"));
+    CommandResult down = (*server)->Cli({"rollback", "-t", layout, "--to", "0"});
+    EXPECT_EQ(down.exit_code, 0) << down.out << down.err;
+    EXPECT_THAT((*server)->Cli({"status", "-t", layout}).out, HasSubstr("0 applied"));
+    const size_t at = plan.out.find("sha256:");
+    ASSERT_NE(at, std::string::npos) << plan.out;
+    CommandResult again =
+        (*server)->Cli({"apply", "-t", layout, "--release", plan.out.substr(at, 71)});
+    EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+    EXPECT_THAT((*server)->Cli({"status", "-t", layout}).out, HasSubstr("0 pending"));
+    EXPECT_THAT((*server)->Cli({"drift", "-t", layout}).out, HasSubstr("no drift"));
+  }
 }
 
 }  // namespace

@@ -63,6 +63,9 @@ TEST(VersionTest, DottedVersionsOrderAsFlywayOrdersThem) {
   EXPECT_LT(CompareVersions("2", "2.0.1"), 0);
   EXPECT_GT(CompareVersions("10.1", "9.999"), 0);
   EXPECT_EQ(VersionKey("1.2.0"), VersionKey("1.2"));
+  EXPECT_LT(CompareVersions("1.1", "1.10"), 0);
+  EXPECT_LT(CompareVersionKeys(VersionKey("1.1"), VersionKey("1.10")), 0);
+  EXPECT_NE(VersionKey("1.1"), VersionKey("1.10"));
   EXPECT_EQ(VersionKey("3.0"), "3");
   EXPECT_EQ(VersionKey("1.2"), "1.000000000000000002");
   EXPECT_TRUE(IsVersion("1.2.10"));

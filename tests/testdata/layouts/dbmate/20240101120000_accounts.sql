@@ -1,0 +1,5 @@
+-- migrate:up
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, tier text NOT NULL DEFAULT 'free');
+
+-- migrate:down
+DROP TABLE accounts;

@@ -1,0 +1,1 @@
+INSERT INTO accounts (id, email) VALUES (1, 'ops@example.com');

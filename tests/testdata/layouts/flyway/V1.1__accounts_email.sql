@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY accounts_email ON accounts (email);

@@ -1,0 +1,7 @@
+-- Revert shop:accounts from pg
+
+BEGIN;
+
+DROP TABLE accounts;
+
+COMMIT;

@@ -1,0 +1,5 @@
+BEGIN;
+
+DELETE FROM accounts WHERE id = 1;
+
+COMMIT;

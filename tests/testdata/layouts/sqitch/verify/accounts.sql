@@ -1,0 +1,7 @@
+-- Verify shop:accounts on pg
+
+BEGIN;
+
+SELECT id, email, tier FROM accounts WHERE false;
+
+ROLLBACK;

@@ -1,0 +1,5 @@
+-- +migrate Up
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, tier text NOT NULL DEFAULT 'free');
+
+-- +migrate Down
+DROP TABLE accounts;

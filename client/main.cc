@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/exit_codes.h"
@@ -306,6 +307,14 @@ int Import(const std::string& layout, const std::string& source, const std::stri
       text = absl::StrCat("-- schemad:no-transaction\n", text);
       ++marked;
     }
+    // Flyway's own placeholders name the source (catalog.yaml's are kept and still apply).
+    if (catalog->layout == "flyway") {
+      const std::string substituted = absl::StrReplaceAll(
+          text, {{"${flyway:filename}", std::filesystem::path(file.path).filename().string()},
+                 {"${flyway:table}", "flyway_schema_history"}});
+      marked += substituted != text;
+      text = substituted;
+    }
     return text;
   };
   const auto write = [&](const std::string& name, const std::string& text) {
@@ -337,9 +346,11 @@ int Import(const std::string& layout, const std::string& source, const std::stri
   std::cout << "imported " << catalog->revisions.size() << " revision(s) of catalog "
             << catalog->name << " (" << catalog->layout << " layout) into " << dest << "\n";
   if (marked > 0) {
-    std::cout << marked << " file(s) marked outside a transaction got -- schemad:no-transaction: "
-              << "their checksums differ from the source's (schemactl repair after switching a "
-                 "target that ran the source folder)\n";
+    std::cout << marked
+              << " file(s) got -- schemad:no-transaction for their name's mark or Flyway's "
+                 "${flyway:…} placeholders written out: their checksums differ from the "
+                 "source's (schemactl repair after switching a target that ran the source "
+                 "folder)\n";
   }
   return kExitOk;
 }
@@ -698,7 +709,9 @@ int Main(int argc, char** argv) {
   std::string import_layout, import_source, import_dest;
   auto* import_cmd = app.add_subcommand(
       "import", "offline: write a catalog of another layout to a new folder in schemad's layout");
-  import_cmd->add_option("--from", import_layout, "native, popx, dbmate, goose or sql-migrate")
+  import_cmd
+      ->add_option("--from", import_layout,
+                   "native, popx, dbmate, goose, sql-migrate, flyway or sqitch")
       ->required();
   import_cmd->add_option("source", import_source, "the other tool's folder")->required();
   import_cmd->add_option("dest", import_dest, "a new folder")->required();

@@ -521,6 +521,44 @@ TEST(ReleaseE2eTest, AOneFileLayoutFolderIsStoredWholeAndAppliesAsTheRelease) {
   EXPECT_THAT((*server)->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
 }
 
+// Coming from Flyway: its sql/ folder is the catalog, its history says 1 and 1.1 ran (the
+// table as flyway-core's createMetaDataTable.sql makes it), and schemad applies 1.2 and 1.10.
+TEST(AdoptE2eTest, FromFlywayOntoItsOwnFolderWithDottedVersions) {
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  const std::string folder = SCHEMAD_SOURCE_DIR "/tests/testdata/layouts/flyway";
+  // What Flyway ran (placeholders as Flyway substitutes them), and how it recorded it.
+  TestPostgres::MustQuery(
+      dsn,
+      "CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, tier text NOT "
+      "NULL DEFAULT 'free'); CREATE INDEX accounts_email ON accounts (email);"
+      "CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL, version "
+      "VARCHAR(50), description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script "
+      "VARCHAR(1000) NOT NULL, checksum INTEGER, installed_by VARCHAR(100) NOT NULL, "
+      "installed_on TIMESTAMP NOT NULL DEFAULT now(), execution_time INTEGER NOT NULL, "
+      "success BOOLEAN NOT NULL); ALTER TABLE flyway_schema_history ADD CONSTRAINT "
+      "flyway_schema_history_pk PRIMARY KEY (installed_rank); INSERT INTO "
+      "flyway_schema_history VALUES "
+      "(1, '1', 'accounts', 'SQL', 'V1__accounts.sql', 1, 'deploy', '2025-01-02 03:04:05', "
+      "10, true), (2, '1.1', 'accounts email', 'SQL', 'V1.1__accounts_email.sql', 2, "
+      "'deploy', '2025-01-03 03:04:05', 12, true)");
+  auto server = Start(folder, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult adopted = server->Cli({"adopt", "-t", "t", "--from", "flyway", "--verify"});
+  EXPECT_EQ(adopted.exit_code, 0) << adopted.out << adopted.err;
+  EXPECT_THAT(adopted.out, AllOf(HasSubstr("recorded 2 revision(s)"), HasSubstr("): 1, 1.1\n"),
+                                 HasSubstr("verified")));
+  CommandResult applied = server->Cli({"apply", "-t", "t"});
+  EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn,
+                                       "SELECT string_agg(version, ',' ORDER BY version_key) FROM "
+                                       "schemad.migrations"),
+            "1,1.1,1.2,1.10");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT obj_description('accounts'::regclass)"),
+            "written by V1.2__comment.sql");
+  EXPECT_THAT(server->Cli({"drift", "-t", "t"}).out, HasSubstr("no drift"));
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM flyway_schema_history"), "2");
+}
+
 // A small sample of every layout read in place (tests/testdata/layouts): its plan is its golden
 // file; it applies, rolls back to nothing and applies again as the release the folder was
 // published as (so a release of each layout reads back to the same digest), without drift.

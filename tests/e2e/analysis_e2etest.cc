@@ -68,14 +68,16 @@ TEST(ChecklistE2eTest, BundledVerifyScriptPassesLeavesNoRowsAndNamesABrokenCasca
   ASSERT_EQ(server->Cli({"apply", "-t", "t"}).exit_code, 0);
   CommandResult verified = server->Cli({"verify", "-t", "t"});
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
-  EXPECT_THAT(verified.out, AllOf(HasSubstr("20251123_220000  create_missing_tables  ok"),
-                                  HasSubstr("1 of 1 verified")));
+  EXPECT_THAT(verified.out, AllOf(HasSubstr("20251123_220000  create_missing_tables     ok"),
+                                  HasSubstr("20251125_091000  load_cpv_2008_vocabulary  ok"),
+                                  HasSubstr("2 of 2 verified")));
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM users"), "0");
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM tenders"), "0");
   TestPostgres::MustQuery(
-      dsn, "ALTER TABLE tender_documents DROP CONSTRAINT tender_documents_tender_id_fkey; "
-           "ALTER TABLE tender_documents ADD CONSTRAINT tender_documents_tender_id_fkey "
-           "FOREIGN KEY (tender_id) REFERENCES tenders (tender_id)");
+      dsn,
+      "ALTER TABLE tender_documents DROP CONSTRAINT tender_documents_tender_id_fkey; "
+      "ALTER TABLE tender_documents ADD CONSTRAINT tender_documents_tender_id_fkey "
+      "FOREIGN KEY (tender_id) REFERENCES tenders (tender_id)");
   CommandResult broken = server->Cli({"verify", "-t", "t", "--json"});
   EXPECT_EQ(broken.exit_code, 4);
   EXPECT_THAT(broken.out, AllOf(HasSubstr("create_missing_tables.verify.sql line"),

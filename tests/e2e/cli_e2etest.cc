@@ -86,7 +86,7 @@ TEST_F(CliTest, VersionJsonHasStableFields) {
   EXPECT_THAT(result.out,
               AllOf(HasSubstr("\"target\":\"dev\""), HasSubstr("\"current_version\":\"\""),
                     HasSubstr(absl::StrCat("\"pending_count\":", CatalogRevisionCount())),
-                    HasSubstr("\"latest_version\":\"20251124_"), HasSubstr("\"blocked\":false")));
+                    HasSubstr("\"latest_version\":\"20251125_"), HasSubstr("\"blocked\":false")));
 }
 
 TEST_F(CliTest, StatusExitCodeIsThreeWhilePendingThenZero) {
@@ -237,7 +237,7 @@ TEST_F(CliTest, PythonClientReadsTheVersion) {
                  options);
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->exit_code, 0) << result->out << result->err;
-  EXPECT_EQ(result->out, absl::StrCat("- ", CatalogRevisionCount(), " 20251124_093000\n"));
+  EXPECT_EQ(result->out, absl::StrCat("- ", CatalogRevisionCount(), " 20251125_091000\n"));
   absl::StatusOr<CommandResult> denied =
       RunCommand({"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/tests/e2e/version_client.py",
                   SCHEMAD_PYTHON_STUBS, server_->address(), "dev"},

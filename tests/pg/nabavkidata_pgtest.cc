@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -26,6 +27,7 @@
 #include "absl/strings/substitute.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/common/subprocess.h"
 #include "tests/support/engine_runner.h"
 #include "tests/support/matchers.h"
 #include "tests/support/test_postgres.h"
@@ -43,7 +45,7 @@ using ::testing::IsEmpty;
 
 constexpr char kCatalog[] = SCHEMAD_SOURCE_DIR "/migrations/nabavkidata";
 constexpr char kCpvSeed[] =
-    SCHEMAD_SOURCE_DIR "/migrations/nabavkidata/20251124_090000_seed_cpv_codes.up.sql";
+    SCHEMAD_SOURCE_DIR "/migrations/nabavkidata/20251125_091000_load_cpv_2008_vocabulary.up.sql";
 constexpr char kConfigSeed[] =
     SCHEMAD_SOURCE_DIR "/migrations/nabavkidata/20251124_091000_seed_system_config.up.sql";
 constexpr char kTestdata[] = SCHEMAD_SOURCE_DIR "/tests/testdata/nabavkidata";
@@ -53,7 +55,7 @@ constexpr char kGolden[] = SCHEMAD_SOURCE_DIR "/tests/testdata/nabavkidata/struc
 
 constexpr char kAllVersions[] =
     "20251123_153004,20251123_220000,20251124_090000,20251124_091000,20251124_092000,"
-    "20251124_093000";
+    "20251124_093000,20251125_090000,20251125_091000";
 
 // The 31 tables of the seed's inventory, in byte order.
 constexpr const char* kTables[] = {
@@ -97,7 +99,7 @@ constexpr const char* kMaterializedViews[] = {
 };
 
 // Rows of the seed revisions.
-constexpr int kSeededCpvCodes = 50;
+constexpr int kSeededCpvCodes = 9454;  // the CPV 2008 vocabulary
 constexpr int kSeededConfigKeys = 38;
 
 // Keys of fixture.sql rows (its header explains the numbering).
@@ -109,7 +111,7 @@ constexpr char kStreetTender[] = "ocds-mk-2025-000102";            // documents,
 // FKs whose rows must stop a delete (README: reference data and public record).
 constexpr const char* kRestrictForeignKeys[] = {
     "cpv_codes.parent_code", "entity_categories.parent_id", "tender_entity_link.organization_id",
-    "tenders.cpv_code",      "tenders.procuring_entity_id",
+    "tenders.cpv_code8",     "tenders.procuring_entity_id",
 };
 
 // Foreign keys without an index whose leading columns are exactly the FK columns (a partial or
@@ -197,7 +199,7 @@ class NabavkidataPgTest : public ::testing::Test {
     apply_ = RunEngine(*engine_, ApplyRequest());
     ASSERT_THAT(apply_.status, IsOk());
     ASSERT_EQ(apply_.finished.outcome, db::Outcome::kApplied) << apply_.finished.message;
-    ASSERT_EQ(apply_.finished.steps_done, 6);
+    ASSERT_EQ(apply_.finished.steps_done, 8);
   }
 
   std::vector<std::string> Rows(const std::string& sql) {
@@ -527,7 +529,7 @@ TEST_F(NabavkidataPgTest, DefaultValuesAreFilledIn) {
             "medium\topen\t{}");
   // Generated column: the CPV division comes from the code.
   EXPECT_EQ(One("INSERT INTO cpv_codes (code, parent_code, level, name_en) "
-                "VALUES ('45210000-2', '45200000-9', 3, 'Building construction work') "
+                "VALUES ('45299000', '45200000', 4, 'A local code') "
                 "RETURNING division, is_active"),
             "45\tt");
 
@@ -671,9 +673,9 @@ TEST_F(NabavkidataPgTest, ReferenceDataAndPublicRecordRefuseTheDelete) {
   EXPECT_THAT(Exec("DELETE FROM organizations WHERE id = '12000000-0000-4000-8000-000000000007'"),
               FailsWith("23503", "tender_entity_link_organization_id_fkey"));
   // CPV codes in use by a tender, or with finer codes below them.
-  EXPECT_THAT(Exec("DELETE FROM cpv_codes WHERE code = '09000000-3'"),
-              FailsWith("23503", "tenders_cpv_code_fkey"));
-  EXPECT_THAT(Exec("DELETE FROM cpv_codes WHERE code = '45000000-7'"),
+  EXPECT_THAT(Exec("DELETE FROM cpv_codes WHERE code LIKE '4523312%'"),  // and its finer codes
+              FailsWith("23503", "tenders_cpv_code8_fkey"));
+  EXPECT_THAT(Exec("DELETE FROM cpv_codes WHERE code = '45000000'"),
               FailsWith("23503", "cpv_codes_parent_code_fkey"));
   // A category with sub-categories.
   EXPECT_THAT(Exec("DELETE FROM entity_categories WHERE code = 'state_administration'"),
@@ -689,10 +691,52 @@ TEST_F(NabavkidataPgTest, RollingBackTheCpvSeedIsRefusedWhileTendersUseTheCodes)
   ASSERT_THAT(back.status, IsOk());
   EXPECT_EQ(back.finished.outcome, db::Outcome::kFailed);
   EXPECT_EQ(back.finished.sqlstate, "23503");
-  EXPECT_THAT(back.finished.message, HasSubstr("tenders_cpv_code_fkey"));
-  EXPECT_EQ(back.finished.steps_done, 3);
-  EXPECT_EQ(AppliedVersions(), "20251123_153004,20251123_220000,20251124_090000");
+  // The first down, the vocabulary's, stops at a code a tender uses; nothing of it is left.
+  EXPECT_THAT(back.finished.message, HasSubstr("tenders_cpv_code8_fkey"));
+  EXPECT_EQ(back.finished.steps_done, 0);
+  EXPECT_EQ(AppliedVersions(), kAllVersions);
   EXPECT_EQ(Count("cpv_codes"), kSeededCpvCodes + 2);
+}
+
+// --- CPV master data: the whole vocabulary, keyed so that a real code always works -------------
+
+TEST_F(NabavkidataPgTest, ARealCpvCodeIsAcceptedWhateverItsCheckDigit) {
+  EXPECT_EQ(Count("cpv_codes"), kSeededCpvCodes);
+  EXPECT_EQ(One("SELECT string_agg(format('%s:%s', level, n), ' ' ORDER BY level) FROM "
+                "(SELECT level, count(*) n FROM cpv_codes GROUP BY level) l"),
+            "1:45 2:272 3:1002 4:2379 5:5756");
+  EXPECT_EQ(One("SELECT name_en, parent_code, level FROM cpv_codes WHERE code = '45233120'"),
+            "Road construction works\t45233100\t5");
+  EXPECT_EQ(One("SELECT count(*) FROM cpv_codes WHERE check_digit IS NOT NULL"), "50");
+  // As published: with the official check digit, without one, and with the digit the weighted
+  // sum gives where the official one differs (51000000-9 is official; the formula gives 2).
+  int n = 0;
+  for (const char* code : {"45233120-6", "45233120", "51000000-9", "51000000-2", "03111000-2"}) {
+    EXPECT_THAT(Exec(absl::StrCat("INSERT INTO tenders (tender_id, title, cpv_code) VALUES "
+                                  "('cpv-",
+                                  ++n, "', 'Tender ", code, "', '", code, "')")),
+                IsOk())
+        << code;
+  }
+  EXPECT_EQ(One("SELECT cpv_code8 FROM tenders WHERE tender_id = 'cpv-1'"), "45233120");
+  EXPECT_THAT(Exec("INSERT INTO tenders (tender_id, title, cpv_code) "
+                   "VALUES ('cpv-x', 'Not a code', '99999999-1')"),
+              FailsWith("23503", "tenders_cpv_code8_fkey"));
+  EXPECT_THAT(Exec("INSERT INTO tenders (tender_id, title, cpv_code) "
+                   "VALUES ('cpv-y', 'Not a code', '4523312')"),
+              FailsWith("23514", "tenders_cpv_code_check"));
+}
+
+// The data revision is what the generator writes from the vocabulary file (when it is here).
+TEST(NabavkidataCatalogTest, TheVocabularyRevisionIsTheGeneratorsOutput) {
+  const std::string csv = SCHEMAD_SOURCE_DIR "/../shared/data/cpv2008_en.csv";
+  if (!std::filesystem::exists(csv)) GTEST_SKIP() << csv << " is absent";
+  absl::StatusOr<CommandResult> generated = RunCommand(
+      {"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/migrations/tools/cpv_vocabulary_sql.py", csv});
+  ASSERT_TRUE(generated.ok()) << generated.status();
+  ASSERT_EQ(generated->exit_code, 0) << generated->err;
+  EXPECT_TRUE(generated->out == ReadTextFile(kCpvSeed))
+      << "regenerate " << kCpvSeed << " with migrations/tools/cpv_vocabulary_sql.py";
 }
 
 // --- 8. Can insert test data --------------------------------------------------------------------
@@ -717,7 +761,7 @@ TEST_F(NabavkidataPgTest, EveryTableCanBeQueried) {
     ASSERT_THAT(count, IsOk()) << table;
     ASSERT_EQ(count->size(), 1u) << table;
     // Only the two data revisions put rows in.
-    const std::string expected = std::string(table) == "cpv_codes"       ? "50"
+    const std::string expected = std::string(table) == "cpv_codes"       ? "9454"
                                  : std::string(table) == "system_config" ? "38"
                                                                          : "0";
     EXPECT_EQ((*count)[0], expected) << table;
@@ -739,7 +783,7 @@ TEST_F(NabavkidataPgTest, RollbackToZeroLeavesNothingAndReapplyGivesTheSameSchem
   RunResult down = RunEngine(*engine_, RollbackRequest("0"));
   ASSERT_THAT(down.status, IsOk());
   EXPECT_EQ(down.finished.outcome, db::Outcome::kRolledBack) << down.finished.message;
-  EXPECT_EQ(down.finished.steps_done, 6);
+  EXPECT_EQ(down.finished.steps_done, 8);
   EXPECT_EQ(AppliedVersions(), "");
   EXPECT_EQ(SchemaSnapshot(dsn_), "");
   EXPECT_THAT(Rows("SELECT format('%s %s', relname, relkind) FROM pg_class "
@@ -759,7 +803,7 @@ TEST_F(NabavkidataPgTest, RollbackToZeroLeavesNothingAndReapplyGivesTheSameSchem
   RunResult up = RunEngine(*engine_, ApplyRequest());
   ASSERT_THAT(up.status, IsOk());
   EXPECT_EQ(up.finished.outcome, db::Outcome::kApplied) << up.finished.message;
-  EXPECT_EQ(up.finished.steps_done, 6);
+  EXPECT_EQ(up.finished.steps_done, 8);
   EXPECT_EQ(AppliedVersions(), kAllVersions);
   const std::string reapplied = SchemaSnapshot(dsn_);
   EXPECT_TRUE(reapplied == applied) << SnapshotDifference(reapplied, applied);
@@ -851,7 +895,7 @@ TEST_F(NabavkidataPgTest, RerunningTheSeedsKeepsOperatorValuesAndRepairsTheVocab
   ASSERT_THAT(Exec("UPDATE system_config SET config_value = '{\"interval_minutes\": 15}' "
                    "WHERE config_key = 'dashboards.refresh'; "
                    "DELETE FROM system_config WHERE config_key = 'features.messaging'; "
-                   "UPDATE cpv_codes SET name_en = 'Construction' WHERE code = '45000000-7'"),
+                   "UPDATE cpv_codes SET name_en = 'Construction' WHERE code = '45000000'"),
               IsOk());
   for (const char* file : {kCpvSeed, kConfigSeed}) {
     EXPECT_THAT(Exec(ReadTextFile(file)), IsOk()) << file;
@@ -863,7 +907,7 @@ TEST_F(NabavkidataPgTest, RerunningTheSeedsKeepsOperatorValuesAndRepairsTheVocab
   EXPECT_EQ(One("SELECT config_value FROM system_config WHERE config_key = 'features.messaging'"),
             "{\"enabled\": true}");
   // The official CPV name is restored.
-  EXPECT_EQ(One("SELECT name_en FROM cpv_codes WHERE code = '45000000-7'"), "Construction work");
+  EXPECT_EQ(One("SELECT name_en FROM cpv_codes WHERE code = '45000000'"), "Construction work");
   EXPECT_EQ(Count("system_config"), kSeededConfigKeys);
   EXPECT_EQ(Count("cpv_codes"), kSeededCpvCodes);
 }

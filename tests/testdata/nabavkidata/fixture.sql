@@ -37,11 +37,12 @@ INSERT INTO entity_categories (id, parent_id, code, name, name_en, sort_order) V
     ('11000000-0000-4000-8000-000000000004', NULL, 'public_health',
      'Јавни здравствени установи', 'Public health institutions', 30);
 
--- Two groups below seeded divisions (finer levels are the importer's job; these are test data).
+-- Two local codes below vocabulary codes (the whole CPV 2008 vocabulary is loaded by
+-- 20251125_091000; these are test data, outside it).
 INSERT INTO cpv_codes (code, parent_code, level, name_en, name_mk) VALUES
-    ('33600000-6', '33000000-0', 2, 'Pharmaceutical products', 'Фармацевтски производи'),
-    ('30200000-1', '30000000-9', 2, 'Computer equipment and supplies',
-     'Компјутерска опрема и материјали');
+    ('33699000', '33600000', 4, 'Test data: locally classified medicines', 'Тест: лекови'),
+    ('30299000', '30200000', 4, 'Test data: locally classified computer supplies',
+     'Тест: компјутерски материјали');
 
 INSERT INTO organizations (id, name, name_en, tax_id, registration_number, org_type,
                            entity_category_id, address, city, contact, website) VALUES
@@ -125,7 +126,7 @@ INSERT INTO tenders (tender_id, source_id, title, description, procuring_entity_
      'Реконструкција на улица Пеце Матичевски во Битола',
      'Изведба на градежни работи за реконструкција на коловоз и тротоари.',
      '12000000-0000-4000-8000-000000000002', 'Општина Битола',
-     '45200000-9', '{45100000-8}', 'works', 'open', 'awarded', 25000000.00, 23800000.00, 'MKD',
+     '45233120-6', '{45100000-8}', 'works', 'open', 'awarded', 25000000.00, 23800000.00, 'MKD',
      '2025-04-14 10:00:00+02', '2025-05-15 12:00:00+02', '2025-05-15 12:30:00+02',
      '2025-06-02 09:00:00+02', '2025-06-16', '12000000-0000-4000-8000-000000000004', 2,
      'https://e-nabavki.gov.mk/PublicAccess/home.aspx#/dossie/07731-2025',

@@ -218,6 +218,41 @@ int ExitCodeOf(v1::Outcome outcome) {
 }
 
 // Streams a run's events; returns the exit code of its outcome.
+// Streams an ApplyGroup: a line per member start and end, a live tally on a terminal, and the
+// members' table at the end. Exit 0 when the fleet run succeeded, 1 when a member failed or
+// was skipped, 10 when it was not finished (stopped: resume it).
+int FollowFleet(Client& client, const v1::ApplyGroupRequest& request) {
+  auto context = client.Context(kRunTimeout);
+  std::unique_ptr<grpc::ClientReaderInterface<v1::FleetEvent>> reader =
+      client.stub().ApplyGroup(context.get(), request);
+  const bool live = !client.options().json && isatty(STDERR_FILENO);
+  v1::FleetEvent event;
+  v1::FleetRun last;
+  bool finished = false;
+  while (reader->Read(&event)) {
+    last = event.run();
+    if (client.options().json) {
+      std::cout << ToJson(event) << "\n" << std::flush;
+    } else {
+      if (live) std::cerr << "\r\033[K";
+      if (event.type() == v1::FleetEvent::TYPE_FINISHED) {
+        std::cout << "\n" << RenderFleetRun(event.run()) << std::flush;
+      } else {
+        std::cout << RenderFleetEvent(event) << std::flush;
+      }
+      if (live && event.type() != v1::FleetEvent::TYPE_FINISHED) {
+        std::cerr << RenderFleetTally(event.tally()) << std::flush;
+      }
+    }
+    finished |= event.type() == v1::FleetEvent::TYPE_FINISHED;
+  }
+  if (live) std::cerr << "\r\033[K" << std::flush;
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return client.Fail(status);
+  if (!finished || last.state() == "running") return kExitInterrupted;
+  return last.state() == "succeeded" ? kExitOk : kExitError;
+}
+
 int FollowRun(Client& client, grpc::ClientContext* context,
               grpc::ClientReaderInterface<v1::RunEvent>* reader) {
   v1::RunEvent event;
@@ -334,6 +369,18 @@ int Import(const std::string& layout, const std::string& source, const std::stri
   }
   bool ok = write("catalog.yaml", absl::StrCat(manifest, "# imported from the ", catalog->layout,
                                                " layout of ", source, "\n"));
+  for (const Revision& revision : catalog->revisions) {
+    // The written name must read back as the same version (a Sqitch change named
+    // 2024_users, or a Flyway description starting with digits, would not).
+    absl::StatusOr<FileName> back = ParseFileName(revision.Id() + ".up.sql");
+    if (!back.ok() || back->version != revision.version) {
+      std::cerr << "schemactl: revision " << revision.version << " (" << revision.name
+                << ") cannot be written as " << revision.Id()
+                << ".up.sql: that name reads as another version; rename it in the source\n";
+      std::filesystem::remove_all(dest, error);
+      return kExitError;
+    }
+  }
   for (const Revision& revision : catalog->revisions) {
     ok &= write(revision.Id() + ".up.sql", text_of(revision.up));
     if (revision.down) ok &= write(revision.Id() + ".down.sql", text_of(*revision.down));
@@ -530,6 +577,10 @@ int Main(int argc, char** argv) {
   auto* versions_cmd =
       app.add_subcommand("versions", "every target's version, pending count and database state");
   versions_cmd->add_option("--catalog", catalog_filter, "only the targets of this catalog");
+  std::string group;
+  versions_cmd->add_option("--group", group,
+                           "only the members of this group, summarised: how many at each "
+                           "version, which are blocked, which failed in the last fleet run");
   versions_cmd->add_flag("--exit-code", exit_code_flag,
                          "exit 3 when a target is behind (pending, blocked or unknown)");
   version_cmd->add_option("--target,-t", target, "target name")->required();
@@ -564,8 +615,38 @@ int Main(int argc, char** argv) {
   std::string release;
   plan_cmd->add_option("--release", release,
                        "plan this release (digest or label; default: the newest)");
-  auto* apply_cmd = app.add_subcommand("apply", "apply pending revisions");
-  apply_cmd->add_option("--target,-t", target, "target name")->required();
+  auto* apply_cmd = app.add_subcommand("apply", "apply pending revisions (a target, or a group)");
+  auto* apply_target = apply_cmd->add_option("--target,-t", target, "target name");
+  auto* apply_group =
+      apply_cmd->add_option("--group,-g", group, "apply every member of this group (a fleet run)");
+  apply_target->excludes(apply_group);
+  int parallel = 1, canary = 0, max_failures = 1;
+  apply_cmd->add_option("--parallel", parallel, "--group: members applied at once")
+      ->capture_default_str();
+  apply_cmd
+      ->add_option("--canary", canary,
+                   "--group: the first K members go first; one failing stops the fleet run")
+      ->capture_default_str();
+  apply_cmd
+      ->add_option("--max-failures", max_failures,
+                   "--group: no new member starts once this many failed")
+      ->capture_default_str();
+  apply_cmd->footer(
+      "Examples:\n"
+      "  schemactl apply -t staging\n"
+      "  schemactl apply --group tenants --canary 2 --parallel 4 --max-failures 3\n"
+      "A fleet run is recorded in the control database: schemactl fleet-runs lists them and\n"
+      "schemactl resume-fleet RUN finishes one that was stopped (or whose replica died).");
+  auto* fleet_runs_cmd = app.add_subcommand(
+      "fleet-runs", "fleet runs of groups, newest first (with --run: its members)");
+  std::string fleet_run;
+  fleet_runs_cmd->add_option("--group,-g", group, "only this group's");
+  fleet_runs_cmd->add_option("--run", fleet_run, "this fleet run, with every member");
+  auto* resume_fleet_cmd = app.add_subcommand(
+      "resume-fleet", "work a fleet run that was stopped or whose replica died (deployer)");
+  resume_fleet_cmd->add_option("run", fleet_run, "the fleet run's id")->required();
+  resume_fleet_cmd->add_option("--parallel", parallel, "members applied at once by this call")
+      ->capture_default_str();
   apply_cmd->add_option("--to", to_version, "apply up to this version (default: latest)");
   apply_cmd->add_option("--plan-hash", plan_hash, "refuse unless the plan still has this hash");
   apply_cmd->add_option("--release", release,
@@ -852,11 +933,19 @@ int Main(int argc, char** argv) {
   if (versions_cmd->parsed()) {
     v1::ListTargetVersionsRequest request;
     request.set_catalog(catalog_filter);
+    request.set_group(group);
     v1::ListTargetVersionsResponse response;
     grpc::Status status =
         Unary(client, &v1::SchemaService::Stub::ListTargetVersions, request, &response);
     if (!status.ok()) return client.Fail(status);
-    Print(options, response, RenderTargetVersions(response));
+    if (!group.empty() && response.targets().empty()) {
+      std::cerr << "schemactl: no group " << group << " (or no member you may see)\n";
+      return kExitError;
+    }
+    Print(options, response,
+          group.empty()
+              ? RenderTargetVersions(response)
+              : RenderGroupVersions(group, response) + "\n" + RenderTargetVersions(response));
     if (!exit_code_flag) return kExitOk;
     std::vector<std::string> behind;
     for (const v1::TargetVersion& t : response.targets()) {
@@ -932,6 +1021,38 @@ int Main(int argc, char** argv) {
     if (!options.json) std::cout << "\n";
     Print(options, proof, RenderRehearsal(proof));
     return proof.ok() ? kExitOk : kExitCoverage;
+  }
+  if ((apply_cmd->parsed() && !group.empty()) || resume_fleet_cmd->parsed()) {
+    v1::ApplyGroupRequest request;
+    request.set_group(group);
+    request.set_release(release);
+    request.set_to_version(to_version);
+    request.set_parallel(parallel);
+    request.set_canary(canary);
+    request.set_max_failures(max_failures);
+    request.set_request_id(request_id);
+    request.set_resume_fleet_run_id(fleet_run);
+    return FollowFleet(client, request);
+  }
+  if (fleet_runs_cmd->parsed()) {
+    v1::ListFleetRunsRequest request;
+    request.set_group(group);
+    request.set_fleet_run_id(fleet_run);
+    request.set_limit(fleet_run.empty() ? 20 : 500);
+    v1::ListFleetRunsResponse response;
+    grpc::Status status =
+        Unary(client, &v1::SchemaService::Stub::ListFleetRuns, request, &response);
+    if (!status.ok()) return client.Fail(status);
+    if (!fleet_run.empty() && response.runs().empty()) {
+      std::cerr << "schemactl: no fleet run " << fleet_run << "\n";
+      return kExitError;
+    }
+    Print(options, response, RenderFleetRuns(response));
+    return kExitOk;
+  }
+  if (apply_cmd->parsed() && target.empty()) {
+    std::cerr << "schemactl: apply needs --target T or --group G\n";
+    return kExitUsage;
   }
   if (apply_cmd->parsed() || rollback_cmd->parsed()) {
     const bool up = apply_cmd->parsed();
@@ -1010,11 +1131,22 @@ int Main(int argc, char** argv) {
     request.set_allow_edit_reason(allow_edit);
     std::error_code error;
     std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(publish_dir, error)) {
-      const std::string name = entry.path().filename().string();
-      if (!entry.is_regular_file()) continue;
-      std::string lower = absl::AsciiStrToLower(name);
-      if (absl::EndsWith(lower, ".sql") || name == "catalog.yaml") names.push_back(name);
+    // The folder's catalog files; a Sqitch project's plan and script folders too.
+    const bool sqitch = std::filesystem::exists(publish_dir + "/sqitch.plan", error);
+    for (const char* sub : {"", "deploy/", "revert/", "verify/"}) {
+      if (*sub != '\0' && !sqitch) break;
+      const std::string folder = publish_dir + "/" + sub;
+      if (*sub != '\0' && !std::filesystem::is_directory(folder, error)) continue;
+      for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
+        const std::string name = entry.path().filename().string();
+        if (!entry.is_regular_file()) continue;
+        std::string lower = absl::AsciiStrToLower(name);
+        if (absl::EndsWith(lower, ".sql") ||
+            (*sub == '\0' && (name == "catalog.yaml" || name == "sqitch.plan"))) {
+          names.push_back(sub + name);
+        }
+      }
+      if (error) break;
     }
     if (error) {
       std::cerr << "schemactl: cannot read " << publish_dir << ": " << error.message() << "\n";

@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -610,6 +611,98 @@ std::string RenderApprovals(const v1::ListApprovalsResponse& approvals) {
                     approval.comment().substr(0, 60)});
   }
   return RenderTable({"PLAN HASH", "BY", "AT (UTC)", "STATE", "COMMENT"}, rows);
+}
+
+std::string RenderGroupVersions(const std::string& group,
+                                const v1::ListTargetVersionsResponse& response) {
+  std::map<std::string, int> at_version;
+  std::vector<std::string> blocked, unknown, failed;
+  std::string fleet_run;
+  for (const v1::TargetVersion& target : response.targets()) {
+    if (!target.known()) {
+      unknown.push_back(target.target());
+      continue;
+    }
+    ++at_version[Or(target.current_version(), "(none)")];
+    if (target.blocked()) blocked.push_back(target.target());
+    if (target.fleet_state() == "failed") {
+      failed.push_back(absl::StrCat(target.target(), ": ", target.fleet_error()));
+    }
+  }
+  std::string out = absl::StrCat("group ", group, ": ", response.targets_size(), " member(s)\n");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [version, count] : at_version) rows.push_back({version, std::to_string(count)});
+  absl::StrAppend(&out, RenderTable({"VERSION", "MEMBERS"}, rows));
+  if (!blocked.empty()) {
+    absl::StrAppend(&out, "blocked (", blocked.size(), "): ", absl::StrJoin(blocked, ", "), "\n");
+  }
+  if (!unknown.empty()) {
+    absl::StrAppend(&out, "unknown (", unknown.size(), "): ", absl::StrJoin(unknown, ", "), "\n");
+  }
+  if (!failed.empty()) {
+    absl::StrAppend(&out, "failed in their last fleet run (", failed.size(), "):\n");
+    for (const std::string& line : failed) absl::StrAppend(&out, "  ", line, "\n");
+  }
+  return out;
+}
+
+std::string RenderFleetTally(const v1::FleetTally& tally) {
+  return absl::StrCat("done ", tally.applied() + tally.no_change(), " / failed ", tally.failed(),
+                      " / running ", tally.running(), " / left ", tally.pending(),
+                      tally.skipped() > 0 ? absl::StrCat(" / skipped ", tally.skipped()) : "");
+}
+
+std::string RenderFleetEvent(const v1::FleetEvent& event) {
+  const v1::FleetMember& member = event.member();
+  switch (event.type()) {
+    case v1::FleetEvent::TYPE_STARTED:
+      return absl::StrCat(event.attached() ? "attached to fleet run " : "fleet run ",
+                          event.run().fleet_run_id(), " of group ", event.run().group(), ": ",
+                          event.tally().pending() + event.tally().running() +
+                              event.tally().applied() + event.tally().no_change() +
+                              event.tally().failed() + event.tally().skipped(),
+                          " member(s), release ", event.run().release(), "\n");
+    case v1::FleetEvent::TYPE_MEMBER_STARTED:
+      return absl::StrCat("  start  ", member.member(), member.canary() ? " (canary)" : "", "\n");
+    case v1::FleetEvent::TYPE_MEMBER_FINISHED:
+      return absl::StrCat("  ", member.state() == "failed" ? "FAILED " : "done   ", member.member(),
+                          ": ", member.state(),
+                          member.version().empty() ? "" : absl::StrCat(" at ", member.version()),
+                          member.error().empty() ? "" : absl::StrCat(": ", member.error()), "\n");
+    default:
+      return "";
+  }
+}
+
+std::string RenderFleetRun(const v1::FleetRun& run) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::FleetMember& member : run.members()) {
+    rows.push_back({member.member(), member.canary() ? "canary" : "", member.state(),
+                    Or(member.version(), "-"), Or(member.run_id(), "-"),
+                    member.error().substr(0, 120)});
+  }
+  std::string out = RenderTable({"MEMBER", "", "STATE", "VERSION", "RUN", "ERROR"}, rows);
+  absl::StrAppend(&out, "\nfleet run ", run.fleet_run_id(), " ", absl::AsciiStrToUpper(run.state()),
+                  ": ", RenderFleetTally(run.tally()), "\n");
+  if (run.state() == "running") {
+    absl::StrAppend(&out, "not finished: schemactl resume-fleet ", run.fleet_run_id(),
+                    " works what is left\n");
+  }
+  return out;
+}
+
+std::string RenderFleetRuns(const v1::ListFleetRunsResponse& runs) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::FleetRun& run : runs.runs()) {
+    rows.push_back({run.fleet_run_id(), run.group(), run.state(), FormatTimestamp(run.created_at()),
+                    run.principal(), RenderFleetTally(run.tally())});
+  }
+  std::string out =
+      RenderTable({"FLEET RUN", "GROUP", "STATE", "STARTED (UTC)", "BY", "MEMBERS"}, rows);
+  if (runs.runs_size() == 1 && runs.runs(0).members_size() > 0) {
+    absl::StrAppend(&out, "\n", RenderFleetRun(runs.runs(0)));
+  }
+  return out;
 }
 
 }  // namespace schemad::cli

@@ -40,6 +40,17 @@ std::string RenderDrift(const v1::GetStatusResponse& status);
 std::string RenderRehearsal(const v1::Rehearsal& rehearsal);
 std::string RenderAdoption(const v1::AdoptionResponse& adoption);
 std::string RenderVerify(const v1::RunVerifyScriptsResponse& verify);
+// A group's members summarised: how many at each version, which are blocked, which failed in
+// the newest fleet run that reached them; then the members' table.
+std::string RenderGroupVersions(const std::string& group,
+                                const v1::ListTargetVersionsResponse& response);
+// "done 12 / failed 1 / running 4 / left 83" of a fleet run's tally.
+std::string RenderFleetTally(const v1::FleetTally& tally);
+// One line per member start and end of ApplyGroup (without the tally).
+std::string RenderFleetEvent(const v1::FleetEvent& event);
+// The end of a fleet run: its state and a table of its members.
+std::string RenderFleetRun(const v1::FleetRun& run);
+std::string RenderFleetRuns(const v1::ListFleetRunsResponse& runs);
 // One line per finding: "file:line: severity rule: message [lock, rows] -> alternative".
 std::string RenderFinding(const v1::Finding& finding);
 

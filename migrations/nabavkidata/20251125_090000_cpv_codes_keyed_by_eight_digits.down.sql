@@ -1,15 +1,20 @@
 -- Revert 20251125_090000: key CPV codes by their text with the check digit again.
 -- Refused while a code has no known check digit (the codes loaded by
 -- 20251125_091000 have none: roll that one back first) or while a tender's
--- code has none.
+-- code is not the official "code-digit" text.
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM cpv_codes WHERE check_digit IS NULL) THEN
         RAISE EXCEPTION 'cpv_codes has % code(s) without a check digit; they cannot be keyed as "code-digit"',
             (SELECT count(*) FROM cpv_codes WHERE check_digit IS NULL);
     END IF;
-    IF EXISTS (SELECT 1 FROM tenders WHERE cpv_code !~ '-[0-9]$') THEN
-        RAISE EXCEPTION 'tenders has code(s) published without a check digit';
+    IF EXISTS (SELECT 1 FROM tenders t JOIN cpv_codes c ON c.code = t.cpv_code8
+                WHERE t.cpv_code <> c.code || '-' || c.check_digit) THEN
+        RAISE EXCEPTION 'tenders has % code(s) published without the official check digit (e.g. %)',
+            (SELECT count(*) FROM tenders t JOIN cpv_codes c ON c.code = t.cpv_code8
+              WHERE t.cpv_code <> c.code || '-' || c.check_digit),
+            (SELECT min(t.cpv_code) FROM tenders t JOIN cpv_codes c ON c.code = t.cpv_code8
+              WHERE t.cpv_code <> c.code || '-' || c.check_digit);
     END IF;
 END $$;
 

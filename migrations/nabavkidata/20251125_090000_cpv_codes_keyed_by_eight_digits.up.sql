@@ -10,6 +10,19 @@
 -- So a tender's code is accepted whenever its eight digits are in the vocabulary,
 -- whatever check digit it was published with.
 
+-- Two codes with the same eight digits (different check digits) cannot both be kept.
+DO $$
+DECLARE
+    clash text;
+BEGIN
+    SELECT string_agg(code, ', ' ORDER BY code) INTO clash FROM cpv_codes
+     WHERE left(code, 8) IN (SELECT left(code, 8) FROM cpv_codes GROUP BY 1 HAVING count(*) > 1);
+    IF clash IS NOT NULL THEN
+        RAISE EXCEPTION 'cpv_codes has codes that differ only in their check digit: %', clash
+            USING HINT = 'keep one of each (re-point tenders to it), then apply again';
+    END IF;
+END $$;
+
 ALTER TABLE tenders DROP CONSTRAINT tenders_cpv_code_fkey;
 ALTER TABLE cpv_codes DROP CONSTRAINT cpv_codes_parent_code_fkey;
 ALTER TABLE cpv_codes DROP CONSTRAINT cpv_codes_code_check;
@@ -20,7 +33,9 @@ UPDATE cpv_codes
        code = left(code, 8),
        parent_code = left(parent_code, 8);
 
--- Added NOT VALID and validated after (a short lock, then a scan that lets writes on).
+-- Added NOT VALID and validated in a separate statement: in this one transaction the table
+-- stays locked until commit either way (ADD COLUMN ... STORED below rewrites tenders), so on
+-- a large tenders table apply it in a quiet period.
 ALTER TABLE cpv_codes
     ADD CONSTRAINT cpv_codes_code_check CHECK (code ~ '^[0-9]{8}$') NOT VALID,
     ADD CONSTRAINT cpv_codes_check_digit_check CHECK (check_digit BETWEEN 0 AND 9) NOT VALID,

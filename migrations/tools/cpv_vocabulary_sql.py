@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the nabavkidata data revision that loads the CPV 2008 vocabulary.
 
-Usage: cpv_vocabulary_sql.py CPV_CSV > 20251125_091000_load_cpv_2008_vocabulary.up.sql
+Usage: cpv_vocabulary_sql.py CPV_CSV up > 20251125_091000_load_cpv_2008_vocabulary.up.sql
+       cpv_vocabulary_sql.py CPV_CSV down > 20251125_091000_load_cpv_2008_vocabulary.down.sql
 
 CPV_CSV has the columns code8,description_en (../shared/data/cpv2008_en.csv: 9,454 codes).
 The hierarchy is the code's own: a code's significant digits are those before its trailing
@@ -22,12 +23,43 @@ def quote(text):
     return "'" + text.replace("'", "''") + "'"
 
 
-def main(path):
+# The 50 codes of 20251124_090000 (the 45 divisions and the five groups of division 45): the
+# down leaves them to that revision's down.
+SEEDED_GROUPS = {"45100000", "45200000", "45300000", "45400000", "45500000"}
+
+
+def write_down(rows):
+    by_digits = {}
+    for code, _ in rows:
+        if significant(code) == 2 or code in SEEDED_GROUPS:
+            continue
+        by_digits.setdefault(significant(code), []).append(code)
+    out = sys.stdout
+    out.write("""-- Revert 20251125_091000: delete the codes it loaded (the vocabulary but the 50 of
+-- 20251124_090000), finest first, as written by migrations/tools/cpv_vocabulary_sql.py.
+-- Codes outside the vocabulary, and rows someone enriched since (a Macedonian name, a
+-- check digit), are left alone. Fails (ON DELETE RESTRICT) while a tender or a finer code
+-- still references one: master data in use is not silently removed.
+""")
+    for digits in sorted(by_digits, reverse=True):
+        codes = sorted(by_digits[digits])
+        out.write(f"\n-- {len(codes)} code(s) with {digits} significant digits.\n")
+        out.write("DELETE FROM cpv_codes WHERE name_mk IS NULL AND check_digit IS NULL AND code IN (\n")
+        for i in range(0, len(codes), 8):
+            chunk = ", ".join(quote(c) for c in codes[i:i + 8])
+            out.write(f"    {chunk}{',' if i + 8 < len(codes) else ''}\n")
+        out.write(");\n")
+
+
+def main(path, direction):
     with open(path, encoding="utf-8", newline="") as f:
         rows = [(r["code8"], r["description_en"].strip()) for r in csv.DictReader(f)]
     codes = {code for code, _ in rows}
     if len(codes) != len(rows):
         sys.exit(f"{path}: duplicate codes")
+    if direction == "down":
+        write_down(rows)
+        return
     lines = []
     for code, name in sorted(rows):
         if len(code) != 8 or not code.isdigit() or not name:
@@ -69,6 +101,6 @@ ON CONFLICT (code) DO UPDATE
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3 or sys.argv[2] not in ("up", "down"):
         sys.exit(__doc__)
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -61,11 +61,12 @@ constexpr size_t kMaxPlanSqlBytes = 32 << 20;
 constexpr size_t kDeniedRowsPerHost = 20;
 constexpr size_t kDeniedRows = 600;
 // Events a run produced and its caller has not read yet, at most `capacity`. Thread-safe.
+template <typename Event>
 class EventBuffer {
  public:
   explicit EventBuffer(size_t capacity) : capacity_(capacity) {}
   // False when full: the caller is too slow.
-  bool Push(v1::RunEvent event) {
+  bool Push(Event event) {
     absl::MutexLock lock(&mu_);
     if (events_.size() >= capacity_) return false;
     events_.push_back(std::move(event));
@@ -76,14 +77,14 @@ class EventBuffer {
     closed_ = true;
   }
   // The next event; nullopt once closed and empty.
-  std::optional<v1::RunEvent> Pop() {
+  std::optional<Event> Pop() {
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
         +[](EventBuffer* b)
              ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) { return b->closed_ || !b->events_.empty(); },
         this));
     if (events_.empty()) return std::nullopt;
-    v1::RunEvent event = std::move(events_.front());
+    Event event = std::move(events_.front());
     events_.pop_front();
     return event;
   }
@@ -91,9 +92,68 @@ class EventBuffer {
  private:
   const size_t capacity_;
   absl::Mutex mu_;
-  std::deque<v1::RunEvent> events_ ABSL_GUARDED_BY(mu_);
+  std::deque<Event> events_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+void ToProto(const db::FleetMember& member, v1::FleetMember* out) {
+  out->set_member(member.member);
+  out->set_position(member.position);
+  out->set_canary(member.canary);
+  out->set_state(member.state);
+  out->set_run_id(member.run_id);
+  out->set_version(member.version);
+  out->set_error(member.error);
+  out->set_plan_hash(member.plan_hash);
+  out->set_claimed_by(member.claimed_by);
+  if (member.started_at) *out->mutable_started_at() = ToProto(*member.started_at);
+  if (member.finished_at) *out->mutable_finished_at() = ToProto(*member.finished_at);
+}
+
+void ToProto(const db::FleetTally& tally, v1::FleetTally* out) {
+  out->set_pending(tally.pending);
+  out->set_running(tally.running);
+  out->set_applied(tally.applied);
+  out->set_no_change(tally.no_change);
+  out->set_failed(tally.failed);
+  out->set_skipped(tally.skipped);
+}
+
+void ToProto(const db::FleetRun& run, v1::FleetRun* out) {
+  out->set_fleet_run_id(run.id);
+  out->set_group(run.group);
+  out->set_request_id(run.request_id);
+  out->set_release(run.release);
+  out->set_to_version(run.to_version);
+  out->set_principal(run.principal);
+  out->set_parallel(run.parallel);
+  out->set_canary(run.canary);
+  out->set_max_failures(run.max_failures);
+  out->set_state(run.state);
+  *out->mutable_created_at() = ToProto(run.created_at);
+  if (run.finished_at) *out->mutable_finished_at() = ToProto(*run.finished_at);
+}
+
+v1::FleetEvent ToProto(const engine::FleetEvent& event) {
+  v1::FleetEvent out;
+  using Kind = engine::FleetEvent::Kind;
+  out.set_type(event.kind == Kind::kStarted          ? v1::FleetEvent::TYPE_STARTED
+               : event.kind == Kind::kMemberStarted  ? v1::FleetEvent::TYPE_MEMBER_STARTED
+               : event.kind == Kind::kMemberFinished ? v1::FleetEvent::TYPE_MEMBER_FINISHED
+                                                     : v1::FleetEvent::TYPE_FINISHED);
+  ToProto(event.run, out.mutable_run());
+  ToProto(event.tally, out.mutable_run()->mutable_tally());
+  for (const db::FleetMember& member : event.members) {
+    ToProto(member, out.mutable_run()->add_members());
+  }
+  out.set_attached(event.attached);
+  if (event.kind == Kind::kMemberStarted || event.kind == Kind::kMemberFinished) {
+    ToProto(event.member, out.mutable_member());
+  }
+  ToProto(event.tally, out.mutable_tally());
+  *out.mutable_at() = ToProto(absl::Now());
+  return out;
+}
 
 v1::Direction ToProto(engine::Direction direction) {
   return direction == engine::Direction::kUp ? v1::DIRECTION_UP : v1::DIRECTION_DOWN;
@@ -630,8 +690,10 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
     if (authorizer_.RoleFor(*caller, target->config) < Role::kViewer) continue;
     const std::shared_ptr<const Catalog> catalog = target->catalog();
     if (!request->catalog().empty() && request->catalog() != catalog->name) continue;
+    if (!request->group().empty() && request->group() != target->config.group) continue;
     v1::TargetVersion* out = response->add_targets();
     out->set_target(target->config.name);
+    out->set_group(target->config.group);
     out->set_environment(EnvironmentEnum(target->config.environment));
     out->set_environment_name(target->config.environment.name);
     out->set_catalog_name(catalog->name);
@@ -652,9 +714,25 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
     }
   };
   auto gather = std::make_shared<Gather>();
-  gather->remaining = shown.size() + 1;
+  const bool fleet_states = !request->group().empty() && engine_->has_control();
+  gather->remaining = shown.size() + 1 + (fleet_states ? 1 : 0);
   gather->ticket = *std::move(ticket);
   gather->reactor = reactor;
+  if (fleet_states) {
+    // Off this thread (a control database round trip): each member's newest fleet state.
+    engine_->LastFleetStatesLater(
+        request->group(),
+        [gather, shown](const absl::StatusOr<std::map<std::string, db::FleetMember>>& states) {
+          for (const auto& [target, out] : shown) {
+            if (!states.ok()) break;
+            auto it = states->find(target->config.name);
+            if (it == states->end()) continue;
+            out->set_fleet_state(it->second.state);
+            out->set_fleet_error(it->second.error);
+          }
+          gather->Done();
+        });
+  }
   for (const auto& [target, out] : shown) {
     engine_->GetVersionAsync(
         *target, [gather, out = out](const absl::StatusOr<engine::VersionReport>& report) {
@@ -848,7 +926,7 @@ grpc::Status SchemaService::RunStream(grpc::ServerContext* context, const engine
   // buffer that this handler thread writes out. A caller that falls that far behind is
   // dropped, and the run carries on (GetHistory follows it); a caller that cancels stops the
   // run between statements.
-  EventBuffer buffer(kMaxBufferedEvents);
+  EventBuffer<v1::RunEvent> buffer(kMaxBufferedEvents);
   std::atomic<bool> dropped{false};
   db::Outcome outcome = db::Outcome::kNone;
   std::string message;
@@ -969,6 +1047,120 @@ grpc::Status SchemaService::Rollback(grpc::ServerContext* context,
   run.principal = caller.principal;
   run.lock_wait = absl::Seconds(request->lock_wait_seconds());
   return RunStream(context, **target, run, writer);
+}
+
+grpc::Status SchemaService::ApplyGroup(grpc::ServerContext* context,
+                                       const v1::ApplyGroupRequest* request,
+                                       grpc::ServerWriter<v1::FleetEvent>* writer) {
+  absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
+  if (!caller.ok()) {
+    Denied(context, *request, "unknown", "ApplyGroup", caller.status(), false);
+    return ToGrpc(caller.status());
+  }
+  if (absl::Status bounded = CheckStringFields(*request); !bounded.ok()) return ToGrpc(bounded);
+  std::string group = request->group();
+  if (group.empty() && !request->resume_fleet_run_id().empty()) {
+    absl::StatusOr<db::FleetRun> resumed = engine_->FindFleetRun(request->resume_fleet_run_id());
+    if (!resumed.ok()) return ToGrpc(resumed.status());
+    group = resumed->group;
+  }
+  const std::vector<const engine::Target*> members = engine_->GroupMembers(group);
+  if (members.empty()) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        absl::StrCat("no group \"", group.substr(0, 80), "\""));
+  }
+  // Members share the group's environment: the caller must be a deployer there (or on every
+  // member by name).
+  for (const engine::Target* member : members) {
+    absl::Status allowed =
+        authorizer_.Require(*caller, member->config, Role::kDeployer, "ApplyGroup");
+    if (!allowed.ok()) {
+      Denied(context, *request, caller->principal, "ApplyGroup", allowed, false);
+      return ToGrpc(allowed);
+    }
+  }
+  absl::StatusOr<Quotas::Ticket> ticket =
+      quotas_.Take(QuotaKey(*context, *caller), Quotas::Kind::kChange);
+  if (!ticket.ok()) return ToGrpc(ticket.status());
+  engine::FleetRequest fleet;
+  fleet.group = group;
+  fleet.release = request->release();
+  fleet.to_version = request->to_version();
+  fleet.parallel = request->parallel() == 0 ? 1 : request->parallel();
+  fleet.canary = request->canary();
+  fleet.max_failures = request->max_failures() == 0 ? 1 : request->max_failures();
+  fleet.request_id = request->request_id();
+  fleet.resume = request->resume_fleet_run_id();
+  fleet.principal = caller->principal;
+  // As Apply: the fleet run never waits on its caller (a bounded buffer between them).
+  EventBuffer<v1::FleetEvent> buffer(kMaxBufferedEvents);
+  std::atomic<bool> dropped{false};
+  std::string summary;
+  absl::Status status;
+  std::thread work([&] {
+    status = engine_->ApplyGroup(
+        fleet,
+        [&](const engine::FleetEvent& event) {
+          if (event.kind == engine::FleetEvent::Kind::kFinished) {
+            summary = absl::StrCat("fleet run ", event.run.id, " ", event.run.state, ": ",
+                                   event.tally.applied, " applied, ", event.tally.no_change,
+                                   " no change, ", event.tally.failed, " failed, ",
+                                   event.tally.skipped, " skipped");
+          }
+          if (!buffer.Push(ToProto(event)) && !dropped.exchange(true)) context->TryCancel();
+        },
+        [&] { return (context->IsCancelled() && !dropped) || stopping_; });
+    buffer.Close();
+  });
+  bool writing = true;
+  while (std::optional<v1::FleetEvent> event = buffer.Pop()) {
+    if (writing && !writer->Write(*event)) writing = false;
+  }
+  work.join();
+  AuditCall(*context, caller->principal, "ApplyGroup", group, "",
+            status.ok() ? std::string("FINISHED") : std::string("REFUSED"),
+            status.ok() ? summary : std::string(status.message()));
+  return ToGrpc(status);
+}
+
+grpc::Status SchemaService::ListFleetRuns(grpc::ServerContext* context,
+                                          const v1::ListFleetRunsRequest* request,
+                                          v1::ListFleetRunsResponse* response) {
+  absl::StatusOr<Caller> caller = authorizer_.Authenticate(*context);
+  if (!caller.ok()) {
+    Denied(context, *request, "unknown", "ListFleetRuns", caller.status(), false);
+    return ToGrpc(caller.status());
+  }
+  if (absl::Status bounded = CheckStringFields(*request); !bounded.ok()) return ToGrpc(bounded);
+  absl::StatusOr<std::vector<db::FleetRun>> runs = engine_->ListFleetRuns(
+      request->group(),
+      request->limit() <= 0 ? kDefaultPageSize : std::min(request->limit(), kMaxPageSize));
+  if (!runs.ok()) return ToGrpc(runs.status());
+  for (const db::FleetRun& run : *runs) {
+    if (!request->fleet_run_id().empty() && run.id != request->fleet_run_id()) continue;
+    // A viewer of the group's members only.
+    const std::vector<const engine::Target*> members = engine_->GroupMembers(run.group);
+    if (members.empty() || authorizer_.RoleFor(*caller, members.front()->config) < Role::kViewer) {
+      continue;
+    }
+    v1::FleetRun* out = response->add_runs();
+    ToProto(run, out);
+    absl::StatusOr<std::vector<db::FleetMember>> states = engine_->FleetMembers(run.id);
+    if (!states.ok()) return ToGrpc(states.status());
+    db::FleetTally tally;
+    for (const db::FleetMember& member : *states) {
+      int* slot = member.state == "pending"     ? &tally.pending
+                  : member.state == "running"   ? &tally.running
+                  : member.state == "applied"   ? &tally.applied
+                  : member.state == "no_change" ? &tally.no_change
+                  : member.state == "failed"    ? &tally.failed
+                                                : &tally.skipped;
+      ++*slot;
+      if (!request->fleet_run_id().empty()) ToProto(member, out->add_members());
+    }
+    ToProto(tally, out->mutable_tally());
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status SchemaService::ResolveRun(grpc::ServerContext* context,

@@ -80,6 +80,10 @@ class SchemaService final
   grpc::Status RunVerifyScripts(grpc::ServerContext* context,
                                 const v1::RunVerifyScriptsRequest* request,
                                 v1::RunVerifyScriptsResponse* response) override;
+  grpc::Status ApplyGroup(grpc::ServerContext* context, const v1::ApplyGroupRequest* request,
+                          grpc::ServerWriter<v1::FleetEvent>* writer) override;
+  grpc::Status ListFleetRuns(grpc::ServerContext* context, const v1::ListFleetRunsRequest* request,
+                             v1::ListFleetRunsResponse* response) override;
   grpc::Status PublishRelease(grpc::ServerContext* context,
                               const v1::PublishReleaseRequest* request,
                               v1::Release* response) override;

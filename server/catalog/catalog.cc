@@ -286,81 +286,6 @@ absl::Status LoadManifest(const fs::path& path, Catalog* catalog) {
 
 }  // namespace
 
-namespace {
-
-// Flyway-style dotted versions: the parts after the first are padded to this many digits in
-// the key, so the key is still one numeric value ("1.2.10" -> 1.000…002000…010) that orders
-// as Flyway orders versions (part by part, 1.2 == 1.2.0).
-constexpr size_t kPartDigits = 18;
-
-bool AllDigits(absl::string_view part) {
-  return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
-    return absl::ascii_isdigit(static_cast<unsigned char>(c));
-  });
-}
-
-std::string DigitsOf(absl::string_view part) {
-  std::string digits;
-  for (char c : part) {
-    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
-  }
-  return digits;
-}
-
-std::string WithoutLeadingZeros(const std::string& digits) {
-  const size_t first = digits.find_first_not_of('0');
-  return first == std::string::npos ? "0" : digits.substr(first);
-}
-
-}  // namespace
-
-bool IsVersion(absl::string_view text) {
-  if (text.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(text.front())) ||
-      !absl::ascii_isdigit(static_cast<unsigned char>(text.back()))) {
-    return false;
-  }
-  bool first = true;
-  for (absl::string_view part : absl::StrSplit(text, '.')) {
-    // Digits with underscores between them; a part after a dot fits the key's padding.
-    if (part.empty() || part.front() == '_' || part.back() == '_') return false;
-    for (char c : part) {
-      if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '_') return false;
-    }
-    if (!first && WithoutLeadingZeros(DigitsOf(part)).size() > kPartDigits) return false;
-    first = false;
-  }
-  return true;
-}
-
-std::string VersionKey(absl::string_view version) {
-  std::vector<absl::string_view> parts = absl::StrSplit(version, '.');
-  std::string key = WithoutLeadingZeros(DigitsOf(parts[0]));
-  std::string fraction;
-  for (size_t i = 1; i < parts.size(); ++i) {
-    const std::string digits = WithoutLeadingZeros(DigitsOf(parts[i]));
-    if (digits.size() < kPartDigits) fraction.append(kPartDigits - digits.size(), '0');
-    fraction += digits;
-  }
-  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
-  return fraction.empty() ? key : absl::StrCat(key, ".", fraction);
-}
-
-int CompareVersions(absl::string_view a, absl::string_view b) {
-  return CompareVersionKeys(VersionKey(a), VersionKey(b));
-}
-
-int CompareVersionKeys(absl::string_view ka, absl::string_view kb) {
-  // Keys are decimal numbers without leading zeros before the point or trailing ones after it.
-  const size_t da = std::min(ka.find('.'), ka.size());
-  const size_t db = std::min(kb.find('.'), kb.size());
-  if (da != db) return da < db ? -1 : 1;
-  const int whole = ka.compare(0, da, kb, 0, db);
-  if (whole != 0) return whole < 0 ? -1 : 1;
-  const int fraction = ka.compare(std::min(da + 1, ka.size()), std::string::npos, kb,
-                                  std::min(db + 1, kb.size()), std::string::npos);
-  return fraction < 0 ? -1 : fraction > 0 ? 1 : 0;
-}
-
 std::string Checksum(absl::string_view text) {
   // CRLF and CR count as LF, hashed in parts between them (no normalised copy of the text).
   Sha256 hash;
@@ -394,15 +319,21 @@ absl::StatusOr<FileName> ParseFileName(absl::string_view file_name) {
         file_name, ": bad name: expected <version>_<name>.up.sql, .down.sql or .verify.sql"));
   }
   std::vector<absl::string_view> parts = absl::StrSplit(stem, '_');
-  // Version parts are digits, or digits joined by dots (1.2.10, as imported from Flyway).
-  const auto version_part = [](absl::string_view part) {
+  // Version parts are digits; or the version is one part of digits joined by dots (1.2.10, as
+  // imported from Flyway), never followed by more digit parts.
+  const auto dotted = [](absl::string_view part) {
+    if (part.find('.') == absl::string_view::npos) return false;
     for (absl::string_view digits : absl::StrSplit(part, '.')) {
       if (!AllDigits(digits)) return false;
     }
     return true;
   };
   size_t digit_parts = 0;
-  while (digit_parts < parts.size() && version_part(parts[digit_parts])) ++digit_parts;
+  if (!parts.empty() && dotted(parts[0])) {
+    digit_parts = 1;
+  } else {
+    while (digit_parts < parts.size() && AllDigits(parts[digit_parts])) ++digit_parts;
+  }
   if (digit_parts == 0 || digit_parts == parts.size()) {
     return absl::InvalidArgumentError(absl::StrCat(
         file_name, ": bad name: expected <version>_<name>, the version being leading digits"));
@@ -701,6 +632,10 @@ const std::string& Catalog::digest() const {
     if (!manifest_checksum.empty()) {
       hash.Update(absl::StrCat("catalog.yaml ", manifest_checksum, "\n"));
     }
+    // A layout's own files (sqitch.plan: its project, tags and dependencies), where there are.
+    for (const auto& [file, text] : layout_files) {
+      hash.Update(absl::StrCat(file, " ", Checksum(text), "\n"));
+    }
     lazy_digest->digest = "sha256:" + hash.HexDigest();
   });
   return lazy_digest->digest;
@@ -714,8 +649,10 @@ std::shared_ptr<const std::string> EmptyText() {
 
 const absl::StatusOr<sql::Script>& MigrationFile::Parsed() const {
   absl::call_once(lazy->once, [this] {
-    absl::StatusOr<sql::Script> script = sql::ParseScript(content);
-    if (placeholders != nullptr) {
+    absl::StatusOr<sql::Script> script = absl::InternalError("not parsed");
+    if (placeholders == nullptr) {
+      script = sql::ParseScript(content);
+    } else {
       absl::StatusOr<std::string> substituted =
           SubstitutePlaceholders(*content, *placeholders, path);
       script = substituted.ok() ? sql::ParseScript(*std::move(substituted))
@@ -746,6 +683,21 @@ int Catalog::IndexOf(absl::string_view version) const {
 
 namespace {
 
+// A down that does nothing for an up that does something would "roll back" nothing: the
+// revision is irreversible unless the up (or catalog.yaml) says nothing needs undoing.
+void DropEmptyDown(const Catalog& catalog, Revision& revision) {
+  if (!revision.down || !sql::IsEmptyScript(revision.down->text()) ||
+      sql::IsEmptyScript(revision.up.text()) || catalog.empty_down_is_noop) {
+    return;
+  }
+  const absl::StatusOr<sql::Directives> directives = sql::ReadDirectives(revision.up.text());
+  if (directives.ok() && directives->down_is_noop) return;
+  revision.down.reset();
+  revision.irreversible_reason =
+      absl::StrCat("its down file is empty (declare -- ", sql::kDownIsNoopDirective,
+                   " in the up file if rolling it back needs nothing)");
+}
+
 // Sqitch: sqitch.plan names the changes in order; change N is revision N, named after the
 // change, with deploy/<change>.sql as its up, revert/<change>.sql as its down and
 // verify/<change>.sql as its verify script. A change's `requires` must come earlier in the
@@ -763,15 +715,29 @@ absl::Status LoadSqitch(const std::string& prefix, const LoadOptions& options, C
       return absl::InvalidArgumentError(absl::StrCat(plan_path, ": line ", line_number, ": ", why));
     };
     line = absl::StripAsciiWhitespace(line);
-    // Pragmas, tags, comments and blank lines name no change.
-    if (line.empty() || line[0] == '%' || line[0] == '@' || line[0] == '#') continue;
-    std::vector<absl::string_view> words = absl::StrSplit(line, ' ', absl::SkipWhitespace());
+    // "%project = flipr": the project, whose changes in the registry are this catalog's.
+    if (absl::ConsumePrefix(&line, "%")) {
+      const size_t equals = line.find('=');
+      if (equals != absl::string_view::npos &&
+          absl::StripAsciiWhitespace(line.substr(0, equals)) == "project") {
+        catalog->sqitch_project = std::string(absl::StripAsciiWhitespace(line.substr(equals + 1)));
+      }
+      continue;
+    }
+    // Tags, comments and blank lines name no change.
+    if (line.empty() || line[0] == '@' || line[0] == '#') continue;
+    std::vector<absl::string_view> words =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipWhitespace());
     absl::string_view name = words[0];
     if (absl::ConsumePrefix(&name, "-")) {
       return fail(absl::StrCat("\"-", name, "\" reverts a change in the plan: not supported"));
     }
     absl::ConsumePrefix(&name, "+");
-    if (name.empty() || name.find_first_of("/\\:@#[]") != absl::string_view::npos) {
+    if (name.find('/') != absl::string_view::npos) {
+      return fail(absl::StrCat("change ", name.substr(0, 60),
+                               ": changes in script subfolders are not supported"));
+    }
+    if (name.empty() || name.find_first_of("\\:@#[]") != absl::string_view::npos) {
       return fail(absl::StrCat("\"", name.substr(0, 40), "\" is not a change name"));
     }
     if (auto earlier = seen.find(std::string(name)); earlier != seen.end()) {
@@ -793,6 +759,10 @@ absl::Status LoadSqitch(const std::string& prefix, const LoadOptions& options, C
           }
           // change@tag: the change as of a tag is the change (each is deployed once).
           const std::string required(dependency.substr(0, dependency.find('@')));
+          if (required.empty()) {
+            return fail(
+                absl::StrCat(name, " depends on ", dependency, ", a tag alone: name the change"));
+          }
           if (!conflict && seen.count(required) == 0) {
             return fail(
                 absl::StrCat(name, " requires ", required, ", which is not earlier in the plan"));
@@ -838,7 +808,12 @@ absl::Status LoadSqitch(const std::string& prefix, const LoadOptions& options, C
           revision.verify,
           LoadMigrationFile(absl::StrCat(prefix, "verify/", file), options.max_file_bytes));
     }
+    DropEmptyDown(*catalog, revision);
     catalog->revisions.push_back(std::move(revision));
+  }
+  if (catalog->sqitch_project.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(plan_path, ": no %project pragma (sqitch init writes one)"));
   }
   return absl::OkStatus();
 }
@@ -908,6 +883,14 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     catalog.layout = "sqitch";
   }
   if (catalog.layout == "sqitch") {
+    for (const std::string& name : names) {
+      if (absl::EndsWithIgnoreCase(name, ".sql")) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            prefix, name,
+            ": a .sql file beside sqitch.plan (a Sqitch project keeps its scripts in deploy/, "
+            "revert/ and verify/): the folder mixes layouts"));
+      }
+    }
     SCHEMAD_RETURN_IF_ERROR(LoadSqitch(prefix, options, &catalog));
     SCHEMAD_RETURN_IF_ERROR(AttachPlaceholders(&catalog));
     return catalog;
@@ -1087,16 +1070,7 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
     } else {
       revision.irreversible_reason = "no .down.sql";
     }
-    if (revision.down) {
-      // A down that does nothing for an up that does something would "roll back" nothing.
-      if (sql::IsEmptyScript(revision.down->text()) && !sql::IsEmptyScript(revision.up.text()) &&
-          !sql::ReadDirectives(revision.up.text())->down_is_noop && !catalog.empty_down_is_noop) {
-        revision.down.reset();
-        revision.irreversible_reason =
-            absl::StrCat("its down file is empty (declare -- ", sql::kDownIsNoopDirective,
-                         " in the up file if rolling it back needs nothing)");
-      }
-    }
+    DropEmptyDown(catalog, revision);
     catalog.revisions.push_back(std::move(revision));
   }
   SCHEMAD_RETURN_IF_ERROR(AttachPlaceholders(&catalog));
@@ -1106,27 +1080,32 @@ absl::StatusOr<Catalog> LoadCatalog(const std::string& dir, const LoadOptions& o
 namespace {
 // The folders a Sqitch project keeps its scripts in (watched and fingerprinted with the folder).
 constexpr const char* kSqitchFolders[] = {"deploy", "revert", "verify"};
+constexpr uint32_t kWatchEvents = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
+                                  IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
+
+// Adds a watch for each Sqitch script folder of `dir` that exists (again for one already
+// watched: the same watch). False when one cannot be watched.
+bool WatchSqitchFolders(int fd, const std::string& dir) {
+  for (const char* sub : kSqitchFolders) {
+    const std::string path = absl::StrCat(dir, "/", sub);
+    struct stat info {};
+    if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
+        inotify_add_watch(fd, path.c_str(), kWatchEvents) < 0) {
+      return false;
+    }
+  }
+  return true;
+}
 }  // namespace
 
 std::unique_ptr<FolderWatch> FolderWatch::Start(const std::string& dir) {
   const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return nullptr;
-  constexpr uint32_t kEvents = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
-                               IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
-  if (inotify_add_watch(fd, dir.c_str(), kEvents) < 0) {
+  if (inotify_add_watch(fd, dir.c_str(), kWatchEvents) < 0 || !WatchSqitchFolders(fd, dir)) {
     close(fd);
     return nullptr;
   }
-  for (const char* sub : kSqitchFolders) {
-    const std::string path = absl::StrCat(dir, "/", sub);
-    struct stat info {};
-    if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode) &&
-        inotify_add_watch(fd, path.c_str(), kEvents) < 0) {
-      close(fd);
-      return nullptr;
-    }
-  }
-  return std::unique_ptr<FolderWatch>(new FolderWatch(fd));
+  return std::unique_ptr<FolderWatch>(new FolderWatch(fd, dir));
 }
 
 FolderWatch::~FolderWatch() { close(fd_); }
@@ -1140,6 +1119,8 @@ bool FolderWatch::Changed() {
       changed = true;
       continue;
     }
+    // A Sqitch script folder made (or made again) since is watched from now on.
+    if (changed) WatchSqitchFolders(fd_, dir_);
     // EAGAIN: nothing more; anything else: the watch is broken, so assume a change.
     return changed || (n < 0 && errno != EAGAIN);
   }

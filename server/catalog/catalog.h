@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/common/version.h"
 #include "server/sql/script.h"
 
 namespace schemad {
@@ -96,6 +97,8 @@ struct Catalog {
   // Files a layout reads besides the migrations (sqitch.plan), by name in the folder, as read:
   // a release stores them.
   std::map<std::string, std::string> layout_files;
+  // Sqitch: the plan's %project (its changes in the registry are this catalog's).
+  std::string sqitch_project;
   // catalog.yaml as read, and its checksum (empty without one).
   std::string manifest_text;
   std::string manifest_checksum;
@@ -112,20 +115,6 @@ struct Catalog {
   int IndexOf(absl::string_view version) const;
   std::string LatestVersion() const { return revisions.empty() ? "" : revisions.back().version; }
 };
-
-// Whether `text` is a version as written in file names: digits, with underscores between them;
-// or such parts joined by dots (Flyway's 1.2.10; a part after the first has at most 18 digits).
-bool IsVersion(absl::string_view text);
-
-// The numeric value of a version as a canonical string: digits only, no leading zeros; for a
-// dotted version the parts after the first follow a decimal point, 18 digits each, trailing
-// zeros dropped ("1.2.10" and "1.2.10.0" have one key; it orders as the parts do).
-std::string VersionKey(absl::string_view version);
-
-// Orders versions numerically: negative, zero or positive like strcmp.
-int CompareVersions(absl::string_view a, absl::string_view b);
-// The same for two VersionKeys (a key is not a version: VersionKey of a dotted key is not it).
-int CompareVersionKeys(absl::string_view a, absl::string_view b);
 
 // "v1:" + sha256 of `text` with CRLF and CR normalised to LF.
 std::string Checksum(absl::string_view text);
@@ -150,6 +139,8 @@ bool LooksLikePopx(absl::string_view file_name);
 // Flyway: V<version>__<description>.sql (up) and U<version>__<description>.sql (down); the
 // version's underscores are dots ("V1_2__x.sql" is 1.2). R__ repeatables are refused.
 absl::StatusOr<FileName> ParseFlywayFileName(absl::string_view file_name);
+// Whether a name is Flyway's: V<digit>…__….sql, U<digit>…__….sql or R__….sql (the folder's
+// layout is then flyway).
 bool LooksLikeFlyway(absl::string_view file_name);
 // Replaces ${name} in `text` with its value in `placeholders` (${flyway:filename} and
 // ${flyway:table} are known); INVALID_ARGUMENT "<path>: line N: no value for placeholder …".
@@ -183,8 +174,9 @@ class FolderWatch {
   bool Changed();
 
  private:
-  explicit FolderWatch(int fd) : fd_(fd) {}
+  FolderWatch(int fd, std::string dir) : fd_(fd), dir_(std::move(dir)) {}
   int fd_;
+  std::string dir_;
 };
 
 // A cheap fingerprint of the folder's listing (every entry's name, size and modification time,

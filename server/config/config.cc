@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "server/common/pem.h"
 #include "server/common/status_macros.h"
@@ -361,6 +362,72 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
   return target;
 }
 
+// A group: the target keys (one template for every member) plus `tenants:` (database per
+// tenant, {tenant} in the DSN) or `schemas:` (schema per tenant, one DSN). Members are named
+// "<group>/<tenant>".
+absl::StatusOr<std::vector<TargetConfig>> ParseGroup(const YAML::Node& node, const Path& path,
+                                                     const fs::path& base_dir, const EnvLookup& env,
+                                                     GroupConfig* group) {
+  if (!node.IsMap()) return path.Error("must be a mapping");
+  const bool tenants = static_cast<bool>(node["tenants"]);
+  const bool schemas = static_cast<bool>(node["schemas"]);
+  if (tenants == schemas) {
+    return path.Error(
+        "give one of tenants (a database per tenant: {tenant} in the DSN) and schemas (a "
+        "schema per tenant in one database)");
+  }
+  const char* list_key = tenants ? "tenants" : "schemas";
+  YAML::Node shape = YAML::Clone(node);
+  shape.remove(list_key);
+  SCHEMAD_ASSIGN_OR_RETURN(TargetConfig base, ParseTarget(shape, path, base_dir, env));
+  group->name = base.name;
+  group->environment = base.environment.name;
+  if (group->name.find('/') != std::string::npos) {
+    return path.Child("name").Error("must not contain '/' (members are named <group>/<tenant>)");
+  }
+  const YAML::Node list = node[list_key];
+  const Path list_path = path.Child(list_key);
+  if (!list.IsSequence() || list.size() == 0) return list_path.Error("must list at least one");
+  if (tenants && base.dsn.find("{tenant}") == std::string::npos) {
+    return path.Child(node["dsn_env"] ? "dsn_env" : "dsn_file")
+        .Error("the DSN of a group with tenants must contain {tenant}");
+  }
+  std::vector<TargetConfig> members;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list.size(); ++i) {
+    SCHEMAD_ASSIGN_OR_RETURN(std::string tenant, GetString(list[i], list_path.Index(i)));
+    // Schemas become identifiers in search_path, tenants parts of a DSN: plain names only.
+    const bool plain =
+        !tenant.empty() && tenant.size() <= 63 &&
+        tenant.find_first_not_of(tenants ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789_-"
+                                         : "abcdefghijklmnopqrstuvwxyz0123456789_") ==
+            std::string::npos &&
+        !absl::ascii_isdigit(static_cast<unsigned char>(tenant[0]));
+    if (!plain) {
+      return list_path.Index(i).Error(absl::StrCat(
+          "\"", tenant.substr(0, 64), "\" is not a plain name (",
+          tenants ? "letters, digits, '_' and '-'" : "lower-case letters, digits and '_'",
+          ", at most 63, not starting with a digit)"));
+    }
+    if (!seen.insert(tenant).second) {
+      return list_path.Index(i).Error(absl::StrCat("\"", tenant, "\" is listed twice"));
+    }
+    TargetConfig member = base;
+    member.name = absl::StrCat(base.name, "/", tenant);
+    member.group = base.name;
+    if (tenants) {
+      member.dsn = absl::StrReplaceAll(base.dsn, {{"{tenant}", tenant}});
+      member.dsn_source = absl::StrCat(base.dsn_source, " ({tenant} = ", tenant, ")");
+    } else {
+      member.schema = tenant;
+    }
+    group->members.push_back(member.name);
+    members.push_back(std::move(member));
+  }
+  return members;
+}
+
 // `roles` (environment or "*" -> role) and `target_roles` (target -> role) of a token or a
 // certificate; at least one of them.
 absl::Status ParseRoles(const YAML::Node& node, const Path& path,
@@ -472,8 +539,8 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
   if (root.IsNull()) return absl::InvalidArgumentError(absl::StrCat(source, ": is empty"));
   SCHEMAD_RETURN_IF_ERROR(
       CheckKeys(root, {source, "(top level)"},
-                {"listen", "targets", "environments", "control", "shadow", "tokens", "certificates",
-                 "tls", "max_threads", "limits", "lint_policy", "shutdown_grace"}));
+                {"listen", "targets", "groups", "environments", "control", "shadow", "tokens",
+                 "certificates", "tls", "max_threads", "limits", "lint_policy", "shutdown_grace"}));
   const fs::path base_dir = fs::path(source).parent_path();
   if (root["listen"]) {
     SCHEMAD_ASSIGN_OR_RETURN(config.listen, GetString(root["listen"], top.Child("listen")));
@@ -510,18 +577,44 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
         .Error(absl::StrCat("must be less than max_threads (", config.max_threads, ")"));
   }
   const YAML::Node targets = root["targets"];
-  if (!targets || !targets.IsSequence() || targets.size() == 0) {
-    return top.Child("targets").Error("must list at least one target");
+  const YAML::Node groups = root["groups"];
+  if (groups && (!groups.IsSequence() || groups.size() == 0)) {
+    return top.Child("groups").Error("must be a list of groups");
   }
+  if (!groups && (!targets || !targets.IsSequence() || targets.size() == 0)) {
+    return top.Child("targets").Error("must list at least one target (or give groups)");
+  }
+  if (targets && !targets.IsSequence()) return top.Child("targets").Error("must be a list");
   std::set<std::string> names;
-  for (size_t i = 0; i < targets.size(); ++i) {
+  for (size_t i = 0; targets && i < targets.size(); ++i) {
     SCHEMAD_ASSIGN_OR_RETURN(TargetConfig target,
                              ParseTarget(targets[i], top.Child("targets").Index(i), base_dir, env));
+    if (target.name.find('/') != std::string::npos) {
+      return top.Child("targets").Index(i).Child("name").Error(
+          "must not contain '/' (the names of group members)");
+    }
     if (!names.insert(target.name).second) {
       return top.Child("targets").Index(i).Child("name").Error(
           absl::StrCat("duplicate target name \"", target.name, "\""));
     }
     config.targets.push_back(std::move(target));
+  }
+  for (size_t i = 0; groups && i < groups.size(); ++i) {
+    GroupConfig group;
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::vector<TargetConfig> members,
+        ParseGroup(groups[i], top.Child("groups").Index(i), base_dir, env, &group));
+    if (names.count(group.name) != 0 ||
+        std::any_of(config.groups.begin(), config.groups.end(),
+                    [&](const GroupConfig& g) { return g.name == group.name; })) {
+      return top.Child("groups").Index(i).Child("name").Error(
+          absl::StrCat("\"", group.name, "\" is already a target or a group"));
+    }
+    for (TargetConfig& member : members) {
+      names.insert(member.name);
+      config.targets.push_back(std::move(member));
+    }
+    config.groups.push_back(std::move(group));
   }
   SCHEMAD_ASSIGN_OR_RETURN(config.environments, ParseEnvironments(root, top));
   for (size_t i = 0; i < config.targets.size(); ++i) {

@@ -67,6 +67,20 @@ struct TargetConfig {
   // SQL run in a rehearsal's shadow database after the target's schema is copied there
   // (sample rows the plan must cope with). Empty: none.
   std::string rehearsal_data;
+  // A member of group `group` (named "<group>/<tenant>"); empty for a target of its own.
+  std::string group;
+  // Schema per tenant: the member's migrations run with search_path = schema, and its history
+  // and lock are the tenant's own (keyed "<catalog>@<schema>" in the database's schemad schema).
+  std::string schema;
+};
+
+// `groups:`: targets sharing a catalog and an environment, one per tenant, migrated together
+// by ApplyGroup. Database per tenant: a DSN template with {tenant} and `tenants:`; schema per
+// tenant: one DSN and `schemas:`. Their members are in Config::targets.
+struct GroupConfig {
+  std::string name;
+  std::string environment;
+  std::vector<std::string> members;  // target names, in the order given
 };
 
 // The largest `max_file_size` a target may set.
@@ -120,6 +134,7 @@ struct ShadowConfig {
 struct Config {
   std::string listen = "127.0.0.1:50051";
   std::vector<TargetConfig> targets;
+  std::vector<GroupConfig> groups;
   std::vector<EnvironmentConfig> environments;
   ControlConfig control;
   ShadowConfig shadow;

@@ -143,6 +143,23 @@ std::string WithDatabase(const std::string& dsn, const std::string& database) {
   return absl::StrCat(out, "dbname='", database, "'");
 }
 
+std::string WithSearchPath(const std::string& dsn, const std::string& schema) {
+  std::string out, options;
+  for (auto& [key, value] : DsnOptions(dsn, nullptr)) {
+    if (key == "options") {
+      options = value;
+      continue;
+    }
+    absl::StrAppend(&out, key, "='", absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"'", "\\'"}}),
+                    "' ");
+  }
+  // A startup option is what RESET ALL goes back to: every file of a run starts there.
+  const std::string value =
+      absl::StrCat(options, options.empty() ? "" : " ", "-c search_path=", schema);
+  return absl::StrCat(out, "options='", absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"'", "\\'"}}),
+                      "'");
+}
+
 std::vector<std::string> DsnEnvironment(const std::string& dsn) {
   std::vector<std::string> env;
   DsnOptions(dsn, &env);

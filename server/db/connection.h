@@ -36,6 +36,9 @@ std::string DatabaseIdentity(const std::string& dsn);
 
 // The DSN (either form) in keyword form, naming `database` instead of its own.
 std::string WithDatabase(const std::string& dsn, const std::string& database);
+// The DSN (either form) in keyword form, with search_path = `schema` (a plain lower-case name)
+// as a startup option, kept through RESET ALL.
+std::string WithSearchPath(const std::string& dsn, const std::string& schema);
 // The DSN as libpq environment variables (PGHOST=…, PGPASSWORD=…), for PostgreSQL's tools: a
 // password in an environment variable is not on their command line for everyone to see.
 std::vector<std::string> DsnEnvironment(const std::string& dsn);

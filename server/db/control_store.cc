@@ -9,7 +9,7 @@
 namespace schemad::db {
 namespace {
 
-constexpr int kControlVersion = 3;
+constexpr int kControlVersion = 4;
 // The prev_hash of the first row.
 constexpr char kGenesis[] = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -95,6 +95,48 @@ CREATE TABLE IF NOT EXISTS schemad_control.drift_acceptances (
 UPDATE schemad_control.meta SET value = '3' WHERE key = 'schema_version';
 )sql";
 
+// Version 4: fleet runs (ApplyGroup) and their members' states. Unlike the audit, schemad's
+// role updates these rows (UPDATE on fleet_runs and fleet_members).
+constexpr char kUpgradeV4[] = R"sql(
+CREATE TABLE IF NOT EXISTS schemad_control.fleet_runs (
+  fleet_run_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  group_name text NOT NULL,
+  request_id text,
+  release text NOT NULL DEFAULT '',
+  to_version text NOT NULL DEFAULT '',
+  principal text NOT NULL,
+  parallel integer NOT NULL CHECK (parallel >= 1),
+  canary integer NOT NULL CHECK (canary >= 0),
+  max_failures integer NOT NULL CHECK (max_failures >= 1),
+  state text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'succeeded', 'failed')),
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  finished_at timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS fleet_runs_request ON schemad_control.fleet_runs
+  (group_name, request_id) WHERE request_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS fleet_runs_group ON schemad_control.fleet_runs
+  (group_name, created_at DESC);
+CREATE TABLE IF NOT EXISTS schemad_control.fleet_members (
+  fleet_run_id uuid NOT NULL REFERENCES schemad_control.fleet_runs ON DELETE CASCADE,
+  member text NOT NULL,
+  position integer NOT NULL,
+  canary boolean NOT NULL,
+  state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'running', 'applied',
+    'no_change', 'failed', 'skipped')),
+  plan_hash text NOT NULL DEFAULT '',
+  run_id text NOT NULL DEFAULT '',
+  version text NOT NULL DEFAULT '',
+  error text NOT NULL DEFAULT '',
+  claimed_by text NOT NULL DEFAULT '',
+  started_at timestamptz,
+  finished_at timestamptz,
+  PRIMARY KEY (fleet_run_id, member)
+);
+CREATE INDEX IF NOT EXISTS fleet_members_pending ON schemad_control.fleet_members
+  (fleet_run_id, position) WHERE state = 'pending';
+UPDATE schemad_control.meta SET value = '4' WHERE key = 'schema_version';
+)sql";
+
 // Serialises appends (from every replica): each row needs the one before it.
 constexpr char kChainLock[] = "SELECT pg_advisory_xact_lock(7366216968616462)";
 
@@ -159,6 +201,7 @@ absl::Status ControlStore::EnsureSchema() {
     }
     if (stored < 2) txn.exec(kUpgradeV2);
     if (stored < 3) txn.exec(kUpgradeV3);
+    if (stored < 4) txn.exec(kUpgradeV4);
     return absl::OkStatus();
   });
 }

@@ -1,6 +1,7 @@
 #include "server/db/history_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/common/version.h"
 #include "server/db/transaction.h"
 
 namespace schemad::db {
@@ -63,7 +64,7 @@ absl::StatusOr<bool> HistoryStore::IsRecorded(Connection& conn, const std::strin
                                               const std::string& run_id) const {
   return InTransaction<pqxx::read_transaction>(
       conn, [&](pqxx::read_transaction& txn) -> absl::StatusOr<bool> {
-        return txn.exec_params1(kIsRecordedBy, catalog_, DigitsKey(version), run_id)[0].as<bool>();
+        return txn.exec_params1(kIsRecordedBy, catalog_, VersionKey(version), run_id)[0].as<bool>();
       });
 }
 
@@ -71,14 +72,14 @@ void HistoryStore::Write(pqxx::transaction_base& txn, const HistoryWrite& write,
                          double duration_ms) const {
   const AppliedRevision& r = write.revision;
   if (write.insert && write.applied_at) {
-    txn.exec_params(kInsertAdopted, catalog_, r.version, DigitsKey(r.version), r.name, r.checksum,
+    txn.exec_params(kInsertAdopted, catalog_, r.version, VersionKey(r.version), r.name, r.checksum,
                     r.applied_by, duration_ms, r.run_id, r.release,
                     absl::ToDoubleSeconds(*write.applied_at - absl::UnixEpoch()));
   } else if (write.insert) {
-    txn.exec_params(kInsertApplied, catalog_, r.version, DigitsKey(r.version), r.name, r.checksum,
+    txn.exec_params(kInsertApplied, catalog_, r.version, VersionKey(r.version), r.name, r.checksum,
                     r.applied_by, duration_ms, r.run_id, r.release);
   } else {
-    txn.exec_params(kDeleteApplied, catalog_, DigitsKey(r.version));
+    txn.exec_params(kDeleteApplied, catalog_, VersionKey(r.version));
   }
   txn.exec_params(kNotifyVersion, catalog_);
 }
@@ -87,7 +88,7 @@ absl::Status HistoryStore::UpdateChecksum(Connection& conn, const std::string& v
                                           const std::string& checksum) const {
   return InTransaction<pqxx::work>(conn, [&](pqxx::work& txn) -> absl::Status {
     const pqxx::result updated =
-        txn.exec_params(kUpdateChecksum, catalog_, DigitsKey(version), checksum);
+        txn.exec_params(kUpdateChecksum, catalog_, VersionKey(version), checksum);
     if (updated.affected_rows() == 0) {
       return absl::NotFoundError(absl::StrCat("version ", version, " is not recorded"));
     }

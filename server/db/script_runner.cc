@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/refusal.h"
+#include "server/common/version.h"
 #include "server/db/advisory_lock.h"
 #include "server/db/transaction.h"
 
@@ -141,10 +142,10 @@ StepResult ScriptRunner::Run(const StepSpec& step, const std::function<bool()>& 
       const pqxx::result written =
           step.history.insert
               ? txn.exec_params(kCommitInsert, step.run_id, n, all, lock_key_, history_.catalog(),
-                                r.version, DigitsKey(r.version), r.name, r.checksum, r.applied_by,
+                                r.version, VersionKey(r.version), r.name, r.checksum, r.applied_by,
                                 MsSince(start), r.run_id, r.release)
               : txn.exec_params(kCommitDelete, step.run_id, n, all, lock_key_, history_.catalog(),
-                                DigitsKey(r.version));
+                                VersionKey(r.version));
       if (written[0][0].as<int>() != 1) throw LockLostError();
     }
     // What the file set at session level (SET ROLE …) ends with it.

@@ -92,6 +92,17 @@ absl::StatusOr<SessionIdentity> ReadSessionIdentity(Connection& conn) {
   }
 }
 
+absl::Status CreateSchemaIfMissing(Connection& conn, const std::string& schema) {
+  try {
+    pqxx::work txn(conn.raw());
+    txn.exec(absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", txn.quote_name(schema)));
+    txn.commit();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
+}
+
 absl::Status SetDatabaseSearchPath(Connection& conn, const std::string& name,
                                    const std::string& search_path) {
   try {

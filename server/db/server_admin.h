@@ -28,6 +28,9 @@ absl::StatusOr<std::vector<std::string>> RoleNames(Connection& conn);
 absl::StatusOr<std::vector<std::string>> CreateMissingRoles(Connection& conn,
                                                             const std::vector<std::string>& roles);
 
+// CREATE SCHEMA IF NOT EXISTS `schema` (owned by the session's user).
+absl::Status CreateSchemaIfMissing(Connection& conn, const std::string& schema);
+
 // Who a session is: its role and its search_path with "$user" resolved to that role.
 struct SessionIdentity {
   std::string user;

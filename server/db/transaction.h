@@ -29,15 +29,6 @@ inline absl::Time FromEpoch(double seconds) {
   return absl::FromUnixMicros(static_cast<int64_t>(seconds * 1e6));
 }
 
-// The numeric key of a version: its digits ("20251123_153004" -> "20251123153004").
-inline std::string DigitsKey(const std::string& version) {
-  std::string digits;
-  for (char c : version) {
-    if (c >= '0' && c <= '9') digits.push_back(c);
-  }
-  return digits.empty() ? "0" : digits;
-}
-
 // Tells every replica's version cache that this catalog's recorded state changed; delivered on
 // commit, so listeners never see a state older than the notification.
 inline constexpr char kNotifyVersion[] = "SELECT pg_notify('schemad_version', $1)";

@@ -29,6 +29,8 @@ std::vector<std::string> VersionParts(absl::string_view text) {
     }
     parts.push_back(VersionKey(part));
   }
+  // Trailing zero parts count for nothing (Flyway's 1.2 is 1.2.0).
+  while (parts.size() > 1 && parts.back() == "0") parts.pop_back();
   return parts;
 }
 
@@ -45,6 +47,13 @@ const Revision* RevisionFor(const Catalog& catalog, const std::string& tool, con
       return index < 0 ? nullptr : &catalog.revisions[index];
     }
   }
+  // Sqitch's changes have names, no versions (a change named "3" is not revision 3).
+  if (tool == "sqitch") {
+    for (const Revision& revision : catalog.revisions) {
+      if (revision.name == id) return &revision;
+    }
+    return nullptr;
+  }
   std::string version = id, name;
   if (tool == "sql-migrate") {
     absl::StatusOr<FileName> file =
@@ -59,11 +68,6 @@ const Revision* RevisionFor(const Catalog& catalog, const std::string& tool, con
       if (VersionParts(revision.version) == parts && (name.empty() || revision.name == name)) {
         return &revision;
       }
-    }
-  }
-  if (tool == "sqitch") {
-    for (const Revision& revision : catalog.revisions) {
-      if (revision.name == id) return &revision;
     }
   }
   return nullptr;
@@ -212,16 +216,8 @@ absl::StatusOr<AdoptionResult> Engine::Adopt(const Target& target, const Adoptio
   db::Connection& session = lock->session();
   // A Sqitch project read in place: only its own project's changes (the registry may hold
   // several).
-  std::string sqitch_project;
-  if (auto plan = catalog->layout_files.find("sqitch.plan"); plan != catalog->layout_files.end()) {
-    for (absl::string_view line : absl::StrSplit(plan->second, '\n')) {
-      if (absl::ConsumePrefix(&line, "%project=")) {
-        sqitch_project = std::string(absl::StripAsciiWhitespace(line));
-      }
-    }
-  }
   SCHEMAD_ASSIGN_OR_RETURN(db::ForeignHistory history,
-                           db::ReadForeignHistory(session, request.tool, sqitch_project));
+                           db::ReadForeignHistory(session, request.tool, catalog->sqitch_project));
   if (request.tool == "alembic" && history.entries.size() > 1) {
     std::vector<std::string> heads;
     for (const db::ForeignEntry& entry : history.entries) heads.push_back(entry.id);

@@ -19,6 +19,7 @@
 #include "server/db/bookkeeping_schema.h"
 #include "server/db/introspection.h"
 #include "server/db/listener.h"
+#include "server/db/server_admin.h"
 #include "server/engine/admission.h"
 #include "server/engine/executor.h"
 #include "server/engine/promotion.h"
@@ -67,7 +68,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
                                                        const ShadowConfig& shadow) {
   std::unique_ptr<Engine> engine(new Engine());
   engine->server_instance_ = std::move(server_instance);
-  if (control.enabled()) engine->control_ = std::make_unique<db::ControlStore>(control.dsn);
+  if (control.enabled()) {
+    engine->control_ = std::make_unique<db::ControlStore>(control.dsn);
+    engine->fleets_ = std::make_unique<db::FleetStore>(control.dsn);
+  }
   engine->shadow_ = std::make_unique<ShadowServer>(shadow);
   if (engine->shadow_->configured()) {
     // Shadow databases a crashed schemad left are dropped now, not at the next drift.
@@ -81,22 +85,38 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
   engine->versions_ = std::make_unique<VersionHub>(
       [raw = engine.get()](const Target& target) { return raw->ReadVersion(target); });
   std::map<std::string, std::shared_ptr<db::ConnectionPool>> pools;  // by DSN
+  // A group's members share one read of its folder (and compare its listing to see changes:
+  // thousands of inotify watches would run out).
+  std::map<std::string, std::pair<std::shared_ptr<const Catalog>, std::string>> group_catalogs;
   for (const TargetConfig& config : targets) {
-    // The watch first: a change while the folder is read shows at the next check. Without
-    // inotify, the listing's fingerprint is compared at each check.
-    std::unique_ptr<FolderWatch> watch = FolderWatch::Start(config.catalog_path);
-    const std::string fingerprint =
-        watch != nullptr ? "" : FolderFingerprint(config.catalog_path).value_or("");
-    LoadOptions load;
-    load.max_file_bytes = config.max_file_bytes;
-    absl::StatusOr<Catalog> catalog = LoadCatalog(config.catalog_path, load);
-    if (!catalog.ok()) return Annotate(catalog.status(), absl::StrCat("target ", config.name));
+    const bool member = !config.group.empty();
+    std::unique_ptr<FolderWatch> watch;
+    std::string fingerprint;
+    std::shared_ptr<const Catalog> catalog;
+    if (auto shared = group_catalogs.find(config.catalog_path);
+        member && shared != group_catalogs.end() &&
+        shared->second.first->path == config.catalog_path) {
+      std::tie(catalog, fingerprint) = shared->second;
+    } else {
+      // The watch first: a change while the folder is read shows at the next check. Without
+      // inotify, the listing's fingerprint is compared at each check.
+      if (!member) watch = FolderWatch::Start(config.catalog_path);
+      fingerprint = watch != nullptr ? "" : FolderFingerprint(config.catalog_path).value_or("");
+      LoadOptions load;
+      load.max_file_bytes = config.max_file_bytes;
+      absl::StatusOr<Catalog> loaded = LoadCatalog(config.catalog_path, load);
+      if (!loaded.ok()) return Annotate(loaded.status(), absl::StrCat("target ", config.name));
+      catalog = std::make_shared<const Catalog>(*std::move(loaded));
+      if (member) group_catalogs[config.catalog_path] = {catalog, fingerprint};
+    }
     const std::string name = catalog->name;
+    // A tenant's schema keeps its own history and lock in the database's schemad schema.
+    const std::string key = config.schema.empty() ? name : absl::StrCat(name, "@", config.schema);
     auto target = std::make_unique<Target>(
-        config, name, absl::StrCat(db::DatabaseIdentity(config.dsn), "\n", name));
+        config, key, absl::StrCat(db::DatabaseIdentity(config.dsn), "\n", key));
     {
       absl::MutexLock lock(&target->mu);
-      target->catalog_ = std::make_shared<const Catalog>(*std::move(catalog));
+      target->catalog_ = std::move(catalog);
       target->fingerprint = fingerprint;
       target->watch = std::move(watch);
     }
@@ -113,10 +133,13 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
             "): their history and lock would mix; give one a distinct name in its catalog.yaml"));
       }
     }
-    std::shared_ptr<db::ConnectionPool>& pool = pools[config.dsn];
-    if (pool == nullptr) pool = std::make_shared<db::ConnectionPool>(config.dsn, 4);
+    const std::string dsn =
+        config.schema.empty() ? config.dsn : db::WithSearchPath(config.dsn, config.schema);
+    std::shared_ptr<db::ConnectionPool>& pool = pools[dsn];
+    // A group member keeps no idle connection: a thousand members would hold a thousand.
+    if (pool == nullptr) pool = std::make_shared<db::ConnectionPool>(dsn, member ? 0 : 4);
     target->pool = pool;
-    engine->versions_->Add(target.get(), config.dsn, name);
+    engine->versions_->Add(target.get(), config.dsn, key, /*eager=*/!member);
     engine->targets_.push_back(std::move(target));
   }
   return engine;
@@ -309,7 +332,7 @@ absl::StatusOr<std::shared_ptr<const Catalog>> Engine::MaterializeRelease(
 absl::StatusOr<db::ReleaseRecord> Engine::PublishRelease(const PublishRequest& request) const {
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
   bool served = false;
-  for (const auto& target : targets_) served |= target->store.catalog() == request.catalog;
+  for (const auto& target : targets_) served |= target->catalog()->name == request.catalog;
   if (!served) {
     return absl::NotFoundError(absl::StrCat("no target uses catalog \"", request.catalog, "\""));
   }
@@ -377,6 +400,14 @@ absl::StatusOr<db::ReleaseRecord> Engine::StoreRelease(const Catalog& loaded,
 void Engine::PublishFolder(const Target& target) const {
   const std::shared_ptr<const Catalog> catalog = target.catalog();
   if (control_ == nullptr || target.published_digest == catalog->digest()) return;
+  {
+    // Published for another target of this folder (a group's members share one).
+    absl::MutexLock lock(&published_mu_);
+    if (published_.count({target.config.catalog_path, catalog->digest()}) != 0) {
+      target.published_digest = catalog->digest();
+      return;
+    }
+  }
   PublishRequest request;
   request.catalog = catalog->name;
   request.principal = absl::StrCat("schemad (folder of target ", target.config.name, ")");
@@ -414,6 +445,10 @@ void Engine::PublishFolder(const Target& target) const {
     return;
   }
   target.published_digest = catalog->digest();
+  {
+    absl::MutexLock lock(&published_mu_);
+    published_.insert({target.config.catalog_path, catalog->digest()});
+  }
   if (!published->created) return;  // stored before: by another replica, or before a restart
   db::AuditEntry entry;
   entry.principal = request.principal;
@@ -761,7 +796,7 @@ absl::Status Engine::AddPromotionEvidence(const Target& target, Plan* plan) cons
   std::vector<PromotionSource> sources;
   for (const auto& other : targets_) {
     if (other->config.environment.name != environment.promote_from ||
-        other->store.catalog() != target.store.catalog()) {
+        other->catalog()->name != target.catalog()->name) {
       continue;
     }
     PromotionSource& source = sources.emplace_back();
@@ -786,7 +821,7 @@ absl::Status Engine::AddPromotionEvidence(const Target& target, Plan* plan) cons
                                                " cannot be read (", absl::StrJoin(unreadable, "; "),
                                                ")"));
   }
-  CheckPromotion(environment, target.store.catalog(), sources, absl::Now(), plan);
+  CheckPromotion(environment, target.catalog()->name, sources, absl::Now(), plan);
   return absl::OkStatus();
 }
 
@@ -796,6 +831,10 @@ absl::StatusOr<std::unique_ptr<TargetLock>> Engine::LockForChange(const Target& 
                            TargetLock::Acquire(locks_, target.lock_key, *target.pool,
                                                target.journal, target.config.name, wait));
   SCHEMAD_RETURN_IF_ERROR(db::EnsureBookkeepingSchema(lock->session()));
+  // A tenant's schema (schema per tenant) is where its migrations' unqualified names go.
+  if (!target.config.schema.empty()) {
+    SCHEMAD_RETURN_IF_ERROR(db::CreateSchemaIfMissing(lock->session(), target.config.schema));
+  }
   // Holding the lock, no other run can be live: any "running" row is a dead server's.
   SCHEMAD_RETURN_IF_ERROR(target.journal.MarkOrphanedInterrupted(lock->session()));
   return lock;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "server/db/audit_log.h"
 #include "server/db/connection.h"
 #include "server/db/control_store.h"
+#include "server/db/fleet_store.h"
 #include "server/db/foreign_history.h"
 #include "server/db/history_store.h"
 #include "server/db/run_journal.h"
@@ -245,6 +247,32 @@ struct RepairedChecksum {
 using EventSink = std::function<void(const RunEvent&)>;
 using CancelCheck = std::function<bool()>;
 
+// ApplyGroup: one apply over every member of a group (config groups:), recorded in the
+// control database as a fleet run.
+struct FleetRequest {
+  std::string group;
+  std::string release;  // digest or label; empty: the newest (as Apply)
+  std::string to_version;
+  int parallel = 1;      // members applied at once by this replica
+  int canary = 0;        // the first K members go first; one failing stops the fleet run
+  int max_failures = 1;  // no new member starts once this many failed
+  std::string request_id;
+  std::string principal;
+  // A fleet run's id: work that one (another replica's, or one that was stopped) instead.
+  std::string resume;
+};
+
+struct FleetEvent {
+  enum class Kind { kStarted, kMemberStarted, kMemberFinished, kFinished };
+  Kind kind = Kind::kStarted;
+  db::FleetRun run;
+  bool attached = false;   // kStarted: a fleet run that existed (request id or resume)
+  db::FleetMember member;  // kMemberStarted, kMemberFinished
+  db::FleetTally tally;    // the fleet run's, as this event happened
+  std::vector<db::FleetMember> members;  // kFinished: every member
+};
+using FleetSink = std::function<void(const FleetEvent&)>;
+
 class Engine {
  public:
   ~Engine();
@@ -387,6 +415,30 @@ class Engine {
   absl::Status Run(const Target& target, const RunRequest& request, const EventSink& sink,
                    const CancelCheck& cancelled);
 
+  // The members of `group`, in config order (empty for an unknown group).
+  std::vector<const Target*> GroupMembers(const std::string& group) const;
+  // Plans every member (each plan's hash is kept: a member whose plan changed before its turn
+  // is refused as stale), then applies them: the canaries one after another, then the rest
+  // with at most `parallel` at once on this replica; other replicas may work the same fleet
+  // run (Resume). Stops starting members after max_failures failed, or after a canary failed.
+  // Each member's apply is an ordinary Apply (its lock, policy, journal). Returns OK when the
+  // fleet run ended or was stopped (the final event says how); FAILED_PRECONDITION without a
+  // control database; NOT_FOUND for an unknown group or fleet run.
+  absl::Status ApplyGroup(const FleetRequest& request, const FleetSink& sink,
+                          const CancelCheck& cancelled);
+  absl::StatusOr<std::vector<db::FleetRun>> ListFleetRuns(const std::string& group,
+                                                          int limit) const;
+  absl::StatusOr<std::vector<db::FleetMember>> FleetMembers(const std::string& id) const;
+  absl::StatusOr<db::FleetRun> FindFleetRun(const std::string& id) const;
+  // Each member of `group` as the newest fleet run that reached it left it.
+  absl::StatusOr<std::map<std::string, db::FleetMember>> LastFleetStates(
+      const std::string& group) const;
+  // The same on the background thread; `done` runs there (or at once, with an error).
+  void LastFleetStatesLater(
+      const std::string& group,
+      std::function<void(const absl::StatusOr<std::map<std::string, db::FleetMember>>&)> done)
+      const;
+
   // Resolves the run that blocks the target: retry its file from the first statement not
   // completed (FAILED_PRECONDITION when the completed statements changed in the file since),
   // or mark it done. Returns FAILED_PRECONDITION when the run blocks nothing.
@@ -462,6 +514,11 @@ class Engine {
   void FinishRun(const Target& target, TargetLock& lock, db::RunRecord& run, Executor& executor);
 
   std::vector<std::unique_ptr<Target>> targets_;
+  std::unique_ptr<db::FleetStore> fleets_;  // with a control database
+  // (folder, digest) published as a release by this replica: a group's thousand members share
+  // one folder, published once.
+  mutable absl::Mutex published_mu_;
+  mutable std::set<std::pair<std::string, std::string>> published_ ABSL_GUARDED_BY(published_mu_);
   std::string server_instance_;
   InProcessLocks locks_;
   // Drops this replica's cached version of `target` and reads it again.

@@ -124,7 +124,8 @@ absl::Status CheckPlanRequest(const PlanRequest& request) {
   if (!request.to_version.empty() && !IsVersion(request.to_version)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "to_version: \"", request.to_version.substr(0, 40),
-        "\" is not a version (digits, underscores between them allowed; 0 rolls back everything)"));
+        "\" is not a version (digits, underscores between them allowed, or Flyway's 1.2.10; 0 "
+        "rolls back everything)"));
   }
   return absl::OkStatus();
 }

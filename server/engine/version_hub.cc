@@ -37,8 +37,8 @@ void VersionHub::Stop() {
   for (VersionCallback& done : waiters) done(StoppedError());
 }
 
-void VersionHub::Add(const Target* target, const std::string& database,
-                     const std::string& catalog) {
+void VersionHub::Add(const Target* target, const std::string& database, const std::string& catalog,
+                     bool eager) {
   absl::MutexLock lock(&mu_);
   std::unique_ptr<Database>& db = databases_[database];
   if (db == nullptr) {
@@ -49,6 +49,7 @@ void VersionHub::Add(const Target* target, const std::string& database,
   state->target = target;
   state->database = db.get();
   state->catalog = catalog;
+  state->eager = eager;
   db->targets.push_back(state.get());
   states_[target] = std::move(state);
 }
@@ -58,6 +59,7 @@ void VersionHub::StartAll(HealthObserver observer) {
   observer_ = std::move(observer);
   // Every target's health is reported afresh, also one read before there was an observer.
   for (auto& [target, state] : states_) {
+    if (!state->eager) continue;
     state->serving = false;
     ScheduleLocked(*state);
   }

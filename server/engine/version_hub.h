@@ -61,9 +61,11 @@ class VersionHub {
   VersionHub& operator=(const VersionHub&) = delete;
 
   // Registers a target before any other call. Targets with the same `database` (a DSN) share a
-  // listener and a reading thread; NOTIFYs with payload `catalog` invalidate it.
-  void Add(const Target* target, const std::string& database, const std::string& catalog);
-  // Starts every database's threads and reads every target once; without it, a database's
+  // listener and a reading thread; NOTIFYs with payload `catalog` invalidate it. A target that
+  // is not `eager` (a group member: there may be thousands) is left to first use by StartAll.
+  void Add(const Target* target, const std::string& database, const std::string& catalog,
+           bool eager = true);
+  // Starts every eager target's database threads and reads it once; without it, a database's
   // threads start on first use. `observer` (may be empty) is called from the hub's threads.
   void StartAll(HealthObserver observer);
 
@@ -91,6 +93,7 @@ class VersionHub {
     bool queued = false;                  // a read is queued or running
     absl::Time not_before;                // a queued read waits until then
     bool serving = false;
+    bool eager = true;  // read by StartAll (not a group member)
     // One-shot (Get), each with the generation it asked at: answered by a read that started
     // at that generation or later (never by one that began before a change it must see).
     std::vector<std::pair<uint64_t, VersionCallback>> waiters;

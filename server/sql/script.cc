@@ -304,8 +304,11 @@ absl::StatusOr<Script> ParseScript(std::shared_ptr<const std::string> text) {
   // ROLLBACK is how Sqitch writes verify scripts: dropped too, and the script says so (an up or
   // down file that undoes itself is refused by the planner).
   // A BEGIN with options (ISOLATION LEVEL, READ ONLY) is kept: the file runs as written.
-  const bool rolls_back =
-      n >= 2 && IsKind(statements[n - 1], pg_query::TRANS_STMT_ROLLBACK, facts[n - 1]);
+  // A file whose last statement is ROLLBACK means to leave nothing, wrapper or not.
+  const bool rolls_back = n >= 1 &&
+                          IsKind(statements[n - 1], pg_query::TRANS_STMT_ROLLBACK, facts[n - 1]) &&
+                          !facts[n - 1].chain;
+  script.rolls_back = rolls_back;
   if (n >= 2 &&
       (IsKind(statements[0], pg_query::TRANS_STMT_BEGIN, facts[0]) ||
        IsKind(statements[0], pg_query::TRANS_STMT_START, facts[0])) &&
@@ -320,10 +323,7 @@ absl::StatusOr<Script> ParseScript(std::shared_ptr<const std::string> text) {
       facts.pop_back();
       facts.erase(facts.begin());
       script.mode_reason = "the file's own BEGIN ... COMMIT: run as one transaction";
-      if (rolls_back) {
-        script.rolls_back = true;
-        script.mode_reason = "the file's own BEGIN ... ROLLBACK: checks, rolled back";
-      }
+      if (rolls_back) script.mode_reason = "the file's own BEGIN ... ROLLBACK: checks, rolled back";
     }
   }
 

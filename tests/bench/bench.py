@@ -130,7 +130,8 @@ class Server:
                                       "--log-level", "warn"], env=env,
                                      stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "log"), "w"))
         for _ in range(3000):
-            if os.path.exists(ready):
+            # Present and written (an older build may write it in two steps).
+            if os.path.exists(ready) and open(ready).read().strip():
                 break
             if self.proc.poll() is not None:
                 raise SystemExit(f"schemad exited: {open(os.path.join(self.dir, 'log')).read()}")

@@ -559,6 +559,40 @@ TEST(AdoptE2eTest, FromFlywayOntoItsOwnFolderWithDottedVersions) {
   EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT count(*) FROM flyway_schema_history"), "2");
 }
 
+// Dotted versions keep their order in the history table too (its key is the version's value):
+// 1 < 1.1 < 2 < 11, so the current version is 11 and one step back undoes 11, not 1.1.
+TEST(FlywayE2eTest, DottedVersionsKeepTheirOrderInTheHistory) {
+  const std::string folder = MakeTempDir("schemad-flyway-order");
+  WriteFiles(folder, {{"V1__a.sql", "CREATE TABLE a (id int);\n"},
+                      {"U1__a.sql", "DROP TABLE a;\n"},
+                      {"V1.1__b.sql", "CREATE TABLE b (id int);\n"},
+                      {"U1.1__b.sql", "DROP TABLE b;\n"},
+                      {"V2__c.sql", "CREATE TABLE c (id int);\n"},
+                      {"U2__c.sql", "DROP TABLE c;\n"},
+                      {"V11__d.sql", "CREATE TABLE d (id int);\n"},
+                      {"U11__d.sql", "DROP TABLE d;\n"}});
+  const std::string dsn = TestPostgres::Get().CreateDatabase();
+  auto server = Start(folder, dsn);
+  ASSERT_NE(server, nullptr);
+  CommandResult applied = server->Cli({"apply", "-t", "t"});
+  EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn,
+                                       "SELECT string_agg(version, ',' ORDER BY "
+                                       "version_key) FROM schemad.migrations"),
+            "1,1.1,2,11");
+  EXPECT_THAT(server->Cli({"status", "-t", "t"}).out,
+              AllOf(HasSubstr("4 applied"), HasSubstr("0 pending")));
+  EXPECT_EQ(server->Cli({"rollback", "-t", "t", "--steps", "1"}).exit_code, 0);
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn,
+                                       "SELECT to_regclass('d') IS NULL AND to_regclass('b') "
+                                       "IS NOT NULL AND to_regclass('c') IS NOT NULL"),
+            "t");
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn,
+                                       "SELECT string_agg(version, ',' ORDER BY "
+                                       "version_key) FROM schemad.migrations"),
+            "1,1.1,2");
+}
+
 // A small sample of every layout read in place (tests/testdata/layouts): its plan is its golden
 // file; it applies, rolls back to nothing and applies again as the release the folder was
 // published as (so a release of each layout reads back to the same digest), without drift.
@@ -614,6 +648,10 @@ TEST(LayoutE2eTest, EverySampleLayoutPlansAsItsGoldenAndRoundTrips) {
     EXPECT_THAT((*server)->Cli({"status", "-t", layout}).out, HasSubstr("0 applied"));
     const size_t at = plan.out.find("sha256:");
     ASSERT_NE(at, std::string::npos) << plan.out;
+    // schemactl publish sends the same files (a Sqitch project's plan and script folders too).
+    CommandResult published = (*server)->Cli({"publish", "--catalog", "shop-" + layout, source});
+    EXPECT_EQ(published.exit_code, 0) << published.err;
+    EXPECT_EQ(published.out.substr(0, 71), plan.out.substr(at, 71)) << published.out;
     CommandResult again =
         (*server)->Cli({"apply", "-t", layout, "--release", plan.out.substr(at, 71)});
     EXPECT_EQ(again.exit_code, 0) << again.out << again.err;

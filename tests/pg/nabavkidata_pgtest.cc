@@ -727,16 +727,57 @@ TEST_F(NabavkidataPgTest, ARealCpvCodeIsAcceptedWhateverItsCheckDigit) {
               FailsWith("23514", "tenders_cpv_code_check"));
 }
 
+// Re-keying a database that has tenders already: their codes keep working; and going back is
+// refused, naming why, while a tender's code is not the official "code-digit" text.
+TEST_F(NabavkidataPgTest, ReKeyingKeepsExistingTendersAndTheWayBackIsGuarded) {
+  RunResult down = RunEngine(*engine_, RollbackRequest("20251124_093000"));
+  ASSERT_THAT(down.status, IsOk());
+  ASSERT_EQ(down.finished.outcome, db::Outcome::kRolledBack) << down.finished.message;
+  ASSERT_THAT(Exec("INSERT INTO tenders (tender_id, title, cpv_code) VALUES "
+                   "('old-1', 'Before the re-key', '45000000-7')"),
+              IsOk());
+  engine::RunRequest to_rekey = ApplyRequest();
+  to_rekey.plan.to_version = "20251125_090000";
+  RunResult rekeyed = RunEngine(*engine_, to_rekey);
+  ASSERT_THAT(rekeyed.status, IsOk());
+  ASSERT_EQ(rekeyed.finished.outcome, db::Outcome::kApplied) << rekeyed.finished.message;
+  EXPECT_EQ(One("SELECT cpv_code8, cpv_code FROM tenders WHERE tender_id = 'old-1'"),
+            "45000000\t45000000-7");
+  // Published with another digit: accepted now, and it keeps the way back shut.
+  ASSERT_THAT(Exec("INSERT INTO tenders (tender_id, title, cpv_code) VALUES "
+                   "('new-1', 'After the re-key', '45000000-1')"),
+              IsOk());
+  RunResult back = RunEngine(*engine_, RollbackRequest("20251124_093000"));
+  ASSERT_THAT(back.status, IsOk());
+  EXPECT_EQ(back.finished.outcome, db::Outcome::kFailed);
+  EXPECT_THAT(back.finished.message,
+              HasSubstr("without the official check digit (e.g. 45000000-1)"));
+  ASSERT_THAT(Exec("DELETE FROM tenders WHERE tender_id = 'new-1'"), IsOk());
+  RunResult again = RunEngine(*engine_, RollbackRequest("20251124_093000"));
+  ASSERT_THAT(again.status, IsOk());
+  EXPECT_EQ(again.finished.outcome, db::Outcome::kRolledBack) << again.finished.message;
+  EXPECT_EQ(One("SELECT cpv_code FROM tenders WHERE tender_id = 'old-1'"), "45000000-7");
+}
+
 // The data revision is what the generator writes from the vocabulary file (when it is here).
 TEST(NabavkidataCatalogTest, TheVocabularyRevisionIsTheGeneratorsOutput) {
   const std::string csv = SCHEMAD_SOURCE_DIR "/../shared/data/cpv2008_en.csv";
   if (!std::filesystem::exists(csv)) GTEST_SKIP() << csv << " is absent";
-  absl::StatusOr<CommandResult> generated = RunCommand(
-      {"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/migrations/tools/cpv_vocabulary_sql.py", csv});
+  absl::StatusOr<CommandResult> generated =
+      RunCommand({"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/migrations/tools/cpv_vocabulary_sql.py",
+                  csv, "up"});
   ASSERT_TRUE(generated.ok()) << generated.status();
   ASSERT_EQ(generated->exit_code, 0) << generated->err;
   EXPECT_TRUE(generated->out == ReadTextFile(kCpvSeed))
       << "regenerate " << kCpvSeed << " with migrations/tools/cpv_vocabulary_sql.py";
+  absl::StatusOr<CommandResult> down =
+      RunCommand({"/usr/bin/python3", SCHEMAD_SOURCE_DIR "/migrations/tools/cpv_vocabulary_sql.py",
+                  csv, "down"});
+  ASSERT_TRUE(down.ok()) << down.status();
+  EXPECT_TRUE(down->out == ReadTextFile(SCHEMAD_SOURCE_DIR
+                                        "/migrations/nabavkidata/"
+                                        "20251125_091000_load_cpv_2008_vocabulary.down.sql"))
+      << "regenerate the down with migrations/tools/cpv_vocabulary_sql.py";
 }
 
 // --- 8. Can insert test data --------------------------------------------------------------------

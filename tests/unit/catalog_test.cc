@@ -72,11 +72,17 @@ TEST(VersionTest, DottedVersionsOrderAsFlywayOrdersThem) {
   EXPECT_FALSE(IsVersion("1..2"));
   EXPECT_FALSE(IsVersion("1.2."));
   EXPECT_FALSE(IsVersion("1.1234567890123456789"));  // a part after a dot has 18 digits at most
-  // Native names may carry a dotted version (an imported Flyway catalog).
+  // Native names may carry a dotted version (an imported Flyway catalog), as their only
+  // version part: a dotted part after another version part is the name.
   absl::StatusOr<FileName> imported = ParseFileName("1.2.10_add_email.up.sql");
   ASSERT_THAT(imported, IsOk());
   EXPECT_EQ(imported->version, "1.2.10");
   EXPECT_EQ(imported->name, "add_email");
+  absl::StatusOr<FileName> plain = ParseFileName("20240101_1.2_fix.up.sql");
+  ASSERT_THAT(plain, IsOk());
+  EXPECT_EQ(plain->version, "20240101");
+  EXPECT_EQ(plain->name, "1.2_fix");
+  EXPECT_FALSE(IsVersion("1_2.3"));  // underscores and dots never mix
 }
 
 TEST(FlywayLayoutTest, VersionedAndUndoFilesWithPlaceholders) {
@@ -191,6 +197,50 @@ TEST(SqitchLayoutTest, ThePlanOrdersTheChangesAndItsRequiresAreChecked) {
   refused("missing 2024-01-30T10:00:00Z M <m@e.com>\n",
           "sqitch.plan: line 1: change missing: its deploy script");
   refused("appschema M <m@e.com>\n", "line 1: expected the change's planned time");
+  refused("%project=flipr\nschema/users 2024-01-30T10:00:00Z M <m@e.com>\n",
+          "line 2: change schema/users: changes in script subfolders are not supported");
+  refused("appschema 2024-01-30T10:00:00Z M <m@e.com>\n", "sqitch.plan: no %project pragma");
+  // Tabs separate words too; "% project = x" is the project; an untouched revert template
+  // undoes nothing, so its change is irreversible.
+  ::schemad::testing::WriteFiles(
+      dir, {{"sqitch.plan", "% project = flipr\nappschema\t2024-01-30T10:00:00Z\tM <m@e.com>\n"}});
+  ::schemad::testing::WriteFiles(
+      dir + "/revert", {{"appschema.sql", "-- Revert flipr:appschema\nBEGIN;\n-- XXX\nCOMMIT;\n"}});
+  absl::StatusOr<Catalog> tabs = LoadCatalog(dir);
+  ASSERT_THAT(tabs, IsOk());
+  EXPECT_EQ(tabs->sqitch_project, "flipr");
+  ASSERT_EQ(tabs->revisions.size(), 1u);
+  EXPECT_FALSE(tabs->revisions[0].down.has_value());
+  EXPECT_THAT(tabs->revisions[0].irreversible_reason, HasSubstr("its down file is empty"));
+  // The plan is part of the digest: a new dependency or tag is a new catalog.
+  const std::string digest = tabs->digest();
+  ::schemad::testing::WriteFiles(
+      dir, {{"sqitch.plan",
+             "% project = flipr\nappschema\t2024-01-30T10:00:00Z\tM <m@e.com>\n"
+             "@v1 2024-01-30T10:00:00Z M <m@e.com>\n"}});
+  EXPECT_NE(LoadCatalog(dir)->digest(), digest);
+  // A .sql file beside sqitch.plan mixes layouts.
+  ::schemad::testing::WriteFiles(dir, {{"1_extra.up.sql", "SELECT 1;\n"}});
+  EXPECT_THAT(LoadCatalog(dir),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("1_extra.up.sql: a .sql file beside sqitch.plan")));
+}
+
+// An up or down that ends in ROLLBACK would undo itself and still be recorded: the script says
+// so, whether its wrapper is dropped or kept (BEGIN with options).
+TEST(ScriptRollbackTest, AFileEndingInRollbackSaysSo) {
+  absl::StatusOr<sql::Script> wrapped = sql::ParseScript("BEGIN;\nSELECT 1;\nROLLBACK;\n");
+  ASSERT_THAT(wrapped, IsOk());
+  EXPECT_TRUE(wrapped->rolls_back);
+  EXPECT_EQ(wrapped->statements.size(), 1u);
+  absl::StatusOr<sql::Script> kept = sql::ParseScript(
+      "BEGIN ISOLATION LEVEL SERIALIZABLE;\nCREATE TABLE t (id int);\nROLLBACK;\n");
+  ASSERT_THAT(kept, IsOk());
+  EXPECT_TRUE(kept->rolls_back);
+  EXPECT_EQ(kept->statements.size(), 3u);
+  absl::StatusOr<sql::Script> committed = sql::ParseScript("BEGIN;\nSELECT 1;\nCOMMIT;\n");
+  ASSERT_THAT(committed, IsOk());
+  EXPECT_FALSE(committed->rolls_back);
 }
 
 TEST(ChecksumTest, NormalisesLineEndings) {

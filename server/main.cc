@@ -139,6 +139,10 @@ int main(int argc, char** argv) {
   if (absl::Status valid = schemad::ValidateConfig(config); !valid.ok()) {
     return Fail(std::string(valid.message()));
   }
+  if (absl::Status discovered = schemad::engine::ExpandDiscoveredGroups(&config);
+      !discovered.ok()) {
+    return Fail(std::string(discovered.message()));
+  }
 
   char host[256] = {0};
   gethostname(host, sizeof(host) - 1);

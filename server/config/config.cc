@@ -363,67 +363,67 @@ absl::StatusOr<TargetConfig> ParseTarget(const YAML::Node& node, const Path& pat
 }
 
 // A group: the target keys (one template for every member) plus `tenants:` (database per
-// tenant, {tenant} in the DSN) or `schemas:` (schema per tenant, one DSN). Members are named
+// tenant, {tenant} in the DSN) or `schemas:` (schema per tenant, one DSN), or `discovery:` (a
+// query on a directory database that lists them, run at start-up). Members are named
 // "<group>/<tenant>".
 absl::StatusOr<std::vector<TargetConfig>> ParseGroup(const YAML::Node& node, const Path& path,
                                                      const fs::path& base_dir, const EnvLookup& env,
                                                      GroupConfig* group) {
   if (!node.IsMap()) return path.Error("must be a mapping");
-  const bool tenants = static_cast<bool>(node["tenants"]);
-  const bool schemas = static_cast<bool>(node["schemas"]);
-  if (tenants == schemas) {
+  const int lists = static_cast<bool>(node["tenants"]) + static_cast<bool>(node["schemas"]) +
+                    static_cast<bool>(node["discovery"]);
+  if (lists != 1) {
     return path.Error(
-        "give one of tenants (a database per tenant: {tenant} in the DSN) and schemas (a "
-        "schema per tenant in one database)");
+        "give one of tenants (a database per tenant: {tenant} in the DSN), schemas (a schema per "
+        "tenant in one database) and discovery (a query that lists the tenants)");
   }
-  const char* list_key = tenants ? "tenants" : "schemas";
+  const char* list_key = node["tenants"] ? "tenants" : node["schemas"] ? "schemas" : "discovery";
   YAML::Node shape = YAML::Clone(node);
   shape.remove(list_key);
-  SCHEMAD_ASSIGN_OR_RETURN(TargetConfig base, ParseTarget(shape, path, base_dir, env));
-  group->name = base.name;
-  group->environment = base.environment.name;
+  SCHEMAD_ASSIGN_OR_RETURN(group->base, ParseTarget(shape, path, base_dir, env));
+  group->name = group->base.name;
+  group->environment = group->base.environment.name;
   if (group->name.find('/') != std::string::npos) {
     return path.Child("name").Error("must not contain '/' (members are named <group>/<tenant>)");
   }
-  const YAML::Node list = node[list_key];
   const Path list_path = path.Child(list_key);
-  if (!list.IsSequence() || list.size() == 0) return list_path.Error("must list at least one");
-  if (tenants && base.dsn.find("{tenant}") == std::string::npos) {
+  std::vector<std::string> tenants;
+  if (node["discovery"]) {
+    const YAML::Node discovery = node["discovery"];
+    SCHEMAD_RETURN_IF_ERROR(
+        CheckKeys(discovery, list_path, {"query", "dsn_env", "dsn_file", "schemas"}));
+    if (!discovery["query"]) return list_path.Child("query").Error("is required");
+    SCHEMAD_ASSIGN_OR_RETURN(group->discovery_query,
+                             GetString(discovery["query"], list_path.Child("query")));
+    SCHEMAD_RETURN_IF_ERROR(ParseDsn(discovery, list_path, base_dir, env, &group->discovery_dsn,
+                                     &group->discovery_dsn_source));
+    if (discovery["schemas"] && !GetBool(discovery["schemas"], &group->schemas)) {
+      return list_path.Child("schemas").Error("expected true or false");
+    }
+  } else {
+    group->schemas = static_cast<bool>(node["schemas"]);
+    const YAML::Node list = node[list_key];
+    if (!list.IsSequence() || list.size() == 0) return list_path.Error("must list at least one");
+    for (size_t i = 0; i < list.size(); ++i) {
+      SCHEMAD_ASSIGN_OR_RETURN(std::string tenant, GetString(list[i], list_path.Index(i)));
+      tenants.push_back(std::move(tenant));
+    }
+  }
+  if (!group->schemas && group->base.dsn.find("{tenant}") == std::string::npos &&
+      group->discovery_query.empty()) {
     return path.Child(node["dsn_env"] ? "dsn_env" : "dsn_file")
         .Error("the DSN of a group with tenants must contain {tenant}");
   }
   std::vector<TargetConfig> members;
-  std::set<std::string> seen;
-  for (size_t i = 0; i < list.size(); ++i) {
-    SCHEMAD_ASSIGN_OR_RETURN(std::string tenant, GetString(list[i], list_path.Index(i)));
-    // Schemas become identifiers in search_path, tenants parts of a DSN: plain names only.
-    const bool plain =
-        !tenant.empty() && tenant.size() <= 63 &&
-        tenant.find_first_not_of(tenants ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                           "0123456789_-"
-                                         : "abcdefghijklmnopqrstuvwxyz0123456789_") ==
-            std::string::npos &&
-        !absl::ascii_isdigit(static_cast<unsigned char>(tenant[0]));
-    if (!plain) {
-      return list_path.Index(i).Error(absl::StrCat(
-          "\"", tenant.substr(0, 64), "\" is not a plain name (",
-          tenants ? "letters, digits, '_' and '-'" : "lower-case letters, digits and '_'",
-          ", at most 63, not starting with a digit)"));
+  for (size_t i = 0; i < tenants.size(); ++i) {
+    absl::StatusOr<TargetConfig> member = GroupMember(*group, tenants[i], "");
+    if (!member.ok()) return list_path.Index(i).Error(std::string(member.status().message()));
+    if (std::any_of(members.begin(), members.end(),
+                    [&](const TargetConfig& m) { return m.name == member->name; })) {
+      return list_path.Index(i).Error(absl::StrCat("\"", tenants[i], "\" is listed twice"));
     }
-    if (!seen.insert(tenant).second) {
-      return list_path.Index(i).Error(absl::StrCat("\"", tenant, "\" is listed twice"));
-    }
-    TargetConfig member = base;
-    member.name = absl::StrCat(base.name, "/", tenant);
-    member.group = base.name;
-    if (tenants) {
-      member.dsn = absl::StrReplaceAll(base.dsn, {{"{tenant}", tenant}});
-      member.dsn_source = absl::StrCat(base.dsn_source, " ({tenant} = ", tenant, ")");
-    } else {
-      member.schema = tenant;
-    }
-    group->members.push_back(member.name);
-    members.push_back(std::move(member));
+    group->members.push_back(member->name);
+    members.push_back(*std::move(member));
   }
   return members;
 }
@@ -617,6 +617,20 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
     config.groups.push_back(std::move(group));
   }
   SCHEMAD_ASSIGN_OR_RETURN(config.environments, ParseEnvironments(root, top));
+  for (size_t i = 0; i < config.groups.size(); ++i) {
+    GroupConfig& group = config.groups[i];
+    const EnvironmentConfig* environment =
+        FindEnvironment(config.environments, group.base.environment.name);
+    if (environment == nullptr) {
+      return top.Child("groups")
+          .Index(i)
+          .Child("environment")
+          .Error(absl::StrCat("\"", group.base.environment.name,
+                              "\" is not an environment (configured: ",
+                              EnvironmentNames(config.environments), ")"));
+    }
+    group.base.environment = *environment;
+  }
   for (size_t i = 0; i < config.targets.size(); ++i) {
     TargetConfig& target = config.targets[i];
     const EnvironmentConfig* environment =
@@ -798,6 +812,40 @@ absl::Status ValidateConfig(const Config& config) {
         "serving beyond localhost"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<TargetConfig> GroupMember(const GroupConfig& group, const std::string& tenant,
+                                         const std::string& dsn) {
+  // Schemas become identifiers in search_path, tenants parts of a DSN: plain names only.
+  const bool plain =
+      !tenant.empty() && tenant.size() <= 63 &&
+      tenant.find_first_not_of(
+          !group.schemas ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+                         : "abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos &&
+      !absl::ascii_isdigit(static_cast<unsigned char>(tenant[0]));
+  if (!plain) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", tenant.substr(0, 64), "\" is not a plain name (",
+        !group.schemas ? "letters, digits, '_' and '-'" : "lower-case letters, digits and '_'",
+        ", at most 63, not starting with a digit)"));
+  }
+  TargetConfig member = group.base;
+  member.name = absl::StrCat(group.name, "/", tenant);
+  member.group = group.name;
+  if (group.schemas) {
+    member.schema = tenant;
+  } else if (!dsn.empty()) {
+    member.dsn = dsn;
+    member.dsn_source = absl::StrCat("discovery query of group ", group.name);
+  } else {
+    if (group.base.dsn.find("{tenant}") == std::string::npos) {
+      return absl::InvalidArgumentError(
+          "no DSN for the tenant: the query gives none and the group's DSN has no {tenant}");
+    }
+    member.dsn = absl::StrReplaceAll(group.base.dsn, {{"{tenant}", tenant}});
+    member.dsn_source = absl::StrCat(group.base.dsn_source, " ({tenant} = ", tenant, ")");
+  }
+  return member;
 }
 
 }  // namespace schemad

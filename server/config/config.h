@@ -81,7 +81,20 @@ struct GroupConfig {
   std::string name;
   std::string environment;
   std::vector<std::string> members;  // target names, in the order given
+  // Every member's target keys (its name and DSN are the group's, {tenant} unreplaced).
+  TargetConfig base;
+  bool schemas = false;  // schema per tenant
+  // `discovery:`: a query whose rows are (tenant) or (tenant, dsn), run on discovery_dsn at
+  // start-up (ExpandDiscoveredGroups); members then come from it.
+  std::string discovery_query;
+  std::string discovery_dsn;  // secret
+  std::string discovery_dsn_source;
 };
+
+// The member of `group` for `tenant` (its DSN: `dsn`, else the group's with {tenant} replaced;
+// for schemas the group's). INVALID_ARGUMENT for a tenant that is not a plain name.
+absl::StatusOr<TargetConfig> GroupMember(const GroupConfig& group, const std::string& tenant,
+                                         const std::string& dsn);
 
 // The largest `max_file_size` a target may set.
 inline constexpr int64_t kMaxFileBytesLimit = int64_t{1} << 30;

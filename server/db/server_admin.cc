@@ -92,6 +92,28 @@ absl::StatusOr<SessionIdentity> ReadSessionIdentity(Connection& conn) {
   }
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadTenants(
+    Connection& conn, const std::string& query) {
+  try {
+    pqxx::read_transaction txn(conn.raw());
+    std::vector<std::pair<std::string, std::string>> tenants;
+    const pqxx::result rows = txn.exec(query);
+    if (rows.columns() < 1 || rows.columns() > 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the query gives ", rows.columns(), " column(s): expected (tenant) or (tenant, dsn)"));
+    }
+    for (const pqxx::row& row : rows) {
+      if (row[0].is_null()) return absl::InvalidArgumentError("the query gives a NULL tenant");
+      tenants.emplace_back(row[0].as<std::string>(), rows.columns() == 2 && !row[1].is_null()
+                                                         ? row[1].as<std::string>()
+                                                         : "");
+    }
+    return tenants;
+  } catch (const std::exception& e) {
+    return StatusFromException(e);
+  }
+}
+
 absl::Status CreateSchemaIfMissing(Connection& conn, const std::string& schema) {
   try {
     pqxx::work txn(conn.raw());

@@ -28,6 +28,11 @@ absl::StatusOr<std::vector<std::string>> RoleNames(Connection& conn);
 absl::StatusOr<std::vector<std::string>> CreateMissingRoles(Connection& conn,
                                                             const std::vector<std::string>& roles);
 
+// The rows of a group's discovery query (read-only transaction): (tenant, dsn or "").
+// INVALID_ARGUMENT for another shape or a NULL tenant.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadTenants(
+    Connection& conn, const std::string& query);
+
 // CREATE SCHEMA IF NOT EXISTS `schema` (owned by the session's user).
 absl::Status CreateSchemaIfMissing(Connection& conn, const std::string& schema);
 

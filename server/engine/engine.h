@@ -247,6 +247,11 @@ struct RepairedChecksum {
 using EventSink = std::function<void(const RunEvent&)>;
 using CancelCheck = std::function<bool()>;
 
+// Runs each group's discovery query (config groups: … discovery:) and adds its members to
+// config->targets. Start-up only: a tenant added later is a member after a restart. Returns
+// the first error, naming the group.
+absl::Status ExpandDiscoveredGroups(Config* config);
+
 // ApplyGroup: one apply over every member of a group (config groups:), recorded in the
 // control database as a fleet run.
 struct FleetRequest {

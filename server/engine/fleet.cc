@@ -1,10 +1,12 @@
 // ApplyGroup: a group's members applied as one fleet run, recorded in the control database.
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/refusal.h"
 #include "server/common/status_macros.h"
+#include "server/db/server_admin.h"
 #include "server/engine/engine.h"
 #include "spdlog/spdlog.h"
 
@@ -28,6 +30,36 @@ void ForEachParallel(int count, int threads, const std::function<void(int)>& wor
 }
 
 }  // namespace
+
+absl::Status ExpandDiscoveredGroups(Config* config) {
+  for (GroupConfig& group : config->groups) {
+    if (group.discovery_query.empty()) continue;
+    const auto fail = [&](const absl::Status& why) {
+      return absl::Status(why.code(),
+                          absl::StrCat("group ", group.name, ": discovery query (",
+                                       group.discovery_dsn_source, "): ", why.message()));
+    };
+    absl::StatusOr<std::unique_ptr<db::Connection>> conn =
+        db::Connection::Open(group.discovery_dsn);
+    if (!conn.ok()) return fail(conn.status());
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> tenants =
+        db::ReadTenants(**conn, group.discovery_query);
+    if (!tenants.ok()) return fail(tenants.status());
+    std::set<std::string> seen;
+    for (const auto& [tenant, dsn] : *tenants) {
+      absl::StatusOr<TargetConfig> member = GroupMember(group, tenant, dsn);
+      if (!member.ok()) return fail(member.status());
+      if (!seen.insert(member->name).second) {
+        return fail(
+            absl::InvalidArgumentError(absl::StrCat("tenant ", tenant, " is listed twice")));
+      }
+      group.members.push_back(member->name);
+      config->targets.push_back(*std::move(member));
+    }
+    spdlog::info("group {}: {} member(s) from its discovery query", group.name, tenants->size());
+  }
+  return absl::OkStatus();
+}
 
 std::vector<const Target*> Engine::GroupMembers(const std::string& group) const {
   std::vector<const Target*> members;
@@ -61,8 +93,7 @@ absl::StatusOr<std::map<std::string, db::FleetMember>> Engine::LastFleetStates(
 
 void Engine::LastFleetStatesLater(
     const std::string& group,
-    std::function<void(const absl::StatusOr<std::map<std::string, db::FleetMember>>&)> done)
-    const {
+    std::function<void(const absl::StatusOr<std::map<std::string, db::FleetMember>>&)> done) const {
   auto shared = std::make_shared<decltype(done)>(std::move(done));
   if (!Later([this, group, shared] { (*shared)(LastFleetStates(group)); })) {
     (*shared)(absl::ResourceExhaustedError("too many background reads waiting"));
@@ -88,8 +119,8 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
   if (!request.resume.empty()) {
     SCHEMAD_ASSIGN_OR_RETURN(run, fleets_->Find(request.resume));
     if (run.group != request.group) {
-      return absl::InvalidArgumentError(absl::StrCat("fleet run ", run.id, " is of group ",
-                                                     run.group, ", not ", request.group));
+      return absl::InvalidArgumentError(
+          absl::StrCat("fleet run ", run.id, " is of group ", run.group, ", not ", request.group));
     }
   } else {
     // One release for every member: the newest is resolved now, so a release published while
@@ -195,14 +226,14 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
                 }
               },
               cancelled);
-          member.state = !status.ok()                         ? "failed"
-                         : outcome == db::Outcome::kApplied   ? "applied"
-                         : outcome == db::Outcome::kNoChange  ? "no_change"
-                                                              : "failed";
+          member.state = !status.ok()                        ? "failed"
+                         : outcome == db::Outcome::kApplied  ? "applied"
+                         : outcome == db::Outcome::kNoChange ? "no_change"
+                                                             : "failed";
           member.error = !status.ok() ? std::string(status.message())
-                         : member.state == "failed" ? absl::StrCat(db::OutcomeName(outcome), ": ",
-                                                                   message)
-                                                    : "";
+                         : member.state == "failed"
+                             ? absl::StrCat(db::OutcomeName(outcome), ": ", message)
+                             : "";
         }
         if (absl::Status finished = fleets_->Finish(run.id, member); !finished.ok()) {
           absl::MutexLock lock(&failed_mu);
@@ -232,10 +263,11 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
   SCHEMAD_ASSIGN_OR_RETURN(finished.members, fleets_->Members(run.id));
   SCHEMAD_ASSIGN_OR_RETURN(finished.tally, fleets_->Tally(run.id));
   finished.run = run;
-  spdlog::info("fleet run {} group={} principal={} state={} applied={} no_change={} failed={} "
-               "skipped={}",
-               run.id, run.group, request.principal, run.state, finished.tally.applied,
-               finished.tally.no_change, finished.tally.failed, finished.tally.skipped);
+  spdlog::info(
+      "fleet run {} group={} principal={} state={} applied={} no_change={} failed={} "
+      "skipped={}",
+      run.id, run.group, request.principal, run.state, finished.tally.applied,
+      finished.tally.no_change, finished.tally.failed, finished.tally.skipped);
   absl::MutexLock lock(&sink_mu);
   sink(finished);
   return absl::OkStatus();

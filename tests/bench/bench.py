@@ -7,6 +7,7 @@ interleaved repetitions, prints a table of medians and ratios, and writes RESULT
 """
 import datetime
 import json
+import concurrent.futures
 import os
 import platform
 import pwd
@@ -869,6 +870,109 @@ def machine():
             f"{pg_version}, default settings (fsync on); {platform.platform()}")
 
 
+def b9_fleets(pg, root):
+    """Issue 13: the bundled catalog to 100 databases on one PostgreSQL, ApplyGroup at --parallel
+    1, 2, 4 and 8 against (a) a sequential shell loop of `schemactl apply` per member and (b) a
+    sequential loop of `psql -1 -f` per file per database (each on its own 100 databases); then
+    1,000 tenant schemas in one database, a 3-revision catalog: one fleet apply's time and
+    schemad's peak RSS, and `versions --group` cold and warm."""
+    log("B9: fleets")
+    n = 20 if QUICK else 100
+    catalog = os.path.join(REPO, "migrations", "nabavkidata")
+    sets = ["p1", "p2", "p4", "p8", "loop_cli", "loop_psql", "psql_x4"]
+    tenants = [f"t{i:03d}" for i in range(n)]
+    for name in sets:
+        for tenant in tenants:
+            pg.psql("postgres", "-c", f"CREATE DATABASE b9_{name}_{tenant}")
+    pg.fresh("b9_control")
+    pg.fresh("b9_plain")
+    work = os.path.join(root, "b9_files")
+    os.makedirs(work)
+    with open(os.path.join(work, "control.dsn"), "w") as f:
+        f.write(pg.dsn("b9_control") + "\n")
+    groups = "groups:\n"
+    for name in sets:
+        path = os.path.join(work, f"{name}.dsn")
+        with open(path, "w") as f:
+            f.write(f"host={pg.socket} port=5432 user=postgres dbname=b9_{name}_{{tenant}}\n")
+        groups += (f"  - name: {name}\n    environment: dev\n    catalog: {catalog}\n"
+                   f"    dsn_file: {path}\n    tenants: [{', '.join(tenants)}]\n")
+    server = Server(root, "b9", [("plain", catalog, pg.dsn("b9_plain"))],
+                    extra_yaml=f"control:\n  dsn_file: {work}/control.dsn\n" + groups)
+    try:
+        fleet = {}
+        for p in (1, 2, 4, 8):
+            fleet[p] = timed(server.cli("apply", "--group", f"p{p}", "--parallel", str(p)))
+        start = time.perf_counter()
+        for tenant in tenants:
+            subprocess.run(server.cli("apply", "--target", f"loop_cli/{tenant}"), check=True,
+                           stdout=subprocess.DEVNULL)
+        loop_cli = time.perf_counter() - start
+        ups = [up for up, _ in revisions(catalog)]
+        start = time.perf_counter()
+        for tenant in tenants:
+            for up in ups:
+                pg.psql(f"b9_loop_psql_{tenant}", "-1", "-f", up)
+        loop_psql = time.perf_counter() - start
+        # The same psql work on four databases at once: what this machine's PostgreSQL can do
+        # at all (the ceiling any parallel apply meets).
+        def psql_all(tenant):
+            for up in ups:
+                pg.psql(f"b9_psql_x4_{tenant}", "-1", "-f", up)
+        start = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(psql_all, tenants))
+        psql_x4 = time.perf_counter() - start
+    finally:
+        server.stop()
+    for p in (1, 2, 4, 8):
+        record(f"B9 bundled catalog to {n} databases: apply --group --parallel {p} vs a loop of "
+               f"psql -1 -f per file", f"{fleet[p]:.1f} s", f"{loop_psql:.1f} s",
+               ">= 2.5x faster at --parallel 4" if p == 4 else "report",
+               loop_psql / fleet[p] >= 2.5 if p == 4 else True,
+               f"{loop_psql / fleet[p]:.2f}x faster; {fleet[p] / n * 1000:.0f} ms per member")
+    record(f"B9 bundled catalog to {n} databases: psql -1 -f per file, 4 databases at once (the "
+           "machine's ceiling) vs the sequential loop", f"{psql_x4:.1f} s", f"{loop_psql:.1f} s",
+           "report", True,
+           f"{loop_psql / psql_x4:.2f}x: the 2 cores bound any parallel apply; apply --group "
+           f"--parallel 4 reaches {psql_x4 / fleet[4] * 100:.0f}% of it")
+    record(f"B9 bundled catalog to {n} databases: a loop of schemactl apply vs a loop of psql -1 -f",
+           f"{loop_cli:.1f} s", f"{loop_psql:.1f} s", "report", True,
+           f"{loop_psql / loop_cli:.2f}x; apply --group --parallel 4 is {loop_cli / fleet[4]:.2f}x "
+           "faster than this loop")
+
+    # 1,000 tenant schemas in one database.
+    schemas = [f"s{i:04d}" for i in range(200 if QUICK else 1000)]
+    tiny = generate_tiny_catalog(os.path.join(work, "tiny"), 3)
+    pg.fresh("b9_schemas")
+    pg.fresh("b9_control2")
+    pg.fresh("b9_plain2")
+    with open(os.path.join(work, "schemas.dsn"), "w") as f:
+        f.write(pg.dsn("b9_schemas") + "\n")
+    with open(os.path.join(work, "control2.dsn"), "w") as f:
+        f.write(pg.dsn("b9_control2") + "\n")
+    server = Server(root, "b9s", [("plain", tiny, pg.dsn("b9_plain2"))],
+                    extra_yaml=(f"control:\n  dsn_file: {work}/control2.dsn\ngroups:\n"
+                                f"  - name: shops\n    environment: dev\n    catalog: {tiny}\n"
+                                f"    dsn_file: {work}/schemas.dsn\n"
+                                f"    schemas: [{', '.join(schemas)}]\n"))
+    try:
+        idle = server.rss_kib()
+        took = timed(server.cli("apply", "--group", "shops", "--parallel", "4"))
+        peak = server.rss_kib("VmHWM")
+        cold = timed(server.cli("versions", "--group", "shops"))
+        warm = median([timed(server.cli("versions", "--group", "shops")) for _ in range(REPS)])
+        applied = pg.query("b9_schemas", "SELECT count(*) FROM schemad.migrations")
+    finally:
+        server.stop()
+    record(f"B9 {len(schemas)} tenant schemas in one database, a 3-revision catalog: one apply "
+           "--group --parallel 4", f"{took:.1f} s", "-", "report", applied == str(3 * len(schemas)),
+           f"{took / len(schemas) * 1000:.1f} ms per member; {applied} history rows; peak RSS "
+           f"{peak / 1024:.1f} MiB (idle {idle / 1024:.1f} MiB)")
+    record(f"B9 versions --group over {len(schemas)} members: cold (first read of each) and warm",
+           f"{warm * 1000:.0f} ms warm", f"{cold * 1000:.0f} ms cold", "report", True, "")
+
+
 def main():
     started = time.perf_counter()
     root = tempfile.mkdtemp(prefix="schemad-bench-")
@@ -893,6 +997,8 @@ def main():
             b7_releases(pg, root)
         if not only or "b8" in only:
             b8_shadow(pg, root)
+        if not only or "b9" in only:
+            b9_fleets(pg, root)
         if not only or "fault" in only:
             fault_trials(root)
     finally:

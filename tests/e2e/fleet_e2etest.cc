@@ -122,8 +122,9 @@ TEST(FleetE2eTest, TheCanaryCatchesAFailingMemberAndMaxFailuresStopsNewStarts) {
   EXPECT_THAT(fixed.out, HasSubstr("SUCCEEDED: done 20 / failed 0"));
   CommandResult versions = (*server)->Cli({"versions", "--group", "tenants"});
   EXPECT_EQ(versions.exit_code, 0) << versions.err;
-  EXPECT_THAT(versions.out, AllOf(HasSubstr("group tenants: 20 member(s)"), HasSubstr("3        20"),
-                                  Not(HasSubstr("failed in their last fleet run"))));
+  EXPECT_THAT(versions.out,
+              AllOf(HasSubstr("group tenants: 20 member(s)"), HasSubstr("3        20"),
+                    Not(HasSubstr("failed in their last fleet run"))));
   CommandResult runs = (*server)->Cli({"fleet-runs", "--group", "tenants"});
   EXPECT_EQ(runs.exit_code, 0) << runs.err;
   EXPECT_EQ(std::vector<std::string>(absl::StrSplit(runs.out, "tenants  ")).size() - 1, 3u)
@@ -195,20 +196,22 @@ TEST(FleetE2eTest, SchemaPerTenantKeepsHistoriesLocksAndTablesApart) {
   EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
   // Unqualified names landed in each tenant's schema, nowhere else.
   EXPECT_EQ(TestPostgres::MustQueryOne(
-                dsn, "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY 1) FROM "
-                     "information_schema.tables WHERE table_name IN ('accounts', 'orders')"),
+                dsn,
+                "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY 1) FROM "
+                "information_schema.tables WHERE table_name IN ('accounts', 'orders')"),
             "acme.accounts,acme.orders,globex.accounts,globex.orders");
   // Each tenant has its own history.
-  EXPECT_EQ(TestPostgres::MustQueryOne(dsn, "SELECT string_agg(catalog || ':' || n, ',' ORDER BY "
-                                            "catalog) FROM (SELECT catalog, count(*) n FROM "
-                                            "schemad.migrations GROUP BY catalog) c"),
+  EXPECT_EQ(TestPostgres::MustQueryOne(dsn,
+                                       "SELECT string_agg(catalog || ':' || n, ',' ORDER BY "
+                                       "catalog) FROM (SELECT catalog, count(*) n FROM "
+                                       "schemad.migrations GROUP BY catalog) c"),
             "shop@acme:3,shop@globex:3");
   EXPECT_EQ((*server)->Cli({"rollback", "-t", "shops/acme", "--steps", "1"}).exit_code, 0);
   EXPECT_THAT((*server)->Cli({"status", "-t", "shops/globex"}).out, HasSubstr("3 applied"));
   EXPECT_THAT((*server)->Cli({"status", "-t", "shops/acme"}).out, HasSubstr("2 applied"));
   // Each has its own lock: acme's held elsewhere blocks acme only.
-  const std::string holder = absl::StrCat(
-      "SELECT pg_advisory_lock(", db::CatalogLockKey("shop@acme"), "), pg_sleep(4)");
+  const std::string holder =
+      absl::StrCat("SELECT pg_advisory_lock(", db::CatalogLockKey("shop@acme"), "), pg_sleep(4)");
   std::thread held([&] { TestPostgres::Query(dsn, holder).IgnoreError(); });
   absl::SleepFor(absl::Milliseconds(500));
   CommandResult blocked = (*server)->Cli({"apply", "-t", "shops/acme"});
@@ -216,6 +219,35 @@ TEST(FleetE2eTest, SchemaPerTenantKeepsHistoriesLocksAndTablesApart) {
   CommandResult other = (*server)->Cli({"rollback", "-t", "shops/globex", "--steps", "1"});
   EXPECT_EQ(other.exit_code, 0) << other.out << other.err;
   held.join();
+}
+
+// Members listed by a query on a directory database at start-up.
+TEST(FleetE2eTest, ADiscoveryQueryListsTheMembers) {
+  const std::string dir = MakeTempDir("schemad-fleet-discovery");
+  const std::string catalog = ShopCatalog();
+  auto [dsn, tenants] = TenantDatabases("fleet_d", 3);
+  const std::string directory = TestPostgres::Get().CreateDatabase();
+  TestPostgres::MustQuery(directory,
+                          "CREATE TABLE tenants (tenant text, active boolean); INSERT INTO tenants "
+                          "VALUES ('t00', true), ('t01', false), ('t02', true)");
+  WriteFiles(dir, {{"tenants.dsn", dsn + "\n"}, {"directory.dsn", directory + "\n"}});
+  auto server = ServerProcess::Start(FleetConfig(
+      dir, catalog,
+      absl::StrCat("groups:\n  - name: tenants\n    environment: dev\n    catalog: ", catalog,
+                   "\n    dsn_file: ", dir,
+                   "/tenants.dsn\n    discovery:\n      query: SELECT "
+                   "tenant FROM tenants WHERE active ORDER BY tenant\n      dsn_file: ",
+                   dir, "/directory.dsn\n")));
+  ASSERT_TRUE(server.ok()) << server.status();
+  CommandResult applied = (*server)->Cli({"apply", "--group", "tenants", "--parallel", "2"});
+  EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  EXPECT_THAT(applied.out,
+              AllOf(HasSubstr("SUCCEEDED: done 2 / failed 0"), Not(HasSubstr("tenants/t01"))));
+  EXPECT_EQ(TestPostgres::MustQueryOne(TenantDsn("fleet_d", "t01"),
+                                       "SELECT to_regclass('schemad.migrations') IS NULL"),
+            "t");
+  EXPECT_THAT((*server)->Cli({"versions", "--group", "tenants"}).out,
+              HasSubstr("group tenants: 2 member(s)"));
 }
 
 TEST(FleetE2eTest, AProdGroupNeedsItsReleasePromotedFromStaging) {
@@ -229,8 +261,8 @@ TEST(FleetE2eTest, AProdGroupNeedsItsReleasePromotedFromStaging) {
   config.targets.push_back({"stage", "staging", catalog, TestPostgres::Get().CreateDatabase(), ""});
   auto server = ServerProcess::Start(config);
   ASSERT_TRUE(server.ok()) << server.status();
-  CommandResult refused = (*server)->Cli({"apply", "--group", "customers", "--parallel", "3",
-                                          "--max-failures", "3"});
+  CommandResult refused =
+      (*server)->Cli({"apply", "--group", "customers", "--parallel", "3", "--max-failures", "3"});
   EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
   EXPECT_THAT(refused.out, AllOf(HasSubstr("FAILED customers/t00"), HasSubstr("staging")));
   EXPECT_THAT(refused.out, HasSubstr("failed 3"));

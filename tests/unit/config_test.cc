@@ -58,6 +58,51 @@ TEST_F(ConfigTest, ValidConfigResolvesDsnAndRelativeCatalog) {
   EXPECT_EQ(config->tokens[0].roles.at("*"), Role::kViewer);
 }
 
+TEST_F(ConfigTest, GroupsExpandIntoMembersAndBadOnesAreNamed) {
+  testing::WriteFiles(dir_, {{"tenant.dsn", "host=/tmp dbname=shop_{tenant}\n"}});
+  const std::string group =
+      "groups:\n  - name: tenants\n    environment: prod\n    catalog: "
+      "catalog\n    dsn_file: tenant.dsn\n    lock_wait: 5s\n";
+  absl::StatusOr<Config> config = Parse(group + "    tenants: [acme, globex]\n");
+  ASSERT_THAT(config, IsOk());
+  ASSERT_EQ(config->targets.size(), 2u);  // no targets: needed beside a group
+  EXPECT_EQ(config->targets[0].name, "tenants/acme");
+  EXPECT_EQ(config->targets[0].group, "tenants");
+  EXPECT_EQ(config->targets[1].dsn, "host=/tmp dbname=shop_globex");
+  EXPECT_THAT(config->targets[1].dsn_source, HasSubstr("({tenant} = globex)"));
+  EXPECT_TRUE(config->targets[1].environment.require_plan_hash);  // prod's policy
+  EXPECT_EQ(config->targets[1].lock_wait, absl::Seconds(5));
+  ASSERT_EQ(config->groups.size(), 1u);
+  EXPECT_EQ(config->groups[0].members.size(), 2u);
+  absl::StatusOr<Config> schemas =
+      Parse(std::string(kTarget) + group + "    schemas: [acme, b_2]\n");
+  ASSERT_THAT(schemas, IsOk());
+  EXPECT_EQ(schemas->targets[2].schema, "b_2");
+  EXPECT_THAT(
+      Parse(group + "    tenants: [acme]\n    schemas: [b]\n"),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("groups[0]: give one of tenants")));
+  EXPECT_THAT(Parse(group + "    schemas: [Acme]\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("groups[0].schemas[0]"), HasSubstr("not a plain name"))));
+  EXPECT_THAT(Parse(group + "    tenants: [a, a]\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("listed twice")));
+  testing::WriteFiles(dir_, {{"tenant.dsn", "host=/tmp dbname=shop\n"}});
+  EXPECT_THAT(Parse(group + "    tenants: [acme]\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("must contain {tenant}")));
+  EXPECT_THAT(Parse(std::string(kTarget) +
+                    "groups:\n  - name: dev\n    environment: dev\n    catalog: catalog\n"
+                    "    dsn_env: DEV_DSN\n    schemas: [a]\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("already a target")));
+  // A discovery query is kept for start-up (ExpandDiscoveredGroups); its DSN is a secret.
+  absl::StatusOr<Config> discovered =
+      Parse(group +
+            "    discovery:\n      query: SELECT tenant FROM tenants\n"
+            "      dsn_env: DEV_DSN\n");
+  ASSERT_THAT(discovered, IsOk());
+  EXPECT_EQ(discovered->groups[0].discovery_query, "SELECT tenant FROM tenants");
+  EXPECT_EQ(discovered->groups[0].discovery_dsn_source, "env DEV_DSN");
+}
+
 TEST_F(ConfigTest, UnknownTopLevelKeyIsNamed) {
   EXPECT_THAT(
       Parse(std::string(kTarget) + "lisen: 1.2.3.4:5\n"),

@@ -707,8 +707,20 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
     std::atomic<size_t> remaining;
     Quotas::Ticket ticket;
     grpc::ServerUnaryReactor* reactor;
+    // Group members' fleet states, written into their rows by the last Done (a row is filled
+    // by one thread at a time).
+    std::vector<std::pair<const engine::Target*, v1::TargetVersion*>> shown;
+    absl::StatusOr<std::map<std::string, db::FleetMember>> fleet = absl::NotFoundError("");
     void Done() {
       if (--remaining > 0) return;
+      for (const auto& [target, out] : shown) {
+        if (!fleet.ok()) break;
+        auto it = fleet->find(target->config.name);
+        if (it == fleet->end()) continue;
+        out->set_fleet_run_id(it->second.fleet_run_id);
+        out->set_fleet_state(it->second.state);
+        out->set_fleet_error(it->second.error);
+      }
       ticket.Release();
       reactor->Finish(grpc::Status::OK);
     }
@@ -718,18 +730,13 @@ grpc::ServerUnaryReactor* SchemaService::ListTargetVersions(
   gather->remaining = shown.size() + 1 + (fleet_states ? 1 : 0);
   gather->ticket = *std::move(ticket);
   gather->reactor = reactor;
+  gather->shown = shown;
   if (fleet_states) {
     // Off this thread (a control database round trip): each member's newest fleet state.
     engine_->LastFleetStatesLater(
         request->group(),
-        [gather, shown](const absl::StatusOr<std::map<std::string, db::FleetMember>>& states) {
-          for (const auto& [target, out] : shown) {
-            if (!states.ok()) break;
-            auto it = states->find(target->config.name);
-            if (it == states->end()) continue;
-            out->set_fleet_state(it->second.state);
-            out->set_fleet_error(it->second.error);
-          }
+        [gather](const absl::StatusOr<std::map<std::string, db::FleetMember>>& states) {
+          gather->fleet = states;
           gather->Done();
         });
   }
@@ -1059,7 +1066,10 @@ grpc::Status SchemaService::ApplyGroup(grpc::ServerContext* context,
   }
   if (absl::Status bounded = CheckStringFields(*request); !bounded.ok()) return ToGrpc(bounded);
   std::string group = request->group();
-  if (group.empty() && !request->resume_fleet_run_id().empty()) {
+  if (group.empty() && request->resume_fleet_run_id().empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "group: required");
+  }
+  if (group.empty()) {
     absl::StatusOr<db::FleetRun> resumed = engine_->FindFleetRun(request->resume_fleet_run_id());
     if (!resumed.ok()) return ToGrpc(resumed.status());
     group = resumed->group;
@@ -1109,7 +1119,7 @@ grpc::Status SchemaService::ApplyGroup(grpc::ServerContext* context,
           }
           if (!buffer.Push(ToProto(event)) && !dropped.exchange(true)) context->TryCancel();
         },
-        [&] { return (context->IsCancelled() && !dropped) || stopping_; });
+        [&] { return context->IsCancelled() && !dropped; }, [&] { return stopping_.load(); });
     buffer.Close();
   });
   bool writing = true;
@@ -1132,33 +1142,44 @@ grpc::Status SchemaService::ListFleetRuns(grpc::ServerContext* context,
     return ToGrpc(caller.status());
   }
   if (absl::Status bounded = CheckStringFields(*request); !bounded.ok()) return ToGrpc(bounded);
-  absl::StatusOr<std::vector<db::FleetRun>> runs = engine_->ListFleetRuns(
-      request->group(),
-      request->limit() <= 0 ? kDefaultPageSize : std::min(request->limit(), kMaxPageSize));
-  if (!runs.ok()) return ToGrpc(runs.status());
-  for (const db::FleetRun& run : *runs) {
-    if (!request->fleet_run_id().empty() && run.id != request->fleet_run_id()) continue;
-    // A viewer of the group's members only.
-    const std::vector<const engine::Target*> members = engine_->GroupMembers(run.group);
-    if (members.empty() || authorizer_.RoleFor(*caller, members.front()->config) < Role::kViewer) {
-      continue;
+  absl::StatusOr<Quotas::Ticket> ticket =
+      quotas_.Take(QuotaKey(*context, *caller), Quotas::Kind::kSyncRead);
+  if (!ticket.ok()) return ToGrpc(ticket.status());
+  // A viewer of every member of the run's group.
+  const auto may_see = [&](const std::string& group) {
+    const std::vector<const engine::Target*> members = engine_->GroupMembers(group);
+    return !members.empty() &&
+           std::all_of(members.begin(), members.end(), [&](const engine::Target* member) {
+             return authorizer_.RoleFor(*caller, member->config) >= Role::kViewer;
+           });
+  };
+  std::vector<db::FleetRun> runs;
+  if (!request->fleet_run_id().empty()) {
+    absl::StatusOr<db::FleetRun> run = engine_->FindFleetRun(request->fleet_run_id());
+    if (!run.ok()) return ToGrpc(run.status());
+    if (!may_see(run->group)) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("no fleet run ", request->fleet_run_id()));
     }
+    runs.push_back(*std::move(run));
+  } else {
+    absl::StatusOr<std::vector<db::FleetRun>> listed = engine_->ListFleetRuns(
+        request->group(),
+        request->limit() <= 0 ? kDefaultPageSize : std::min(request->limit(), kMaxPageSize));
+    if (!listed.ok()) return ToGrpc(listed.status());
+    runs = *std::move(listed);
+  }
+  for (const db::FleetRun& run : runs) {
+    if (!may_see(run.group)) continue;
     v1::FleetRun* out = response->add_runs();
     ToProto(run, out);
-    absl::StatusOr<std::vector<db::FleetMember>> states = engine_->FleetMembers(run.id);
-    if (!states.ok()) return ToGrpc(states.status());
-    db::FleetTally tally;
-    for (const db::FleetMember& member : *states) {
-      int* slot = member.state == "pending"     ? &tally.pending
-                  : member.state == "running"   ? &tally.running
-                  : member.state == "applied"   ? &tally.applied
-                  : member.state == "no_change" ? &tally.no_change
-                  : member.state == "failed"    ? &tally.failed
-                                                : &tally.skipped;
-      ++*slot;
-      if (!request->fleet_run_id().empty()) ToProto(member, out->add_members());
-    }
-    ToProto(tally, out->mutable_tally());
+    absl::StatusOr<db::FleetTally> tally = engine_->FleetTally(run.id);
+    if (!tally.ok()) return ToGrpc(tally.status());
+    ToProto(*tally, out->mutable_tally());
+    if (request->fleet_run_id().empty()) continue;
+    absl::StatusOr<std::vector<db::FleetMember>> members = engine_->FleetMembers(run.id);
+    if (!members.ok()) return ToGrpc(members.status());
+    for (const db::FleetMember& member : *members) ToProto(member, out->add_members());
   }
   return grpc::Status::OK;
 }
@@ -1245,7 +1266,7 @@ grpc::Status SchemaService::ValidateCoverage(grpc::ServerContext* context,
   absl::StatusOr<engine::CoverageReport> report =
       engine_->ValidateCoverage(**target, requirements, request->static_only());
   if (!report.ok()) return ToGrpc(report.status());
-  response->set_catalog((*target)->store.catalog());
+  response->set_catalog((*target)->catalog()->name);
   response->set_live_checked(!request->static_only());
   response->set_required_count(report->required);
   response->set_covered_count(report->covered);
@@ -1487,7 +1508,7 @@ absl::StatusOr<Caller> SchemaService::AdmitForCatalog(grpc::ServerContextBase* c
   Role least = Role::kAdmin;
   bool served = false;
   for (const auto& target : engine_->targets()) {
-    if (target->store.catalog() != catalog) continue;
+    if (target->catalog()->name != catalog) continue;
     served = true;
     const Role role = authorizer_.RoleFor(*caller, target->config);
     best = std::max(best, role);

@@ -630,6 +630,17 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text, const std::
                               EnvironmentNames(config.environments), ")"));
     }
     group.base.environment = *environment;
+    // Exact drift compares a whole database: with a schema per tenant it would see the others.
+    if (group.schemas &&
+        (environment->drift_gate || environment->require_rehearsal > absl::ZeroDuration())) {
+      return top.Child("groups")
+          .Index(i)
+          .Child("environment")
+          .Error(absl::StrCat(
+              "environment ", environment->name,
+              " has drift_gate or require_rehearsal, which a schema-per-tenant group cannot meet "
+              "(exact drift compares the whole database)"));
+    }
   }
   for (size_t i = 0; i < config.targets.size(); ++i) {
     TargetConfig& target = config.targets[i];
@@ -823,6 +834,14 @@ absl::StatusOr<TargetConfig> GroupMember(const GroupConfig& group, const std::st
           !group.schemas ? "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
                          : "abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos &&
       !absl::ascii_isdigit(static_cast<unsigned char>(tenant[0]));
+  // Schemas that are not a tenant's: the bookkeeping, and PostgreSQL's own.
+  const bool reserved =
+      group.schemas && (tenant == "schemad" || tenant == "schemad_control" || tenant == "public" ||
+                        tenant == "information_schema" || absl::StartsWith(tenant, "pg_"));
+  if (reserved) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", tenant, "\" is a reserved schema, not a tenant's"));
+  }
   if (!plain) {
     return absl::InvalidArgumentError(absl::StrCat(
         "\"", tenant.substr(0, 64), "\" is not a plain name (",

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/db/connection.h"
 
@@ -42,18 +43,34 @@ struct FleetMember {
   std::string run_id;     // the member's own run
   std::string version;    // where it ended
   std::string error;
-  std::string claimed_by;  // the replica working it
+  std::string claimed_by;  // the worker (replica and call) working it
   std::optional<absl::Time> started_at;
   std::optional<absl::Time> finished_at;
+  std::string fleet_run_id;
 };
 
 struct FleetTally {
   int pending = 0, running = 0, applied = 0, no_change = 0, failed = 0, skipped = 0;
+  int canary_failed = 0;  // failed members that were canaries
   int total() const { return pending + running + applied + no_change + failed + skipped; }
+  // Counts `n` members in `state`.
+  void Add(const std::string& state, int n = 1) {
+    int* slot = state == "pending"     ? &pending
+                : state == "running"   ? &running
+                : state == "applied"   ? &applied
+                : state == "no_change" ? &no_change
+                : state == "failed"    ? &failed
+                                       : &skipped;
+    *slot += n;
+  }
   int done() const { return applied + no_change; }
 };
 
-// Thread-safe. The tables are created by ControlStore::EnsureSchema (version 4).
+// Whether `text` is a fleet run id as the store makes them (a uuid in lower-case hex).
+bool IsFleetRunId(const std::string& text);
+
+// Thread-safe. The tables are created by ControlStore::EnsureSchema (version 4). Ids are
+// checked with IsFleetRunId by the callers.
 class FleetStore {
  public:
   explicit FleetStore(std::string dsn) : dsn_(dsn), pool_(std::move(dsn), 4) {}
@@ -75,27 +92,38 @@ class FleetStore {
    public:
     ~Worker();
     const std::string& name() const { return name_; }
+    // False once its session (and so its lock) is gone: its claims may be handed out again,
+    // so it must claim no more.
+    bool Alive();
 
    private:
     friend class FleetStore;
     Worker(std::unique_ptr<Connection> session, std::string name)
         : session_(std::move(session)), name_(std::move(name)) {}
-    std::unique_ptr<Connection> session_;
+    absl::Mutex mu_;  // the call's worker threads share the session
+    std::unique_ptr<Connection> session_ ABSL_GUARDED_BY(mu_);
     std::string name_;
   };
+  // `name` must be unique to the call (the replica and a random part).
   absl::StatusOr<std::unique_ptr<Worker>> Join(const std::string& id, const std::string& name);
 
   // Members claimed by a worker that is gone (its session ended) go back to pending, without
   // their plan hash (they may be part-way: planned again when claimed). Returns how many.
   absl::StatusOr<int> ReclaimOrphans(const std::string& id);
-  // The next member `worker` may start, marked running: canaries first; the others once every
-  // canary succeeded; none once max_failures members failed. nullopt: none may start now.
+  // The next member `worker` may start, marked running: canaries first (none once a canary
+  // failed); the others once every canary succeeded; none once max_failures members failed, or
+  // once the fleet run ended. nullopt: none may start now.
   absl::StatusOr<std::optional<FleetMember>> Claim(const std::string& id, const Worker& worker,
                                                    int max_failures);
-  // Records a claimed member's end (state, run_id, version, error).
-  absl::Status Finish(const std::string& id, const FleetMember& member);
-  // When nothing is running: the pending members left are skipped and the fleet run gets its
-  // final state. Returns the run as it is now.
+  // Records the end of a member `worker` claimed (state, run_id, version, error). FAILED_
+  // PRECONDITION when the claim is no longer the worker's (it was handed out again).
+  absl::Status Finish(const std::string& id, const Worker& worker, const FleetMember& member);
+  // Gives a claimed member back (its run was interrupted): pending again, planned anew when
+  // claimed.
+  absl::Status Release(const std::string& id, const Worker& worker, const std::string& member);
+  // When nothing runs and nothing more may start (nothing pending, or max_failures reached, or a
+  // canary failed): the pending members left are skipped and the fleet run gets its final state.
+  // Otherwise the run stays open. Returns the run as it is now.
   absl::StatusOr<FleetRun> Close(const std::string& id);
   // The state of every member in the newest fleet run of `group` that reached it.
   absl::StatusOr<std::map<std::string, FleetMember>> LastStates(const std::string& group);

@@ -97,6 +97,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadTenants(
   try {
     pqxx::read_transaction txn(conn.raw());
     std::vector<std::pair<std::string, std::string>> tenants;
+    txn.exec("SET LOCAL statement_timeout = '30s'");
     const pqxx::result rows = txn.exec(query);
     if (rows.columns() < 1 || rows.columns() > 2) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -117,7 +118,12 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadTenants(
 absl::Status CreateSchemaIfMissing(Connection& conn, const std::string& schema) {
   try {
     pqxx::work txn(conn.raw());
-    txn.exec(absl::StrCat("CREATE SCHEMA IF NOT EXISTS ", txn.quote_name(schema)));
+    // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when it
+    // exists (a role that owns pre-made tenant schemas may not have it).
+    if (txn.exec_params1("SELECT to_regnamespace($1) IS NULL", txn.quote_name(schema))[0]
+            .as<bool>()) {
+      txn.exec(absl::StrCat("CREATE SCHEMA ", txn.quote_name(schema)));
+    }
     txn.commit();
     return absl::OkStatus();
   } catch (const std::exception& e) {

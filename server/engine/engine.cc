@@ -139,7 +139,11 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::vector<TargetC
     // A group member keeps no idle connection: a thousand members would hold a thousand.
     if (pool == nullptr) pool = std::make_shared<db::ConnectionPool>(dsn, member ? 0 : 4);
     target->pool = pool;
-    engine->versions_->Add(target.get(), config.dsn, key, /*eager=*/!member);
+    // A database per tenant: the members' versions are read when asked, by one shared thread
+    // (a listener per tenant database would hold a thousand connections); a schema per tenant
+    // shares its database's listener.
+    engine->versions_->Add(target.get(), member && config.schema.empty() ? "" : config.dsn, key,
+                           /*eager=*/!member);
     engine->targets_.push_back(std::move(target));
   }
   return engine;
@@ -401,9 +405,11 @@ void Engine::PublishFolder(const Target& target) const {
   const std::shared_ptr<const Catalog> catalog = target.catalog();
   if (control_ == nullptr || target.published_digest == catalog->digest()) return;
   {
-    // Published for another target of this folder (a group's members share one).
+    // Published for another target with this very catalog object (a group's members share
+    // the one read of their folder); a folder read again is published again (renewed).
     absl::MutexLock lock(&published_mu_);
-    if (published_.count({target.config.catalog_path, catalog->digest()}) != 0) {
+    auto it = published_.find(target.config.catalog_path);
+    if (it != published_.end() && it->second == catalog) {
       target.published_digest = catalog->digest();
       return;
     }
@@ -447,7 +453,7 @@ void Engine::PublishFolder(const Target& target) const {
   target.published_digest = catalog->digest();
   {
     absl::MutexLock lock(&published_mu_);
-    published_.insert({target.config.catalog_path, catalog->digest()});
+    published_[target.config.catalog_path] = catalog;
   }
   if (!published->created) return;  // stored before: by another replica, or before a restart
   db::AuditEntry entry;

@@ -423,18 +423,23 @@ class Engine {
   // The members of `group`, in config order (empty for an unknown group).
   std::vector<const Target*> GroupMembers(const std::string& group) const;
   // Plans every member (each plan's hash is kept: a member whose plan changed before its turn
-  // is refused as stale), then applies them: the canaries one after another, then the rest
+  // is refused as stale), then applies them: the canaries first (up to `parallel` at once, none
+  // starting after one failed), then the rest
   // with at most `parallel` at once on this replica; other replicas may work the same fleet
   // run (Resume). Stops starting members after max_failures failed, or after a canary failed.
   // Each member's apply is an ordinary Apply (its lock, policy, journal). Returns OK when the
   // fleet run ended or was stopped (the final event says how); FAILED_PRECONDITION without a
   // control database; NOT_FOUND for an unknown group or fleet run.
+  // `cancelled` (the caller went): no member starts any more, the ones running finish;
+  // `stopping` (the server stops): running members are interrupted and given back (pending).
   absl::Status ApplyGroup(const FleetRequest& request, const FleetSink& sink,
-                          const CancelCheck& cancelled);
+                          const CancelCheck& cancelled, const CancelCheck& stopping);
   absl::StatusOr<std::vector<db::FleetRun>> ListFleetRuns(const std::string& group,
                                                           int limit) const;
   absl::StatusOr<std::vector<db::FleetMember>> FleetMembers(const std::string& id) const;
+  // NOT_FOUND for an unknown id (or one that is not a fleet run id).
   absl::StatusOr<db::FleetRun> FindFleetRun(const std::string& id) const;
+  absl::StatusOr<db::FleetTally> FleetTally(const std::string& id) const;
   // Each member of `group` as the newest fleet run that reached it left it.
   absl::StatusOr<std::map<std::string, db::FleetMember>> LastFleetStates(
       const std::string& group) const;
@@ -520,10 +525,11 @@ class Engine {
 
   std::vector<std::unique_ptr<Target>> targets_;
   std::unique_ptr<db::FleetStore> fleets_;  // with a control database
-  // (folder, digest) published as a release by this replica: a group's thousand members share
-  // one folder, published once.
+  // Per folder, the catalog (the object, as read) this replica last published as a release: a
+  // group's thousand members share one, published once.
   mutable absl::Mutex published_mu_;
-  mutable std::set<std::pair<std::string, std::string>> published_ ABSL_GUARDED_BY(published_mu_);
+  mutable std::map<std::string, std::shared_ptr<const Catalog>> published_
+      ABSL_GUARDED_BY(published_mu_);
   std::string server_instance_;
   InProcessLocks locks_;
   // Drops this replica's cached version of `target` and reads it again.

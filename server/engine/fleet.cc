@@ -16,6 +16,8 @@ namespace {
 // How long a worker with nothing to claim waits before looking again (members still running
 // elsewhere may end, or their replica may be gone).
 constexpr absl::Duration kIdlePoll = absl::Milliseconds(100);
+// Members one call applies at once, at most (threads and sessions of its own).
+constexpr int kMaxParallel = 64;
 
 // Runs `work(i)` for i in [0, count) on at most `threads` threads.
 void ForEachParallel(int count, int threads, const std::function<void(int)>& work) {
@@ -46,9 +48,15 @@ absl::Status ExpandDiscoveredGroups(Config* config) {
         db::ReadTenants(**conn, group.discovery_query);
     if (!tenants.ok()) return fail(tenants.status());
     std::set<std::string> seen;
+    int row = 0;
     for (const auto& [tenant, dsn] : *tenants) {
+      ++row;
       absl::StatusOr<TargetConfig> member = GroupMember(group, tenant, dsn);
-      if (!member.ok()) return fail(member.status());
+      // Not echoed: with its columns swapped the query would give DSNs (and passwords).
+      if (!member.ok()) {
+        return fail(absl::InvalidArgumentError(
+            absl::StrCat("row ", row, ": the tenant (first column) is not a plain name")));
+      }
       if (!seen.insert(member->name).second) {
         return fail(
             absl::InvalidArgumentError(absl::StrCat("tenant ", tenant, " is listed twice")));
@@ -56,13 +64,19 @@ absl::Status ExpandDiscoveredGroups(Config* config) {
       group.members.push_back(member->name);
       config->targets.push_back(*std::move(member));
     }
-    spdlog::info("group {}: {} member(s) from its discovery query", group.name, tenants->size());
+    if (tenants->empty()) {
+      spdlog::warn("group {}: its discovery query gives no tenant: the group has no member",
+                   group.name);
+    } else {
+      spdlog::info("group {}: {} member(s) from its discovery query", group.name, tenants->size());
+    }
   }
   return absl::OkStatus();
 }
 
 std::vector<const Target*> Engine::GroupMembers(const std::string& group) const {
   std::vector<const Target*> members;
+  if (group.empty()) return members;  // targets of their own are no group
   for (const auto& target : targets_) {
     if (target->config.group == group) members.push_back(target.get());
   }
@@ -76,13 +90,21 @@ absl::StatusOr<std::vector<db::FleetRun>> Engine::ListFleetRuns(const std::strin
 }
 
 absl::StatusOr<std::vector<db::FleetMember>> Engine::FleetMembers(const std::string& id) const {
-  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
-  return fleets_->Members(id);
+  SCHEMAD_ASSIGN_OR_RETURN(db::FleetRun run, FindFleetRun(id));
+  return fleets_->Members(run.id);
 }
 
 absl::StatusOr<db::FleetRun> Engine::FindFleetRun(const std::string& id) const {
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  if (!db::IsFleetRunId(id)) {
+    return absl::NotFoundError(absl::StrCat("no fleet run \"", id.substr(0, 40), "\""));
+  }
   return fleets_->Find(id);
+}
+
+absl::StatusOr<db::FleetTally> Engine::FleetTally(const std::string& id) const {
+  SCHEMAD_RETURN_IF_ERROR(NeedsControl());
+  return fleets_->Tally(id);
 }
 
 absl::StatusOr<std::map<std::string, db::FleetMember>> Engine::LastFleetStates(
@@ -101,12 +123,17 @@ void Engine::LastFleetStatesLater(
 }
 
 absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& sink,
-                                const CancelCheck& cancelled) {
+                                const CancelCheck& cancelled, const CancelCheck& stopping) {
   SCHEMAD_RETURN_IF_ERROR(NeedsControl());
-  if (request.parallel < 1 || request.canary < 0 || request.max_failures < 1) {
-    return absl::InvalidArgumentError(
-        "parallel and max_failures must be at least 1, canary at least 0");
+  if (request.group.empty()) return absl::InvalidArgumentError("group: required");
+  if (request.parallel < 1 || request.parallel > kMaxParallel || request.canary < 0 ||
+      request.max_failures < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("parallel must be 1 to ", kMaxParallel,
+                                                   ", max_failures at least 1, canary at least 0"));
   }
+  PlanRequest checked;
+  checked.to_version = request.to_version;
+  SCHEMAD_RETURN_IF_ERROR(CheckPlanRequest(checked));
   std::vector<const Target*> members = GroupMembers(request.group);
   if (members.empty()) {
     return absl::NotFoundError(absl::StrCat("no group \"", request.group, "\""));
@@ -116,13 +143,26 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
 
   db::FleetRun run;
   bool created = false;
+  bool found = false;
   if (!request.resume.empty()) {
-    SCHEMAD_ASSIGN_OR_RETURN(run, fleets_->Find(request.resume));
+    SCHEMAD_ASSIGN_OR_RETURN(run, FindFleetRun(request.resume));
     if (run.group != request.group) {
       return absl::InvalidArgumentError(
           absl::StrCat("fleet run ", run.id, " is of group ", run.group, ", not ", request.group));
     }
-  } else {
+    found = true;
+  } else if (!request.request_id.empty()) {
+    // A retry attaches before anything is planned again.
+    SCHEMAD_ASSIGN_OR_RETURN(std::vector<db::FleetRun> earlier, fleets_->List(request.group, 1000));
+    for (const db::FleetRun& one : earlier) {
+      if (one.request_id == request.request_id) {
+        run = one;
+        found = true;
+        break;
+      }
+    }
+  }
+  if (!found) {
     // One release for every member: the newest is resolved now, so a release published while
     // the fleet run goes does not split it.
     SCHEMAD_ASSIGN_OR_RETURN(std::shared_ptr<const Catalog> catalog,
@@ -148,6 +188,8 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
       planned[i].canary = i < run.canary;
       if (made.ok()) planned[i].plan_hash = made->plan_hash;
     });
+    // A caller gone while members were planned starts nothing.
+    if (cancelled()) return absl::CancelledError("the caller stopped before the fleet run began");
     SCHEMAD_ASSIGN_OR_RETURN(run, fleets_->Start(run, planned, &created));
   }
   {
@@ -168,26 +210,39 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
     sink(event);
   };
   if (run.state == "running") {
-    SCHEMAD_ASSIGN_OR_RETURN(std::unique_ptr<db::FleetStore::Worker> worker,
-                             fleets_->Join(run.id, server_instance_));
+    // A name of this call's own: two calls on one replica never wait on each other's lock.
+    static std::atomic<uint64_t> calls{0};
+    SCHEMAD_ASSIGN_OR_RETURN(
+        std::unique_ptr<db::FleetStore::Worker> worker,
+        fleets_->Join(run.id, absl::StrCat(server_instance_, ":", absl::ToUnixMicros(absl::Now()),
+                                           ":", ++calls)));
     absl::Status failed;
     absl::Mutex failed_mu;
-    ForEachParallel(run.parallel, run.parallel, [&](int) {
-      while (!cancelled()) {
+    const auto fail = [&](absl::Status why) {
+      absl::MutexLock lock(&failed_mu);
+      failed = std::move(why);
+    };
+    // This call's own parallelism (a resume may ask for more or less than the start did).
+    const int threads = std::min(request.parallel, static_cast<int>(members.size()));
+    ForEachParallel(threads, threads, [&](int) {
+      while (!cancelled() && !stopping()) {
+        if (!worker->Alive()) {
+          return fail(absl::UnavailableError(
+              "this replica's session to the control database was lost: another replica may "
+              "take its members over (resume-fleet)"));
+        }
         absl::StatusOr<std::optional<db::FleetMember>> claimed =
             fleets_->Claim(run.id, *worker, run.max_failures);
-        if (!claimed.ok()) {
-          absl::MutexLock lock(&failed_mu);
-          failed = claimed.status();
-          return;
-        }
+        if (!claimed.ok()) return fail(claimed.status());
         if (!claimed->has_value()) {
-          // Nothing to start now: done when nothing runs anywhere (or what runs belongs to a
-          // replica that is gone: its members come back).
+          // Nothing to start now: done when nothing runs anywhere and nothing pending may still
+          // start (what runs for a replica that is gone comes back to pending first).
           absl::StatusOr<int> reclaimed = fleets_->ReclaimOrphans(run.id);
           if (reclaimed.ok() && *reclaimed > 0) continue;
           absl::StatusOr<db::FleetTally> tally = fleets_->Tally(run.id);
-          if (!tally.ok() || tally->running == 0) return;
+          if (!tally.ok()) return fail(tally.status());
+          const bool blocked = tally->failed >= run.max_failures || tally->canary_failed > 0;
+          if (tally->running == 0 && (tally->pending == 0 || blocked)) return;
           absl::SleepFor(kIdlePoll);
           continue;
         }
@@ -205,8 +260,8 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
           apply.plan.release = run.release;
           apply.plan.to_version = run.to_version;
           if (member.plan_hash.empty()) {
-            // Not planned at the start (unreachable then), or taken over from a replica that
-            // died part-way through it: planned now, for the same release and version.
+            // Not planned at the start (unreachable then), taken over from a replica that died
+            // part-way through it, or interrupted: planned now, for the same release and version.
             absl::StatusOr<Plan> plan = MakePlan(*target->second, apply.plan);
             if (plan.ok()) member.plan_hash = plan->plan_hash;
           }
@@ -214,6 +269,8 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
           apply.principal = absl::StrCat(run.principal, " (fleet run ", run.id, ")");
           db::Outcome outcome = db::Outcome::kNone;
           std::string message;
+          // A caller who goes stops new starts only: what runs finishes. The server stopping
+          // interrupts it (it is given back, and runs again on resume).
           absl::Status status = Run(
               *target->second, apply,
               [&](const RunEvent& step) {
@@ -225,7 +282,16 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
                   message = step.message;
                 }
               },
-              cancelled);
+              stopping);
+          if (outcome == db::Outcome::kInterrupted || absl::IsCancelled(status)) {
+            fleets_->Release(run.id, *worker, member.member).IgnoreError();
+            member.state = "pending";
+            member.error = "interrupted (the server stopped): resume-fleet runs it again";
+            event.kind = FleetEvent::Kind::kMemberFinished;
+            event.member = member;
+            emit(event);
+            continue;
+          }
           member.state = !status.ok()                        ? "failed"
                          : outcome == db::Outcome::kApplied  ? "applied"
                          : outcome == db::Outcome::kNoChange ? "no_change"
@@ -235,10 +301,8 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
                              ? absl::StrCat(db::OutcomeName(outcome), ": ", message)
                              : "";
         }
-        if (absl::Status finished = fleets_->Finish(run.id, member); !finished.ok()) {
-          absl::MutexLock lock(&failed_mu);
-          failed = finished;
-          return;
+        if (absl::Status finished = fleets_->Finish(run.id, *worker, member); !finished.ok()) {
+          return fail(finished);
         }
         if (member.state == "failed") {
           spdlog::error("fleet run {} group={} member={} failed: {}", run.id, run.group,
@@ -253,9 +317,9 @@ absl::Status Engine::ApplyGroup(const FleetRequest& request, const FleetSink& si
   }
   FleetEvent finished;
   finished.kind = FleetEvent::Kind::kFinished;
-  // A stopped caller leaves the fleet run as it is (resume it); otherwise it ends here, once
-  // nothing runs anywhere.
-  if (!cancelled()) {
+  // A stopped call leaves the fleet run open (resume it); otherwise it ends here once nothing
+  // runs anywhere and nothing more may start (Close decides, under the run's lock).
+  if (!cancelled() && !stopping()) {
     SCHEMAD_ASSIGN_OR_RETURN(run, fleets_->Close(run.id));
   } else {
     SCHEMAD_ASSIGN_OR_RETURN(run, fleets_->Find(run.id));

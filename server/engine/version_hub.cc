@@ -73,7 +73,10 @@ VersionHub::TargetState& VersionHub::StateOf(const Target& target) const {
 void VersionHub::StartLocked(Database& database) {
   if (database.started || stop_) return;
   database.started = true;
-  database.listener = std::thread([this, db = &database] { Listen(db); });
+  // The members of database-per-tenant groups share one database entry without a listener:
+  // read when asked (no cache), by one thread, holding no connection.
+  if (!database.dsn.empty())
+    database.listener = std::thread([this, db = &database] { Listen(db); });
   database.reader = std::thread([this, db = &database] { Read(db); });
 }
 
@@ -166,10 +169,12 @@ void VersionHub::Listen(Database* database) {
     absl::MutexLock lock(&mu_);
     database->listening = listening;
     // Whatever was cached may have changed while nobody listened: read every target again, at
-    // once (health follows the listener).
+    // once (health follows the listener); group members only when someone waits on them.
     for (TargetState* state : database->targets) {
       ChangedLocked(*state);
-      ScheduleLocked(*state);
+      if (state->eager || !state->subscribers.empty() || !state->waiters.empty()) {
+        ScheduleLocked(*state);
+      }
     }
   };
   while (!stopping()) {

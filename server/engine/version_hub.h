@@ -63,6 +63,7 @@ class VersionHub {
   // Registers a target before any other call. Targets with the same `database` (a DSN) share a
   // listener and a reading thread; NOTIFYs with payload `catalog` invalidate it. A target that
   // is not `eager` (a group member: there may be thousands) is left to first use by StartAll.
+  // With `database` empty: one shared reading thread and no listener (nothing cached).
   void Add(const Target* target, const std::string& database, const std::string& catalog,
            bool eager = true);
   // Starts every eager target's database threads and reads it once; without it, a database's

@@ -131,6 +131,7 @@ TEST(FleetE2eTest, TheCanaryCatchesAFailingMemberAndMaxFailuresStopsNewStarts) {
       << runs.out;
   // The same request id attaches to the fleet run it started (nothing runs twice).
   CommandResult first = (*server)->Cli({"apply", "--group", "tenants", "--request-id", "r-1"});
+  EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
   CommandResult again = (*server)->Cli({"apply", "--group", "tenants", "--request-id", "r-1"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("attached to fleet run"));
@@ -181,6 +182,41 @@ TEST(FleetE2eTest, AnotherReplicaFinishesAFleetRunWhoseReplicaWasKilled) {
   }
   EXPECT_THAT((*b)->Cli({"fleet-runs", "--run", run}).out,
               AllOf(HasSubstr("SUCCEEDED"), Not(HasSubstr("pending"))));
+}
+
+// A replica that stops (SIGTERM, no grace) interrupts the member it runs and gives it back;
+// resume-fleet on another replica runs it again and finishes the fleet run.
+TEST(FleetE2eTest, AStoppedReplicaGivesItsMemberBackAndResumeFinishes) {
+  const std::string dir = MakeTempDir("schemad-fleet-stop");
+  const std::string catalog = ShopCatalog(/*slow=*/true);
+  auto [dsn, tenants] = TenantDatabases("fleet_s", 3);
+  WriteFiles(dir, {{"tenants.dsn", dsn + "\n"}});
+  ServerConfig config = FleetConfig(
+      dir, catalog, GroupYaml("tenants", "dev", catalog, dir + "/tenants.dsn", tenants));
+  config.extra_yaml += "shutdown_grace: 0s\n";
+  auto a = ServerProcess::Start(config);
+  auto b = ServerProcess::Start(config);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::thread driving([&] { (*a)->Cli({"apply", "--group", "tenants", "--parallel", "1"}); });
+  std::string run;
+  for (int i = 0; i < 200; ++i) {
+    run = NewestFleetRun(**b, "tenants");
+    if (!run.empty() &&
+        absl::StrContains((*b)->Cli({"fleet-runs", "--group", "tenants"}).out, "running 1 /")) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_FALSE(run.empty());
+  (*a)->Stop(15);
+  driving.join();
+  CommandResult left = (*b)->Cli({"fleet-runs", "--run", run});
+  EXPECT_THAT(left.out,
+              AllOf(HasSubstr("RUNNING"), HasSubstr("pending"), Not(HasSubstr("failed  "))))
+      << left.out;
+  CommandResult resumed = (*b)->Cli({"resume-fleet", run});
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_THAT(resumed.out, HasSubstr("SUCCEEDED: done 3 / failed 0"));
 }
 
 TEST(FleetE2eTest, SchemaPerTenantKeepsHistoriesLocksAndTablesApart) {

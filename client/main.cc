@@ -22,6 +22,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "build_info.h"
 #include "client/exit_codes.h"
 #include "client/render.h"
 #include "grpcpp/grpcpp.h"
@@ -542,6 +543,9 @@ int Wait(Client& client, const GlobalOptions& options, const std::string& target
 
 int Main(int argc, char** argv) {
   CLI::App app{"schemactl: the command-line client of schemad, the PostgreSQL schema service."};
+  app.set_version_flag("--version",
+                       absl::StrCat("schemactl ", kSchemadVersion, " (commit ", kSchemadCommit,
+                                    ", API ", kSchemadProtoPackage, ")"));
   app.footer(std::string("\nEnvironment: SCHEMAD_SERVER, SCHEMAD_TOKEN.\n\n") + kExitCodesHelp);
   app.require_subcommand(1);
   app.fallthrough();  // global flags may also follow the command
@@ -572,7 +576,8 @@ int Main(int argc, char** argv) {
   bool allow_out_of_order = false, accept_drift = false;
 
   auto* targets_cmd = app.add_subcommand("targets", "list the targets you may see");
-  auto* version_cmd = app.add_subcommand("version", "a target's current version (cheap)");
+  auto* version_cmd = app.add_subcommand(
+      "version", "a target's current schema version (cheap); schemactl's own is --version");
   std::string catalog_filter;
   auto* versions_cmd =
       app.add_subcommand("versions", "every target's version, pending count and database state");

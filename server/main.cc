@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "build_info.h"
 #include "server/api/server.h"
 #include "server/common/logging.h"
 #include "server/config/config.h"
@@ -77,8 +78,15 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   app.add_option("--ready-file", ready_file,
-                 "write the bound address to this file once serving (for scripts and tests)");
+                 "write the bound address to this file once serving, removed on exit (for "
+                 "scripts and tests)");
+  app.set_version_flag(
+      "--version", absl::StrCat("schemad ", kSchemadVersion, " (commit ", kSchemadCommit, ", API ",
+                                kSchemadProtoPackage, ")"));
   CLI11_PARSE(app, argc, argv);
+  // A peer that goes away mid-write (a pipe, a socket) is an error to handle, not a signal that
+  // kills the server.
+  signal(SIGPIPE, SIG_IGN);
 
   if (absl::Status logging = schemad::SetUpLogging(
           log_format == "json" ? schemad::LogFormat::kJson : schemad::LogFormat::kText, log_level);
@@ -221,6 +229,11 @@ int main(int argc, char** argv) {
     stop_runs.join();
   });
   server->server->Wait();
+  // Serving is over: nothing may read the address any more.
+  if (!ready_file.empty()) {
+    std::error_code ignored;
+    fs::remove(ready_file, ignored);
+  }
   (*engine)->StopWatching();  // its health observer writes to the server's health service
   signal_waiter.join();
   parse.join();

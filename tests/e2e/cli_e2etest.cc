@@ -1,6 +1,7 @@
 // The real schemad binary and the real schemactl binary, on loopback: listing, version,
 // status, authentication, a Python client, and the zero-config default.
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "schemad/v1/schemad.grpc.pb.h"
+#include "server/common/subprocess.h"
 #include "tests/support/raw_call.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_postgres.h"
@@ -44,6 +46,44 @@ int CatalogRevisionCount() {
     count += absl::EndsWith(entry.path().string(), ".up.sql");
   }
   return count;
+}
+
+// Both binaries say what they are (version, the commit built, the API package); schemactl's
+// `version` command stays the target's schema version.
+TEST(VersionFlagTest, BothBinariesPrintTheirVersionAndCommit) {
+  for (const char* binary : {SCHEMAD_BIN, SCHEMACTL_BIN}) {
+    absl::StatusOr<CommandResult> version = RunCommand({binary, "--version"});
+    ASSERT_TRUE(version.ok()) << version.status();
+    EXPECT_EQ(version->exit_code, 0) << binary << version->err;
+    EXPECT_THAT(version->out, AllOf(HasSubstr(" 0.1.0 (commit "), HasSubstr("API schemad.v1)")))
+        << binary;
+    if (std::filesystem::exists(SCHEMAD_SOURCE_DIR "/.git")) {
+      EXPECT_THAT(version->out, Not(HasSubstr("commit unknown"))) << "built from a git checkout";
+    }
+  }
+  EXPECT_THAT(RunCli({"version", "--help"}).out, HasSubstr("schemactl's own is --version"));
+}
+
+// The ready file is there while schemad serves, and gone once it stopped.
+TEST(ReadyFileTest, IsRemovedOnExit) {
+  const std::string dir = MakeTempDir("schemad-ready");
+  WriteFiles(dir, {{"dsn", TestPostgres::Get().CreateDatabase() + "\n"},
+                   {"schemad.yaml", absl::StrCat("listen: 127.0.0.1:0\ntargets:\n  - name: dev\n"
+                                                 "    environment: dev\n    catalog: ",
+                                                 kCatalog, "\n    dsn_file: ", dir, "/dsn\n")}});
+  absl::StatusOr<pid_t> pid = SpawnProcess(
+      {SCHEMAD_BIN, "--config", dir + "/schemad.yaml", "--ready-file", dir + "/mine.ready"}, {},
+      dir + "/log");
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  for (int i = 0; i < 1000 && !std::filesystem::exists(dir + "/mine.ready"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/mine.ready")) << ReadTextFile(dir + "/log");
+  kill(*pid, SIGTERM);
+  int status = 0;
+  waitpid(*pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadTextFile(dir + "/log");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/mine.ready"));
 }
 
 class CliTest : public ::testing::Test {

@@ -43,12 +43,15 @@ def write_down(rows):
 """)
     for digits in sorted(by_digits, reverse=True):
         codes = sorted(by_digits[digits])
+        # One array literal, not an IN list: a single constant for the parser (a list of
+        # 9,404 literals is a large parse tree held by every schemad that loads the catalog).
         out.write(f"\n-- {len(codes)} code(s) with {digits} significant digits.\n")
-        out.write("DELETE FROM cpv_codes WHERE name_mk IS NULL AND check_digit IS NULL AND code IN (\n")
-        for i in range(0, len(codes), 8):
-            chunk = ", ".join(quote(c) for c in codes[i:i + 8])
-            out.write(f"    {chunk}{',' if i + 8 < len(codes) else ''}\n")
-        out.write(");\n")
+        out.write("DELETE FROM cpv_codes WHERE name_mk IS NULL AND check_digit IS NULL AND "
+                  "code = ANY ('{\n")
+        for i in range(0, len(codes), 10):
+            chunk = ",".join(codes[i:i + 10])
+            out.write(f"    {chunk}{',' if i + 10 < len(codes) else ''}\n")
+        out.write("}'::text[]);\n")
 
 
 def main(path, direction):

@@ -83,5 +83,4 @@ int CompareVersionKeys(absl::string_view ka, absl::string_view kb) {
   return fraction < 0 ? -1 : fraction > 0 ? 1 : 0;
 }
 
-
 }  // namespace schemad

@@ -52,7 +52,6 @@ struct FleetMember {
 struct FleetTally {
   int pending = 0, running = 0, applied = 0, no_change = 0, failed = 0, skipped = 0;
   int canary_failed = 0;  // failed members that were canaries
-  int total() const { return pending + running + applied + no_change + failed + skipped; }
   // Counts `n` members in `state`.
   void Add(const std::string& state, int n = 1) {
     int* slot = state == "pending"     ? &pending
@@ -63,7 +62,6 @@ struct FleetTally {
                                        : &skipped;
     *slot += n;
   }
-  int done() const { return applied + no_change; }
 };
 
 // Whether `text` is a fleet run id as the store makes them (a uuid in lower-case hex).

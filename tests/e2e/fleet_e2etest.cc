@@ -85,6 +85,21 @@ std::string NewestFleetRun(const ServerProcess& server, const std::string& group
   return runs.out.substr(rule + 1, 36);
 }
 
+// The newest fleet run of `group` once `fleet-runs` shows `tally` (e.g. "done 2 /"), polled
+// for up to 10 s; empty if it never does.
+std::string WaitForFleetRun(const ServerProcess& server, const std::string& group,
+                            const std::string& tally) {
+  for (int i = 0; i < 500; ++i) {
+    const std::string run = NewestFleetRun(server, group);
+    if (!run.empty() &&
+        absl::StrContains(server.Cli({"fleet-runs", "--group", group}).out, tally)) {
+      return run;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return "";
+}
+
 TEST(FleetE2eTest, TheCanaryCatchesAFailingMemberAndMaxFailuresStopsNewStarts) {
   const std::string dir = MakeTempDir("schemad-fleet");
   const std::string catalog = ShopCatalog();
@@ -152,15 +167,7 @@ TEST(FleetE2eTest, AnotherReplicaFinishesAFleetRunWhoseReplicaWasKilled) {
   ASSERT_TRUE(a.ok() && b.ok());
   std::thread driving([&] { (*a)->Cli({"apply", "--group", "tenants", "--parallel", "1"}); });
   // Kill replica A once two members are done and a third runs.
-  std::string run;
-  for (int i = 0; i < 200; ++i) {
-    run = NewestFleetRun(**b, "tenants");
-    if (!run.empty() &&
-        absl::StrContains((*b)->Cli({"fleet-runs", "--group", "tenants"}).out, "done 2 /")) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  const std::string run = WaitForFleetRun(**b, "tenants", "done 2 /");
   ASSERT_FALSE(run.empty());
   EXPECT_EQ((*a)->Stop(9), 128 + 9);
   driving.join();
@@ -198,15 +205,7 @@ TEST(FleetE2eTest, AStoppedReplicaGivesItsMemberBackAndResumeFinishes) {
   auto b = ServerProcess::Start(config);
   ASSERT_TRUE(a.ok() && b.ok());
   std::thread driving([&] { (*a)->Cli({"apply", "--group", "tenants", "--parallel", "1"}); });
-  std::string run;
-  for (int i = 0; i < 200; ++i) {
-    run = NewestFleetRun(**b, "tenants");
-    if (!run.empty() &&
-        absl::StrContains((*b)->Cli({"fleet-runs", "--group", "tenants"}).out, "running 1 /")) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  const std::string run = WaitForFleetRun(**b, "tenants", "running 1 /");
   ASSERT_FALSE(run.empty());
   (*a)->Stop(15);
   driving.join();
